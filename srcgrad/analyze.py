@@ -1,0 +1,100 @@
+"""Read-only analyses of the core form: which values are active, which shapes are equal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from srcgrad.errors import SrcGradError
+from srcgrad.ir import CoreFunction, Lit, Stmt, Var
+from srcgrad.rules import RuleTable
+
+
+@dataclass(frozen=True)
+class Activity:
+    """``varied``: depends on a differentiated input; ``useful``: reaches the output through
+    differentiable operations. Only ``active`` values (both) get adjoints."""
+
+    varied: frozenset[str]
+    useful: frozenset[str]
+
+    @property
+    def active(self) -> frozenset[str]:
+        return self.varied & self.useful
+
+
+def diff_operands(stmt: Stmt, rules: RuleTable) -> list[int]:
+    """Indices of the operands of ``stmt`` through which derivatives flow.
+
+    For an opaque call every argument counts, so that a call standing between a differentiated
+    input and the output is found (and refused) rather than silently treated as constant.
+    """
+    if stmt.prim == "call":
+        return list(range(1, len(stmt.args)))
+    rule = rules[stmt.prim]
+    if rule.vjp is None:
+        return []
+    if rule.variadic:
+        return list(range(len(stmt.args)))
+    return [i for i, v in enumerate(rule.vjp) if v is not None]
+
+
+def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity:
+    """Forward varied-ness from ``wrt``, backward usefulness from the result."""
+    varied = set(wrt)
+    for s in fn.body:
+        if any(isinstance(s.args[i], Var) and s.args[i].name in varied
+               for i in diff_operands(s, rules)) or (s.prim == "call" and any(
+                   isinstance(v, Var) and v.name in varied for _, v in s.params)):
+            varied.add(s.target)
+    useful: set[str] = {fn.result.name} if isinstance(fn.result, Var) else set()
+    for s in reversed(fn.body):
+        if s.target in useful:
+            useful.update(s.args[i].name for i in diff_operands(s, rules)
+                          if isinstance(s.args[i], Var))
+    result = Activity(frozenset(varied), frozenset(useful))
+    for s in fn.body:
+        if s.prim == "call" and s.target in result.active:
+            callee = cst_name(s.args[0])
+            raise SrcGradError(
+                f"cannot differentiate through {callee}(): it has no derivative rule and no "
+                "Python source to transform",
+                s.origin.loc,
+                hint="use numpy functions srcgrad knows (docs/rules.md), or register a "
+                "derivative rule for it",
+            )
+    return result
+
+
+def cst_name(atom) -> str:
+    import libcst as cst
+
+    node = atom.node if isinstance(atom, Lit) else None
+    return cst.Module([]).code_for_node(node) if node is not None else "this function"
+
+
+class ShapeClasses:
+    """Which variables provably have the same shape and dtype (a union-find).
+
+    An elementwise primitive whose non-scalar operands all share a class puts its output in
+    that class: ``np.sin(x)``, ``x * 2.0``, ``a + b`` with ``a``, ``b`` alike.
+    """
+
+    def __init__(self, fn: CoreFunction, rules: RuleTable):
+        self._parent: dict[str, str] = {}
+        for s in fn.body:
+            if s.prim == "call" or not rules[s.prim].elementwise:
+                continue
+            arrays = [a for a in s.args if not (isinstance(a, Lit) and a.is_scalar_number)]
+            if arrays and all(isinstance(a, Var) for a in arrays):
+                roots = {self.find(a.name) for a in arrays}
+                if len(roots) == 1:
+                    self._parent[s.target] = roots.pop()
+
+    def find(self, name: str) -> str:
+        while name in self._parent:
+            name = self._parent[name]
+        return name
+
+    def same(self, a: str, b: str) -> bool:
+        return self.find(a) == self.find(b)

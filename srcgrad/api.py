@@ -1,0 +1,191 @@
+"""The public transformations. This module only chains the passes together."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from srcgrad import analyze, emit, normalize, optimize, reverse
+from srcgrad.backends import get_backend
+from srcgrad.backends.calls import CallTable, is_array_module
+from srcgrad.errors import SrcGradError
+from srcgrad.naming import Namer
+from srcgrad.parse import parse_function
+from srcgrad.rules import DEFAULT_RULES
+
+Wrt = int | str | Sequence[int | str]
+
+_CALLS = CallTable(DEFAULT_RULES)
+_LOCK = threading.RLock()
+_CACHE: dict[tuple, tuple[Callable, str]] = {}
+
+
+def _alias(namespace) -> str:
+    np_obj = namespace.get("np")
+    return "np" if np_obj is None or is_array_module(np_obj) else "xp"
+
+
+def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt, loc) -> tuple[tuple[str, ...], bool]:
+    """Parameter names for ``wrt``, and whether a single gradient (not a tuple) is returned."""
+    single = isinstance(wrt, (int, str))
+    items = (wrt,) if single else tuple(wrt)
+    names = []
+    for w in items:
+        if isinstance(w, int) and not isinstance(w, bool):
+            if not -len(params) <= w < len(params):
+                raise SrcGradError(f"wrt={w} but {fn.__name__} has {len(params)} parameters",
+                                   loc, hint=f"parameters are {', '.join(params)}")
+            names.append(params[w])
+        elif isinstance(w, str):
+            if w not in params:
+                raise SrcGradError(f"wrt={w!r} names no parameter of {fn.__name__}", loc,
+                                   hint=f"parameters are {', '.join(params)}")
+            names.append(w)
+        else:
+            raise SrcGradError(f"wrt must be a parameter index or name, not {w!r}")
+    if not names:
+        raise SrcGradError("wrt is empty")
+    return tuple(names), single
+
+
+def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
+              jit: bool = False, source: str | None = None) -> tuple[Callable, str, tuple[str, ...]]:
+    """Generate (or fetch from the cache) the gradient function of ``fn``."""
+    key = (fn, wrt if isinstance(wrt, (int, str)) else tuple(wrt), with_value, backend, jit,
+           source)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+        parsed = parse_function(fn, source)
+        user = normalize.user_names(parsed.node)
+        ctx = normalize.PassContext(DEFAULT_RULES, _CALLS, Namer(user),
+                                    alias=_alias(parsed.namespace))
+        core = normalize.normalize(parsed, ctx, fn)
+        names, single = _resolve_wrt(fn, core.params, wrt, parsed.loc(parsed.node))
+        act = analyze.activity(core, names, ctx.rules)
+        shapes = analyze.ShapeClasses(core, ctx.rules)
+        program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value)
+        if not single:
+            program = _tuple_returns(program, with_value)
+        program = optimize.optimize(program, frozenset(user))
+        text = emit.emit(program)
+        be = get_backend(backend, jit)
+        namespace = {**be.namespace(ctx.alias), **ctx.bindings}
+        generated = emit.compile_function(text, program.name, namespace)
+        generated.__defaults__ = getattr(fn, "__defaults__", None)
+        generated.__kwdefaults__ = getattr(fn, "__kwdefaults__", None)
+        generated.__srcgrad_source__ = text
+        compiled = be.compile(generated) if be.compile else generated
+        result = (compiled, text, tuple(core.params.index(n) for n in names))
+        _CACHE[key] = result
+        return result
+
+
+def _tuple_returns(program, with_value):
+    import libcst as cst
+    from dataclasses import replace
+
+    if with_value:
+        return program
+    return replace(program, returns=(cst.Tuple([cst.Element(r) for r in program.returns]),))
+
+
+class GradFunction:
+    """The gradient of a user function: call it like the function; read ``.source``.
+
+    The code is generated on the first call (or on the first read of ``.source``), then the
+    generated function is called directly.
+    """
+
+    def __init__(self, fn: Callable, wrt: Wrt, *, with_value: bool, backend: str, jit: bool,
+                 source: str | None):
+        self.__wrapped__ = fn
+        self.__name__ = f"grad_{getattr(fn, '__name__', 'f')}"
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self._options = dict(wrt=wrt, with_value=with_value, backend=backend, jit=jit,
+                             source=source)
+        self._fn: Callable | None = None
+        self._source = ""
+        self._wrt_positions: tuple[int, ...] = ()
+
+    def _build(self) -> Callable:
+        self._fn, self._source, self._wrt_positions = transform(self.__wrapped__, **self._options)
+        return self._fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fn = self._fn or self._build()
+        for i in self._wrt_positions:
+            if i < len(args) and not _is_float_like(args[i]):
+                _reject_wrt(self.__wrapped__, i, args[i])
+        return fn(*args, **kwargs)
+
+    @property
+    def source(self) -> str:
+        """The generated Python source of the gradient function."""
+        if self._fn is None:
+            self._build()
+        return self._source
+
+    @property
+    def fn(self) -> Callable:
+        """The generated function itself (no argument checks)."""
+        return self._fn or self._build()
+
+    def __repr__(self) -> str:
+        return f"<srcgrad.GradFunction {self.__name__}>"
+
+
+def _is_float_like(a: Any) -> bool:
+    t = type(a)
+    if t is float or t is np.ndarray and a.dtype.kind in "fc":
+        return True
+    if t is int or t is bool:
+        return False
+    dtype = getattr(a, "dtype", None)
+    if dtype is not None:
+        return np.dtype(dtype).kind in "fcV"
+    return True  # containers and other scalars: checked where they are used
+
+
+def _reject_wrt(fn: Callable, i: int, value: Any) -> None:
+    params = list(inspect.signature(fn).parameters)
+    raise SrcGradError(
+        f"cannot differentiate with respect to {params[i]!r}: it is an integer "
+        f"({type(value).__name__}{' ' + str(value.dtype) if hasattr(value, 'dtype') else ''})",
+        hint=f"pass a float (e.g. float({params[i]}) or {params[i]}.astype(float)), or "
+        "choose another wrt",
+    )
+
+
+def grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "numpy", jit: bool = False,
+         source: str | None = None) -> Any:
+    """The gradient of scalar-valued ``fn`` with respect to the parameter(s) ``wrt``.
+
+    ``wrt`` is a parameter index or name, or a tuple of them (then a tuple of gradients is
+    returned). Each gradient has the structure of its argument. Usable as ``@grad`` and
+    ``@grad(wrt=("w1", "w2"))``. ``source`` supplies the text of a function defined where its
+    source cannot be read (a REPL, ``exec``).
+    """
+    if fn is None:
+        return lambda f: grad(f, wrt, backend=backend, jit=jit, source=source)
+    return GradFunction(fn, wrt, with_value=False, backend=backend, jit=jit, source=source)
+
+
+def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "numpy",
+                   jit: bool = False, source: str | None = None) -> Any:
+    """Like :func:`grad`, but the generated function returns ``(value, gradient)``."""
+    if fn is None:
+        return lambda f: value_and_grad(f, wrt, backend=backend, jit=jit, source=source)
+    return GradFunction(fn, wrt, with_value=True, backend=backend, jit=jit, source=source)
+
+
+def show(f: Any) -> None:
+    """Print the generated source of a gradient function, with line numbers."""
+    text = f.source if hasattr(f, "source") else grad(f).source
+    for i, line in enumerate(text.splitlines(), 1):
+        print(f"{i:4d}  {line}")

@@ -1,0 +1,61 @@
+"""Deterministic, readable names for generated code.
+
+``t1, t2, …`` for temporaries, ``d_x`` for the adjoint of ``x``, ``x_2`` for a new version of a
+reassigned ``x``. The namer is seeded with every name the user's code mentions, and a clash
+gets a numeric suffix; the same input always gives the same names.
+"""
+
+from __future__ import annotations
+
+ADJOINT = "d_{}"
+TANGENT = "t_{}"
+
+
+class Namer:
+    """Hands out fresh names that never clash with each other or with the user's."""
+
+    def __init__(self, taken: set[str] | frozenset[str] = frozenset()):
+        self._taken: set[str] = set(taken)
+        self._claimed: set[str] = set()
+        self._temps = 0
+
+    def reserve(self, name: str) -> None:
+        self._taken.add(name)
+
+    def reserve_all(self, names) -> None:
+        self._taken.update(names)
+
+    def claim(self, name: str) -> str:
+        """The name for a binding of the user name ``name``: itself the first time, else a new
+        version (``h_2``)."""
+        if name not in self._claimed:
+            self._claimed.add(name)
+            self._taken.add(name)
+            return name
+        name = self.fresh(name)
+        self._claimed.add(name)
+        return name
+
+    def fresh(self, base: str) -> str:
+        """``base`` itself if free, else ``base_2``, ``base_3``, …"""
+        if base not in self._taken:
+            self._taken.add(base)
+            return base
+        n = 2
+        while f"{base}_{n}" in self._taken:
+            n += 1
+        name = f"{base}_{n}"
+        self._taken.add(name)
+        return name
+
+    def temp(self) -> str:
+        """The next ANF temporary: ``t1``, ``t2``, …"""
+        while True:
+            self._temps += 1
+            name = f"t{self._temps}"
+            if name not in self._taken:
+                self._taken.add(name)
+                return name
+
+    def adjoint(self, var: str) -> str:
+        return self.fresh(ADJOINT.format(var))

@@ -1,0 +1,753 @@
+"""Lower a user function to the core form: one primitive per statement.
+
+before: any supported Python function body (nested expressions, method calls, tuple unpacking,
+augmented assignment, calls to other user functions, lambdas, literal containers).
+after:  a :class:`~srcgrad.ir.CoreFunction` whose statements are ``target = prim(atoms)``;
+reassigned names are versioned (``h``, ``h_2``), calls to user functions are inlined, and every
+statement knows the user statement it came from.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+import numpy as np
+
+from srcgrad.backends.calls import METHODS, PROPERTIES, CallSpec, CallTable, is_array_module
+from srcgrad.errors import SrcGradError
+from srcgrad.ir import Atom, CoreFunction, Lit, Origin, Stmt, Var
+from srcgrad.naming import Namer
+from srcgrad.parse import ParsedFunction, parse_function
+from srcgrad.rules import RuleTable
+
+_BINOPS: dict[type, str] = {
+    cst.Add: "add", cst.Subtract: "subtract", cst.Multiply: "multiply", cst.Divide: "divide",
+    cst.FloorDivide: "floor_divide", cst.Modulo: "mod", cst.Power: "power",
+    cst.MatrixMultiply: "matmul", cst.BitAnd: "bitwise_and", cst.BitOr: "bitwise_or",
+    cst.BitXor: "bitwise_xor",
+}
+_AUGOPS: dict[type, type] = {
+    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide, cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo, cst.PowerAssign: cst.Power,
+    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
+}
+_COMPARE: dict[type, str] = {
+    cst.LessThan: "less", cst.LessThanEqual: "less_equal", cst.GreaterThan: "greater",
+    cst.GreaterThanEqual: "greater_equal", cst.Equal: "equal", cst.NotEqual: "not_equal",
+}
+_UNARY: dict[type, str] = {cst.Minus: "negative", cst.Plus: "positive", cst.BitInvert: "invert"}
+_CONTROL_FLOW = (cst.If, cst.For, cst.While, cst.Try, cst.With)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A literal tuple, list or dict of atoms, kept symbolic while only indexed or unpacked."""
+
+    kind: str                       # "tuple" | "list" | "dict"
+    items: tuple[Any, ...]          # Atom | Pack | Local
+    keys: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Local:
+    """A function defined inside the function being normalized (``def`` or ``lambda``)."""
+
+    name: str
+    params: cst.Parameters
+    body: cst.BaseSuite | cst.BaseExpression
+    frame: Frame
+    defaults: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A non-local object reached by name: a module, a function, a class."""
+
+    obj: Any
+    node: cst.BaseExpression
+
+
+@dataclass(eq=False)
+class Frame:
+    """One function body being lowered: its parsed source and its name environment."""
+
+    parsed: ParsedFunction
+    env: dict[str, Any]
+    where: str
+    origin: Origin | None = None
+
+
+@dataclass
+class PassContext:
+    """What every pass reads: rules, recognized calls, names, constants to bind."""
+
+    rules: RuleTable
+    calls: CallTable
+    namer: Namer
+    alias: str = "np"
+    bindings: dict[str, Any] = field(default_factory=dict)
+    stack: list[Callable] = field(default_factory=list)
+
+
+def user_names(node: cst.CSTNode) -> set[str]:
+    """Every identifier in ``node`` (so generated names can avoid them)."""
+    names: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            names.add(n.value)
+
+    node.visit(_Collect())
+    return names
+
+
+def normalize(parsed: ParsedFunction, ctx: PassContext, fn: Callable | None = None) -> CoreFunction:
+    """Lower ``parsed`` to the core form."""
+    return _Lowering(ctx).function(parsed, fn)
+
+
+class _Lowering:
+    def __init__(self, ctx: PassContext):
+        self.ctx = ctx
+        self.body: list[Stmt] = []
+        self._parsed_cache: dict[int, ParsedFunction] = {}
+
+    # --- errors and origins --------------------------------------------------------------
+
+    def error(self, frame: Frame, node: cst.CSTNode, message: str, hint: str | None = None):
+        return SrcGradError(message, frame.parsed.loc(node), hint)
+
+    def emit(self, frame: Frame, target: str, prim: str, args, params=(), omitted=()) -> Var:
+        assert frame.origin is not None
+        self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
+                              frozenset(omitted)))
+        return Var(target)
+
+    # --- functions -------------------------------------------------------------------------
+
+    def function(self, parsed: ParsedFunction, fn: Callable | None) -> CoreFunction:
+        frame = Frame(parsed, {}, "")
+        params = self._param_names(frame, parsed.node.params)
+        for p in params:
+            frame.env[p] = Var(self.ctx.namer.claim(p))
+        if fn is not None:
+            self.ctx.stack.append(fn)
+        result, origin = self._suite(frame, parsed.node.body)
+        return CoreFunction(parsed.name, tuple(params), tuple(self.body), result, origin)
+
+    def _param_names(self, frame: Frame, params: cst.Parameters) -> list[str]:
+        if params.star_arg is not cst.MaybeSentinel.DEFAULT and params.star_arg is not None:
+            raise self.error(frame, params.star_arg, "*args parameters are not supported",
+                             "list the parameters explicitly")
+        if params.star_kwarg is not None:
+            raise self.error(frame, params.star_kwarg, "**kwargs parameters are not supported",
+                             "list the parameters explicitly")
+        return [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+
+    def _suite(self, frame: Frame, suite) -> tuple[Atom, Origin]:
+        """Lower a function body; returns the returned atom and the return's origin."""
+        statements = list(suite.body) if isinstance(suite, cst.IndentedBlock) else [suite]
+        for i, stmt in enumerate(statements):
+            last = i == len(statements) - 1
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for j, small in enumerate(stmt.body):
+                    frame.origin = Origin(frame.parsed.loc(small), frame.parsed.text(small),
+                                          frame.where)
+                    ret = self._small(frame, small, last and j == len(stmt.body) - 1)
+                    if ret is not None:
+                        return ret, frame.origin
+            elif isinstance(stmt, cst.FunctionDef):
+                frame.origin = Origin(frame.parsed.loc(stmt), f"def {stmt.name.value}(...)",
+                                      frame.where)
+                frame.env[stmt.name.value] = self._local(frame, stmt.name.value, stmt.params,
+                                                         stmt.body)
+            elif isinstance(stmt, _CONTROL_FLOW):
+                kw = type(stmt).__name__.lower()
+                raise self.error(frame, stmt, f"`{kw}` statements are not supported yet",
+                                 "write the computation without control flow, or use "
+                                 "np.where for elementwise choices")
+            else:
+                raise self.error(frame, stmt, f"{type(stmt).__name__} is not supported")
+        origin = frame.origin or Origin(frame.parsed.loc(frame.parsed.node), "return None",
+                                        frame.where)
+        return Lit(cst.Name("None")), origin
+
+    def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Atom | None:
+        if isinstance(node, cst.Return):
+            if not last:
+                raise self.error(frame, node, "a `return` before the end of the function is "
+                                 "not supported yet", "compute the value and return it once, "
+                                 "at the end")
+            if node.value is None:
+                return Lit(cst.Name("None"))
+            return self.atom(frame, node.value, hint="out")
+        if isinstance(node, cst.Assign):
+            value = self.value(frame, node.value, self._name_hint(node.targets[-1].target))
+            for t in node.targets:
+                self.assign(frame, t.target, value)
+            return None
+        if isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self.assign(frame, node.target, self.value(frame, node.value,
+                                                           self._name_hint(node.target)))
+            return None
+        if isinstance(node, cst.AugAssign):
+            return self._augassign(frame, node)
+        if isinstance(node, cst.Expr):
+            if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
+                return None  # a docstring
+            if isinstance(node.value, cst.Call):
+                self._expr_Call(frame, node.value, None, effect=True)
+            else:
+                self.value(frame, node.value, None)
+            return None
+        if isinstance(node, cst.Pass):
+            return None
+        what = {cst.Global: "`global`", cst.Nonlocal: "`nonlocal`", cst.Del: "`del`",
+                cst.Import: "`import`", cst.ImportFrom: "`import`", cst.Raise: "`raise`",
+                cst.Assert: "`assert`", cst.Break: "`break`", cst.Continue: "`continue`"}
+        name = what.get(type(node), type(node).__name__)
+        raise self.error(frame, node, f"{name} is not supported in a differentiated function",
+                         "move it outside the function")
+
+    def _augassign(self, frame: Frame, node: cst.AugAssign) -> None:
+        if not isinstance(node.target, cst.Name):
+            raise self.error(frame, node.target, "augmented assignment to "
+                             f"{type(node.target).__name__.lower()} targets is not supported yet",
+                             "assign to a plain name: y = y + v")
+        op = _AUGOPS.get(type(node.operator))
+        if op is None:
+            raise self.error(frame, node, "this augmented assignment operator is not supported")
+        left = self.atom(frame, node.target)
+        right = self.atom(frame, node.value)
+        prim = _BINOPS[op]
+        target = self.version(node.target.value)
+        frame.env[node.target.value] = self.emit(frame, target, prim, (left, right))
+        return None
+
+    @staticmethod
+    def _name_hint(target: cst.BaseAssignTargetExpression) -> str | None:
+        return target.value if isinstance(target, cst.Name) else None
+
+    def version(self, name: str) -> str:
+        """The core name for a new binding of the user name ``name`` (``h``, then ``h_2``)."""
+        return self.ctx.namer.claim(name)
+
+    # --- assignment ------------------------------------------------------------------------
+
+    def assign(self, frame: Frame, target: cst.BaseAssignTargetExpression, value: Any) -> None:
+        if isinstance(target, cst.Name):
+            frame.env[target.value] = value
+            return
+        if isinstance(target, (cst.Tuple, cst.List)):
+            elements = target.elements
+            if any(isinstance(e, cst.StarredElement) for e in elements):
+                raise self.error(frame, target, "starred assignment targets are not supported",
+                                 "unpack into a fixed number of names")
+            if isinstance(value, Pack):
+                if len(value.items) != len(elements):
+                    raise self.error(frame, target, f"cannot unpack {len(value.items)} values "
+                                     f"into {len(elements)} names")
+                for e, item in zip(elements, value.items, strict=True):
+                    self.assign(frame, e.value, item)
+                return
+            base = self.materialize(frame, value, target)
+            for i, e in enumerate(elements):
+                hint = self._name_hint(e.value)
+                name = self.version(hint) if hint else self.ctx.namer.temp()
+                item = self.emit(frame, name, "getitem", (base,),
+                                 (("index", Lit(cst.Integer(str(i)))),))
+                self.assign(frame, e.value, item)
+            return
+        kind = {cst.Subscript: "index", cst.Attribute: "attribute"}.get(type(target), "this")
+        raise self.error(frame, target, f"assignment to {kind} targets is not supported yet",
+                         "build a new value instead (e.g. with np.where or np.concatenate)")
+
+    # --- expressions -----------------------------------------------------------------------
+
+    def value(self, frame: Frame, node: cst.BaseExpression, hint: str | None) -> Any:
+        """Lower ``node``; the top-level statement (if any) is named after ``hint``."""
+        method = getattr(self, f"_expr_{type(node).__name__}", None)
+        if method is None:
+            raise self.error(frame, node, f"{_describe(node)} is not supported in a "
+                             "differentiated function")
+        return method(frame, node, hint)
+
+    def atom(self, frame: Frame, node: cst.BaseExpression, hint: str | None = None) -> Atom:
+        return self.materialize(frame, self.value(frame, node, hint), node)
+
+    def materialize(self, frame: Frame, value: Any, node: cst.CSTNode) -> Atom:
+        """An atom for ``value``: literal containers of literals become literals; other packs
+        become a container built at run time."""
+        if isinstance(value, (Var, Lit)):
+            return value
+        if isinstance(value, Pack):
+            atoms = [self.materialize(frame, v, node) for v in value.items]
+            if all(isinstance(a, Lit) for a in atoms):
+                return Lit(_container_node(value, [a.node for a in atoms]),
+                           frozenset().union(*(a.uses for a in atoms)))
+            raise self.error(frame, node, f"a {value.kind} of differentiable values can only be "
+                             "indexed, unpacked or passed to np.array/np.stack/np.concatenate here",
+                             "index or unpack it where it is used")
+        if isinstance(value, Ref):
+            return self._bind_object(value.obj, value.node)
+        raise self.error(frame, node, "a function cannot be used as a value here",
+                         "call it, or move it outside the differentiated function")
+
+    def _target(self, hint: str | None) -> str:
+        return self.version(hint) if hint else self.ctx.namer.temp()
+
+    def _expr_Name(self, frame: Frame, node: cst.Name, hint):
+        name = node.value
+        if name in frame.env:
+            return frame.env[name]
+        found = self._lookup(frame, name)
+        if found is _MISSING:
+            raise self.error(frame, node, f"name {name!r} is not defined")
+        return self._object(found, node)
+
+    def _lookup(self, frame: Frame, name: str):
+        f: Frame | None = frame
+        while f is not None:
+            if name in f.env:
+                return f.env[name]
+            parent = f.env.get("__parent__")
+            if parent is None:
+                return f.parsed.namespace.get(name, _MISSING)
+            f = parent
+
+    def _object(self, obj: Any, node: cst.BaseExpression) -> Any:
+        if isinstance(obj, (Var, Lit, Pack, Local)):
+            return obj
+        if isinstance(obj, bool) or obj is None:
+            return Lit(cst.Name(repr(obj)))
+        if isinstance(obj, numbers.Number) and not isinstance(obj, np.ndarray):
+            return Lit(_number_node(obj)) if type(obj) in (int, float) else \
+                self._bind_object(obj, node)
+        if callable(obj) or inspect.ismodule(obj):
+            return Ref(obj, node)
+        return self._bind_object(obj, node)
+
+    def _bind_object(self, obj: Any, node: cst.CSTNode) -> Lit:
+        """A name in the generated namespace for a constant the user's code refers to."""
+        for name, bound in self.ctx.bindings.items():
+            if bound is obj:
+                return Lit(cst.Name(name))
+        base = node.value if isinstance(node, cst.Name) else \
+            node.attr.value if isinstance(node, cst.Attribute) else "const"
+        name = self.ctx.namer.fresh(base if base.isidentifier() else "const")
+        self.ctx.bindings[name] = obj
+        return Lit(cst.Name(name))
+
+    def _expr_Attribute(self, frame: Frame, node: cst.Attribute, hint):
+        base = self.value(frame, node.value, None)
+        attr = node.attr.value
+        if isinstance(base, Ref):
+            try:
+                obj = getattr(base.obj, attr)
+            except AttributeError:
+                raise self.error(frame, node, f"{_dotted(node)} does not exist") from None
+            if is_array_module(base.obj) and not callable(obj) and not inspect.ismodule(obj):
+                if isinstance(obj, (int, float, bool)) or obj is None:
+                    return self._object(obj, node)
+                return Lit(cst.Attribute(cst.Name(self.ctx.alias), cst.Name(attr)))
+            return self._object(obj, node)
+        if isinstance(base, (Var, Lit)):
+            prim = PROPERTIES.get(attr)
+            if prim is None:
+                if attr in METHODS:
+                    raise self.error(frame, node, f"the method .{attr} must be called here")
+                raise self.error(frame, node, f"attribute .{attr} is not supported",
+                                 "use the numpy function instead")
+            return self.emit(frame, self._target(hint), prim, (base,))
+        raise self.error(frame, node, f"cannot take .{attr} of this value")
+
+    def _expr_Integer(self, frame, node, hint):
+        return Lit(node.with_changes(lpar=(), rpar=()))
+
+    _expr_Float = _expr_Integer
+    _expr_Imaginary = _expr_Integer
+    _expr_SimpleString = _expr_Integer
+    _expr_ConcatenatedString = _expr_Integer
+    _expr_Ellipsis = _expr_Integer
+
+    def _expr_FormattedString(self, frame, node, hint):
+        return self._passive(frame, node)
+
+    def _passive(self, frame: Frame, node: cst.BaseExpression) -> Lit:
+        """A non-differentiable expression kept as written, its names lowered to atoms."""
+        uses: set[str] = set()
+        lowering = self
+
+        class _Sub(cst.CSTTransformer):
+            def visit_Attribute(self, n):
+                return True
+
+            def leave_Name(self, original, updated):
+                return updated
+
+            def leave_FormattedStringExpression(self, original, updated):
+                a = lowering.atom(frame, updated.expression)
+                uses.update({a.name} if isinstance(a, Var) else a.uses)
+                return updated.with_changes(expression=_atom_node(a))
+
+        new = node.visit(_Sub())
+        return Lit(new, frozenset(uses))
+
+    def _expr_Tuple(self, frame, node, hint):
+        return Pack("tuple", tuple(self._elements(frame, node.elements)))
+
+    def _expr_List(self, frame, node, hint):
+        return Pack("list", tuple(self._elements(frame, node.elements)))
+
+    def _elements(self, frame: Frame, elements):
+        for e in elements:
+            if isinstance(e, cst.StarredElement):
+                raise self.error(frame, e, "starred elements are not supported")
+            yield self.value(frame, e.value, None)
+
+    def _expr_Dict(self, frame, node, hint):
+        keys, items = [], []
+        for e in node.elements:
+            if not isinstance(e, cst.DictElement):
+                raise self.error(frame, e, "** in dict literals is not supported")
+            key = self.atom(frame, e.key)
+            if not isinstance(key, Lit) or key.uses:
+                raise self.error(frame, e.key, "dict keys must be constants here")
+            keys.append(_literal_value(key.node))
+            items.append(self.value(frame, e.value, None))
+        return Pack("dict", tuple(items), tuple(keys))
+
+    def _expr_UnaryOperation(self, frame, node, hint):
+        if isinstance(node.operator, cst.Minus) and isinstance(node.expression,
+                                                               (cst.Integer, cst.Float)):
+            return Lit(node.with_changes(lpar=(), rpar=()))
+        operand = self.atom(frame, node.expression)
+        if isinstance(node.operator, cst.Not):
+            return self.emit(frame, self._target(hint), "logical_not", (operand,))
+        return self.emit(frame, self._target(hint), _UNARY[type(node.operator)], (operand,))
+
+    def _expr_BinaryOperation(self, frame, node, hint):
+        prim = _BINOPS.get(type(node.operator))
+        if prim is None:
+            raise self.error(frame, node, f"operator {_op_text(node.operator)} is not supported")
+        left = self.atom(frame, node.left)
+        right = self.atom(frame, node.right)
+        return self.emit(frame, self._target(hint), prim, (left, right))
+
+    def _expr_Comparison(self, frame, node, hint):
+        if len(node.comparisons) != 1:
+            raise self.error(frame, node, "chained comparisons are not supported",
+                             "write (a < b) & (b < c)")
+        comp = node.comparisons[0]
+        prim = _COMPARE.get(type(comp.operator))
+        left = self.atom(frame, node.left)
+        right = self.atom(frame, comp.comparator)
+        if prim is None:  # is, is not, in, not in: evaluated as written, no derivative
+            uses = _uses(left) | _uses(right)
+            return Lit(node.with_changes(left=_atom_node(left), comparisons=[
+                comp.with_changes(comparator=_atom_node(right))]), uses)
+        return self.emit(frame, self._target(hint), prim, (left, right))
+
+    def _expr_Subscript(self, frame, node, hint):
+        base = self.value(frame, node.value, None)
+        if isinstance(base, Pack):
+            key = self._static_index(frame, node)
+            try:
+                return base.items[base.keys.index(key)] if base.keys is not None else \
+                    base.items[key]
+            except (ValueError, IndexError, TypeError):
+                raise self.error(frame, node, f"index {key!r} is out of range for this "
+                                 f"{base.kind}") from None
+        base_atom = self.materialize(frame, base, node.value)
+        index = self._index(frame, node)
+        return self.emit(frame, self._target(hint), "getitem", (base_atom,), (("index", index),))
+
+    def _static_index(self, frame: Frame, node: cst.Subscript):
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = self.atom(frame, node.slice[0].slice.value)
+            if isinstance(key, Lit) and not key.uses:
+                try:
+                    return _literal_value(key.node)
+                except ValueError:
+                    pass
+        raise self.error(frame, node, "a literal tuple, list or dict can only be indexed by a "
+                         "constant here")
+
+    def _index(self, frame: Frame, node: cst.Subscript) -> Lit:
+        """The index of ``node`` as ``s_[...]`` with its expressions lowered to atoms."""
+        uses: set[str] = set()
+
+        def lower(e: cst.BaseExpression | None):
+            if e is None:
+                return None
+            a = self.atom(frame, e)
+            uses.update(_uses(a))
+            return _atom_node(a)
+
+        elements = []
+        for el in node.slice:
+            s = el.slice
+            if isinstance(s, cst.Index):
+                s = s.with_changes(value=lower(s.value))
+            else:
+                s = s.with_changes(lower=lower(s.lower), upper=lower(s.upper),
+                                   step=lower(s.step))
+            elements.append(el.with_changes(slice=s))
+        return Lit(cst.Subscript(cst.Name("s_"), elements), frozenset(uses))
+
+    def _expr_Lambda(self, frame, node, hint):
+        return self._local(frame, "<lambda>", node.params, node.body)
+
+    def _local(self, frame: Frame, name: str, params: cst.Parameters, body) -> Local:
+        self._param_names(frame, params)
+        defaults = {}
+        for p in (*params.params, *params.kwonly_params):
+            if p.default is not None:
+                defaults[p.name.value] = self.value(frame, p.default, None)
+        return Local(name, params, body, frame, defaults)
+
+    def _expr_Call(self, frame, node, hint, effect=False):
+        func = node.func
+        for a in node.args:
+            if a.star:
+                raise self.error(frame, a, f"{a.star}-arguments are not supported",
+                                 "pass the arguments one by one")
+        if isinstance(func, cst.Attribute):
+            base = self.value(frame, func.value, None)
+            if isinstance(base, (Var, Lit)):
+                return self._method(frame, node, base, func.attr.value, hint)
+            callee = self._expr_Attribute_ref(frame, func, base)
+        else:
+            callee = self.value(frame, func, None)
+        args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
+        kwargs = {a.keyword.value: self.value(frame, a.value, None)
+                  for a in node.args if a.keyword is not None}
+        if isinstance(callee, Local):
+            return self._inline_local(frame, node, callee, args, kwargs)
+        if not isinstance(callee, Ref):
+            raise self.error(frame, func, "this value is not callable")
+        spec = self.ctx.calls.lookup(callee.obj)
+        if spec is not None:
+            return self._primitive(frame, node, spec, args, kwargs, hint)
+        if _is_user_function(callee.obj):
+            return self._inline_user(frame, node, callee.obj, args, kwargs)
+        return self._opaque(frame, node, callee, args, kwargs, hint, effect)
+
+    def _expr_Attribute_ref(self, frame: Frame, node: cst.Attribute, base: Any):
+        if isinstance(base, Ref):
+            try:
+                return Ref(getattr(base.obj, node.attr.value), node)
+            except AttributeError:
+                raise self.error(frame, node, f"{_dotted(node)} does not exist") from None
+        raise self.error(frame, node, "cannot call an attribute of this value")
+
+    def _method(self, frame: Frame, node: cst.Call, base: Atom, name: str, hint):
+        spec = METHODS.get(name)
+        if spec is None:
+            raise self.error(frame, node.func, f"the array method .{name}() is not supported",
+                             f"use the numpy function np.{name}(x, ...) if there is one")
+        args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
+        kwargs = {a.keyword.value: self.value(frame, a.value, None)
+                  for a in node.args if a.keyword is not None}
+        if spec.form == "shape_args":
+            if len(args) > 1:
+                args = [Pack("tuple", tuple(args))]
+            spec = CallSpec(spec.rule)
+        return self._primitive(frame, node, spec, [base, *args], kwargs, hint)
+
+    def _primitive(self, frame: Frame, node: cst.Call, spec: CallSpec, args, kwargs, hint):
+        rule = self.ctx.rules[spec.rule]
+        if spec.form == "seq" and args and isinstance(args[0], Pack):
+            operands = [self.materialize(frame, v, node) for v in args[0].items]
+            args = args[1:]
+        elif spec.form == "seq" and spec.rule == "array":
+            rule = self.ctx.rules["copy"]
+            operands, args = [self.materialize(frame, args[0], node)] if args else [], args[1:]
+        elif spec.form == "seq":
+            raise self.error(frame, node, f"{rule.name} needs a literal list of arrays here",
+                             f"write np.{rule.name}([a, b, ...])")
+        elif spec.form == "einsum":
+            if not args:
+                raise self.error(frame, node, "einsum needs subscripts")
+            kwargs = {"subscripts": args[0], **kwargs}
+            operands, args = [self.materialize(frame, v, node) for v in args[1:]], []
+        else:
+            operands = None
+        return self._bind_primitive(frame, node, rule, operands, args, kwargs, hint)
+
+    def _bind_primitive(self, frame, node, rule, operands, args, kwargs, hint):
+        sig = inspect.signature(rule.primal)
+        params = list(sig.parameters.values())[1:]
+        try:
+            if operands is not None:
+                bound = inspect.Signature(
+                    [p for p in params if p.kind is not p.VAR_POSITIONAL]).bind(*args, **kwargs)
+                ops = operands
+            else:
+                bound = inspect.Signature(params).bind(*args, **kwargs)
+                names = [p.name for p in params[: rule.nin]]
+                ops = [bound.arguments.pop(n) for n in names]
+        except TypeError as exc:
+            raise self.error(frame, node, f"unsupported arguments for {rule.name}: {exc}",
+                             "see docs/rules.md for the supported signature") from None
+        op_atoms = [self.materialize(frame, v, node) for v in ops]
+        param_atoms = [(k, self.materialize(frame, v, node)) for k, v in bound.arguments.items()]
+        omitted = [p.name for p in params if p.name not in bound.arguments
+                   and p.kind is not p.VAR_POSITIONAL and p.name not in
+                   {q.name for q in params[: rule.nin]}]
+        return self.emit(frame, self._target(hint), rule.name, op_atoms, param_atoms, omitted)
+
+    def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):
+        atoms = [self.materialize(frame, v, node) for v in args]
+        kw = [(k, self.materialize(frame, v, node)) for k, v in kwargs.items()]
+        fn = self._bind_object(callee.obj, callee.node)
+        target = self._target(hint)
+        var = self.emit(frame, target, "call", (fn, *atoms), kw)
+        if effect:
+            self.body[-1] = _with_effect(self.body[-1])
+        return var
+
+    # --- inlining calls to user functions ----------------------------------------------------
+
+    def _inline_user(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs):
+        if any(f is fn for f in self.ctx.stack):
+            raise self.error(frame, node, f"recursive call to {fn.__name__!r} is not supported",
+                             "rewrite the recursion as a loop")
+        parsed = self._parsed_cache.get(id(fn))
+        if parsed is None:
+            parsed = parse_function(fn)
+            self._parsed_cache[id(fn)] = parsed
+        try:
+            bound = inspect.signature(fn).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(frame, node, f"cannot call {fn.__name__}: {exc}") from None
+        env: dict[str, Any] = {}
+        for name, param in inspect.signature(fn).parameters.items():
+            if name in bound.arguments:
+                env[name] = bound.arguments[name]
+            elif param.default is not param.empty:
+                env[name] = self._object(param.default, cst.Name(name))
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise self.error(frame, node, f"cannot inline {fn.__name__}: *args/**kwargs "
+                                 "parameters are not supported")
+        self.ctx.namer.reserve_all(user_names(parsed.node))
+        callee = Frame(parsed, env, fn.__name__)
+        self.ctx.stack.append(fn)
+        try:
+            result, _ = self._suite(callee, parsed.node.body)
+        finally:
+            self.ctx.stack.pop()
+        return result
+
+    def _inline_local(self, frame: Frame, node: cst.Call, fn: Local, args, kwargs):
+        params = [*fn.params.posonly_params, *fn.params.params]
+        env: dict[str, Any] = {"__parent__": fn.frame}
+        if len(args) > len(params):
+            raise self.error(frame, node, f"too many arguments for {fn.name}")
+        for p, a in zip(params, args, strict=False):
+            env[p.name.value] = a
+        for p in (*params, *fn.params.kwonly_params):
+            name = p.name.value
+            if name in kwargs:
+                env[name] = kwargs.pop(name)
+            elif name not in env:
+                if name not in fn.defaults:
+                    raise self.error(frame, node, f"missing argument {name!r} for {fn.name}")
+                env[name] = fn.defaults[name]
+        if kwargs:
+            raise self.error(frame, node, f"unexpected arguments for {fn.name}: {sorted(kwargs)}")
+        callee = Frame(fn.frame.parsed, env, fn.name, frame.origin)
+        if isinstance(fn.body, cst.BaseExpression):  # a lambda
+            callee.origin = frame.origin
+            return self.value(callee, fn.body, None)
+        result, _ = self._suite(callee, fn.body)
+        return result
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _with_effect(stmt: Stmt) -> Stmt:
+    from dataclasses import replace
+
+    return replace(stmt, params=(*stmt.params, ("__effect__", Lit(cst.Name("True")))))
+
+
+def _is_user_function(obj: Any) -> bool:
+    code = getattr(obj, "__code__", None)
+    if code is None or not inspect.isfunction(obj):
+        return False
+    module = getattr(obj, "__module__", "") or ""
+    return not module.split(".")[0] in ("numpy", "jax", "srcgrad")
+
+
+def _uses(a: Atom) -> frozenset[str]:
+    return frozenset({a.name}) if isinstance(a, Var) else a.uses
+
+
+def _atom_node(a: Atom) -> cst.BaseExpression:
+    return cst.Name(a.name) if isinstance(a, Var) else a.node
+
+
+def _number_node(v: int | float) -> cst.BaseExpression:
+    text = repr(v)
+    if text in ("inf", "-inf", "nan"):
+        return cst.parse_expression(f"float('{text}')")
+    node = cst.parse_expression(text)
+    return node
+
+
+def _container_node(pack: Pack, nodes) -> cst.BaseExpression:
+    if pack.kind == "dict":
+        return cst.Dict([cst.DictElement(_number_or_string(k), v)
+                         for k, v in zip(pack.keys, nodes, strict=True)])
+    elements = [cst.Element(n) for n in nodes]
+    if pack.kind == "list":
+        return cst.List(elements)
+    if len(elements) == 1:
+        elements = [cst.Element(nodes[0], comma=cst.Comma())]
+    return cst.Tuple(elements)
+
+
+def _number_or_string(v) -> cst.BaseExpression:
+    return cst.parse_expression(repr(v))
+
+
+def _literal_value(node: cst.BaseExpression):
+    try:
+        import ast
+
+        return ast.literal_eval(cst.Module([]).code_for_node(node))
+    except Exception as exc:
+        raise ValueError("not a literal") from exc
+
+
+def _describe(node: cst.CSTNode) -> str:
+    names = {
+        "IfExp": "a conditional expression (a if c else b)",
+        "BooleanOperation": "`and`/`or`",
+        "ListComp": "a list comprehension", "GeneratorExp": "a generator expression",
+        "DictComp": "a dict comprehension", "SetComp": "a set comprehension",
+        "NamedExpr": "the walrus operator (:=)", "Await": "`await`", "Yield": "`yield`",
+        "Set": "a set literal",
+    }
+    return names.get(type(node).__name__, type(node).__name__)
+
+
+def _op_text(op) -> str:
+    return getattr(op, "_get_token", lambda: type(op).__name__)()
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    return cst.Module([]).code_for_node(node)

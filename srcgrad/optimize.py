@@ -1,0 +1,280 @@
+"""Make generated code as tight as hand-written backprop.
+
+Passes over a :class:`~srcgrad.ir.Program`, each exact (no change in values):
+``fold`` simplifies arithmetic with literal 0/1 and literal-only arithmetic; ``eliminate``
+drops statements whose value nobody reads; ``inline`` substitutes single-use temporaries
+(``t3``, ``d_t3``) into their one use within the same sweep; ``tidy`` writes indices as the
+user did (``x[1:3]``) and drops redundant parentheses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+
+import libcst as cst
+
+from srcgrad.ir import Gen, Program
+
+_TEMP = re.compile(r"^(d_)?t\d+$")
+
+
+def optimize(program: Program, user_names: frozenset[str]) -> Program:
+    """All passes, to a fixed point."""
+    program = _map_exprs(program, fold)
+    for _ in range(8):
+        before = program
+        program = eliminate(program)
+        program = inline(program, user_names)
+        program = _map_exprs(program, fold)
+        if program == before:
+            break
+    return _map_exprs(program, tidy)
+
+
+def _map_exprs(p: Program, f) -> Program:
+    return replace(
+        p,
+        forward=tuple(replace(g, expr=f(g.expr)) for g in p.forward),
+        backward=tuple(replace(g, expr=f(g.expr)) for g in p.backward),
+        returns=tuple(f(r) for r in p.returns),
+    )
+
+
+# --- names read by an expression ---------------------------------------------------------------
+
+class _Reads(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: Counter[str] = Counter()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names[node.value] += 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
+def reads(expr: cst.CSTNode) -> Counter[str]:
+    v = _Reads()
+    expr.visit(v)
+    return v.names
+
+
+# --- dead code -----------------------------------------------------------------------------------
+
+def eliminate(p: Program) -> Program:
+    """Drop statements whose targets are never read afterwards (effects stay)."""
+    live: set[str] = set()
+    for r in p.returns:
+        live |= set(reads(r))
+    kept_b: list[Gen] = []
+    for g in reversed(p.backward):
+        if g.effect or g.target in live:
+            kept_b.append(g)
+            live.discard(g.target)
+            live |= set(reads(g.expr))
+    kept_f: list[Gen] = []
+    for g in reversed(p.forward):
+        if g.effect or g.target in live:
+            kept_f.append(g)
+            live.discard(g.target)
+            live |= set(reads(g.expr))
+    return replace(p, forward=tuple(reversed(kept_f)), backward=tuple(reversed(kept_b)))
+
+
+# --- inlining ------------------------------------------------------------------------------------
+
+def inline(p: Program, user_names: frozenset[str]) -> Program:
+    """Substitute temporaries read exactly once, later in the same sweep, into that read."""
+    counts: Counter[str] = Counter()
+    for g in (*p.forward, *p.backward):
+        counts.update(reads(g.expr))
+    for r in p.returns:
+        counts.update(reads(r))
+    assigned: Counter[str] = Counter(g.target for g in (*p.forward, *p.backward) if g.target)
+    forward = _inline_sweep(list(p.forward), counts, assigned, user_names)
+    backward = _inline_sweep(list(p.backward), counts, assigned, user_names)
+    return replace(p, forward=tuple(forward), backward=tuple(backward))
+
+
+def _inline_sweep(stmts: list[Gen], counts, assigned, user_names) -> list[Gen]:
+    i = 0
+    while i < len(stmts):
+        g = stmts[i]
+        name = g.target
+        if (name is None or g.effect or not _TEMP.match(name) or name in user_names
+                or counts[name] != 1 or assigned[name] != 1):
+            i += 1
+            continue
+        read = set(reads(g.expr))
+        j = next((k for k in range(i + 1, len(stmts)) if name in reads(stmts[k].expr)), None)
+        if j is None or any(stmts[k].target in read for k in range(i + 1, j + 1)):
+            i += 1
+            continue
+        stmts[j] = replace(stmts[j], expr=stmts[j].expr.visit(_Replace(name, g.expr)))
+        del stmts[i]
+    return stmts
+
+
+class _Replace(cst.CSTTransformer):
+    def __init__(self, name: str, expr: cst.BaseExpression):
+        super().__init__()
+        self.name = name
+        self.expr = expr
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return False
+
+    def leave_Attribute(self, original, updated):
+        return updated.with_changes(value=updated.value.visit(self))
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        return False
+
+    def leave_Arg(self, original, updated):
+        return updated.with_changes(value=updated.value.visit(self))
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name):
+        if updated.value != self.name:
+            return updated
+        e = self.expr
+        if isinstance(e, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
+                          cst.BooleanOperation, cst.IfExp, cst.Lambda)) and not e.lpar:
+            e = e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return e
+
+
+# --- constant folding ----------------------------------------------------------------------------
+
+def _number(node: cst.BaseExpression) -> float | None:
+    if isinstance(node, (cst.Integer, cst.Float)) and not node.lpar:
+        return float(node.evaluated_value)
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return float(node.evaluated_value)
+    return None
+
+
+def _literal(v: float, like_int: bool) -> cst.BaseExpression:
+    if like_int and float(v).is_integer():
+        text = str(int(v))
+    else:
+        text = repr(float(v))
+    if text.startswith("-"):
+        return cst.UnaryOperation(cst.Minus(), cst.parse_expression(text[1:]))
+    return cst.parse_expression(text)
+
+
+class _Fold(cst.CSTTransformer):
+    def leave_BinaryOperation(self, original, updated: cst.BinaryOperation):
+        op = updated.operator
+        left, right = _number(updated.left), _number(updated.right)
+        keep = {"lpar": updated.lpar, "rpar": updated.rpar}
+        ints = isinstance(updated.left, cst.Integer) and isinstance(updated.right, cst.Integer)
+        if left is not None and right is not None and not isinstance(op, cst.Power):
+            result = {cst.Add: left + right, cst.Subtract: left - right,
+                      cst.Multiply: left * right}.get(type(op))
+            if result is not None:
+                return _literal(result, ints)
+        if isinstance(op, cst.Multiply):
+            if right == 1:
+                return _strip(updated.left, keep)
+            if left == 1:
+                return _strip(updated.right, keep)
+        if isinstance(op, cst.Divide) and right == 1:
+            return _strip(updated.left, keep)
+        if isinstance(op, cst.Power) and right == 1:
+            return _strip(updated.left, keep)
+        if isinstance(op, (cst.Add, cst.Subtract)) and right == 0 and _is_int_literal(updated.right):
+            return _strip(updated.left, keep)
+        return updated
+
+    def leave_UnaryOperation(self, original, updated: cst.UnaryOperation):
+        inner = updated.expression
+        if isinstance(updated.operator, cst.Minus) and isinstance(inner, cst.UnaryOperation) \
+                and isinstance(inner.operator, cst.Minus):
+            return inner.expression.with_changes(lpar=updated.lpar, rpar=updated.rpar) \
+                if updated.lpar else inner.expression
+        return updated
+
+
+def _is_int_literal(node) -> bool:
+    return isinstance(node, cst.Integer)
+
+
+def _strip(node: cst.BaseExpression, keep) -> cst.BaseExpression:
+    if keep["lpar"] and hasattr(node, "lpar"):
+        return node.with_changes(**keep)
+    return node
+
+
+def fold(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr.visit(_Fold())
+
+
+# --- tidy: user-style indices, no redundant parentheses ----------------------------------------
+
+_PREC: dict[type, int] = {
+    cst.BooleanOperation: 2, cst.Comparison: 4, cst.BitOr: 5, cst.BitXor: 6, cst.BitAnd: 7,
+    cst.LeftShift: 8, cst.RightShift: 8, cst.Add: 9, cst.Subtract: 9, cst.Multiply: 10,
+    cst.Divide: 10, cst.FloorDivide: 10, cst.Modulo: 10, cst.MatrixMultiply: 10,
+    cst.UnaryOperation: 11, cst.Power: 12,
+}
+
+
+def _prec(node: cst.BaseExpression) -> int:
+    if isinstance(node, cst.BinaryOperation):
+        return _PREC[type(node.operator)]
+    if isinstance(node, (cst.UnaryOperation, cst.BooleanOperation, cst.Comparison)):
+        return _PREC[type(node)]
+    if isinstance(node, (cst.IfExp, cst.Lambda)):
+        return 0
+    return 100
+
+
+class _Tidy(cst.CSTTransformer):
+    def leave_Subscript(self, original, updated: cst.Subscript):
+        # x[s_[1:3, None]] -> x[1:3, None]
+        if len(updated.slice) == 1 and isinstance(updated.slice[0].slice, cst.Index):
+            inner = updated.slice[0].slice.value
+            if (isinstance(inner, cst.Subscript) and isinstance(inner.value, cst.Name)
+                    and inner.value.value == "s_"):
+                return updated.with_changes(slice=inner.slice)
+        return updated
+
+    def leave_BinaryOperation(self, original, updated: cst.BinaryOperation):
+        p = _PREC[type(updated.operator)]
+        power = isinstance(updated.operator, cst.Power)
+        left = updated.left
+        right = updated.right
+        if left.lpar and (_prec(left) > p or (_prec(left) == p and not power)) \
+                and _prec(left) != 100:
+            left = left.with_changes(lpar=[], rpar=[])
+        if right.lpar and (_prec(right) > p or (power and _prec(right) == p)) \
+                and _prec(right) != 100 and not (power and isinstance(right, cst.UnaryOperation)):
+            right = right.with_changes(lpar=[], rpar=[])
+        if right.lpar and _prec(right) == 100 and isinstance(right, (cst.Name, cst.Call,
+                                                                    cst.Attribute, cst.Subscript)):
+            right = right.with_changes(lpar=[], rpar=[])
+        if left.lpar and _prec(left) == 100 and isinstance(left, (cst.Name, cst.Call,
+                                                                 cst.Attribute, cst.Subscript)):
+            left = left.with_changes(lpar=[], rpar=[])
+        return updated.with_changes(left=left, right=right)
+
+    def leave_Arg(self, original, updated: cst.Arg):
+        v = updated.value
+        if v.lpar and not isinstance(v, (cst.Tuple, cst.GeneratorExp)):
+            return updated.with_changes(value=v.with_changes(lpar=[], rpar=[]))
+        return updated
+
+
+def tidy(expr: cst.BaseExpression) -> cst.BaseExpression:
+    expr = expr.visit(_Tidy())
+    if getattr(expr, "lpar", None) and not isinstance(expr, cst.Tuple):
+        expr = expr.with_changes(lpar=[], rpar=[])
+    return expr

@@ -1,0 +1,162 @@
+"""Read a Python function's source into a libcst tree with positions and its namespace."""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from srcgrad.errors import Location, SrcGradError
+
+
+@dataclass(frozen=True, eq=False)
+class ParsedFunction:
+    """A user function as a libcst ``FunctionDef`` plus what is needed to resolve and locate it."""
+
+    name: str
+    node: cst.FunctionDef
+    positions: Mapping[cst.CSTNode, CodeRange]
+    filename: str
+    line_offset: int          # file line number of the first line of the parsed text, minus 1
+    col_offset: int           # indentation removed by dedenting
+    lines: tuple[str, ...]    # the file's lines of the parsed text, undedented
+    namespace: Mapping[str, Any]   # closure cells, then globals, then builtins
+
+    def loc(self, node: cst.CSTNode) -> Location:
+        """Where ``node`` is in the user's file."""
+        pos = self.positions.get(node)
+        if pos is None:
+            return Location(self.filename, self.line_offset + 1, self.col_offset, self.lines[0])
+        line = pos.start.line
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return Location(self.filename, self.line_offset + line, pos.start.column + self.col_offset,
+                        text)
+
+    def text(self, node: cst.CSTNode) -> str:
+        """The source of ``node`` on one line."""
+        code = cst.Module([]).code_for_node(node)
+        return " ".join(code.split())
+
+
+def namespace_of(fn: Callable) -> dict[str, Any]:
+    """The names ``fn`` can see: its closure cells over its globals over builtins."""
+    ns: dict[str, Any] = dict(vars(builtins))
+    ns.update(getattr(fn, "__globals__", {}))
+    code = getattr(fn, "__code__", None)
+    if code is not None and fn.__closure__:
+        for name, cell in zip(code.co_freevars, fn.__closure__, strict=True):
+            try:
+                ns[name] = cell.cell_contents
+            except ValueError:  # an empty cell: a name assigned later in the enclosing scope
+                pass
+    return ns
+
+
+def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
+    """Parse ``fn`` (a ``def`` or a ``lambda``); ``source`` stands in for unreadable source."""
+    fn = inspect.unwrap(fn)
+    name = getattr(fn, "__name__", "f")
+    filename = getattr(getattr(fn, "__code__", None), "co_filename", "<unknown>")
+    if source is not None:
+        raw_lines, first = source.splitlines(keepends=True), 1
+        filename = f"<source of {name}>"
+    else:
+        try:
+            raw_lines, first = inspect.getsourcelines(fn)
+        except (OSError, TypeError) as exc:
+            raise SrcGradError(
+                f"cannot read the source of {name!r} ({exc})",
+                hint="functions defined in a REPL or by exec have no source file: pass it "
+                "explicitly, e.g. grad(f, source='''def f(x): ...''')",
+            ) from None
+    text = "".join(raw_lines)
+    dedented = textwrap.dedent(text)
+    col_offset = _indent_removed(text, dedented)
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(dedented))
+    except cst.ParserSyntaxError as exc:
+        if name == "<lambda>":
+            return _parse_lambda(fn, raw_lines, first, filename)
+        raise SrcGradError(f"cannot parse the source of {name!r}: {exc.message}") from None
+    positions = wrapper.resolve(PositionProvider)
+    node = _find_def(wrapper.module, name, fn)
+    if node is None:
+        if name == "<lambda>":
+            return _lambda_from_module(fn, wrapper.module, positions, raw_lines, first, filename,
+                                       col_offset)
+        raise SrcGradError(f"cannot find the definition of {name!r} in its source")
+    return ParsedFunction(name, node, positions,
+                          filename, first - 1, col_offset, tuple(raw_lines), namespace_of(fn))
+
+
+def _indent_removed(text: str, dedented: str) -> int:
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first_d = next((ln for ln in dedented.splitlines() if ln.strip()), "")
+    return len(first) - len(first_d)
+
+
+def _find_def(module: cst.Module, name: str, fn: Callable) -> cst.FunctionDef | None:
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return stmt
+    found: list[cst.FunctionDef] = []
+
+    class _Finder(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            if node.name.value == name:
+                found.append(node)
+
+    module.visit(_Finder())
+    return found[0] if found else None
+
+
+def _lambda_from_module(fn, module, positions, raw_lines, first, filename, col_offset):
+    params = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+    found: list[cst.Lambda] = []
+
+    class _Finder(cst.CSTVisitor):
+        def visit_Lambda(self, node: cst.Lambda) -> None:
+            names = tuple(p.name.value for p in node.params.params)
+            if names == params:
+                found.append(node)
+
+    module.visit(_Finder())
+    if len(found) != 1:
+        raise SrcGradError(
+            "cannot tell which lambda on this line to differentiate",
+            Location(filename, first, 0, raw_lines[0]),
+            hint="define the function with def",
+        )
+    lam = found[0]
+    body = cst.IndentedBlock([cst.SimpleStatementLine([cst.Return(lam.body)])])
+    node = cst.FunctionDef(cst.Name("_lambda"), lam.params, body)
+    # Positions of the body expression carry over: it is the same node.
+    return ParsedFunction("<lambda>", node, positions, filename, first - 1, col_offset,
+                          tuple(raw_lines), namespace_of(fn))
+
+
+def _parse_lambda(fn, raw_lines, first, filename):
+    # A lambda inside a larger, unparseable fragment (e.g. a call's argument list continuing on
+    # the next lines): parse from the 'lambda' keyword to the end of its line.
+    line = raw_lines[0]
+    start = line.find("lambda")
+    if start < 0:
+        raise SrcGradError("cannot parse the source of this lambda",
+                           Location(filename, first, 0, line), hint="define it with def")
+    for end in range(len(line), start, -1):
+        try:
+            module = cst.parse_module("_ = " + line[start:end].rstrip())
+        except cst.ParserSyntaxError:
+            continue
+        wrapper = MetadataWrapper(module)
+        positions = wrapper.resolve(PositionProvider)
+        return _lambda_from_module(fn, wrapper.module, positions, [line], first, filename,
+                                   start - 4)
+    raise SrcGradError("cannot parse the source of this lambda",
+                       Location(filename, first, start, line), hint="define it with def")

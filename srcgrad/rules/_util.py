@@ -1,0 +1,504 @@
+"""Helpers that rules call where one expression of ``xp.*`` would not be clear or general enough.
+
+They run unchanged on NumPy arrays, jax arrays (also under ``jax.jit``) and Python scalars:
+the backend is picked from the arguments, never from a global setting. Generated code calls
+them by these names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _xp(*values):
+    """numpy, or jax.numpy if any value is a jax array or tracer."""
+    for v in values:
+        if isinstance(v, (np.ndarray, np.generic, float, int, bool, complex)) or v is None:
+            continue
+        mod = type(v).__module__
+        if mod.startswith("jax") or mod.startswith("jaxlib"):
+            import jax.numpy as jnp
+
+            return jnp
+    return np
+
+
+def shape(x) -> tuple[int, ...]:
+    """The shape of an array or Python scalar (``()`` for scalars)."""
+    s = getattr(x, "shape", None)
+    return tuple(s) if s is not None else np.shape(x)
+
+
+def _dtype(x):
+    return getattr(x, "dtype", None)
+
+
+def unbroadcast(g, x):
+    """``g`` summed back to the shape of ``x``, undoing NumPy broadcasting (``(5,3,4) -> (3,4)``).
+
+    A ``g`` smaller than ``x`` (a scalar seed) is broadcast up instead, in ``x``'s dtype.
+    """
+    gshape, xshape = shape(g), shape(x)
+    if gshape == xshape:
+        return g
+    lead = len(gshape) - len(xshape)
+    if lead < 0 or any(
+        gs != xs and xs != 1 for gs, xs in zip(gshape[lead:], xshape, strict=True)
+    ):
+        return broadcast_like(g, x)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(xshape) if n == 1 and gshape[lead + i] != 1
+    )
+    xp = _xp(g, x)
+    summed = xp.sum(g, axis=axes) if axes else g
+    return xp.reshape(summed, xshape)
+
+
+def broadcast_like(g, x):
+    """A fresh array of ``x``'s shape and dtype holding ``g`` broadcast to it."""
+    xp = _xp(g, x)
+    if not hasattr(x, "shape"):
+        return g
+    return xp.zeros_like(x) + g
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """The adjoint of a sum: ``g`` put back over the reduced ``axis`` of ``x``."""
+    if axis is not None and not keepdims:
+        g = _xp(g, x).expand_dims(g, _positive_axes(axis, len(shape(x))))
+    return broadcast_like(g, x)
+
+
+def _positive_axes(axis, ndim):
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def reduced_count(x, axis=None):
+    """How many elements of ``x`` each output of a reduction over ``axis`` combines."""
+    xs = shape(x)
+    if axis is None:
+        return int(np.prod(xs, dtype=np.int64))
+    return int(np.prod([xs[a] for a in _positive_axes(axis, len(xs))], dtype=np.int64))
+
+
+def keep(v, x, axis=None, keepdims=False):
+    """A reduction's output ``v`` re-expanded so it broadcasts against its input ``x``."""
+    if axis is None or keepdims:
+        return v
+    return _xp(v, x).expand_dims(v, _positive_axes(axis, len(shape(x))))
+
+
+def extremum_grad(g, out, x, axis=None, keepdims=False):
+    """Adjoint of max/min: ``g`` shared equally among the positions that attain the extremum."""
+    xp = _xp(g, x)
+    hit = x == keep(out, x, axis, keepdims)
+    count = xp.sum(hit, axis=axis, keepdims=True)
+    return keep(g, x, axis, keepdims) * hit / count
+
+
+def prod_grad(g, x, axis=None, keepdims=False):
+    """Adjoint of prod, exact where ``x`` has zeros: the product of all *other* elements."""
+    xp = _xp(g, x)
+    xs = shape(x)
+    if axis is None:
+        axes = tuple(range(len(xs)))
+    else:
+        axes = _positive_axes(axis, len(xs))
+    rest = tuple(i for i in range(len(xs)) if i not in axes)
+    moved = xp.transpose(x, rest + axes)
+    flat = xp.reshape(moved, tuple(xs[i] for i in rest) + (-1,))
+    ones = xp.ones_like(flat[..., :1])
+    left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = xp.flip(
+        xp.cumprod(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1
+    )
+    others = xp.reshape(left * right, shape(moved))
+    others = xp.transpose(others, tuple(np.argsort(rest + axes)))
+    return keep(g, x, axis, keepdims) * others
+
+
+def var_grad(g, x, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``var``: ``2 (x - mean) / (n - ddof)`` times ``g``."""
+    xp = _xp(g, x)
+    centered = x - xp.mean(x, axis=axis, keepdims=True)
+    return keep(g, x, axis, keepdims) * 2 * centered / (reduced_count(x, axis) - ddof)
+
+
+def cumsum_grad(g, x, axis=None):
+    """Adjoint of ``cumsum``: a reversed cumulative sum of ``g``."""
+    xp = _xp(g, x)
+    if axis is None:
+        return xp.reshape(xp.flip(xp.cumsum(xp.flip(g))), shape(x))
+    return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+
+
+def mT(a):
+    """``a`` with its last two axes swapped (a matrix transpose, batched)."""
+    return _xp(a).swapaxes(a, -1, -2)
+
+
+def matmul_grad_a(g, a, b):
+    """Adjoint of ``a @ b`` for ``a``, for any ranks (1-D operands included)."""
+    xp = _xp(g, a, b)
+    if a.ndim == 2 and b.ndim == 2:
+        return g @ b.T
+    if b.ndim == 1:
+        da = xp.expand_dims(g, -1) * b
+    elif a.ndim == 1:
+        da = xp.squeeze(xp.expand_dims(g, -2) @ mT(b), -2)
+    else:
+        da = g @ mT(b)
+    return unbroadcast(da, a)
+
+
+def matmul_grad_b(g, a, b):
+    """Adjoint of ``a @ b`` for ``b``, for any ranks (1-D operands included)."""
+    xp = _xp(g, a, b)
+    if a.ndim == 2 and b.ndim == 2:
+        return a.T @ g
+    if a.ndim == 1:
+        db = xp.expand_dims(a, -1) * xp.expand_dims(g, -2) if b.ndim > 1 else g * a
+    elif b.ndim == 1:
+        db = xp.squeeze(mT(a) @ xp.expand_dims(g, -1), -1)
+    else:
+        db = mT(a) @ g
+    return unbroadcast(db, b)
+
+
+def dot_grad_a(g, a, b):
+    """Adjoint of ``np.dot(a, b)`` for ``a`` (scalars, vectors, matrices, N-d . M-d)."""
+    xp = _xp(g, a, b)
+    if xp.ndim(a) == 0 or xp.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    if b.ndim <= 2:
+        return matmul_grad_a(g, a, b)
+    # dot(a, b)[i..., j..., k] = sum_m a[i..., m] b[j..., m, k]
+    b_axes = [i for i in range(b.ndim) if i != b.ndim - 2]
+    g_axes = list(range(a.ndim - 1, g.ndim))
+    return xp.tensordot(g, b, axes=(g_axes, b_axes))
+
+
+def dot_grad_b(g, a, b):
+    """Adjoint of ``np.dot(a, b)`` for ``b``."""
+    xp = _xp(g, a, b)
+    if xp.ndim(a) == 0 or xp.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    if b.ndim <= 2:
+        return matmul_grad_b(g, a, b)
+    a_axes = list(range(a.ndim - 1))
+    g_axes = list(range(a.ndim - 1))
+    gb = xp.tensordot(a, g, axes=(a_axes, g_axes))  # (m, j..., k)
+    return xp.moveaxis(gb, 0, b.ndim - 2)
+
+
+def tensordot_axes(a, b, axes):
+    """``axes`` of ``np.tensordot`` as two explicit lists of non-negative axes."""
+    if isinstance(axes, int):
+        return list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    ax_a, ax_b = axes
+    ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
+    ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
+    return [i % a.ndim for i in ax_a], [i % b.ndim for i in ax_b]
+
+
+def tensordot_grad_a(g, a, b, axes=2):
+    """Adjoint of ``np.tensordot(a, b, axes)`` for ``a``."""
+    xp = _xp(g, a, b)
+    ax_a, ax_b = tensordot_axes(a, b, axes)
+    free_a = [i for i in range(a.ndim) if i not in ax_a]
+    free_b = [i for i in range(b.ndim) if i not in ax_b]
+    g_b = list(range(len(free_a), g.ndim))
+    t = xp.tensordot(g, b, axes=(g_b, free_b))  # axes: free_a..., ax_b order
+    order = free_a + ax_a
+    return xp.transpose(t, tuple(np.argsort(order)))
+
+
+def tensordot_grad_b(g, a, b, axes=2):
+    """Adjoint of ``np.tensordot(a, b, axes)`` for ``b``."""
+    xp = _xp(g, a, b)
+    ax_a, ax_b = tensordot_axes(a, b, axes)
+    free_a = [i for i in range(a.ndim) if i not in ax_a]
+    free_b = [i for i in range(b.ndim) if i not in ax_b]
+    g_a = list(range(len(free_a)))
+    t = xp.tensordot(a, g, axes=(free_a, g_a))  # axes: ax_a order..., free_b...
+    order = ax_b + free_b
+    return xp.transpose(t, tuple(np.argsort(order)))
+
+
+def einsum_grad(g, i, subscripts, *operands):
+    """Adjoint of ``np.einsum(subscripts, *operands)`` for operand ``i``."""
+    xp = _xp(g, *operands)
+    inputs, _, output = subscripts.replace(" ", "").partition("->")
+    ins = inputs.split(",")
+    if not _:
+        output = "".join(sorted(c for c in set(inputs) if c.isalpha() and inputs.count(c) == 1))
+    if "." in subscripts:
+        raise NotImplementedError("einsum adjoint with '...' subscripts")
+    target = ins[i]
+    others = [s for j, s in enumerate(ins) if j != i]
+    other_ops = [op for j, op in enumerate(operands) if j != i]
+    # Letters of the operand that appear nowhere else are summed in the forward: broadcast back.
+    keep_letters = "".join(dict.fromkeys(c for c in target if c in output or any(c in s for s in others)))
+    spec = ",".join([output] + others) + "->" + keep_letters
+    partial = xp.einsum(spec, g, *other_ops)
+    shape_i = shape(operands[i])
+    sizes = dict(zip(target, shape_i, strict=True))
+    full = "".join(dict.fromkeys(target))
+    expanded = xp.einsum(keep_letters + "->" + keep_letters, partial)
+    for c in full:
+        if c not in keep_letters:
+            expanded = xp.expand_dims(expanded, -1)
+            keep_letters += c
+    expanded = xp.broadcast_to(
+        xp.einsum(keep_letters + "->" + full, expanded), tuple(sizes[c] for c in full)
+    )
+    if full != target:  # repeated letters (a diagonal, 'ii->'): scatter onto that diagonal
+        eye = _diag_mask(xp, target, sizes, operands[i].dtype)
+        expanded = xp.einsum(full + "," + target + "->" + target, expanded, eye)
+    return expanded
+
+
+def _diag_mask(xp, target, sizes, dtype):
+    mask = xp.ones(tuple(sizes[c] for c in target), dtype=dtype)
+    for a, ca in enumerate(target):
+        for b in range(a + 1, len(target)):
+            if target[b] == ca:
+                idx = xp.arange(sizes[ca])
+                shp = [1] * len(target)
+                shp_a, shp_b = list(shp), list(shp)
+                shp_a[a], shp_b[b] = -1, -1
+                mask = mask * (xp.reshape(idx, shp_a) == xp.reshape(idx, shp_b))
+    return mask
+
+
+def trace_grad(g, x, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.trace``: ``g`` on the chosen diagonal, zeros elsewhere."""
+    xp = _xp(g, x)
+    n, m = shape(x)[axis1], shape(x)[axis2]
+    eye = xp.eye(n, m, k=offset, dtype=x.dtype)
+    eye = xp.moveaxis(xp.reshape(eye, (n, m) + (1,) * (x.ndim - 2)), (0, 1), (axis1, axis2))
+    return eye * xp.expand_dims(xp.expand_dims(g, min(axis1, axis2)), max(axis1, axis2))
+
+
+def diag_grad(g, x, k=0):
+    """Adjoint of ``np.diag``: extract the diagonal, or place ``g`` on it."""
+    xp = _xp(g, x)
+    if x.ndim == 1:
+        return xp.diagonal(g, offset=k)
+    n, m = x.shape
+    eye = xp.eye(n, m, k=k, dtype=x.dtype)
+    length = shape(g)[0]
+    rows = xp.arange(length) + max(-k, 0)
+    cols = xp.arange(length) + max(k, 0)
+    z = xp.zeros((n, m), dtype=g.dtype)
+    if xp is np:
+        z[rows, cols] = g
+        return z
+    return z.at[rows, cols].set(g) * eye
+
+
+def solve_grad_a(g, out, a, b):
+    """Adjoint of ``np.linalg.solve(a, b)`` for ``a``: ``-(a^-T g) out^T``."""
+    xp = _xp(g, a, b)
+    gb = solve_grad_b(g, out, a, b)
+    if b.ndim == a.ndim - 1:
+        return -xp.expand_dims(gb, -1) * xp.expand_dims(out, -2)
+    return -(gb @ mT(out))
+
+
+def solve_grad_b(g, out, a, b):
+    """Adjoint of ``np.linalg.solve(a, b)`` for ``b``: ``a^-T g``."""
+    xp = _xp(g, a, b)
+    if b.ndim == a.ndim - 1:
+        return xp.linalg.solve(mT(a), g[..., None])[..., 0]
+    return xp.linalg.solve(mT(a), g)
+
+
+def norm_grad(g, out, x, ord=None, axis=None, keepdims=False):
+    """Adjoint of ``np.linalg.norm`` for vector norms (any ord) and the Frobenius norm."""
+    xp = _xp(g, x)
+    gk, nk = keep(g, x, axis, keepdims), keep(out, x, axis, keepdims)
+    vector = axis is None and x.ndim == 1 or isinstance(axis, int)
+    if ord is None or ord == "fro" or (vector and ord == 2):
+        return gk * x / xp.where(nk == 0, 1, nk)
+    if not vector:
+        raise NotImplementedError(f"adjoint of the matrix norm ord={ord!r}")
+    if ord == 1:
+        return gk * xp.sign(x)
+    if ord in (np.inf, -np.inf):
+        return extremum_grad(gk, nk, xp.abs(x), axis, True) * xp.sign(x)
+    p = ord
+    return gk * xp.sign(x) * xp.abs(x) ** (p - 1) / xp.where(nk == 0, 1, nk) ** (p - 1)
+
+
+def concat_grad(g, i, xs, axis=0):
+    """Adjoint of ``np.concatenate(xs, axis)`` for ``xs[i]``: its slice of ``g``."""
+    xp = _xp(g)
+    if axis is None:
+        sizes = [int(np.prod(shape(x), dtype=np.int64)) for x in xs]
+        start = sum(sizes[:i])
+        return xp.reshape(g[start:start + sizes[i]], shape(xs[i]))
+    sizes = [shape(x)[axis] for x in xs]
+    start = sum(sizes[:i])
+    index = [slice(None)] * g.ndim
+    index[axis] = slice(start, start + sizes[i])
+    return g[tuple(index)]
+
+
+def stack_grad(g, i, axis=0):
+    """Adjoint of ``np.stack(xs, axis)`` for ``xs[i]``."""
+    return _xp(g).take(g, i, axis=axis)
+
+
+def hstack_grad(g, i, xs):
+    """Adjoint of ``np.hstack(xs)`` for ``xs[i]``."""
+    axis = 0 if all(len(shape(x)) <= 1 for x in xs) else 1
+    parts = [x if len(shape(x)) else _xp(x).reshape(x, (1,)) for x in xs]
+    return _xp(g).reshape(concat_grad(g, i, parts, axis), shape(xs[i]))
+
+
+def vstack_grad(g, i, xs):
+    """Adjoint of ``np.vstack(xs)`` for ``xs[i]``."""
+    parts = [_xp(x).atleast_2d(x) for x in xs]
+    return _xp(g).reshape(concat_grad(g, i, parts, 0), shape(xs[i]))
+
+
+def tile_grad(g, x, reps):
+    """Adjoint of ``np.tile(x, reps)``: the tiles of ``g`` summed."""
+    xp = _xp(g, x)
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    xs = shape(x)
+    nd = max(len(xs), len(reps))
+    xs_full = (1,) * (nd - len(xs)) + xs
+    reps = (1,) * (nd - len(reps)) + reps
+    split = []
+    for r, n in zip(reps, xs_full, strict=True):
+        split += [r, n]
+    summed = xp.sum(xp.reshape(g, split), axis=tuple(range(0, 2 * nd, 2)))
+    return xp.reshape(summed, xs)
+
+
+def repeat_grad(g, x, repeats, axis=None):
+    """Adjoint of ``np.repeat(x, repeats, axis)``: each run of copies summed."""
+    xp = _xp(g, x)
+    if axis is None:
+        flat_x = xp.ravel(x)
+        return xp.reshape(repeat_grad(g, flat_x, repeats, 0), shape(x))
+    axis = axis % len(shape(x))
+    n = shape(x)[axis]
+    if np.ndim(repeats) == 0:
+        new = shape(x)[:axis] + (n, int(repeats)) + shape(x)[axis + 1:]
+        return xp.sum(xp.reshape(g, new), axis=axis + 1)
+    seg = np.repeat(np.arange(n), np.asarray(repeats))
+    onehot = (seg[:, None] == np.arange(n)[None, :]).astype(g.dtype)  # (total, n)
+    moved = xp.moveaxis(g, axis, -1) @ onehot
+    return xp.moveaxis(moved, -1, axis)
+
+
+def inverse_permutation(axes, ndim):
+    """The axes that undo ``np.transpose(x, axes)`` (``None``: reverse)."""
+    if axes is None:
+        return None
+    return tuple(int(i) for i in np.argsort([a % ndim for a in axes]))
+
+
+def _is_basic_index(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts
+    )
+
+
+def getitem_grad(g, x, index):
+    """Adjoint of ``x[index]``: ``g`` scattered into zeros of ``x``'s shape (repeats add up).
+
+    For a tuple, list or dict ``x``: a container like ``x`` holding ``g`` at ``index`` and
+    ``None`` (a zero) elsewhere.
+    """
+    if isinstance(x, dict):
+        return {k: (g if k == index else None) for k in x}
+    if isinstance(x, (tuple, list)):
+        items = [None] * len(x)
+        items[index] = g
+        return type(x)(items) if isinstance(x, list) else tuple(items)
+    xp = _xp(g, x)
+    if xp is np:
+        z = np.zeros(shape(x), dtype=np.result_type(g, x))
+        if _is_basic_index(index):
+            z[index] = g
+        else:
+            np.add.at(z, index, g)
+        return z
+    return xp.zeros_like(x).at[index].add(g)
+
+
+def astype_grad(g, x):
+    """Adjoint of ``x.astype(dtype)``: ``g`` back in ``x``'s dtype."""
+    dt = _dtype(x)
+    if dt is None:
+        return g
+    return _xp(g).asarray(g).astype(dt)
+
+
+def clip_mask(x, lo, hi):
+    """Where ``np.clip(x, lo, hi)`` passes ``x`` through (``lo``/``hi`` may be ``None``)."""
+    inside = True
+    if lo is not None:
+        inside = inside & (x >= lo)
+    if hi is not None:
+        inside = inside & (x <= hi)
+    return inside
+
+
+def replace_zero(x):
+    """``x`` with zeros replaced by ones (to keep ``log(x) * 0`` finite)."""
+    return _xp(x).where(x == 0, 1, x)
+
+
+def seed(out):
+    """The adjoint that starts the backward sweep of a gradient: 1 for a scalar output."""
+    if shape(out) != ():
+        from srcgrad.errors import SrcGradError
+
+        raise SrcGradError(
+            f"grad needs a function with a scalar output; this one returned shape {shape(out)}",
+            hint="reduce the output (e.g. np.sum), or use srcgrad.jacobian for "
+            "vector-valued functions",
+        )
+    return 1.0
+
+
+def zero_grad(x):
+    """A zero adjoint with the structure of ``x`` (an input the output does not depend on)."""
+    if isinstance(x, dict):
+        return {k: zero_grad(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)(zero_grad(v) for v in x)
+    if hasattr(x, "shape"):
+        return _xp(x).zeros_like(x)
+    return 0.0 * x
+
+
+def add_grad(a, b):
+    """The sum of two adjoints that may be containers with ``None`` (zero) leaves."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, dict):
+        return {k: add_grad(a[k], b[k]) for k in a}
+    if isinstance(a, (tuple, list)):
+        return type(a)(add_grad(u, v) for u, v in zip(a, b, strict=True))
+    return a + b
+
+
+def densify(g, x):
+    """The adjoint ``g`` of ``x`` with every ``None`` (zero) leaf made a real zero like ``x``."""
+    if g is None:
+        return zero_grad(x)
+    if isinstance(x, dict):
+        return {k: densify(g[k], v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)(densify(u, v) for u, v in zip(g, x, strict=True))
+    return g

@@ -1,0 +1,136 @@
+"""Primitives that move, copy or select elements: reshapes, transposes, joins, indexing."""
+
+from __future__ import annotations
+
+from srcgrad.rules._util import (
+    astype_grad,
+    concat_grad,
+    getitem_grad,
+    hstack_grad,
+    inverse_permutation,
+    repeat_grad,
+    stack_grad,
+    tile_grad,
+    unbroadcast,
+    vstack_grad,
+)
+from srcgrad.rules.core import Rule, linear, nondiff, variadic
+
+
+def _reshape(xp, x, shape): return xp.reshape(x, shape)
+def _reshape_t(xp, g, out, x, shape): return xp.reshape(g, xp.shape(x))
+RESHAPE = linear("reshape", _reshape, _reshape_t)
+
+def _ravel(xp, x): return xp.ravel(x)
+def _ravel_t(xp, g, out, x): return xp.reshape(g, xp.shape(x))
+RAVEL = linear("ravel", _ravel, _ravel_t)
+
+def _transpose(xp, x, axes=None): return xp.transpose(x, axes)
+def _transpose_t(xp, g, out, x, axes=None):       # undo the permutation
+    return xp.transpose(g, inverse_permutation(axes, xp.ndim(x)))
+TRANSPOSE = linear("transpose", _transpose, _transpose_t)
+
+def _swapaxes(xp, x, axis1, axis2): return xp.swapaxes(x, axis1, axis2)
+def _swapaxes_t(xp, g, out, x, axis1, axis2): return xp.swapaxes(g, axis1, axis2)
+SWAPAXES = linear("swapaxes", _swapaxes, _swapaxes_t)
+
+def _moveaxis(xp, x, source, destination): return xp.moveaxis(x, source, destination)
+def _moveaxis_t(xp, g, out, x, source, destination): return xp.moveaxis(g, destination, source)
+MOVEAXIS = linear("moveaxis", _moveaxis, _moveaxis_t)
+
+def _expand_dims(xp, x, axis): return xp.expand_dims(x, axis)
+def _expand_dims_t(xp, g, out, x, axis): return xp.reshape(g, xp.shape(x))
+EXPAND_DIMS = linear("expand_dims", _expand_dims, _expand_dims_t)
+
+def _squeeze(xp, x, axis=None): return xp.squeeze(x, axis)
+def _squeeze_t(xp, g, out, x, axis=None): return xp.reshape(g, xp.shape(x))
+SQUEEZE = linear("squeeze", _squeeze, _squeeze_t)
+
+def _broadcast_to(xp, x, shape): return xp.broadcast_to(x, shape)
+def _broadcast_to_t(xp, g, out, x, shape): return unbroadcast(g, x)
+BROADCAST_TO = linear("broadcast_to", _broadcast_to, _broadcast_to_t)
+
+def _atleast_1d(xp, x): return xp.atleast_1d(x)
+def _atleast_2d(xp, x): return xp.atleast_2d(x)
+def _atleast_3d(xp, x): return xp.atleast_3d(x)
+def _atleast_t(xp, g, out, x): return xp.reshape(g, xp.shape(x))
+ATLEAST_1D = linear("atleast_1d", _atleast_1d, _atleast_t)
+ATLEAST_2D = linear("atleast_2d", _atleast_2d, _atleast_t)
+ATLEAST_3D = linear("atleast_3d", _atleast_3d, _atleast_t)
+
+def _flip(xp, x, axis=None): return xp.flip(x, axis)
+def _flip_t(xp, g, out, x, axis=None): return xp.flip(g, axis)
+FLIP = linear("flip", _flip, _flip_t)
+
+def _tile(xp, x, reps): return xp.tile(x, reps)
+def _tile_t(xp, g, out, x, reps): return tile_grad(g, x, reps)   # sum of the tiles
+TILE = linear("tile", _tile, _tile_t)
+
+def _repeat(xp, x, repeats, axis=None): return xp.repeat(x, repeats, axis)
+def _repeat_t(xp, g, out, x, repeats, axis=None): return repeat_grad(g, x, repeats, axis)
+REPEAT = linear("repeat", _repeat, _repeat_t)
+
+def _getitem(xp, x, index): return x[index]
+def _getitem_t(xp, g, out, x, index): return getitem_grad(g, x, index)  # scatter-add into zeros
+GETITEM = linear("getitem", _getitem, _getitem_t)
+
+def _astype(xp, x, dtype): return x.astype(dtype)
+def _astype_t(xp, g, out, x, dtype): return astype_grad(g, x)   # back to x's dtype
+ASTYPE = linear("astype", _astype, _astype_t)
+
+def _copy(xp, x): return xp.array(x, copy=True)
+def _copy_t(xp, g, out, x): return g
+COPY = linear("copy", _copy, _copy_t)
+
+def _concatenate(xp, *xs, axis=0): return xp.concatenate(xs, axis=axis)
+def _concatenate_jvp(xp, t, out, i, *xs, axis=0):
+    return xp.concatenate([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)], axis=axis)
+def _concatenate_vjp(xp, g, out, i, *xs, axis=0): return concat_grad(g, i, xs, axis)
+CONCATENATE = variadic("concatenate", _concatenate, _concatenate_jvp, _concatenate_vjp)
+
+def _stack(xp, *xs, axis=0): return xp.stack(xs, axis=axis)
+def _stack_jvp(xp, t, out, i, *xs, axis=0):
+    return xp.stack([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)], axis=axis)
+def _stack_vjp(xp, g, out, i, *xs, axis=0): return stack_grad(g, i, axis)
+STACK = variadic("stack", _stack, _stack_jvp, _stack_vjp)
+
+def _hstack(xp, *xs): return xp.hstack(xs)
+def _hstack_jvp(xp, t, out, i, *xs):
+    return xp.hstack([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)])
+def _hstack_vjp(xp, g, out, i, *xs): return hstack_grad(g, i, xs)
+HSTACK = variadic("hstack", _hstack, _hstack_jvp, _hstack_vjp)
+
+def _vstack(xp, *xs): return xp.vstack(xs)
+def _vstack_jvp(xp, t, out, i, *xs):
+    return xp.vstack([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)])
+def _vstack_vjp(xp, g, out, i, *xs): return vstack_grad(g, i, xs)
+VSTACK = variadic("vstack", _vstack, _vstack_jvp, _vstack_vjp)
+
+def _array(xp, *xs): return xp.array(xs)                     # np.array([a, b, c])
+def _array_jvp(xp, t, out, i, *xs):
+    return xp.array([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)])
+def _array_vjp(xp, g, out, i, *xs): return g[i]
+ARRAY = variadic("array", _array, _array_jvp, _array_vjp)
+
+# --- no derivative: shapes, indices and fresh arrays -----------------------------------------
+
+def _argmax(xp, x, axis=None): return xp.argmax(x, axis)
+def _argmin(xp, x, axis=None): return xp.argmin(x, axis)
+def _zeros_like(xp, x): return xp.zeros_like(x)
+def _ones_like(xp, x): return xp.ones_like(x)
+def _empty_like(xp, x): return xp.empty_like(x)
+def _full_like(xp, x, fill_value): return xp.full_like(x, fill_value)
+def _shape(xp, x): return xp.shape(x)
+def _ndim(xp, x): return xp.ndim(x)
+def _size(xp, x): return xp.size(x)
+def _len(xp, x): return len(x)
+
+RULES: list[Rule] = [
+    RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
+    ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY,
+    CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
+    nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
+    nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
+    nondiff("full_like", _full_like), nondiff("shape", _shape), nondiff("ndim", _ndim),
+    nondiff("size", _size), nondiff("len", _len),
+]
