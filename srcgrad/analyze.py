@@ -73,6 +73,9 @@ def cst_name(atom) -> str:
     return cst.Module([]).code_for_node(node) if node is not None else "this function"
 
 
+_FULL_REDUCTIONS = {"sum", "mean", "prod", "amax", "amin", "var", "std"}
+
+
 class ShapeClasses:
     """Which variables provably have the same shape and dtype (a union-find).
 
@@ -80,9 +83,14 @@ class ShapeClasses:
     that class: ``np.sin(x)``, ``x * 2.0``, ``a + b`` with ``a``, ``b`` alike.
     """
 
+    SCALAR = "()"   # the class of values known to be scalars
+
     def __init__(self, fn: CoreFunction, rules: RuleTable):
         self._parent: dict[str, str] = {}
         for s in fn.body:
+            if s.prim in _FULL_REDUCTIONS and "axis" in s.omitted and "keepdims" in s.omitted:
+                self._parent[s.target] = self.SCALAR
+                continue
             if s.prim == "call" or not rules[s.prim].elementwise:
                 continue
             arrays = [a for a in s.args if not (isinstance(a, Lit) and a.is_scalar_number)]

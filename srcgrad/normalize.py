@@ -81,6 +81,7 @@ class Frame:
     env: dict[str, Any]
     where: str
     origin: Origin | None = None
+    return_hint: str | None = "out"   # name for the value of `return <expression>`
 
 
 @dataclass
@@ -186,7 +187,7 @@ class _Lowering:
                                  "at the end")
             if node.value is None:
                 return Lit(cst.Name("None"))
-            return self.atom(frame, node.value, hint="out")
+            return self.atom(frame, node.value, hint=frame.return_hint)
         if isinstance(node, cst.Assign):
             value = self.value(frame, node.value, self._name_hint(node.targets[-1].target))
             for t in node.targets:
@@ -467,6 +468,10 @@ class _Lowering:
                                  f"{base.kind}") from None
         base_atom = self.materialize(frame, base, node.value)
         index = self._index(frame, node)
+        if hint is None and isinstance(base_atom, Var):
+            key = _single_key(node)
+            if isinstance(key, str) and key.isidentifier():
+                hint = f"{base_atom.name}_{key}"
         return self.emit(frame, self._target(hint), "getitem", (base_atom,), (("index", index),))
 
     def _static_index(self, frame: Frame, node: cst.Subscript):
@@ -530,14 +535,14 @@ class _Lowering:
         kwargs = {a.keyword.value: self.value(frame, a.value, None)
                   for a in node.args if a.keyword is not None}
         if isinstance(callee, Local):
-            return self._inline_local(frame, node, callee, args, kwargs)
+            return self._inline_local(frame, node, callee, args, kwargs, hint)
         if not isinstance(callee, Ref):
             raise self.error(frame, func, "this value is not callable")
         spec = self.ctx.calls.lookup(callee.obj)
         if spec is not None:
             return self._primitive(frame, node, spec, args, kwargs, hint)
         if _is_user_function(callee.obj):
-            return self._inline_user(frame, node, callee.obj, args, kwargs)
+            return self._inline_user(frame, node, callee.obj, args, kwargs, hint)
         return self._opaque(frame, node, callee, args, kwargs, hint, effect)
 
     def _expr_Attribute_ref(self, frame: Frame, node: cst.Attribute, base: Any):
@@ -616,7 +621,7 @@ class _Lowering:
 
     # --- inlining calls to user functions ----------------------------------------------------
 
-    def _inline_user(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs):
+    def _inline_user(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs, hint):
         if any(f is fn for f in self.ctx.stack):
             raise self.error(frame, node, f"recursive call to {fn.__name__!r} is not supported",
                              "rewrite the recursion as a loop")
@@ -638,7 +643,7 @@ class _Lowering:
                 raise self.error(frame, node, f"cannot inline {fn.__name__}: *args/**kwargs "
                                  "parameters are not supported")
         self.ctx.namer.reserve_all(user_names(parsed.node))
-        callee = Frame(parsed, env, fn.__name__)
+        callee = Frame(parsed, env, fn.__name__, return_hint=hint)
         self.ctx.stack.append(fn)
         try:
             result, _ = self._suite(callee, parsed.node.body)
@@ -646,7 +651,7 @@ class _Lowering:
             self.ctx.stack.pop()
         return result
 
-    def _inline_local(self, frame: Frame, node: cst.Call, fn: Local, args, kwargs):
+    def _inline_local(self, frame: Frame, node: cst.Call, fn: Local, args, kwargs, hint):
         params = [*fn.params.posonly_params, *fn.params.params]
         env: dict[str, Any] = {"__parent__": fn.frame}
         if len(args) > len(params):
@@ -663,12 +668,19 @@ class _Lowering:
                 env[name] = fn.defaults[name]
         if kwargs:
             raise self.error(frame, node, f"unexpected arguments for {fn.name}: {sorted(kwargs)}")
-        callee = Frame(fn.frame.parsed, env, fn.name, frame.origin)
+        callee = Frame(fn.frame.parsed, env, fn.name, frame.origin, return_hint=hint)
         if isinstance(fn.body, cst.BaseExpression):  # a lambda
-            callee.origin = frame.origin
-            return self.value(callee, fn.body, None)
+            return self.value(callee, fn.body, hint)
         result, _ = self._suite(callee, fn.body)
         return result
+
+
+def _single_key(node: cst.Subscript):
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        value = node.slice[0].slice.value
+        if isinstance(value, cst.SimpleString):
+            return value.evaluated_value
+    return None
 
 
 class _Missing:

@@ -18,6 +18,7 @@ import libcst as cst
 from srcgrad.ir import Gen, Program
 
 _TEMP = re.compile(r"^(d_)?t\d+$")
+MAX_LINE = 84  # inlining stops before a statement grows past this many characters
 
 
 def optimize(program: Program, user_names: frozenset[str]) -> Program:
@@ -27,6 +28,7 @@ def optimize(program: Program, user_names: frozenset[str]) -> Program:
         before = program
         program = eliminate(program)
         program = inline(program, user_names)
+        program = coalesce(program)
         program = _map_exprs(program, fold)
         if program == before:
             break
@@ -117,7 +119,11 @@ def _inline_sweep(stmts: list[Gen], counts, assigned, user_names) -> list[Gen]:
         if j is None or any(stmts[k].target in read for k in range(i + 1, j + 1)):
             i += 1
             continue
-        stmts[j] = replace(stmts[j], expr=stmts[j].expr.visit(_Replace(name, g.expr)))
+        new = stmts[j].expr.visit(_Replace(name, g.expr))
+        if len(cst.Module([]).code_for_node(new)) + len(stmts[j].target or "") > MAX_LINE:
+            i += 1
+            continue
+        stmts[j] = replace(stmts[j], expr=new)
         del stmts[i]
     return stmts
 
@@ -148,6 +154,66 @@ class _Replace(cst.CSTTransformer):
                           cst.BooleanOperation, cst.IfExp, cst.Lambda)) and not e.lpar:
             e = e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return e
+
+
+# --- copies ----------------------------------------------------------------------------------------
+
+def coalesce(p: Program) -> Program:
+    """Remove copies ``a = b`` by giving ``b`` the name ``a`` where it is defined (or, for a
+    temporary ``a``, by reading ``b`` wherever ``a`` was read)."""
+    return replace(p, forward=tuple(_coalesce(list(p.forward), p.returns)),
+                   backward=tuple(_coalesce(list(p.backward), p.returns)))
+
+
+def _coalesce(stmts: list[Gen], returns) -> list[Gen]:
+    i = 0
+    while i < len(stmts):
+        g = stmts[i]
+        if g.target is None or not isinstance(g.expr, cst.Name) or g.effect:
+            i += 1
+            continue
+        a, b = g.target, g.expr.value
+        first = next((k for k in range(i) if stmts[k].target == b), None)
+        span = range(first, i) if first is not None else range(0)
+        untouched_a = all(stmts[k].target != a and a not in reads(stmts[k].expr) for k in span)
+        b_after = any(b in reads(s.expr) or s.target == b for s in stmts[i + 1:]) or any(
+            b in reads(r) for r in returns)
+        if _TEMP.match(a) and not any(s.target in (a, b) for s in stmts[i + 1:]) and not any(
+                a in reads(r) for r in returns):
+            for k in range(i + 1, len(stmts)):  # a temporary copy: read the original instead
+                stmts[k] = replace(stmts[k], expr=stmts[k].expr.visit(_Rename(a, b)))
+            del stmts[i]
+            continue
+        if first is None or not untouched_a or b_after:
+            i += 1
+            continue
+        for k in span:
+            s = stmts[k]
+            stmts[k] = replace(s, target=a if s.target == b else s.target,
+                               expr=s.expr.visit(_Rename(b, a)))
+        del stmts[i]
+    return stmts
+
+
+class _Rename(cst.CSTTransformer):
+    def __init__(self, old: str, new: str):
+        super().__init__()
+        self.old, self.new = old, new
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return False
+
+    def leave_Attribute(self, original, updated):
+        return updated.with_changes(value=updated.value.visit(self))
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        return False
+
+    def leave_Arg(self, original, updated):
+        return updated.with_changes(value=updated.value.visit(self))
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name):
+        return updated.with_changes(value=self.new) if updated.value == self.old else updated
 
 
 # --- constant folding ----------------------------------------------------------------------------
@@ -265,6 +331,12 @@ class _Tidy(cst.CSTTransformer):
                                                                  cst.Attribute, cst.Subscript)):
             left = left.with_changes(lpar=[], rpar=[])
         return updated.with_changes(left=left, right=right)
+
+    def leave_Element(self, original, updated: cst.Element):
+        v = updated.value
+        if v.lpar and not isinstance(v, (cst.Tuple, cst.GeneratorExp)):
+            return updated.with_changes(value=v.with_changes(lpar=[], rpar=[]))
+        return updated
 
     def leave_Arg(self, original, updated: cst.Arg):
         v = updated.value

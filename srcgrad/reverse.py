@@ -64,11 +64,10 @@ def _strip_unbroadcast(expr: cst.BaseExpression) -> cst.BaseExpression:
 class _Adjoints:
     """Names of adjoint variables and which have been written, for first-write assignment."""
 
-    def __init__(self, ctx: PassContext, containers: set[str]):
+    def __init__(self, ctx: PassContext):
         self.ctx = ctx
         self.names: dict[str, str] = {}
         self.written: set[str] = set()
-        self.containers = containers
 
     def name(self, var: str) -> str:
         if var not in self.names:
@@ -80,24 +79,17 @@ class _Adjoints:
         if var not in self.written:
             self.written.add(var)
             return Gen(name, contrib, origin)
-        if var in self.containers:
-            return Gen(name, cst.Call(cst.Name("add_grad"), [cst.Arg(cst.Name(name)),
-                                                              cst.Arg(contrib)]), origin)
         right = contrib if not isinstance(contrib, cst.BinaryOperation) or not isinstance(
             contrib.operator, (cst.Add, cst.Subtract)) else contrib.with_changes(
             lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return Gen(name, cst.BinaryOperation(cst.Name(name), cst.Add(), right), origin)
 
 
-def _containers(fn: CoreFunction) -> set[str]:
-    """Variables that may hold a tuple, list or dict: indexed parameters and what they yield."""
-    maybe = set(fn.params)
-    indexed: set[str] = set()
-    for s in fn.body:
-        if s.prim == "getitem" and isinstance(s.args[0], Var) and s.args[0].name in maybe:
-            indexed.add(s.args[0].name)
-            maybe.add(s.target)
-    return indexed | {v for v in maybe if v not in fn.params and v in indexed}
+def _indexed_params(fn: CoreFunction) -> set[str]:
+    """Parameters read by index: they may be tuples, lists or dicts, whose adjoints are put
+    back into the argument's structure at the end (``densify``)."""
+    return {s.args[0].name for s in fn.body
+            if s.prim == "getitem" and isinstance(s.args[0], Var) and s.args[0].name in fn.params}
 
 
 def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: ShapeClasses,
@@ -105,8 +97,8 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     """The program computing ``fn``'s value (if ``with_value``) and its gradient wrt ``wrt``."""
     forward = [Gen(s.target, primal_expr(s, ctx), s.origin,
                    effect=any(k == "__effect__" for k, _ in s.params)) for s in fn.body]
-    containers = _containers(fn)
-    adj = _Adjoints(ctx, containers)
+    containers = _indexed_params(fn)
+    adj = _Adjoints(ctx)
     backward: list[Gen] = []
     result = fn.result
     if isinstance(result, Var) and result.name in act.active:
@@ -149,8 +141,34 @@ def _adjoint_stmts(s: Stmt, act: Activity, shapes: ShapeClasses, adj: _Adjoints,
             contrib = apply_rule_fn(rule.vjp[i], lead, s)
         if rule.elementwise and shapes.same(a.name, s.target):
             contrib = _strip_unbroadcast(contrib)
+        contrib = contrib.visit(_ShapeOnly(shapes, act))
         out.append(adj.add(a.name, contrib, s.origin))
     return out
+
+
+class _ShapeOnly(cst.CSTTransformer):
+    """In helper arguments that only supply a shape and dtype (``unreduce(g, t3)``), read an
+    active variable of the same shape class instead (``unreduce(g, t2)`` for ``t3 = t2 ** 2``),
+    so that the forward temporary need not be kept."""
+
+    POSITIONS = {"unbroadcast": 1, "unreduce": 1, "broadcast_like": 1, "reduced_count": 0}
+
+    def __init__(self, shapes: ShapeClasses, act: Activity):
+        super().__init__()
+        self.shapes, self.act = shapes, act
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        if not isinstance(updated.func, cst.Name) or updated.func.value not in self.POSITIONS:
+            return updated
+        k = self.POSITIONS[updated.func.value]
+        if k >= len(updated.args) or not isinstance(updated.args[k].value, cst.Name):
+            return updated
+        root = self.shapes.find(updated.args[k].value.value)
+        if root not in self.act.active:
+            return updated
+        args = list(updated.args)
+        args[k] = args[k].with_changes(value=cst.Name(root))
+        return updated.with_changes(args=args)
 
 
 def _ident(name: str) -> str:

@@ -396,11 +396,12 @@ def repeat_grad(g, x, repeats, axis=None):
     return xp.moveaxis(moved, -1, axis)
 
 
-def inverse_permutation(axes, ndim):
-    """The axes that undo ``np.transpose(x, axes)`` (``None``: reverse)."""
+def transpose_grad(g, axes=None):
+    """Adjoint of ``np.transpose(x, axes)``: ``g`` transposed back."""
+    xp = _xp(g)
     if axes is None:
-        return None
-    return tuple(int(i) for i in np.argsort([a % ndim for a in axes]))
+        return xp.transpose(g)
+    return xp.transpose(g, tuple(int(i) for i in np.argsort([a % g.ndim for a in axes])))
 
 
 def _is_basic_index(index) -> bool:
@@ -414,14 +415,10 @@ def getitem_grad(g, x, index):
     """Adjoint of ``x[index]``: ``g`` scattered into zeros of ``x``'s shape (repeats add up).
 
     For a tuple, list or dict ``x``: a container like ``x`` holding ``g`` at ``index`` and
-    ``None`` (a zero) elsewhere.
+    zeros elsewhere (a :class:`StructGrad`).
     """
-    if isinstance(x, dict):
-        return {k: (g if k == index else None) for k in x}
-    if isinstance(x, (tuple, list)):
-        items = [None] * len(x)
-        items[index] = g
-        return type(x)(items) if isinstance(x, list) else tuple(items)
+    if isinstance(x, (dict, tuple, list)):
+        return StructGrad.at(x, index, g)
     xp = _xp(g, x)
     if xp is np:
         z = np.zeros(shape(x), dtype=np.result_type(g, x))
@@ -480,25 +477,37 @@ def zero_grad(x):
     return 0.0 * x
 
 
-def add_grad(a, b):
-    """The sum of two adjoints that may be containers with ``None`` (zero) leaves."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if isinstance(a, dict):
-        return {k: add_grad(a[k], b[k]) for k in a}
-    if isinstance(a, (tuple, list)):
-        return type(a)(add_grad(u, v) for u, v in zip(a, b, strict=True))
-    return a + b
+class StructGrad:
+    """The adjoint of a tuple, list or dict while it is being accumulated: the adjoints of the
+    items read so far (``None`` for the others). ``+`` adds item by item."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: dict):
+        self.items = items
+
+    @classmethod
+    def at(cls, x, index, g):
+        return cls({index if not isinstance(x, (tuple, list)) else index % len(x): g})
+
+    def __add__(self, other):
+        if not isinstance(other, StructGrad):
+            return NotImplemented
+        items = dict(self.items)
+        for k, v in other.items.items():
+            items[k] = v if items.get(k) is None else items[k] + v
+        return StructGrad(items)
+
+    def __repr__(self) -> str:
+        return f"StructGrad({self.items!r})"
 
 
 def densify(g, x):
-    """The adjoint ``g`` of ``x`` with every ``None`` (zero) leaf made a real zero like ``x``."""
+    """The adjoint ``g`` of ``x`` in ``x``'s structure, zeros for the items never read."""
     if g is None:
         return zero_grad(x)
+    if not isinstance(g, StructGrad):
+        return g
     if isinstance(x, dict):
-        return {k: densify(g[k], v) for k, v in x.items()}
-    if isinstance(x, (tuple, list)):
-        return type(x)(densify(u, v) for u, v in zip(g, x, strict=True))
-    return g
+        return {k: densify(g.items.get(k), v) for k, v in x.items()}
+    return type(x)(densify(g.items.get(i), v) for i, v in enumerate(x))

@@ -7,10 +7,10 @@ from srcgrad.rules._util import (
     concat_grad,
     getitem_grad,
     hstack_grad,
-    inverse_permutation,
     repeat_grad,
     stack_grad,
     tile_grad,
+    transpose_grad,
     unbroadcast,
     vstack_grad,
 )
@@ -26,8 +26,7 @@ def _ravel_t(xp, g, out, x): return xp.reshape(g, xp.shape(x))
 RAVEL = linear("ravel", _ravel, _ravel_t)
 
 def _transpose(xp, x, axes=None): return xp.transpose(x, axes)
-def _transpose_t(xp, g, out, x, axes=None):       # undo the permutation
-    return xp.transpose(g, inverse_permutation(axes, xp.ndim(x)))
+def _transpose_t(xp, g, out, x, axes=None): return transpose_grad(g, axes)  # undo the permutation
 TRANSPOSE = linear("transpose", _transpose, _transpose_t)
 
 def _swapaxes(xp, x, axis1, axis2): return xp.swapaxes(x, axis1, axis2)
