@@ -42,6 +42,7 @@ _COMPARE: dict[type, str] = {
     cst.GreaterThanEqual: "greater_equal", cst.Equal: "equal", cst.NotEqual: "not_equal",
 }
 _UNARY: dict[type, str] = {cst.Minus: "negative", cst.Plus: "positive", cst.BitInvert: "invert"}
+_PASSIVE_ATTRIBUTES = {"dtype", "itemsize", "nbytes", "strides"}
 _CONTROL_FLOW = (cst.If, cst.For, cst.While, cst.Try, cst.With)
 
 
@@ -226,6 +227,14 @@ class _Lowering:
         if op is None:
             raise self.error(frame, node, "this augmented assignment operator is not supported")
         left = self.atom(frame, node.target)
+        aliases = [k for k, v in frame.env.items()
+                   if k != node.target.value and isinstance(v, Var) and v == left]
+        if aliases:
+            raise self.error(frame, node, f"`{node.target.value} {_op_text(node.operator)}` "
+                             f"would change {aliases[0]!r} too: both name the same array",
+                             f"srcgrad never modifies arrays in place; write "
+                             f"{node.target.value} = {node.target.value} "
+                             f"{_op_text(node.operator)[:-1]} ... to make a new one")
         right = self.atom(frame, node.value)
         prim = _BINOPS[op]
         target = self.version(node.target.value)
@@ -361,6 +370,8 @@ class _Lowering:
             return self._object(obj, node)
         if isinstance(base, (Var, Lit)):
             prim = PROPERTIES.get(attr)
+            if attr in _PASSIVE_ATTRIBUTES:
+                return Lit(cst.Attribute(_atom_node(base), cst.Name(attr)), _uses(base))
             if prim is None:
                 if attr in METHODS:
                     raise self.error(frame, node, f"the method .{attr} must be called here")

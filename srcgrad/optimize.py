@@ -159,40 +159,48 @@ class _Replace(cst.CSTTransformer):
 # --- copies ----------------------------------------------------------------------------------------
 
 def coalesce(p: Program) -> Program:
-    """Remove copies ``a = b`` by giving ``b`` the name ``a`` where it is defined (or, for a
-    temporary ``a``, by reading ``b`` wherever ``a`` was read)."""
-    return replace(p, forward=tuple(_coalesce(list(p.forward), p.returns)),
-                   backward=tuple(_coalesce(list(p.backward), p.returns)))
-
-
-def _coalesce(stmts: list[Gen], returns) -> list[Gen]:
+    """Remove copies ``a = b``: a temporary ``a`` is replaced by ``b`` where it is read;
+    otherwise ``b`` takes the name ``a`` from its definition on, if ``b`` is not read later.
+    Both sweeps are one sequence here, since the backward sweep reads forward values."""
+    stmts = [*p.forward, *p.backward]
+    boundary = len(p.forward)
     i = 0
     while i < len(stmts):
-        g = stmts[i]
-        if g.target is None or not isinstance(g.expr, cst.Name) or g.effect:
+        if _coalesce_at(stmts, i, p.returns):
+            if i < boundary:
+                boundary -= 1
+        else:
             i += 1
-            continue
-        a, b = g.target, g.expr.value
-        first = next((k for k in range(i) if stmts[k].target == b), None)
-        span = range(first, i) if first is not None else range(0)
-        untouched_a = all(stmts[k].target != a and a not in reads(stmts[k].expr) for k in span)
-        b_after = any(b in reads(s.expr) or s.target == b for s in stmts[i + 1:]) or any(
-            b in reads(r) for r in returns)
-        if _TEMP.match(a) and not any(s.target in (a, b) for s in stmts[i + 1:]) and not any(
-                a in reads(r) for r in returns):
-            for k in range(i + 1, len(stmts)):  # a temporary copy: read the original instead
-                stmts[k] = replace(stmts[k], expr=stmts[k].expr.visit(_Rename(a, b)))
-            del stmts[i]
-            continue
-        if first is None or not untouched_a or b_after:
-            i += 1
-            continue
-        for k in span:
-            s = stmts[k]
-            stmts[k] = replace(s, target=a if s.target == b else s.target,
-                               expr=s.expr.visit(_Rename(b, a)))
+    return replace(p, forward=tuple(stmts[:boundary]), backward=tuple(stmts[boundary:]))
+
+
+def _coalesce_at(stmts: list[Gen], i: int, returns) -> bool:
+    g = stmts[i]
+    if g.target is None or not isinstance(g.expr, cst.Name) or g.effect:
+        return False
+    a, b = g.target, g.expr.value
+    later = stmts[i + 1:]
+    if _TEMP.match(a) and not any(s.target in (a, b) for s in later) and not any(
+            a in reads(r) for r in returns):
+        for k in range(i + 1, len(stmts)):
+            stmts[k] = replace(stmts[k], expr=stmts[k].expr.visit(_Rename(a, b)))
         del stmts[i]
-    return stmts
+        return True
+    first = next((k for k in range(i) if stmts[k].target == b), None)
+    if first is None:
+        return False
+    span = range(first, i)
+    if any(stmts[k].target == a or a in reads(stmts[k].expr) for k in span):
+        return False
+    if any(b in reads(s.expr) or s.target == b for s in later) or any(
+            b in reads(r) for r in returns):
+        return False
+    for k in span:
+        s = stmts[k]
+        stmts[k] = replace(s, target=a if s.target == b else s.target,
+                           expr=s.expr.visit(_Rename(b, a)))
+    del stmts[i]
+    return True
 
 
 class _Rename(cst.CSTTransformer):

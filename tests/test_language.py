@@ -1,0 +1,289 @@
+"""Every construct of the reverse-mode engine against finite differences and jax.grad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcgrad
+from tests.oracle import check
+
+rng = np.random.default_rng(42)
+A = rng.standard_normal((3, 4))
+B = rng.standard_normal((4, 2))
+V = rng.standard_normal(4)
+
+
+# --- assignment, reassignment, augmented assignment ----------------------------------------------
+
+def reassign(x, y):
+    z = x * y
+    z = np.sin(z) + x
+    x = x * 2.0
+    z = z * x
+    return np.sum(z)
+
+
+def augmented(x, y):
+    z = x * 1.0
+    z += y
+    z -= 0.5 * x
+    z *= y
+    z /= 1.0 + y * y
+    z **= 2
+    return np.sum(z)
+
+
+def unpack(x, y):
+    a, b = x * 2.0, y + 1.0
+    (c, d), e = (a, b), a * b
+    return np.sum(c * d + e)
+
+
+def arg_tuple(t):
+    a, b, c = t
+    return a * b + np.sin(c)
+
+
+def test_reassignment_and_overwriting_arguments():
+    check(reassign, (A, A.T.copy().T), wrt=(0, 1))
+
+
+def test_augmented_assignment_all_operators():
+    check(augmented, (A, A + 2.0), wrt=(0, 1))
+
+
+def test_tuple_unpacking():
+    check(unpack, (A, A + 1.0), wrt=(0, 1))
+
+
+def test_unpacking_a_tuple_argument_gives_a_tuple_gradient():
+    g = check(arg_tuple, ((1.5, 2.0, 0.3),), fd=False)
+    assert isinstance(g, tuple) and len(g) == 3
+    np.testing.assert_allclose(g, (2.0, 1.5, np.cos(0.3)))
+
+
+def test_augmented_assignment_never_mutates_the_callers_array():
+    def f(x):
+        x += 1.0
+        x *= x
+        return np.sum(x)
+
+    x = np.array([1.0, 2.0])
+    before = x.copy()
+    srcgrad.grad(f)(x)
+    np.testing.assert_array_equal(x, before)
+
+
+# --- operators, scalars, broadcasting -------------------------------------------------------------
+
+def operators(x, y):
+    return np.sum(x + y - x * y / (1.0 + y ** 2) + (-x) ** 2 + x % 1.7 + x // 2.0) + np.sum(y @ y.T)
+
+
+def scalars(x, y):
+    return x * y + x / y - y ** x + 3 * x ** 2 - 1
+
+
+def broadcasting(x, b, s):
+    return np.sum(np.tanh(x * b + s) / (1.0 + b))
+
+
+def test_arithmetic_operators():
+    check(operators, (A, A + 0.1), wrt=(0, 1))
+
+
+def test_python_float_arguments_give_float_gradients():
+    gx, gy = check(scalars, (1.3, 0.7), wrt=(0, 1))
+    assert isinstance(gx, float) and isinstance(gy, float)
+
+
+def test_zero_d_arrays():
+    check(scalars, (np.array(1.3), np.array(0.7)), wrt=(0, 1))
+
+
+@pytest.mark.parametrize("xs, bs, ss", [
+    ((3, 4), (4,), ()), ((3, 4), (3, 1), (1, 4)), ((2, 1, 4), (3, 1), (4,)),
+])
+def test_broadcasting_sums_adjoints_back_to_each_operand(xs, bs, ss):
+    x, b = rng.standard_normal(xs), rng.uniform(0.5, 1.5, bs)
+    s = rng.standard_normal(ss) if ss else 0.3
+    g = check(broadcasting, (x, b, s), wrt=(0, 1, 2))
+    assert [np.shape(v) for v in g] == [xs, bs, ss]
+
+
+def comparisons(x, y):
+    return np.sum(np.where(x > y, x * y, x - y) + (x >= 0) * x)
+
+
+def test_comparisons_are_not_differentiated_but_select():
+    check(comparisons, (A, A[::-1] + 0.3), wrt=(0, 1))
+
+
+# --- calls: user functions, defaults, keywords, nested defs, lambdas, closures --------------------
+
+def layer(x, w, b=0.5, *, act=True):
+    h = x @ w + b
+    return np.tanh(h) * act
+
+
+def calls_user_function(x, w1, w2):
+    h = layer(x, w1)
+    h = layer(h, w2, b=-0.25, act=1.0)
+    return np.sum(h ** 2)
+
+
+def nested_and_lambda(x, w):
+    scale = 3.0
+
+    def inner(u, k=2.0):
+        return u * k + scale * np.sum(w)
+
+    sq = lambda v: v ** 2  # noqa: E731
+    return np.sum(inner(sq(x @ w)))
+
+
+def make_closure(c):
+    def f(x):
+        return np.sum(np.sin(x) * c)
+    return f
+
+
+def test_calls_to_user_functions_with_defaults_and_keywords():
+    check(calls_user_function, (A, rng.standard_normal((4, 4)), rng.standard_normal((4, 2))),
+          wrt=(0, 1, 2))
+
+
+def test_nested_defs_lambdas_and_closures():
+    check(nested_and_lambda, (A, rng.standard_normal((4, 4))), wrt=(0, 1))
+    check(make_closure(2.5), (A,))
+
+
+def test_inlined_calls_are_commented_with_the_callee_line():
+    src = srcgrad.grad(calls_user_function).source
+    assert "# layer() L" in src and "h = x @ w + b" in src
+
+
+# --- containers --------------------------------------------------------------------------------------
+
+def dict_params(p, x):
+    h = np.tanh(x @ p["w1"] + p["b1"])
+    return np.sum((h @ p["out"]["w"]) ** 2)
+
+
+def list_params(ws, x):
+    h = x @ ws[0]
+    h = np.tanh(h) @ ws[1]
+    return np.sum(h)
+
+
+def build_containers(x, y):
+    t = (x, y * 2.0)
+    d = {"a": x * y, "b": [y, x]}
+    v = np.array([np.sum(x), np.sum(t[1]), np.sum(d["b"][1])])
+    return np.sum(v * v) + np.sum(d["a"])
+
+
+def test_dict_arguments_get_dict_gradients_with_zeros_for_unread_items():
+    p = {"w1": rng.standard_normal((4, 3)), "b1": rng.standard_normal(3),
+         "out": {"w": rng.standard_normal((3, 2)), "unused": np.ones(5)}, "lr": 0.1}
+    g = check(dict_params, (p, A), jax_oracle=False, fd=False)
+    assert set(g) == {"w1", "b1", "out", "lr"}
+    np.testing.assert_array_equal(g["out"]["unused"], np.zeros(5))
+    assert g["lr"] == 0.0
+    # compare with jax on the differentiable leaves
+    import jax
+    import jax.numpy as jnp
+
+    from tests.oracle import numpy_is
+    with numpy_is(__name__, jnp):
+        want = jax.grad(lambda w1, b1, w: dict_params(
+            {"w1": w1, "b1": b1, "out": {"w": w}}, A), argnums=(0, 1, 2))(
+            p["w1"], p["b1"], p["out"]["w"])
+    for a, b in zip((g["w1"], g["b1"], g["out"]["w"]), want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_list_arguments_get_list_gradients():
+    ws = [rng.standard_normal((4, 3)), rng.standard_normal((3, 2))]
+    g = check(list_params, (ws, A))
+    assert isinstance(g, list) and [w.shape for w in g] == [(4, 3), (3, 2)]
+
+
+def test_building_tuples_lists_dicts_and_arrays_of_active_values():
+    check(build_containers, (V, V + 1.0), wrt=(0, 1))
+
+
+# --- indexing ----------------------------------------------------------------------------------------
+
+def indexing(x):
+    a = x[0] * x[-1] + x[1:3:1] * 2.0
+    b = x[::-2, None] * x[None, ..., 1:2]
+    c = x[np.array([0, 0, 2])] + x[x[:, 0] > 0][0]
+    return np.sum(a) + np.sum(b) + np.sum(c) + x[1, 2] * x[np.newaxis][0, 2, 3]
+
+
+def test_indexing_reads():
+    check(indexing, (rng.standard_normal((3, 4)),))
+
+
+# --- methods, attributes, constants ------------------------------------------------------------------
+
+def methods(x, y):
+    n = x.shape[0] + len(y) + x.ndim
+    z = x.T.dot(y).reshape(-1)
+    return (z.sum() + x.sum(axis=0).mean() * n + x.max() + x.astype(x.dtype).min()
+            + (x * x).mean(axis=1, keepdims=True).sum())
+
+
+def test_array_methods_and_attributes():
+    check(methods, (A, A + 0.5), wrt=(0, 1))
+
+
+# --- API ---------------------------------------------------------------------------------------------
+
+def test_decorator_forms_and_value_and_grad():
+    @srcgrad.grad
+    def f(x):
+        return np.sum(x ** 2)
+
+    @srcgrad.grad(wrt=("x", "y"))
+    def h(x, y):
+        return np.sum(x * y)
+
+    np.testing.assert_allclose(f(V), 2 * V)
+    gx, gy = h(V, 2 * V)
+    np.testing.assert_allclose(gx, 2 * V)
+    value, grads = srcgrad.value_and_grad(lambda x, y: np.sum(x * y), wrt=(0, 1))(V, V)
+    assert value == pytest.approx(np.sum(V * V))
+    np.testing.assert_allclose(grads[0], V)
+
+
+def test_float32_stays_float32():
+    def f(w, x):
+        return np.mean(np.tanh(x @ w) ** 2) * 0.5
+
+    w, x = B.astype(np.float32), A.astype(np.float32)
+    g = srcgrad.grad(f)(w, x)
+    assert g.dtype == np.float32 and g.shape == w.shape
+
+
+def test_jax_backend_runs_the_same_generated_code():
+    w1, w2 = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    check(calls_user_function, (A, rng.standard_normal((4, 4)), rng.standard_normal((4, 2))),
+          wrt=(1, 2), backend="jax", fd=False)
+    g = srcgrad.grad(list_params, backend="jax", jit=True)([w1, w2], A)
+    ref = srcgrad.grad(list_params)([w1, w2], A)
+    for a, b in zip(g, ref, strict=True):
+        np.testing.assert_allclose(np.asarray(a), b, rtol=1e-6)
+
+
+def test_transformation_is_cached_and_thread_safe():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def f(x):
+        return np.sum(np.exp(x))
+
+    with ThreadPoolExecutor(8) as pool:
+        fns = list(pool.map(lambda _: srcgrad.grad(f).fn, range(16)))
+    assert all(fn is fns[0] for fn in fns)
