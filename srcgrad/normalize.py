@@ -286,7 +286,8 @@ class _Lowering:
         method = getattr(self, f"_expr_{type(node).__name__}", None)
         if method is None:
             raise self.error(frame, node, f"{_describe(node)} is not supported in a "
-                             "differentiated function")
+                             "differentiated function", _HINTS.get(type(node).__name__,
+                                                                   "rewrite it with numpy calls"))
         return method(frame, node, hint)
 
     def atom(self, frame: Frame, node: cst.BaseExpression, hint: str | None = None) -> Atom:
@@ -319,7 +320,8 @@ class _Lowering:
             return frame.env[name]
         found = self._lookup(frame, name)
         if found is _MISSING:
-            raise self.error(frame, node, f"name {name!r} is not defined")
+            raise self.error(frame, node, f"name {name!r} is not defined",
+                             "define it before the function is first called")
         return self._object(found, node)
 
     def _lookup(self, frame: Frame, name: str):
@@ -766,6 +768,18 @@ def _describe(node: cst.CSTNode) -> str:
         "Set": "a set literal",
     }
     return names.get(type(node).__name__, type(node).__name__)
+
+
+_HINTS = {
+    "IfExp": "use np.where(c, a, b) for an elementwise choice",
+    "BooleanOperation": "use np.logical_and / np.logical_or (or & and |) on arrays",
+    "ListComp": "write the loop's items out, or use a vectorized numpy expression",
+    "GeneratorExp": "use a vectorized numpy expression (np.sum over an axis)",
+    "DictComp": "build the dict with a literal {...}",
+    "SetComp": "use a list or an array",
+    "NamedExpr": "assign the value on its own line",
+    "Set": "use a tuple or a list",
+}
 
 
 def _op_text(op) -> str:

@@ -1,0 +1,182 @@
+"""Bad input raises SrcGradError located at the user's line, with a caret and a hint."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad import SrcGradError
+
+X = np.linspace(0.1, 1.0, 6).reshape(2, 3)
+
+
+def line_of(fn, text):
+    lines, start = inspect.getsourcelines(fn)
+    for k, line in enumerate(lines):
+        if text in line:
+            return start + k, line.index(text)
+    raise AssertionError(text)
+
+
+def raises_at(fn, text, *args, match, wrt=0):
+    with pytest.raises(SrcGradError, match=match) as info:
+        srcgrad.grad(fn, wrt=wrt)(*args)
+    err = info.value
+    lineno, col = line_of(fn, text)
+    assert err.filename == __file__
+    assert err.lineno == lineno
+    assert err.col == col
+    rendered = str(err)
+    assert f'line {lineno}' in rendered and "^" in rendered and "hint:" in rendered
+    return err
+
+
+def uses_if(x):
+    if np.sum(x) > 0:
+        x = x * 2
+    return np.sum(x)
+
+
+def uses_for(x):
+    for i in range(3):
+        x = x * 2
+    return np.sum(x)
+
+
+def uses_ternary(x):
+    y = x if np.sum(x) > 0 else -x
+    return np.sum(y)
+
+
+def uses_comprehension(x):
+    return sum([np.sum(r) for r in x])
+
+
+def uses_with(x):
+    with open("f") as fh:
+        fh.read()
+    return np.sum(x)
+
+
+def uses_global(x):
+    global X
+    return np.sum(x)
+
+
+def index_assign(x):
+    y = x * 1.0
+    y[0] = 0.0
+    return np.sum(y)
+
+
+def starred(x):
+    return np.sum(np.stack(*[x, x]))
+
+
+@pytest.mark.parametrize("fn, text, match", [
+    (uses_if, "if np.sum", r"`if` statements are not supported"),
+    (uses_for, "for i in", r"`for` statements"),
+    (uses_ternary, "x if np.sum(x) > 0 else -x", r"conditional expression"),
+    (uses_comprehension, "[np.sum(r) for r in x]", r"list comprehension"),
+    (uses_with, "with open", r"`with` statements"),
+    (uses_global, "global X", r"`global` is not supported"),
+    (index_assign, "y[0]", r"assignment to index targets"),
+    (starred, "*[x, x]", r"\*-arguments are not supported"),
+])
+def test_unsupported_syntax_is_named_and_located(fn, text, match):
+    raises_at(fn, text, X, match=match)
+
+
+def calls_fft(x):
+    y = np.abs(np.fft.fft(x))
+    return np.sum(y)
+
+
+def test_call_without_rule_or_source_names_the_function():
+    err = raises_at(calls_fft, "y = np.abs", X, match=r"cannot differentiate through fft")
+    assert "rule" in err.hint
+
+
+def passive_call_is_fine(x):
+    n = int(np.prod(x.shape))
+    return np.sum(x) / n
+
+
+def test_calls_without_rules_on_constants_are_allowed():
+    np.testing.assert_allclose(srcgrad.grad(passive_call_is_fine)(X), np.full_like(X, 1 / 6))
+
+
+def vector_out(x):
+    return x * 2.0
+
+
+def test_non_scalar_output_points_to_jacobian():
+    with pytest.raises(SrcGradError, match="scalar output") as info:
+        srcgrad.grad(vector_out)(X)
+    assert "jacobian" in info.value.hint
+
+
+def two_args(x, y):
+    return np.sum(x * y)
+
+
+def test_wrt_that_names_no_parameter():
+    with pytest.raises(SrcGradError, match="names no parameter") as info:
+        srcgrad.grad(two_args, wrt="z")(X, X)
+    assert info.value.lineno == line_of(two_args, "def two_args")[0]
+    with pytest.raises(SrcGradError, match="has 2 parameters"):
+        srcgrad.grad(two_args, wrt=5)(X, X)
+
+
+def test_differentiating_with_respect_to_an_integer_is_refused():
+    with pytest.raises(SrcGradError, match="integer"):
+        srcgrad.grad(two_args)(3, 2.0)
+    with pytest.raises(SrcGradError, match="integer"):
+        srcgrad.grad(two_args)(np.arange(3), np.ones(3))
+
+
+def test_function_without_source_gets_a_source_escape_hatch():
+    namespace = {"np": np}
+    exec("def f(x):\n    return np.sum(x ** 3)\n", namespace)
+    f = namespace["f"]
+    with pytest.raises(SrcGradError, match="cannot read the source") as info:
+        srcgrad.grad(f)(X)
+    assert "source=" in info.value.hint
+    g = srcgrad.grad(f, source="def f(x):\n    return np.sum(x ** 3)\n")
+    np.testing.assert_allclose(g(X), 3 * X ** 2)
+
+
+def recursive(x):
+    return recursive(x) * 1.0
+
+
+def test_recursion_is_refused_with_a_location():
+    raises_at(recursive, "recursive(x) * 1.0", X, match="recursive call")
+
+
+def aliasing(x):
+    y = x
+    y += 1.0
+    return np.sum(y * x)
+
+
+def test_in_place_update_of_an_alias_is_refused():
+    raises_at(aliasing, "y += 1.0", X, match="would change 'x' too")
+
+
+def undefined(x):
+    return np.sum(x * not_defined_anywhere)  # noqa: F821
+
+
+def test_undefined_name():
+    raises_at(undefined, "not_defined_anywhere", X, match="not defined")
+
+
+def test_errors_come_from_srcgrad_not_from_deep_inside():
+    with pytest.raises(SrcGradError) as info:
+        srcgrad.grad(uses_if)(X)
+    # The exception is raised with its cause suppressed: no chained internal traceback.
+    assert info.value.__cause__ is None
