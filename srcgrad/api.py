@@ -72,7 +72,9 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value)
         if not single:
             program = _tuple_returns(program, with_value)
-        program = optimize.optimize(program, frozenset(user))
+        facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
+                               shapes.find)
+        program = optimize.optimize(program, frozenset(user), facts)
         text = emit.emit(program)
         be = get_backend(backend, jit)
         namespace = {**be.namespace(ctx.alias), **ctx.bindings}
@@ -114,7 +116,11 @@ class GradFunction:
         self._wrt_positions: tuple[int, ...] = ()
 
     def _build(self) -> Callable:
-        self._fn, self._source, self._wrt_positions = transform(self.__wrapped__, **self._options)
+        try:
+            self._fn, self._source, self._wrt_positions = transform(self.__wrapped__,
+                                                                    **self._options)
+        except SrcGradError as err:  # the user's location is in the message: drop our frames
+            raise err.with_traceback(None) from None
         return self._fn
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -154,6 +154,8 @@ class _Lowering:
 
     def _suite(self, frame: Frame, suite) -> tuple[Atom, Origin]:
         """Lower a function body; returns the returned atom and the return's origin."""
+        if isinstance(suite, cst.SimpleStatementSuite):  # def f(x): return x * x
+            suite = cst.IndentedBlock([cst.SimpleStatementLine(suite.body)])
         statements = list(suite.body) if isinstance(suite, cst.IndentedBlock) else [suite]
         for i, stmt in enumerate(statements):
             last = i == len(statements) - 1

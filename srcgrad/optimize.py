@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -21,18 +22,81 @@ _TEMP = re.compile(r"^(d_)?t\d+$")
 MAX_LINE = 84  # inlining stops before a statement grows past this many characters
 
 
-def optimize(program: Program, user_names: frozenset[str]) -> Program:
+@dataclass(frozen=True)
+class Facts:
+    """What the analyses know about names: ``scalars`` hold scalars; ``shape_class`` maps a
+    variable to a representative of the variables with its shape and dtype."""
+
+    scalars: frozenset[str] = frozenset()
+    shape_class: Callable[[str], str] = str
+
+
+def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts()) -> Program:
     """All passes, to a fixed point."""
     program = _map_exprs(program, fold)
     for _ in range(8):
-        before = program
+        before = _signature(program)
         program = eliminate(program)
         program = inline(program, user_names)
         program = coalesce(program)
-        program = _map_exprs(program, fold)
-        if program == before:
+        program = _map_exprs(program, lambda e: fold(e.visit(_ScalarBroadcast(facts))))
+        if _signature(program) == before:
             break
     return _map_exprs(program, tidy)
+
+
+def _signature(p: Program) -> tuple:
+    code = cst.Module([]).code_for_node
+    return tuple((g.target, code(g.expr)) for g in (*p.forward, *p.backward))
+
+
+class _ScalarBroadcast(cst.CSTTransformer):
+    """``unreduce(s, v) * 2 * v`` -> ``s * 2 * v`` for a scalar ``s``: the product already has
+    ``v``'s shape, so broadcasting ``s`` first is wasted work."""
+
+    def __init__(self, facts: Facts):
+        super().__init__()
+        self.facts = facts
+
+    def leave_BinaryOperation(self, original, updated: cst.BinaryOperation):
+        if not isinstance(updated.operator, cst.Multiply):
+            return updated
+        factors = _factors(updated.left) + _factors(updated.right)
+        for k, f in enumerate(factors):
+            target = self._scalar_unreduce(f)
+            if target is None:
+                continue
+            cls = self.facts.shape_class(target)
+            others = [g for j, g in enumerate(factors) if j != k]
+            alike = [g for g in others if isinstance(g, cst.Name)
+                     and self.facts.shape_class(g.value) == cls]
+            if alike and all(g in alike or _number(g) is not None for g in others):
+                return _rebuild(updated, f, f.args[0].value)
+        return updated
+
+    def _scalar_unreduce(self, node) -> str | None:
+        if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+                and node.func.value == "unreduce" and len(node.args) == 2
+                and isinstance(node.args[1].value, cst.Name)):
+            s = node.args[0].value
+            if (isinstance(s, cst.Name) and s.value in self.facts.scalars) or _number(s) is not None:
+                return node.args[1].value.value
+        return None
+
+
+def _factors(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply) \
+            and not node.lpar:
+        return _factors(node.left) + _factors(node.right)
+    return [node]
+
+
+def _rebuild(node: cst.BaseExpression, old: cst.BaseExpression, new: cst.BaseExpression):
+    class _Swap(cst.CSTTransformer):
+        def on_leave(self, original, updated):
+            return new if original is old else updated
+
+    return node.visit(_Swap())
 
 
 def _map_exprs(p: Program, f) -> Program:

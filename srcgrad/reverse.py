@@ -171,5 +171,15 @@ class _ShapeOnly(cst.CSTTransformer):
         return updated.with_changes(args=args)
 
 
+def scalar_adjoints(program: Program, fn: CoreFunction, shapes: ShapeClasses,
+                    act: Activity) -> frozenset[str]:
+    """Adjoint names known to hold scalars: the seed and adjoints of full reductions."""
+    names = {g.target for g in program.backward
+             if isinstance(g.expr, cst.Call) and isinstance(g.expr.func, cst.Name)
+             and g.expr.func.value == "seed"}
+    scalar_vars = {v for v in act.active if shapes.find(v) == shapes.SCALAR}
+    return frozenset(names | {f"d_{v}" for v in scalar_vars})
+
+
 def _ident(name: str) -> str:
     return name if name.isidentifier() else "lambda"

@@ -78,8 +78,10 @@ def check(f, args, wrt=0, rtol=1e-6, atol=1e-8, jax_oracle=True, fd=True, backen
             want = finite_difference(f, args, i)
             np.testing.assert_allclose(np.asarray(g), want, rtol=1e-5, atol=1e-6)
         if jax_oracle and jax is not None:
+            jargs = jax.tree_util.tree_map(
+                lambda v: jnp.asarray(v) if isinstance(v, np.ndarray) else v, list(args))
             with numpy_is(f.__module__, jnp):
-                want = jax.grad(f, argnums=i)(*args)
+                want = jax.grad(f, argnums=i)(*jargs)
             for a, b in zip(_leaves(g), _leaves(want), strict=True):
                 np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol)
         for a, b in zip(_leaves(g), _leaves(arg), strict=True):

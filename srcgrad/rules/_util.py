@@ -51,6 +51,8 @@ def unbroadcast(g, x):
     )
     xp = _xp(g, x)
     summed = xp.sum(g, axis=axes) if axes else g
+    if not hasattr(x, "shape"):  # a Python scalar: keep the gradient a scalar
+        return summed
     return xp.reshape(summed, xshape)
 
 
