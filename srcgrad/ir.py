@@ -28,9 +28,12 @@ class Lit:
 
     node: cst.BaseExpression
     uses: frozenset[str] = frozenset()
+    scalar: bool = False   # known to be a Python or NumPy scalar (``x.shape[0]``, ``x.ndim``)
 
     @property
     def is_scalar_number(self) -> bool:
+        if self.scalar:
+            return True
         node = self.node
         if isinstance(node, cst.UnaryOperation):
             node = node.expression

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,8 @@ _COMPARE: dict[type, str] = {
     cst.GreaterThanEqual: "greater_equal", cst.Equal: "equal", cst.NotEqual: "not_equal",
 }
 _UNARY: dict[type, str] = {cst.Minus: "negative", cst.Plus: "positive", cst.BitInvert: "invert"}
-_PASSIVE_ATTRIBUTES = {"dtype", "itemsize", "nbytes", "strides"}
+_PASSIVE_ATTRIBUTES = {"dtype", "itemsize", "nbytes", "strides", "shape", "ndim", "size"}
+_SCALAR_ATTRIBUTES = {"itemsize", "nbytes", "ndim", "size"}
 _CONTROL_FLOW = (cst.If, cst.For, cst.While, cst.Try, cst.With)
 
 
@@ -119,6 +121,7 @@ class _Lowering:
         self.ctx = ctx
         self.body: list[Stmt] = []
         self._parsed_cache: dict[int, ParsedFunction] = {}
+        self._computed: dict[tuple, Var] = {}
 
     # --- errors and origins --------------------------------------------------------------
 
@@ -126,9 +129,17 @@ class _Lowering:
         return SrcGradError(message, frame.parsed.loc(node), hint)
 
     def emit(self, frame: Frame, target: str, prim: str, args, params=(), omitted=()) -> Var:
+        """Append ``target = prim(args, params)``; a temporary repeating an earlier pure
+        statement is not computed again (``(x - mu)`` written twice is computed once)."""
         assert frame.origin is not None
+        key = (prim, tuple(_atom_key(a) for a in args),
+               tuple((k, _atom_key(v)) for k, v in params), frozenset(omitted))
+        if prim != "call" and _TEMP.match(target) and key in self._computed:
+            return self._computed[key]
         self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
                               frozenset(omitted)))
+        if prim != "call":
+            self._computed[key] = Var(target)
         return Var(target)
 
     # --- functions -------------------------------------------------------------------------
@@ -375,7 +386,8 @@ class _Lowering:
         if isinstance(base, (Var, Lit)):
             prim = PROPERTIES.get(attr)
             if attr in _PASSIVE_ATTRIBUTES:
-                return Lit(cst.Attribute(_atom_node(base), cst.Name(attr)), _uses(base))
+                return Lit(cst.Attribute(_atom_node(base), cst.Name(attr)), _uses(base),
+                           scalar=attr in _SCALAR_ATTRIBUTES)
             if prim is None:
                 if attr in METHODS:
                     raise self.error(frame, node, f"the method .{attr} must be called here")
@@ -483,6 +495,12 @@ class _Lowering:
                                  f"{base.kind}") from None
         base_atom = self.materialize(frame, base, node.value)
         index = self._index(frame, node)
+        if isinstance(base_atom, Lit) and _is_shape_attribute(base_atom.node):
+            # x.shape[0]: a constant of the computation, kept as written
+            key = _single_key(node, int)
+            return Lit(cst.Subscript(base_atom.node, node.slice if not index.uses else
+                                     index.node.slice), base_atom.uses | index.uses,
+                       scalar=isinstance(key, int))
         if hint is None and isinstance(base_atom, Var):
             key = _single_key(node)
             if isinstance(key, str) and key.isidentifier():
@@ -690,12 +708,22 @@ class _Lowering:
         return result
 
 
-def _single_key(node: cst.Subscript):
+def _single_key(node: cst.Subscript, kind: type = str):
+    """The index of ``node`` if it is one literal string (or int) key, else None."""
     if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         value = node.slice[0].slice.value
-        if isinstance(value, cst.SimpleString):
+        if kind is str and isinstance(value, cst.SimpleString):
             return value.evaluated_value
+        if kind is int and isinstance(value, cst.Integer):
+            return int(value.value)
+        if kind is int and isinstance(value, cst.UnaryOperation) and isinstance(
+                value.expression, cst.Integer):
+            return -int(value.expression.value)
     return None
+
+
+def _is_shape_attribute(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Attribute) and node.attr.value == "shape"
 
 
 class _Missing:
@@ -717,6 +745,13 @@ def _is_user_function(obj: Any) -> bool:
         return False
     module = getattr(obj, "__module__", "") or ""
     return not module.split(".")[0] in ("numpy", "jax", "srcgrad")
+
+
+_TEMP = re.compile(r"^t\d+$")
+
+
+def _atom_key(a: Atom) -> tuple:
+    return ("var", a.name) if isinstance(a, Var) else ("lit", cst.Module([]).code_for_node(a.node))
 
 
 def _uses(a: Atom) -> frozenset[str]:

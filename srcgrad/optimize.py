@@ -334,11 +334,26 @@ class _Fold(cst.CSTTransformer):
 
     def leave_UnaryOperation(self, original, updated: cst.UnaryOperation):
         inner = updated.expression
+        if isinstance(updated.operator, cst.Minus) and isinstance(inner, cst.BinaryOperation) \
+                and isinstance(inner.operator, (cst.Multiply, cst.Divide)):
+            first = _leftmost(inner)
+            if isinstance(first, cst.UnaryOperation) and isinstance(first.operator, cst.Minus):
+                # -(-a * b / c) -> a * b / c
+                return _rebuild(inner, first, first.expression).with_changes(
+                    lpar=updated.lpar, rpar=updated.rpar)
         if isinstance(updated.operator, cst.Minus) and isinstance(inner, cst.UnaryOperation) \
                 and isinstance(inner.operator, cst.Minus):
             return inner.expression.with_changes(lpar=updated.lpar, rpar=updated.rpar) \
                 if updated.lpar else inner.expression
         return updated
+
+
+def _leftmost(node: cst.BaseExpression) -> cst.BaseExpression:
+    # (a * b) / c: the left operand of * and / may be a parenthesized product too
+    while isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, (cst.Multiply, cst.Divide)):
+        node = node.left
+    return node
 
 
 def _is_int_literal(node) -> bool:
