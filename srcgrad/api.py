@@ -29,7 +29,8 @@ def _alias(namespace) -> str:
     return "np" if np_obj is None or is_array_module(np_obj) else "xp"
 
 
-def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt, loc) -> tuple[tuple[str, ...], bool]:
+def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
+                 loc) -> tuple[tuple[str, ...], bool]:
     """Parameter names for ``wrt``, and whether a single gradient (not a tuple) is returned."""
     single = isinstance(wrt, (int, str))
     items = (wrt,) if single else tuple(wrt)
@@ -53,7 +54,8 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt, loc) -> tuple[tu
 
 
 def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
-              jit: bool = False, source: str | None = None) -> tuple[Callable, str, tuple[str, ...]]:
+              jit: bool = False, source: str | None = None,
+              ) -> tuple[Callable, str, tuple[int, ...]]:
     """Generate (or fetch from the cache) the gradient function of ``fn``."""
     key = (fn, wrt if isinstance(wrt, (int, str)) else tuple(wrt), with_value, backend, jit,
            source)
@@ -89,8 +91,9 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
 
 
 def _tuple_returns(program, with_value):
-    import libcst as cst
     from dataclasses import replace
+
+    import libcst as cst
 
     if with_value:
         return program

@@ -161,7 +161,8 @@ class _Lowering:
         if params.star_kwarg is not None:
             raise self.error(frame, params.star_kwarg, "**kwargs parameters are not supported",
                              "list the parameters explicitly")
-        return [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+        every = (*params.posonly_params, *params.params, *params.kwonly_params)
+        return [p.name.value for p in every]
 
     def _suite(self, frame: Frame, suite) -> tuple[Atom, Origin]:
         """Lower a function body; returns the returned atom and the return's origin."""
@@ -744,7 +745,7 @@ def _is_user_function(obj: Any) -> bool:
     if code is None or not inspect.isfunction(obj):
         return False
     module = getattr(obj, "__module__", "") or ""
-    return not module.split(".")[0] in ("numpy", "jax", "srcgrad")
+    return module.split(".")[0] not in ("numpy", "jax", "srcgrad")
 
 
 _TEMP = re.compile(r"^t\d+$")

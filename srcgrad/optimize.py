@@ -79,7 +79,8 @@ class _ScalarBroadcast(cst.CSTTransformer):
                 and node.func.value == "unreduce" and len(node.args) == 2
                 and isinstance(node.args[1].value, cst.Name)):
             s = node.args[0].value
-            if (isinstance(s, cst.Name) and s.value in self.facts.scalars) or _number(s) is not None:
+            if (isinstance(s, cst.Name) and s.value in self.facts.scalars) or \
+                    _number(s) is not None:
                 return node.args[1].value.value
         return None
 
@@ -220,7 +221,7 @@ class _Replace(cst.CSTTransformer):
         return e
 
 
-# --- copies ----------------------------------------------------------------------------------------
+# --- copies --------------------------------------------------------------------------------------
 
 def coalesce(p: Program) -> Program:
     """Remove copies ``a = b``: a temporary ``a`` is replaced by ``b`` where it is read;
@@ -328,7 +329,8 @@ class _Fold(cst.CSTTransformer):
             return _strip(updated.left, keep)
         if isinstance(op, cst.Power) and right == 1:
             return _strip(updated.left, keep)
-        if isinstance(op, (cst.Add, cst.Subtract)) and right == 0 and _is_int_literal(updated.right):
+        if isinstance(op, (cst.Add, cst.Subtract)) and right == 0 and \
+                _is_int_literal(updated.right):
             return _strip(updated.left, keep)
         return updated
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import inspect
 import textwrap
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import cache
 
 import libcst as cst
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(fn: Callable) -> tuple[cst.BaseExpression, tuple[inspect.Parameter, ...]]:
     source = textwrap.dedent(inspect.getsource(fn))
     module = cst.parse_module(source)

@@ -41,7 +41,7 @@ def uses_if(x):
 
 
 def uses_for(x):
-    for i in range(3):
+    for _ in range(3):
         x = x * 2
     return np.sum(x)
 
@@ -78,7 +78,7 @@ def starred(x):
 
 @pytest.mark.parametrize("fn, text, match", [
     (uses_if, "if np.sum", r"`if` statements are not supported"),
-    (uses_for, "for i in", r"`for` statements"),
+    (uses_for, "for _ in", r"`for` statements"),
     (uses_ternary, "x if np.sum(x) > 0 else -x", r"conditional expression"),
     (uses_comprehension, "[np.sum(r) for r in x]", r"list comprehension"),
     (uses_with, "with open", r"`with` statements"),

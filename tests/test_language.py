@@ -164,7 +164,7 @@ def test_inlined_calls_are_commented_with_the_callee_line():
     assert "# layer() L" in src and "h = x @ w + b" in src
 
 
-# --- containers --------------------------------------------------------------------------------------
+# --- containers ----------------------------------------------------------------------------------
 
 def dict_params(p, x):
     h = np.tanh(x @ p["w1"] + p["b1"])
@@ -214,7 +214,7 @@ def test_building_tuples_lists_dicts_and_arrays_of_active_values():
     check(build_containers, (V, V + 1.0), wrt=(0, 1))
 
 
-# --- indexing ----------------------------------------------------------------------------------------
+# --- indexing ------------------------------------------------------------------------------------
 
 def indexing(x):
     a = x[0] * x[-1] + x[1:3:1] * 2.0
@@ -227,7 +227,7 @@ def test_indexing_reads():
     check(indexing, (rng.standard_normal((3, 4)),))
 
 
-# --- methods, attributes, constants ------------------------------------------------------------------
+# --- methods, attributes, constants --------------------------------------------------------------
 
 def methods(x, y):
     n = x.shape[0] + len(y) + x.ndim
@@ -240,7 +240,7 @@ def test_array_methods_and_attributes():
     check(methods, (A, A + 0.5), wrt=(0, 1))
 
 
-# --- API ---------------------------------------------------------------------------------------------
+# --- API -----------------------------------------------------------------------------------------
 
 def test_decorator_forms_and_value_and_grad():
     @srcgrad.grad

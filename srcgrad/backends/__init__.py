@@ -14,7 +14,8 @@ from srcgrad.rules import _util
 #: Helpers the rules call; every generated function sees them under these names.
 HELPERS: dict[str, Any] = {
     name: obj for name, obj in vars(_util).items()
-    if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", "") == _util.__name__
+    if callable(obj) and not name.startswith("_")
+    and getattr(obj, "__module__", "") == _util.__name__
 }
 HELPERS["s_"] = numpy.s_
 

@@ -24,7 +24,7 @@ RuleFn = Callable[..., object]
 
 
 class LinearJvp:
-    """The jvp of a linear primitive: the primitive applied to the tangent (after JAX's deflinear)."""
+    """The jvp of a linear primitive: the primitive applied to the tangent (JAX's deflinear)."""
 
     def __init__(self, primal: RuleFn):
         self.primal = primal
