@@ -26,7 +26,9 @@ def _xp(*values):
 def shape(x) -> tuple[int, ...]:
     """The shape of an array or Python scalar (``()`` for scalars)."""
     s = getattr(x, "shape", None)
-    return tuple(s) if s is not None else np.shape(x)
+    if s is not None:
+        return tuple(s)
+    return () if isinstance(x, (float, int, complex)) else np.shape(x)
 
 
 def _dtype(x):
@@ -38,9 +40,10 @@ def unbroadcast(g, x):
 
     A ``g`` smaller than ``x`` (a scalar seed) is broadcast up instead, in ``x``'s dtype.
     """
-    gshape, xshape = shape(g), shape(x)
-    if gshape == xshape:
+    gshape, xshape = getattr(g, "shape", ()), getattr(x, "shape", ())
+    if gshape == xshape:  # the common case, kept fast for scalars
         return g
+    gshape, xshape = shape(g), shape(x)
     lead = len(gshape) - len(xshape)
     if lead < 0 or any(
         gs != xs and xs != 1 for gs, xs in zip(gshape[lead:], xshape, strict=True)
@@ -457,7 +460,7 @@ def replace_zero(x):
 
 def seed(out):
     """The adjoint that starts the backward sweep of a gradient: 1 for a scalar output."""
-    if shape(out) != ():
+    if getattr(out, "shape", ()) != () and shape(out) != ():
         from srcgrad.errors import SrcGradError
 
         raise SrcGradError(
