@@ -336,7 +336,25 @@ class _Lowering:
         if found is _MISSING:
             raise self.error(frame, node, f"name {name!r} is not defined",
                              "define it before the function is first called")
+        parsed = self._scope_of(frame)
+        if _is_data(found) and name not in parsed.closure and parsed.globals.get(name) is found:
+            return self._live_global(parsed.globals, name, found)
         return self._object(found, node)
+
+    def _scope_of(self, frame: Frame) -> ParsedFunction:
+        while "__parent__" in frame.env:
+            frame = frame.env["__parent__"]
+        return frame.parsed
+
+    def _live_global(self, globs, name: str, value: Any) -> Lit:
+        """A module-level value, read from the module at every call (never a stale copy)."""
+        dict_name = next((k for k, v in self.ctx.bindings.items() if v is globs), None)
+        if dict_name is None:
+            dict_name = self.ctx.namer.fresh("module_globals")
+            self.ctx.bindings[dict_name] = globs
+        node = cst.Subscript(cst.Name(dict_name), [cst.SubscriptElement(cst.Index(
+            cst.SimpleString(f'"{name}"')))])
+        return Lit(node, scalar=isinstance(value, (int, float)))
 
     def _lookup(self, frame: Frame, name: str):
         f: Frame | None = frame
@@ -725,6 +743,13 @@ def _single_key(node: cst.Subscript, kind: type = str):
 
 def _is_shape_attribute(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Attribute) and node.attr.value == "shape"
+
+
+def _is_data(obj: Any) -> bool:
+    """A value (array, number, tuple...) rather than a module, function, class or constant."""
+    if obj is None or isinstance(obj, bool) or inspect.ismodule(obj) or callable(obj):
+        return False
+    return not isinstance(obj, (Var, Lit, Pack, Local))
 
 
 class _Missing:

@@ -6,7 +6,7 @@ import builtins
 import inspect
 import textwrap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
@@ -27,6 +27,8 @@ class ParsedFunction:
     col_offset: int           # indentation removed by dedenting
     lines: tuple[str, ...]    # the file's lines of the parsed text, undedented
     namespace: Mapping[str, Any]   # closure cells, then globals, then builtins
+    globals: Mapping[str, Any] = field(default_factory=dict)   # the function's live globals
+    closure: frozenset[str] = frozenset()                       # names read from closure cells
 
     def loc(self, node: cst.CSTNode) -> Location:
         """Where ``node`` is in the user's file."""
@@ -56,6 +58,11 @@ def namespace_of(fn: Callable) -> dict[str, Any]:
             except ValueError:  # an empty cell: a name assigned later in the enclosing scope
                 pass
     return ns
+
+
+def _scopes(fn: Callable) -> tuple[Mapping[str, Any], frozenset[str]]:
+    code = getattr(fn, "__code__", None)
+    return getattr(fn, "__globals__", {}), frozenset(code.co_freevars if code else ())
 
 
 def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
@@ -92,7 +99,8 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
                                        col_offset)
         raise SrcGradError(f"cannot find the definition of {name!r} in its source")
     return ParsedFunction(name, node, positions,
-                          filename, first - 1, col_offset, tuple(raw_lines), namespace_of(fn))
+                          filename, first - 1, col_offset, tuple(raw_lines), namespace_of(fn),
+                          *_scopes(fn))
 
 
 def _indent_removed(text: str, dedented: str) -> int:
@@ -138,7 +146,7 @@ def _lambda_from_module(fn, module, positions, raw_lines, first, filename, col_o
     node = cst.FunctionDef(cst.Name("_lambda"), lam.params, body)
     # Positions of the body expression carry over: it is the same node.
     return ParsedFunction("<lambda>", node, positions, filename, first - 1, col_offset,
-                          tuple(raw_lines), namespace_of(fn))
+                          tuple(raw_lines), namespace_of(fn), *_scopes(fn))
 
 
 def _parse_lambda(fn, raw_lines, first, filename):

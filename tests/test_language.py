@@ -287,3 +287,25 @@ def test_transformation_is_cached_and_thread_safe():
     with ThreadPoolExecutor(8) as pool:
         fns = list(pool.map(lambda _: srcgrad.grad(f).fn, range(16)))
     assert all(fn is fns[0] for fn in fns)
+
+
+# --- module-level values ---------------------------------------------------------------------
+
+SCALE = 2.0
+WEIGHTS = np.ones(3)
+
+
+def uses_globals(x):
+    return np.sum(x * WEIGHTS) * SCALE
+
+
+def test_module_level_values_are_read_at_call_time_not_captured():
+    global SCALE, WEIGHTS
+    g = srcgrad.grad(uses_globals)
+    np.testing.assert_allclose(g(np.ones(3)), np.full(3, 2.0))
+    saved = SCALE, WEIGHTS
+    try:
+        SCALE, WEIGHTS = 3.0, np.full(3, 5.0)
+        np.testing.assert_allclose(g(np.ones(3)), np.full(3, 15.0))
+    finally:
+        SCALE, WEIGHTS = saved
