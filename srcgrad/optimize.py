@@ -33,21 +33,36 @@ class Facts:
 
 def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts()) -> Program:
     """All passes, to a fixed point."""
-    program = _map_exprs(program, fold)
+    _READS.clear()
+    simplified: dict[int, cst.BaseExpression] = {}
+
+    def simplify(e: cst.BaseExpression) -> cst.BaseExpression:
+        # Expressions are immutable: simplify each one once, and its result never again.
+        hit = simplified.get(id(e))
+        if hit is None:
+            hit = fold(e.visit(_ScalarBroadcast(facts)))
+            simplified[id(e)] = simplified[id(hit)] = hit
+            _KEEP.extend((e, hit))
+        return hit
+
     for _ in range(8):
         before = _signature(program)
+        program = _map_exprs(program, simplify)
         program = eliminate(program)
         program = inline(program, user_names)
         program = coalesce(program)
-        program = _map_exprs(program, lambda e: fold(e.visit(_ScalarBroadcast(facts))))
         if _signature(program) == before:
             break
+    _KEEP.clear()
+    _READS.clear()
     return _map_exprs(program, tidy)
 
 
+_KEEP: list[cst.CSTNode] = []   # keeps memoized expressions alive so their ids stay unique
+
+
 def _signature(p: Program) -> tuple:
-    code = cst.Module([]).code_for_node
-    return tuple((g.target, code(g.expr)) for g in (*p.forward, *p.backward))
+    return tuple((g.target, id(g.expr)) for g in (*p.forward, *p.backward))
 
 
 class _ScalarBroadcast(cst.CSTTransformer):
@@ -101,12 +116,12 @@ def _rebuild(node: cst.BaseExpression, old: cst.BaseExpression, new: cst.BaseExp
 
 
 def _map_exprs(p: Program, f) -> Program:
-    return replace(
-        p,
-        forward=tuple(replace(g, expr=f(g.expr)) for g in p.forward),
-        backward=tuple(replace(g, expr=f(g.expr)) for g in p.backward),
-        returns=tuple(f(r) for r in p.returns),
-    )
+    def each(g: Gen) -> Gen:
+        new = f(g.expr)
+        return g if new is g.expr else replace(g, expr=new)
+
+    return replace(p, forward=tuple(map(each, p.forward)), backward=tuple(map(each, p.backward)),
+                   returns=tuple(f(r) for r in p.returns))
 
 
 # --- names read by an expression ---------------------------------------------------------------
@@ -127,9 +142,17 @@ class _Reads(cst.CSTVisitor):
         return False
 
 
+_READS: dict[int, tuple[cst.CSTNode, Counter[str]]] = {}
+
+
 def reads(expr: cst.CSTNode) -> Counter[str]:
+    """How often each name is read in ``expr`` (memoized while optimizing)."""
+    hit = _READS.get(id(expr))
+    if hit is not None and hit[0] is expr:
+        return hit[1]
     v = _Reads()
     expr.visit(v)
+    _READS[id(expr)] = (expr, v.names)
     return v.names
 
 

@@ -86,7 +86,7 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
     dedented = textwrap.dedent(text)
     col_offset = _indent_removed(text, dedented)
     try:
-        wrapper = MetadataWrapper(cst.parse_module(dedented))
+        wrapper = MetadataWrapper(cst.parse_module(dedented), unsafe_skip_copy=True)
     except cst.ParserSyntaxError as exc:
         if name == "<lambda>":
             return _parse_lambda(fn, raw_lines, first, filename)

@@ -8,6 +8,7 @@ all. Data flows through arguments and return values only.
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import libcst as cst
@@ -33,11 +34,17 @@ def primal_expr(stmt: Stmt, ctx: PassContext) -> cst.BaseExpression:
     return apply_rule_fn(rule.primal, [cst.Name(ctx.alias)], stmt)
 
 
+@functools.cache
+def _parameters(fn) -> tuple[inspect.Parameter, ...]:
+    return tuple(inspect.signature(fn).parameters.values())
+
+
 def apply_rule_fn(fn, lead: list[cst.BaseExpression], stmt: Stmt) -> cst.BaseExpression:
     """Inline rule function ``fn``: its first parameters take ``lead`` (``xp``, ``g``, ``out``,
     ``i``), the next ones the operands of ``stmt`` in order, the rest its params by name."""
-    params = list(inspect.signature(fn).parameters.values())[len(lead):]
-    values: dict = {p: v for p, v in zip(inspect.signature(fn).parameters, lead,
+    all_params = _parameters(fn)
+    params = all_params[len(lead):]
+    values: dict = {p.name: v for p, v in zip(all_params, lead,
                                               strict=False)}
     operands = [atom_node(a) for a in stmt.args]
     star = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
