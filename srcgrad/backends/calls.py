@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import sys
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -83,13 +84,9 @@ class CallTable:
     def __init__(self, rule_names):
         import numpy
 
-        self._calls = _module_calls(numpy, rule_names)
-        try:
-            import jax.numpy as jnp
-        except ImportError:  # jax is an optional extra
-            pass
-        else:
-            self._calls.update(_module_calls(jnp, rule_names))
+        self._rule_names = tuple(rule_names)
+        self._calls = _module_calls(numpy, self._rule_names)
+        self._with_jax = False
         for name, target in _MATH.items():
             self._calls[id(getattr(math, name))] = (getattr(math, name), CallSpec(target))
         for obj, spec in ((builtins.abs, CallSpec("absolute")), (builtins.len, CallSpec("len")),
@@ -97,6 +94,10 @@ class CallTable:
             self._calls[id(obj)] = (obj, spec)
 
     def lookup(self, obj: Any) -> CallSpec | None:
+        if not self._with_jax and "jax.numpy" in sys.modules:
+            # jax is an optional extra: its functions are recognized once the user imported it
+            self._calls.update(_module_calls(sys.modules["jax.numpy"], self._rule_names))
+            self._with_jax = True
         hit = self._calls.get(id(obj))
         return hit[1] if hit is not None and hit[0] is obj else None
 
