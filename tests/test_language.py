@@ -309,3 +309,21 @@ def test_module_level_values_are_read_at_call_time_not_captured():
         np.testing.assert_allclose(g(np.ones(3)), np.full(3, 15.0))
     finally:
         SCALE, WEIGHTS = saved
+
+
+@pytest.mark.parametrize("fn, args, wrt", [
+    (reassign, (A, A + 0.3), (0, 1)),
+    (augmented, (A, A + 2.0), (0, 1)),
+    (calls_user_function, (A, rng.standard_normal((4, 4)), rng.standard_normal((4, 2))), (1, 2)),
+    (indexing, (A,), 0),
+    (methods, (A, A + 0.5), (0, 1)),
+    (broadcasting, (A, np.full(4, 0.7), 0.3), (0, 1)),
+])
+def test_float32_inputs_give_float32_gradients_close_to_float64(fn, args, wrt):
+    g64 = srcgrad.grad(fn, wrt=wrt)(*args)
+    args32 = tuple(a.astype(np.float32) if isinstance(a, np.ndarray) else a for a in args)
+    g32 = srcgrad.grad(fn, wrt=wrt)(*args32)
+    for a, b in zip(g32 if isinstance(wrt, tuple) else (g32,),
+                    g64 if isinstance(wrt, tuple) else (g64,), strict=True):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-3)
