@@ -644,8 +644,9 @@ class _Lowering:
         params = list(sig.parameters.values())[1:]
         try:
             if operands is not None:
-                bound = inspect.Signature(
-                    [p for p in params if p.kind is not p.VAR_POSITIONAL]).bind(*args, **kwargs)
+                rest = [p for p in params if p.kind is not p.VAR_POSITIONAL] if rule.variadic \
+                    else params[rule.nin:]
+                bound = inspect.Signature(rest).bind(*args, **kwargs)
                 ops = operands
             else:
                 bound = inspect.Signature(params).bind(*args, **kwargs)

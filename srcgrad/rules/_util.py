@@ -7,6 +7,8 @@ them by these names.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -69,9 +71,7 @@ def broadcast_like(g, x):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """The adjoint of a sum: ``g`` put back over the reduced ``axis`` of ``x``."""
-    if axis is not None and not keepdims:
-        g = _xp(g, x).expand_dims(g, _positive_axes(axis, len(shape(x))))
-    return broadcast_like(g, x)
+    return broadcast_like(keep(g, x, axis, keepdims), x)
 
 
 def _positive_axes(axis, ndim):
@@ -88,18 +88,33 @@ def reduced_count(x, axis=None):
 
 
 def keep(v, x, axis=None, keepdims=False):
-    """A reduction's output ``v`` re-expanded so it broadcasts against its input ``x``."""
-    if axis is None or keepdims:
+    """A reduction's output ``v`` re-expanded so it broadcasts against its input ``x``.
+
+    A scalar ``v`` broadcasts as it is, and is returned as it is: a Python float made an
+    array would be a float64 one, and would turn a float32 adjoint into float64 (NEP 50).
+    """
+    if axis is None or keepdims or shape(v) == ():
         return v
     return _xp(v, x).expand_dims(v, _positive_axes(axis, len(shape(x))))
 
 
+def _real_dtype(x):
+    """``x``'s dtype if it is a floating one, else float64: the dtype its adjoints take."""
+    dt = _dtype(x)
+    return dt if dt is not None and np.dtype(dt).kind in "fc" else np.float64
+
+
+def _share(hit, axis, dtype):
+    """``hit`` (a mask) divided by its count over ``axis``, in ``dtype``: ties share equally."""
+    xp = _xp(hit)
+    hit = xp.asarray(hit, dtype=dtype)
+    return hit / xp.sum(hit, axis=axis, keepdims=True)
+
+
 def extremum_grad(g, out, x, axis=None, keepdims=False):
     """Adjoint of max/min: ``g`` shared equally among the positions that attain the extremum."""
-    xp = _xp(g, x)
     hit = x == keep(out, x, axis, keepdims)
-    count = xp.sum(hit, axis=axis, keepdims=True)
-    return keep(g, x, axis, keepdims) * hit / count
+    return keep(g, x, axis, keepdims) * _share(hit, axis, _real_dtype(x))
 
 
 def prod_grad(g, x, axis=None, keepdims=False):
@@ -149,7 +164,7 @@ def matmul_grad_a(g, a, b):
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T
     if b.ndim == 1:
-        da = xp.expand_dims(g, -1) * b
+        da = g * b if shape(g) == () else xp.expand_dims(g, -1) * b
     elif a.ndim == 1:
         da = xp.squeeze(xp.expand_dims(g, -2) @ mT(b), -2)
     else:
@@ -199,36 +214,54 @@ def dot_grad_b(g, a, b):
 
 def tensordot_axes(a, b, axes):
     """``axes`` of ``np.tensordot`` as two explicit lists of non-negative axes."""
-    if isinstance(axes, int):
-        return list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    nda, ndb = len(shape(a)), len(shape(b))
+    if isinstance(axes, (int, np.integer)):
+        return list(range(nda - axes, nda)), list(range(axes))
     ax_a, ax_b = axes
-    ax_a = [ax_a] if isinstance(ax_a, int) else list(ax_a)
-    ax_b = [ax_b] if isinstance(ax_b, int) else list(ax_b)
-    return [i % a.ndim for i in ax_a], [i % b.ndim for i in ax_b]
+    ax_a = [ax_a] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
+    ax_b = [ax_b] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
+    return [int(i) % nda for i in ax_a], [int(i) % ndb for i in ax_b]
 
 
 def tensordot_grad_a(g, a, b, axes=2):
     """Adjoint of ``np.tensordot(a, b, axes)`` for ``a``."""
     xp = _xp(g, a, b)
     ax_a, ax_b = tensordot_axes(a, b, axes)
-    free_a = [i for i in range(a.ndim) if i not in ax_a]
-    free_b = [i for i in range(b.ndim) if i not in ax_b]
-    g_b = list(range(len(free_a), g.ndim))
-    t = xp.tensordot(g, b, axes=(g_b, free_b))  # axes: free_a..., ax_b order
-    order = free_a + ax_a
-    return xp.transpose(t, tuple(np.argsort(order)))
+    free_a = [i for i in range(len(shape(a))) if i not in ax_a]
+    free_b = [i for i in range(len(shape(b))) if i not in ax_b]
+    g_b = list(range(len(free_a), len(free_a) + len(free_b)))
+    # t's axes: free_a, then b's contracted axes in increasing order (paired with a's ax_a)
+    t = g * b if shape(g) == () else xp.tensordot(g, b, axes=(g_b, free_b))
+    order = free_a + [ax_a[j] for j in np.argsort(ax_b)]
+    return xp.transpose(t, tuple(int(i) for i in np.argsort(order)))
 
 
 def tensordot_grad_b(g, a, b, axes=2):
     """Adjoint of ``np.tensordot(a, b, axes)`` for ``b``."""
     xp = _xp(g, a, b)
     ax_a, ax_b = tensordot_axes(a, b, axes)
-    free_a = [i for i in range(a.ndim) if i not in ax_a]
-    free_b = [i for i in range(b.ndim) if i not in ax_b]
+    free_a = [i for i in range(len(shape(a))) if i not in ax_a]
     g_a = list(range(len(free_a)))
-    t = xp.tensordot(a, g, axes=(free_a, g_a))  # axes: ax_a order..., free_b...
-    order = ax_b + free_b
-    return xp.transpose(t, tuple(np.argsort(order)))
+    # t's axes: a's contracted axes in increasing order (paired with b's ax_b), then free_b
+    t = a * g if shape(g) == () else xp.tensordot(a, g, axes=(free_a, g_a))
+    free_b = [i for i in range(len(shape(b))) if i not in ax_b]
+    order = [ax_b[j] for j in np.argsort(ax_a)] + free_b
+    return xp.transpose(t, tuple(int(i) for i in np.argsort(order)))
+
+
+def inner_grad_a(g, a, b):
+    """Adjoint of ``np.inner(a, b)`` for ``a``: a contraction of the last axes (or a product
+    when one operand is a scalar)."""
+    if len(shape(a)) == 0 or len(shape(b)) == 0:
+        return unbroadcast(g * b, a)
+    return tensordot_grad_a(g, a, b, ([-1], [-1]))
+
+
+def inner_grad_b(g, a, b):
+    """Adjoint of ``np.inner(a, b)`` for ``b``."""
+    if len(shape(a)) == 0 or len(shape(b)) == 0:
+        return unbroadcast(g * a, b)
+    return tensordot_grad_b(g, a, b, ([-1], [-1]))
 
 
 def einsum_grad(g, i, subscripts, *operands):
@@ -244,7 +277,9 @@ def einsum_grad(g, i, subscripts, *operands):
     others = [s for j, s in enumerate(ins) if j != i]
     other_ops = [op for j, op in enumerate(operands) if j != i]
     # Letters of the operand that appear nowhere else are summed in the forward: broadcast back.
-    keep_letters = "".join(dict.fromkeys(c for c in target if c in output or any(c in s for s in others)))
+    keep_letters = "".join(
+        dict.fromkeys(c for c in target if c in output or any(c in s for s in others))
+    )
     spec = ",".join([output] + others) + "->" + keep_letters
     partial = xp.einsum(spec, g, *other_ops)
     shape_i = shape(operands[i])
@@ -258,10 +293,18 @@ def einsum_grad(g, i, subscripts, *operands):
     expanded = xp.broadcast_to(
         xp.einsum(keep_letters + "->" + full, expanded), tuple(sizes[c] for c in full)
     )
-    if full != target:  # repeated letters (a diagonal, 'ii->'): scatter onto that diagonal
-        eye = _diag_mask(xp, target, sizes, operands[i].dtype)
-        expanded = xp.einsum(full + "," + target + "->" + target, expanded, eye)
-    return expanded
+    if full != target:  # repeated letters (a diagonal, 'ii->'): put g on that diagonal
+        # full's letters are target's in order of first appearance: one axis there, 1 at repeats
+        seen: set[str] = set()
+        spread = []
+        for c in target:
+            spread.append(1 if c in seen else sizes[c])
+            seen.add(c)
+        dtype = _dtype(operands[i])
+        eye = _diag_mask(xp, target, sizes, np.float64 if dtype is None else dtype)
+        expanded = xp.reshape(expanded, tuple(spread)) * eye
+    # einsum made a Python-float g a float64 array: keep the dtype promotion would give
+    return xp.asarray(expanded, dtype=xp.result_type(operands[i], g))
 
 
 def _diag_mask(xp, target, sizes, dtype):
@@ -283,6 +326,8 @@ def trace_grad(g, x, offset=0, axis1=0, axis2=1):
     n, m = shape(x)[axis1], shape(x)[axis2]
     eye = xp.eye(n, m, k=offset, dtype=x.dtype)
     eye = xp.moveaxis(xp.reshape(eye, (n, m) + (1,) * (x.ndim - 2)), (0, 1), (axis1, axis2))
+    if shape(g) == ():
+        return eye * g
     return eye * xp.expand_dims(xp.expand_dims(g, min(axis1, axis2)), max(axis1, axis2))
 
 
@@ -303,38 +348,90 @@ def diag_grad(g, x, k=0):
     return z.at[rows, cols].set(g) * eye
 
 
+def _solve_vector(a, b) -> bool:
+    """Whether ``np.linalg.solve(a, b)`` treats ``b`` as (a stack of) vectors: NumPy >= 2 and
+    jax do exactly when ``b`` is 1-D; NumPy 1 also when ``b.ndim == a.ndim - 1``."""
+    nb = len(shape(b))
+    if nb == 1:
+        return True
+    return _xp(a, b) is np and np.lib.NumpyVersion(np.__version__) < "2.0.0" and (
+        nb == len(shape(a)) - 1)
+
+
 def solve_grad_a(g, out, a, b):
-    """Adjoint of ``np.linalg.solve(a, b)`` for ``a``: ``-(a^-T g) out^T``."""
-    xp = _xp(g, a, b)
-    gb = solve_grad_b(g, out, a, b)
-    if b.ndim == a.ndim - 1:
-        return -xp.expand_dims(gb, -1) * xp.expand_dims(out, -2)
-    return -(gb @ mT(out))
+    """Adjoint of ``np.linalg.solve(a, b)`` for ``a``: ``-(a^-T g) out^T``, summed over the
+    batch axes that ``a`` was broadcast along."""
+    if _solve_vector(a, b):
+        da = -(_solve_matrices(mT(a), g[..., None]) @ out[..., None, :])
+    else:
+        da = -(_solve_matrices(mT(a), g) @ mT(out))
+    return unbroadcast(da, a)
 
 
 def solve_grad_b(g, out, a, b):
-    """Adjoint of ``np.linalg.solve(a, b)`` for ``b``: ``a^-T g``."""
-    xp = _xp(g, a, b)
-    if b.ndim == a.ndim - 1:
-        return xp.linalg.solve(mT(a), g[..., None])[..., 0]
-    return xp.linalg.solve(mT(a), g)
+    """Adjoint of ``np.linalg.solve(a, b)`` for ``b``: ``a^-T g``, summed over the batch axes
+    that ``b`` was broadcast along."""
+    if _solve_vector(a, b):
+        return unbroadcast(_solve_matrices(mT(a), g[..., None])[..., 0], b)
+    return unbroadcast(_solve_matrices(mT(a), g), b)
+
+
+def solve_jvp_a(t, out, a, b):
+    """Tangent of ``np.linalg.solve(a, b)`` along ``a``: ``-a^-1 (da out)``."""
+    if _solve_vector(a, b):
+        return -_solve_matrices(a, t @ out[..., None])[..., 0]
+    return -_solve_matrices(a, t @ out)
+
+
+def _solve_matrices(a, rhs):
+    """``a^-1 rhs`` for a stack of matrices ``rhs`` (never vectors), batch axes broadcast."""
+    xp = _xp(a, rhs)
+    batch = np.broadcast_shapes(shape(a)[:-2], shape(rhs)[:-2])
+    return xp.linalg.solve(xp.broadcast_to(a, batch + shape(a)[-2:]),
+                           xp.broadcast_to(rhs, batch + shape(rhs)[-2:]))
 
 
 def norm_grad(g, out, x, ord=None, axis=None, keepdims=False):
-    """Adjoint of ``np.linalg.norm`` for vector norms (any ord) and the Frobenius norm."""
+    """Adjoint of ``np.linalg.norm``: vector norms (any ``ord``), the Frobenius and nuclear
+    norms, and the matrix norms ``ord`` = 1, -1, inf, -inf (column/row sums), 2, -2
+    (extreme singular values)."""
     xp = _xp(g, x)
+    nd = len(shape(x))
+    if isinstance(axis, tuple) and len(axis) == 1:
+        axis = axis[0]
     gk, nk = keep(g, x, axis, keepdims), keep(out, x, axis, keepdims)
-    vector = axis is None and x.ndim == 1 or isinstance(axis, int)
+    vector = (axis is None and nd == 1) or isinstance(axis, (int, np.integer))
     if ord is None or ord == "fro" or (vector and ord == 2):
         return gk * x / xp.where(nk == 0, 1, nk)
     if not vector:
-        raise NotImplementedError(f"adjoint of the matrix norm ord={ord!r}")
+        return gk * _matrix_norm_grad(x, ord, (0, 1) if axis is None else axis)
+    if ord == 0:  # the count of non-zeros: piecewise constant
+        return xp.zeros_like(x * gk)
     if ord == 1:
         return gk * xp.sign(x)
     if ord in (np.inf, -np.inf):
         return extremum_grad(gk, nk, xp.abs(x), axis, True) * xp.sign(x)
     p = ord
     return gk * xp.sign(x) * xp.abs(x) ** (p - 1) / xp.where(nk == 0, 1, nk) ** (p - 1)
+
+
+def _matrix_norm_grad(x, ord, axis):
+    """The derivative of a matrix norm over ``axis = (row, col)`` of ``x``, of ``x``'s shape."""
+    xp = _xp(x)
+    nd = len(shape(x))
+    row, col = axis[0] % nd, axis[1] % nd
+    if ord in (1, -1, np.inf, -np.inf):  # max/min over col (row) of the abs sums down rows
+        sums = xp.sum(xp.abs(x), axis=row if ord in (1, -1) else col, keepdims=True)
+        pick = xp.max if ord > 0 else xp.min
+        hit = sums == pick(sums, axis=(row, col), keepdims=True)
+        return _share(hit, (row, col), _real_dtype(x)) * xp.sign(x)
+    if ord in (2, -2, "nuc"):  # d sigma_k = u_k v_k^T; d sum(sigma) = U V^T
+        u, _, vh = xp.linalg.svd(xp.moveaxis(x, (row, col), (-2, -1)), full_matrices=False)
+        if ord != "nuc":
+            k = slice(0, 1) if ord == 2 else slice(-1, None)
+            u, vh = u[..., :, k], vh[..., k, :]
+        return xp.moveaxis(u @ vh, (-2, -1), (row, col))
+    raise NotImplementedError(f"adjoint of the matrix norm ord={ord!r}")
 
 
 def concat_grad(g, i, xs, axis=0):
@@ -451,6 +548,15 @@ def clip_mask(x, lo, hi):
     if hi is not None:
         inside = inside & (x <= hi)
     return inside
+
+
+def log_base(a):
+    """``log(a)``, and 0 where ``a == 0``: the ``log(a)`` of ``d(a^b)/db = a^b log(a)``, whose
+    product is 0 at ``a == 0``. A Python number gives a Python float, which keeps a float32
+    adjoint float32 (a NumPy float64 would not, NEP 50)."""
+    if isinstance(a, (int, float)) and not isinstance(a, bool):
+        return math.log(a) if a > 0 else 0.0 if a == 0 else math.nan
+    return _xp(a).log(replace_zero(a))
 
 
 def replace_zero(x):

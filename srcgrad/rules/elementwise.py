@@ -6,7 +6,7 @@ shape; the transformer drops it where it knows both shapes are equal.
 
 from __future__ import annotations
 
-from srcgrad.rules._util import clip_mask, replace_zero, unbroadcast
+from srcgrad.rules._util import clip_mask, log_base, unbroadcast
 from srcgrad.rules.core import Rule, linear, nondiff, rule
 
 
@@ -57,9 +57,9 @@ MOD = rule("mod", _mod, (_add_jvp_a, _mod_jvp_b), (_add_vjp_a, _mod_vjp_b), elem
 
 def _pow(xp, a, b): return a ** b
 def _pow_jvp_a(xp, t, out, a, b): return t * b * a ** (b - 1)    # dz = b a^(b-1) da
-def _pow_jvp_b(xp, t, out, a, b): return t * out * xp.log(replace_zero(a))  # + log(a) a^b db
+def _pow_jvp_b(xp, t, out, a, b): return t * out * log_base(a)  # + log(a) a^b db
 def _pow_vjp_a(xp, g, out, a, b): return unbroadcast(g * b * a ** (b - 1), a)
-def _pow_vjp_b(xp, g, out, a, b): return unbroadcast(g * out * xp.log(replace_zero(a)), b)
+def _pow_vjp_b(xp, g, out, a, b): return unbroadcast(g * out * log_base(a), b)
 POW = rule("power", _pow, (_pow_jvp_a, _pow_jvp_b), (_pow_vjp_a, _pow_vjp_b), elementwise=True)
 
 def _square(xp, x): return xp.square(x)
@@ -147,7 +147,8 @@ def _arctan_d(xp, g, out, x): return g / (1 + x ** 2)       # dx / (1 + x^2)
 ARCTAN = _unary("arctan", _arctan, _arctan_d, _arctan_d)
 
 def _arctan2(xp, a, b): return xp.arctan2(a, b)
-def _at2_jvp_a(xp, t, out, a, b): return t * b / (a ** 2 + b ** 2)   # dz = (b da - a db) / (a^2 + b^2)
+# dz = (b da - a db) / (a^2 + b^2)
+def _at2_jvp_a(xp, t, out, a, b): return t * b / (a ** 2 + b ** 2)
 def _at2_jvp_b(xp, t, out, a, b): return -t * a / (a ** 2 + b ** 2)
 def _at2_vjp_a(xp, g, out, a, b): return unbroadcast(g * b / (a ** 2 + b ** 2), a)
 def _at2_vjp_b(xp, g, out, a, b): return unbroadcast(-g * a / (a ** 2 + b ** 2), b)

@@ -7,12 +7,15 @@ from srcgrad.rules._util import (
     dot_grad_a,
     dot_grad_b,
     einsum_grad,
+    inner_grad_a,
+    inner_grad_b,
     matmul_grad_a,
     matmul_grad_b,
     mT,
     norm_grad,
     solve_grad_a,
     solve_grad_b,
+    solve_jvp_a,
     tensordot_grad_a,
     tensordot_grad_b,
     trace_grad,
@@ -45,9 +48,9 @@ def _inner(xp, a, b): return xp.inner(a, b)
 def _inner_jvp_a(xp, t, out, a, b): return xp.inner(t, b)
 def _inner_jvp_b(xp, t, out, a, b): return xp.inner(a, t)
 def _inner_vjp_a(xp, g, out, a, b):       # inner(a, b) = tensordot(a, b, ([-1], [-1]))
-    return tensordot_grad_a(g, a, b, ([-1], [-1]))
+    return inner_grad_a(g, a, b)
 def _inner_vjp_b(xp, g, out, a, b):
-    return tensordot_grad_b(g, a, b, ([-1], [-1]))
+    return inner_grad_b(g, a, b)
 INNER = rule("inner", _inner, (_inner_jvp_a, _inner_jvp_b), (_inner_vjp_a, _inner_vjp_b))
 
 def _outer(xp, a, b): return xp.outer(a, b)
@@ -72,7 +75,8 @@ def _einsum_vjp(xp, g, out, i, *operands, subscripts):
 EINSUM = variadic("einsum", _einsum, _einsum_jvp, _einsum_vjp)
 
 def _trace(xp, x, offset=0, axis1=0, axis2=1): return xp.trace(x, offset, axis1, axis2)
-def _trace_t(xp, g, out, x, offset=0, axis1=0, axis2=1): return trace_grad(g, x, offset, axis1, axis2)
+def _trace_t(xp, g, out, x, offset=0, axis1=0, axis2=1):  # g on the diagonal
+    return trace_grad(g, x, offset, axis1, axis2)
 TRACE = linear("trace", _trace, _trace_t)
 
 def _diag(xp, x, k=0): return xp.diag(x, k)
@@ -93,7 +97,7 @@ INV = rule("inv", _inv, (_inv_jvp,), (_inv_vjp,))
 
 def _solve(xp, a, b): return xp.linalg.solve(a, b)
 def _solve_jvp_a(xp, t, out, a, b):     # dx = A^-1 (db - dA x)
-    return -xp.linalg.solve(a, t @ out)
+    return solve_jvp_a(t, out, a, b)
 def _solve_jvp_b(xp, t, out, a, b): return xp.linalg.solve(a, t)
 def _solve_vjp_a(xp, g, out, a, b): return solve_grad_a(g, out, a, b)   # A_bar = -b_bar x^T
 def _solve_vjp_b(xp, g, out, a, b): return solve_grad_b(g, out, a, b)   # b_bar = A^-T g

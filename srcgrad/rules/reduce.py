@@ -43,7 +43,8 @@ AMIN = rule("amin", _amin, (_ext_jvp,), (_ext_vjp,))
 
 def _var(xp, x, axis=None, ddof=0, keepdims=False):
     return xp.var(x, axis=axis, ddof=ddof, keepdims=keepdims)
-def _var_jvp(xp, t, out, x, axis=None, ddof=0, keepdims=False):   # dz = 2 sum((x - m) dx) / (n - ddof)
+# dz = 2 sum((x - m) dx) / (n - ddof)
+def _var_jvp(xp, t, out, x, axis=None, ddof=0, keepdims=False):
     return xp.sum(var_grad(xp.ones_like(out), x, axis, ddof, keepdims) * t, axis=axis,
                   keepdims=keepdims)
 def _var_vjp(xp, g, out, x, axis=None, ddof=0, keepdims=False):
@@ -53,7 +54,8 @@ VAR = rule("var", _var, (_var_jvp,), (_var_vjp,))
 def _std(xp, x, axis=None, ddof=0, keepdims=False):
     return xp.std(x, axis=axis, ddof=ddof, keepdims=keepdims)
 def _std_jvp(xp, t, out, x, axis=None, ddof=0, keepdims=False):   # d sqrt(v) = dv / (2 sqrt(v))
-    return _var_jvp(xp, t, out, x, axis, ddof, keepdims) / (2 * out)
+    return xp.sum(var_grad(xp.ones_like(out), x, axis, ddof, keepdims) * t, axis=axis,
+                  keepdims=keepdims) / (2 * out)
 def _std_vjp(xp, g, out, x, axis=None, ddof=0, keepdims=False):
     return var_grad(g / (2 * out), x, axis, ddof, keepdims)
 STD = rule("std", _std, (_std_jvp,), (_std_vjp,))

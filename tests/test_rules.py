@@ -1,0 +1,1149 @@
+"""Every rule of ``DEFAULT_RULES`` checked three ways, then the rules used through the engine.
+
+For each case of each differentiable rule, in float64 with NumPy:
+
+(a) the VJP against central finite differences of the primal (``<c, J v>`` along a random
+    direction ``v`` for a random cotangent ``c``; a Python float ``c`` for scalar outputs, like
+    the engine's seed);
+(b) the JVP against the VJP (``<c, jvp(v)> == <vjp(c), v>``);
+(c) the VJP with ``xp = jax.numpy`` on jax arrays against ``jax.vjp`` of the rule's own primal.
+    All cases of a rule are traced into one ``jax.jit`` (XLA compiles dominate the time), so our
+    VJPs run on tracers there; the eager jax path is covered by the end-to-end tests.
+
+The same cases check that float32 operands get float32 adjoints, and every rule function is
+checked to be inlinable (one return expression over names generated code can see).
+Then: property-based broadcasting checks, float32 through ``srcgrad.grad``, and
+``srcgrad.grad`` of small user functions against ``jax.grad`` (backends numpy and jax).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import inspect
+import textwrap
+import types
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+import srcgrad  # noqa: E402
+from srcgrad.backends import HELPERS  # noqa: E402
+from srcgrad.rules import DEFAULT_RULES, Rule  # noqa: E402
+from srcgrad.rules._util import densify  # noqa: E402
+from srcgrad.template import _template  # noqa: E402
+
+EPS = 1e-6
+PY = "python float"  # a shape standing for a Python float operand
+
+# --- operand generators ---------------------------------------------------------------------
+# A spec is a function rng -> operand. A shape of PY gives a Python float.
+
+
+def _draw(r, shape, fn):
+    if shape == PY:
+        return float(fn(r, ()))
+    return np.asarray(fn(r, shape), dtype=np.float64)
+
+
+def normal(shape=(3, 4), scale=1.0):
+    return lambda r: _draw(r, shape, lambda r, s: scale * r.standard_normal(s))
+
+
+def unif(shape=(3, 4), lo=-1.0, hi=1.0):
+    return lambda r: _draw(r, shape, lambda r, s: r.uniform(lo, hi, s))
+
+
+def away(shape=(3, 4), lo=0.5, hi=2.0):
+    """Random sign times a magnitude in [lo, hi]: away from zero."""
+    return lambda r: _draw(r, shape, lambda r, s: r.choice([-1.0, 1.0], s) * r.uniform(lo, hi, s))
+
+
+def well_conditioned(shape=(3, 3)):
+    n = shape[-1]
+    return lambda r: r.standard_normal(shape) / np.sqrt(n) + 2.0 * np.eye(n)
+
+
+def boolean(shape=(3, 4)):
+    return lambda r: r.random(shape) > 0.5
+
+
+def const(value):
+    return lambda r: value
+
+
+@dataclass
+class Case:
+    """Operands drawn by ``specs`` (redrawn until ``ok(*ops)``), params passed by keyword."""
+
+    specs: tuple[Callable, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    ok: Callable[..., bool] | None = None
+    label: str = ""
+    rtol: float = 1e-6
+    maker: Callable | None = None
+    inactive: tuple[int, ...] = ()   # float operands held constant (a literal exponent)
+    fd: bool = True                  # False at a kink (ties): only (b) and (c) apply
+
+    def make(self, r) -> list:
+        if self.maker is not None:
+            return self.maker(r)
+        for _ in range(200):
+            ops = [s(r) for s in self.specs]
+            if self.ok is None or self.ok(*ops):
+                return ops
+        raise AssertionError(f"could not draw operands for case {self.label}")
+
+
+def C(*specs, ok=None, label="", rtol=1e-6, inactive=(), fd=True, **params) -> Case:
+    return Case(tuple(specs), params, ok, label, rtol, inactive=inactive, fd=fd)
+
+
+def _shape_label(s) -> str:
+    return "py" if s == PY else "x".join(map(str, s)) or "0d"
+
+
+# --- the cases ------------------------------------------------------------------------------
+
+CASES: dict[str, list[Case]] = {}
+
+UNARY_DOMAIN: dict[str, Callable] = {
+    "negative": normal, "positive": normal, "square": normal,
+    "reciprocal": away, "sqrt": lambda s: unif(s, 0.3, 3.0), "cbrt": away, "absolute": away,
+    "exp": lambda s: unif(s, -2, 2), "exp2": lambda s: unif(s, -2, 2),
+    "expm1": lambda s: unif(s, -2, 2), "log": lambda s: unif(s, 0.3, 3.0),
+    "log2": lambda s: unif(s, 0.3, 3.0), "log10": lambda s: unif(s, 0.3, 3.0),
+    "log1p": lambda s: unif(s, -0.6, 3.0),
+    "sin": lambda s: unif(s, -3, 3), "cos": lambda s: unif(s, -3, 3),
+    "tan": lambda s: unif(s, -1.2, 1.2), "arcsin": lambda s: unif(s, -0.9, 0.9),
+    "arccos": lambda s: unif(s, -0.9, 0.9), "arctan": lambda s: unif(s, -3, 3),
+    "sinh": lambda s: unif(s, -2, 2), "cosh": lambda s: unif(s, -2, 2),
+    "tanh": lambda s: unif(s, -2, 2), "arcsinh": lambda s: unif(s, -3, 3),
+    "arccosh": lambda s: unif(s, 1.2, 3.0), "arctanh": lambda s: unif(s, -0.9, 0.9),
+}
+for _name, _dom in UNARY_DOMAIN.items():
+    CASES[_name] = [C(_dom(s), label=_shape_label(s)) for s in [(3, 4), (5,), (), PY]]
+
+BINARY_SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((4,), (3, 4)), ((2, 1, 4), (3, 1)),
+                 ((), (2, 3)), (PY, (3, 4)), ((3, 4), PY)]
+
+
+def _gap(a, b, tol=0.05):
+    return bool(np.min(np.abs(np.subtract(a, b))) > tol)
+
+
+def _binary(fa, fb, ok=None, shapes=BINARY_SHAPES):
+    return [C(fa(sa), fb(sb), ok=ok, label=f"{_shape_label(sa)}-{_shape_label(sb)}")
+            for sa, sb in shapes]
+
+
+for _name in ("add", "subtract", "multiply", "logaddexp", "arctan2", "hypot"):
+    CASES[_name] = _binary(normal, normal)
+CASES["divide"] = _binary(normal, away)
+CASES["maximum"] = _binary(normal, normal, ok=_gap)
+CASES["minimum"] = _binary(normal, normal, ok=_gap)
+CASES["power"] = _binary(lambda s: unif(s, 0.4, 2.0), lambda s: unif(s, -2.0, 2.0)) + [
+    C(normal((3, 4)), const(3), label="int-exponent"),           # negative base, b constant
+    C(normal((3, 4)), const(2.0), label="float-exponent-negative-base", inactive=(1,)),
+    C(unif((3, 4), 0.4, 2), unif((3, 1), 0.5, 2.5), label="positive-broadcast"),
+    # a zero base: d/db = out log(a) is taken as 0 there (log of the replaced zero), as jax
+    # does; finite differences would step to negative bases, so only (b) and (c) apply
+    C(const(np.array([0.0, 0.5, 1.0, 2.0])), unif((3, 4), 1.5, 3.0), fd=False, label="zero-base"),
+]
+
+
+def mod_case(sa, sb) -> Case:
+    """a % b away from its jumps: a = b (k + u) with u in [0.2, 0.8]."""
+    def make(r):
+        if sa == PY:
+            a = 1.7
+            return [a, a / (r.integers(-2, 2, sb) + r.uniform(0.2, 0.8, sb))]
+        b = away(sb)(r)
+        q = r.integers(-2, 2, np.broadcast_shapes(np.shape(b), sa))
+        return [b * (q + r.uniform(0.2, 0.8, q.shape)), b]
+    return Case((), {}, None, f"{_shape_label(sa)}-{_shape_label(sb)}", maker=make)
+
+
+CASES["mod"] = [mod_case((3, 4), (3, 4)), mod_case((3, 4), (4,)), mod_case((2, 3, 4), (3, 1)),
+                mod_case((3, 4), PY), mod_case(PY, (3,))]
+
+
+def _clip_ok(x, lo, hi):
+    return all(b is None or _gap(x, b) for b in (lo, hi))
+
+
+CASES["clip"] = [
+    C(normal(), unif(PY, -0.8, -0.3), unif(PY, 0.3, 0.8), ok=_clip_ok, label="floats"),
+    C(normal(), const(None), unif(PY, 0.3, 0.8), ok=_clip_ok, label="no-lo"),
+    C(normal(), unif(PY, -0.8, -0.3), const(None), ok=_clip_ok, label="no-hi"),
+    C(normal(), unif((4,), -0.8, -0.2), unif((3, 1), 0.2, 0.8), ok=_clip_ok, label="arrays"),
+    C(normal((4,)), unif((), -0.8, -0.2), unif((3, 4), 0.2, 0.8), ok=_clip_ok, label="bcast-x"),
+]
+CASES["where"] = [
+    C(boolean((3, 4)), normal((3, 4)), normal((4,)), label="c-a-bcast-b"),
+    C(boolean((3, 1)), normal((1, 4)), normal((3, 4)), label="all-bcast"),
+    C(boolean((3, 4)), normal(PY), normal((3, 4)), label="scalar-a"),
+    C(boolean((4,)), normal((3, 4)), normal(PY), label="scalar-b"),
+]
+
+# reductions: axis None, int, negative int, tuple; keepdims both ways
+AXES = [(None, False), (None, True), (1, False), (-1, True), ((0, 2), False), ((2, 0), True),
+        (-2, False)]
+
+
+def _reductions(spec, extra=None, axes=AXES):
+    cases = [C(spec, axis=a, keepdims=k, label=f"axis={a}-kd={k}") for a, k in axes]
+    return cases + (extra or [])
+
+
+CASES["sum"] = _reductions(normal((3, 4, 2)), [C(normal(()), label="0d"),
+                                               C(normal((5,)), axis=0, label="1d")])
+CASES["mean"] = _reductions(normal((3, 4, 2)), [C(normal((5,)), label="1d")])
+CASES["prod"] = _reductions(away((3, 4, 2), 0.5, 1.5), [
+    C(lambda r: np.where(np.arange(12).reshape(3, 4) == 5, 0.0, r.uniform(0.5, 1.5, (3, 4))),
+      axis=None, label="one-zero"),
+    C(lambda r: np.where(np.arange(12).reshape(3, 4) % 5 == 0, 0.0, r.uniform(0.5, 1.5, (3, 4))),
+      axis=1, label="zeros-axis1"),
+    C(unif((5,), 0.5, 1.5), label="1d"),
+])
+# ties: no derivative, but the adjoint is shared equally among them, as jax does
+_TIES = const(np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [-1.0, 5.0, 0.0, 5.0]]))
+CASES["amax"] = _reductions(normal((3, 4, 2)), [
+    C(normal((5,)), label="1d"), C(_TIES, axis=1, fd=False, label="ties-axis1"),
+    C(_TIES, fd=False, label="ties-all")])
+CASES["amin"] = _reductions(normal((3, 4, 2)), [
+    C(normal((5,)), label="1d"), C(_TIES, axis=1, fd=False, label="ties-axis1"),
+    C(_TIES, axis=0, keepdims=True, fd=False, label="ties-axis0-kd")])
+CASES["var"] = _reductions(normal((3, 4, 2)), [
+    C(normal((3, 4)), axis=1, ddof=1, label="ddof1-axis1"),
+    C(normal((3, 4)), axis=None, ddof=1, keepdims=True, label="ddof1-all-kd"),
+    C(normal((3, 4, 2)), axis=(0, 2), ddof=2, label="ddof2-tuple"),
+])
+CASES["std"] = _reductions(normal((3, 4, 2)), [
+    C(normal((3, 4)), axis=1, ddof=1, label="ddof1-axis1"),
+    C(normal((3, 4)), axis=-2, ddof=1, keepdims=True, label="ddof1-neg-kd"),
+])
+CASES["cumsum"] = [C(normal((3, 4)), label="flat"), C(normal((3, 4)), axis=0, label="axis0"),
+                   C(normal((3, 4, 2)), axis=-1, label="axis-1"), C(normal((5,)), label="1d")]
+
+# products and contractions
+CASES["matmul"] = [
+    C(normal((3, 4)), normal((4, 2)), label="2d@2d"),
+    C(normal((3, 4)), normal((5, 4, 2)), label="2d@3d"),
+    C(normal((1, 3, 4)), normal((5, 4, 2)), label="1x3x4@5x4x2"),
+    C(normal((5, 1, 3, 4)), normal((2, 4, 2)), label="4d@3d"),
+    C(normal((4,)), normal((4, 2)), label="1d@2d"),
+    C(normal((3, 4)), normal((4,)), label="2d@1d"),
+    C(normal((4,)), normal((4,)), label="1d@1d"),
+    C(normal((2, 3, 4)), normal((4,)), label="3d@1d"),
+    C(normal((4,)), normal((2, 4, 3)), label="1d@3d"),
+]
+CASES["dot"] = [
+    C(normal((3, 4)), normal((4, 2)), label="2d.2d"),
+    C(normal((4,)), normal((4,)), label="1d.1d"),
+    C(normal((3, 4)), normal((4,)), label="2d.1d"),
+    C(normal((4,)), normal((4, 2)), label="1d.2d"),
+    C(normal((2, 3, 4)), normal((5, 4, 2)), label="3d.3d"),
+    C(normal((4,)), normal((5, 4, 2)), label="1d.3d"),
+    C(normal((2, 3, 4)), normal((4, 2)), label="3d.2d"),
+    C(normal(PY), normal((3, 4)), label="scalar.2d"),
+    C(normal((3,)), normal(()), label="1d.0d"),
+]
+CASES["vdot"] = [C(normal((3, 4)), normal((12,)), label="2d-1d"),
+                 C(normal((5,)), normal((5,)), label="1d")]
+CASES["inner"] = [C(normal((3, 4)), normal((5, 4)), label="2d-2d"),
+                  C(normal((4,)), normal((4,)), label="1d-1d"),
+                  C(normal((2, 3, 4)), normal((4,)), label="3d-1d"),
+                  C(normal((4,)), normal((2, 3, 4)), label="1d-3d")]
+CASES["outer"] = [C(normal((3,)), normal((4,)), label="1d-1d"),
+                  C(normal((2, 3)), normal((4,)), label="2d-1d")]
+CASES["tensordot"] = [
+    C(normal((3, 4, 5)), normal((4, 5, 2)), label="axes=2"),
+    C(normal((3, 4)), normal((4, 5)), axes=1, label="axes=1"),
+    C(normal((3,)), normal((4,)), axes=0, label="axes=0"),
+    C(normal((3, 4, 5)), normal((4, 3, 2)), axes=([1, 0], [0, 1]), label="pairs-sorted-b"),
+    C(normal((3, 4, 5)), normal((4, 3, 2)), axes=([0, 1], [1, 0]), label="pairs-unsorted-b"),
+    C(normal((3, 4, 5)), normal((5, 2, 3)), axes=([2, 0], [0, 2]), label="pairs-unsorted-a"),
+    C(normal((3, 4)), normal((4, 5)), axes=([-1], [0]), label="negative"),
+    C(normal((3, 4)), normal((5, 3)), axes=(0, 1), label="int-pair"),
+]
+CASES["einsum"] = [
+    C(normal((3, 4)), normal((4, 2)), subscripts="ij,jk->ik", label="matmul"),
+    C(normal((4, 4)), subscripts="ii->", label="trace"),
+    C(normal((4, 4)), subscripts="ii->i", label="diagonal"),
+    C(normal((3, 4)), subscripts="ij->", label="sum"),
+    C(normal((3, 4)), subscripts="ij->ji", label="transpose"),
+    C(normal((2, 3, 4)), normal((2, 4, 5)), subscripts="bij,bjk->bik", label="batched"),
+    C(normal((4,)), normal((4,)), subscripts="i,i->", label="dot"),
+    C(normal((3,)), normal((4,)), subscripts="i,j->ij", label="outer"),
+    C(normal((3, 4)), normal((4, 2)), subscripts="ij,jk", label="implicit"),
+    C(normal((2, 3)), normal((3, 4)), normal((4, 2)), subscripts="ij,jk,kl->il", label="three"),
+    C(normal((3, 4)), normal((3, 5)), subscripts="ij,ik->j", label="unused-k"),
+    C(normal((3, 3, 2)), subscripts="iij->j", label="diag-batched"),
+]
+CASES["trace"] = [
+    C(normal((4, 4)), label="square"),
+    C(normal((3, 5)), offset=1, label="offset1"),
+    C(normal((5, 3)), offset=-2, label="offset-2"),
+    C(normal((3, 2, 4)), axis1=2, axis2=0, label="3d-axes"),
+]
+CASES["diag"] = [
+    C(normal((4,)), label="1d"), C(normal((4,)), k=1, label="1d-k1"),
+    C(normal((3,)), k=-2, label="1d-k-2"), C(normal((4, 4)), label="2d"),
+    C(normal((3, 5)), k=1, label="2d-k1"), C(normal((5, 3)), k=-1, label="2d-k-1"),
+]
+CASES["det"] = [C(well_conditioned((3, 3)), label="3x3"),
+                C(well_conditioned((2, 3, 3)), label="batched"),
+                C(well_conditioned((1, 1)), label="1x1")]
+CASES["inv"] = [C(well_conditioned((3, 3)), label="3x3"),
+                C(well_conditioned((2, 3, 3)), label="batched")]
+CASES["solve"] = [
+    C(well_conditioned((3, 3)), normal((3,)), label="vector"),
+    C(well_conditioned((3, 3)), normal((3, 2)), label="matrix"),
+    C(well_conditioned((2, 3, 3)), normal((2, 3, 4)), label="batched"),
+    C(well_conditioned((2, 3, 3)), normal((3,)), label="batched-a-vector-b"),
+    C(well_conditioned((2, 3, 3)), normal((3, 2)), label="batched-a-matrix-b"),
+    C(well_conditioned((3, 3)), normal((2, 3, 2)), label="batched-b"),
+]
+CASES["norm"] = [
+    C(normal((5,)), label="vec-2"),
+    C(away((5,)), ord=1, label="vec-ord1"),
+    C(normal((5,)), ord=2, label="vec-ord2"),
+    C(away((5,)), ord=np.inf, label="vec-inf"),
+    C(away((5,)), ord=-np.inf, label="vec-neg-inf"),
+    C(const(np.array([1.0, -3.0, 3.0, 2.0])), ord=np.inf, fd=False, label="vec-inf-ties"),
+    C(away((5,)), ord=3, label="vec-ord3"),
+    C(away((5,)), ord=-1, label="vec-ord-1"),
+    C(away((5,)), ord=0, label="vec-ord0"),
+    C(normal((3, 4)), label="fro-default"),
+    C(normal((3, 4)), ord="fro", label="fro"),
+    C(normal((3, 4)), ord="fro", axis=(0, 1), keepdims=True, label="fro-axes-kd"),
+    C(normal((3, 4)), axis=1, label="rows"),
+    C(away((3, 4)), ord=1, axis=-1, keepdims=True, label="rows-ord1-kd"),
+    C(away((3, 4)), ord=np.inf, axis=0, label="cols-inf"),
+    C(normal((3, 4)), ord=2, axis=1, label="rows-ord2"),
+    C(normal((3, 4)), ord=2, axis=(1,), label="rows-ord2-tuple-axis"),
+    C(normal((2, 3, 4)), label="3d-flat"),
+    C(away((3, 4)), ord=1, label="mat-ord1"),
+    C(away((3, 4)), ord=np.inf, label="mat-inf"),
+    C(away((3, 4)), ord=-1, label="mat-ord-1"),
+    C(normal((3, 4)), ord=2, label="mat-ord2"),
+    C(normal((3, 4)), ord=-2, label="mat-ord-2"),
+    C(normal((3, 4)), ord="nuc", label="mat-nuc"),
+    C(away((2, 3, 4)), ord=1, axis=(2, 0), label="mat-ord1-axes"),
+    C(normal((2, 3, 4)), ord="nuc", axis=(0, 2), keepdims=True, label="mat-nuc-axes-kd"),
+]
+
+# shape rules
+CASES["reshape"] = [C(normal((3, 4)), shape=(2, 6), label="2x6"),
+                    C(normal((3, 4)), shape=(-1,), label="flat"),
+                    C(normal((3, 4)), shape=(4, 3, 1), label="3d"),
+                    C(normal(()), shape=(1, 1), label="0d")]
+CASES["ravel"] = [C(normal((3, 4)), label="2d"), C(normal((2, 3, 2)), label="3d")]
+CASES["transpose"] = [C(normal((3, 4)), label="2d"), C(normal((2, 3, 4)), label="3d-rev"),
+                      C(normal((2, 3, 4)), axes=(1, 0, 2), label="perm"),
+                      C(normal((2, 3, 4)), axes=(-1, 0, 1), label="neg-perm"),
+                      C(normal((5,)), label="1d")]
+CASES["swapaxes"] = [C(normal((2, 3, 4)), axis1=0, axis2=2, label="0-2"),
+                     C(normal((2, 3, 4)), axis1=-1, axis2=0, label="neg")]
+CASES["moveaxis"] = [C(normal((2, 3, 4)), source=0, destination=-1, label="int"),
+                     C(normal((2, 3, 4)), source=(0, 1), destination=(2, 0), label="tuple")]
+CASES["expand_dims"] = [C(normal((3, 4)), axis=0, label="0"),
+                        C(normal((3, 4)), axis=-1, label="-1"),
+                        C(normal((3, 4)), axis=(0, 2), label="tuple"),
+                        C(normal(()), axis=0, label="0d")]
+CASES["squeeze"] = [C(normal((3, 1, 4, 1)), label="all"),
+                    C(normal((3, 1, 4, 1)), axis=1, label="1"),
+                    C(normal((3, 1, 4, 1)), axis=(1, 3), label="tuple"),
+                    C(normal((3, 1, 4, 1)), axis=-1, label="-1")]
+CASES["broadcast_to"] = [C(normal((4,)), shape=(3, 4), label="lead"),
+                         C(normal((3, 1)), shape=(2, 3, 4), label="inner"),
+                         C(normal(()), shape=(2, 2), label="0d"),
+                         C(normal(PY), shape=(3,), label="py")]
+for _name in ("atleast_1d", "atleast_2d", "atleast_3d"):
+    CASES[_name] = [C(normal(s), label=_shape_label(s)) for s in [(), (3,), (2, 3), (2, 3, 4), PY]]
+CASES["flip"] = [C(normal((3, 4, 2)), label="all"), C(normal((3, 4, 2)), axis=0, label="0"),
+                 C(normal((3, 4, 2)), axis=(0, 2), label="tuple"),
+                 C(normal((3, 4, 2)), axis=-1, label="-1")]
+CASES["tile"] = [C(normal((3,)), reps=2, label="int"),
+                 C(normal((3, 4)), reps=(2, 1), label="2d"),
+                 C(normal((3, 4)), reps=(2,), label="short-reps"),
+                 C(normal((3, 4)), reps=(2, 3, 2), label="long-reps"),
+                 C(normal(()), reps=(2, 3), label="0d"),
+                 C(normal((2, 3)), reps=[3, 2], label="list")]
+CASES["repeat"] = [C(normal((2, 3)), repeats=2, label="int-flat"),
+                   C(normal((2, 3)), repeats=3, axis=1, label="int-axis1"),
+                   C(normal((3, 4)), repeats=np.array([1, 0, 2]), axis=0, label="array-axis0"),
+                   C(normal((3, 4)), repeats=np.array([2, 1, 1, 3]), axis=-1, label="array-neg"),
+                   C(normal((2, 2)), repeats=np.array([1, 2, 0, 3]), label="array-flat"),
+                   C(normal((5,)), repeats=2, axis=0, label="1d")]
+_IDX = [1, -1, slice(1, None), slice(None, None, 2), slice(None, None, -1), slice(3, 0, -2),
+        (1, slice(None, None, 2)), (None, Ellipsis, 0), (Ellipsis, None), (slice(1, 3), None, -2),
+        np.array([0, 2, 0, 1]), (np.array([0, 0, 2]), np.array([1, 1, 3])),
+        (slice(None), np.array([1, 1, 0])), np.array([[0, 1], [1, 1]]),
+        np.array([True, False, True]), (1, np.array([3, 3])), ()]
+CASES["getitem"] = [C(normal((3, 4)), index=i, label=repr(i).replace(" ", "")) for i in _IDX] + [
+    C(normal((3, 4)), index=np.arange(12).reshape(3, 4) % 3 == 0, label="mask-2d"),
+    C(normal((2, 3, 4)), index=(Ellipsis, np.array([0, 0]), slice(None, None, 3)),
+      label="ellipsis-adv-slice"),
+    C(normal((2, 3, 4)), index=(np.array([1, 0, 1]), slice(None), np.array([2, 2, 0])),
+      label="adv-slice-adv"),
+]
+CASES["astype"] = [C(normal((3, 4)), dtype=np.float64, label="f64"),
+                   C(normal((3,)), dtype="float64", label="str")]
+CASES["copy"] = [C(normal((3, 4)), label="2d"), C(normal(()), label="0d")]
+CASES["concatenate"] = [
+    C(normal((2, 3)), normal((4, 3)), label="axis0"),
+    C(normal((3, 2)), normal((3, 1)), normal((3, 4)), axis=1, label="axis1-three"),
+    C(normal((2, 3)), normal((2, 2)), axis=-1, label="axis-1"),
+    C(normal((2, 3)), normal((5,)), axis=None, label="flat"),
+]
+CASES["stack"] = [C(normal((2, 3)), normal((2, 3)), normal((2, 3)), label="axis0"),
+                  C(normal((2, 3)), normal((2, 3)), axis=-1, label="axis-1"),
+                  C(normal((2, 3)), normal((2, 3)), axis=1, label="axis1"),
+                  C(normal(()), normal(()), label="0d")]
+CASES["hstack"] = [C(normal((3,)), normal((2,)), label="1d"),
+                   C(normal((2, 3)), normal((2, 1)), label="2d"),
+                   C(normal(()), normal((3,)), label="0d-1d"),
+                   C(normal(PY), normal(PY), label="py")]
+CASES["vstack"] = [C(normal((3,)), normal((3,)), label="1d"),
+                   C(normal((2, 3)), normal((1, 3)), label="2d"),
+                   C(normal((2, 3)), normal((3,)), label="2d-1d")]
+CASES["array"] = [C(normal(()), normal(()), normal(()), label="0d"),
+                  C(normal((3,)), normal((3,)), label="1d"),
+                  C(normal(PY), normal(PY), label="py")]
+
+# non-differentiable rules: their primal only has to run (and agree between the backends)
+_F, _G = normal((3, 4)), normal((4,))
+_B, _I = boolean((3, 4)), (lambda r: r.integers(0, 8, (3, 4)))
+NONDIFF_CASES: dict[str, Case] = {
+    **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",
+                          "isfinite", "argmin", "zeros_like", "ones_like",
+                          "empty_like", "shape", "ndim", "size", "len")},
+    "round": C(_F, decimals=1), "full_like": C(_F, fill_value=2.5), "argmax": C(_F, axis=1),
+    **{n: C(_F, _G) for n in ("floor_divide", "less", "less_equal", "greater",
+                              "greater_equal", "equal", "not_equal")},
+    "logical_and": C(_B, _B), "logical_or": C(_B, _B), "logical_not": C(_B),
+    "invert": C(_I), "bitwise_and": C(_I, _I), "bitwise_or": C(_I, _I),
+    "bitwise_xor": C(_I, _I),
+}
+
+
+# --- the harness ----------------------------------------------------------------------------
+
+def _rng(*parts) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32("/".join(map(str, parts)).encode()))
+
+
+def _is_active(rule: Rule, k: int, op) -> bool:
+    if op is None or isinstance(op, (bool, int, np.integer)):
+        return False
+    if isinstance(op, np.ndarray) and op.dtype.kind != "f":
+        return False
+    return rule.variadic or rule.vjp[k] is not None
+
+
+def _vjp(rule: Rule, k: int, xp, g, out, ops, params):
+    if rule.variadic:
+        return rule.vjp[0](xp, g, out, k, *ops, **params)
+    return rule.vjp[k](xp, g, out, *ops, **params)
+
+
+def _jvp(rule: Rule, k: int, xp, t, out, ops, params):
+    if rule.variadic:
+        return rule.jvp[0](xp, t, out, k, *ops, **params)
+    return rule.jvp[k](xp, t, out, *ops, **params)
+
+
+def _random_like(r, x):
+    """A random value of ``x``'s shape; a Python float for scalars (the engine's seed)."""
+    s = np.shape(x)
+    return float(r.standard_normal()) if s == () else r.standard_normal(s)
+
+
+def _inner(a, b) -> float:
+    return float(np.sum(np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)))
+
+
+def _to_jax(op):
+    return jnp.asarray(op) if isinstance(op, np.ndarray) else op
+
+
+RULE_CASES = [(name, case) for name, rule in DEFAULT_RULES.items() if rule.differentiable
+              for case in CASES.get(name, [])]
+
+
+def test_every_rule_has_cases():
+    diff = {n for n, r in DEFAULT_RULES.items() if r.differentiable}
+    nondiff = set(DEFAULT_RULES) - diff
+    assert sorted(diff - set(CASES)) == [], "differentiable rules without a test case"
+    assert sorted(nondiff - set(NONDIFF_CASES)) == [], "non-differentiable rules without a case"
+    assert sorted(set(CASES) - diff) == [] and sorted(set(NONDIFF_CASES) - nondiff) == []
+    assert all(CASES[n] for n in diff)
+    labels = [(n, c.label) for n, c in RULE_CASES]
+    assert len(labels) == len(set(labels)), "case labels must be unique within a rule"
+
+
+@dataclass
+class Setup:
+    """A case drawn: operands, which are differentiable, a cotangent and tangent directions."""
+
+    ops: list
+    params: dict
+    out: Any
+    active: list[int]
+    c: Any
+    v: dict[int, Any]
+
+
+def _setup(name: str, case: Case) -> Setup:
+    rule = DEFAULT_RULES[name]
+    r = _rng(name, case.label)
+    ops = case.make(r)
+    out = rule.primal(np, *ops, **case.params)
+    active = [k for k, op in enumerate(ops)
+              if _is_active(rule, k, op) and k not in case.inactive]
+    c = _random_like(r, out)
+    return Setup(ops, case.params, out, active, c, {k: _random_like(r, ops[k]) for k in active})
+
+
+@functools.cache
+def _jax_vjps(name: str) -> list:
+    """For every case of rule ``name``: ``(jax.vjp's cotangents, ours with xp=jax.numpy)``, or
+    the exception raised. All cases of a rule are traced into one ``jax.jit`` (XLA compiles are
+    what make jax slow here): our VJPs thereby also run on tracers."""
+    rule = DEFAULT_RULES[name]
+    setups = [_setup(name, case) for case in CASES[name]]
+    errors: dict[int, BaseException] = {}
+
+    def one(s: Setup, arrays, c):
+        # arrays: the active array operands (traced); Python-float operands stay Python floats
+        traced = dict(zip([k for k in s.active if isinstance(s.ops[k], np.ndarray)], arrays,
+                          strict=True))
+        base = [traced.get(k, op) for k, op in enumerate(s.ops)]
+
+        def primal(*act):
+            full = list(base)
+            for k, a in zip(s.active, act, strict=True):
+                full[k] = a
+            return rule.primal(jnp, *full, **s.params)
+
+        jout, pullback = jax.vjp(primal, *[base[k] for k in s.active])
+        expected = pullback(c.astype(jout.dtype))
+        ours = [_vjp(rule, k, jnp, c, jout, base, s.params) for k in s.active]
+        return list(expected), ours
+
+    def run(all_arrays, all_c):
+        results = []
+        for i, (s, arrays, c) in enumerate(zip(setups, all_arrays, all_c, strict=True)):
+            try:
+                results.append(one(s, arrays, c))
+            except Exception as exc:  # reported by that case's test
+                errors[i] = exc
+                results.append(None)
+        return results
+
+    all_arrays = [[jnp.asarray(s.ops[k]) for k in s.active if isinstance(s.ops[k], np.ndarray)]
+                  for s in setups]
+    all_c = [jnp.asarray(s.c, dtype=np.float64) for s in setups]
+    results = jax.jit(run)(all_arrays, all_c)
+    return [errors.get(i, res) for i, res in enumerate(results)]
+
+
+@pytest.mark.parametrize(("name", "case"), RULE_CASES,
+                         ids=[f"{n}-{c.label}" for n, c in RULE_CASES])
+def test_rule(name: str, case: Case):
+    rule = DEFAULT_RULES[name]
+    s = _setup(name, case)
+    ops, params, out, active, c, v = s.ops, s.params, s.out, s.active, s.c, s.v
+    assert active, "a case needs at least one differentiable operand"
+
+    # (a) VJP against central finite differences of the primal
+    vjps = {k: _vjp(rule, k, np, c, out, ops, params) for k in active}
+    for k in active:
+        assert np.shape(vjps[k]) == np.shape(ops[k]), f"adjoint of operand {k} has a wrong shape"
+        assert np.asarray(vjps[k]).dtype == np.float64
+    if case.fd:
+        plus = [op + EPS * v[k] if k in v else op for k, op in enumerate(ops)]
+        minus = [op - EPS * v[k] if k in v else op for k, op in enumerate(ops)]
+        jv_fd = np.subtract(rule.primal(np, *plus, **params), rule.primal(np, *minus, **params))
+        fd = _inner(c, jv_fd) / (2 * EPS)
+        rev = sum(_inner(vjps[k], v[k]) for k in active)
+        assert fd == pytest.approx(rev, rel=case.rtol, abs=case.rtol), "VJP != finite differences"
+
+    # (b) JVP against VJP, operand by operand
+    for k in active:
+        t = _jvp(rule, k, np, v[k], out, ops, params)
+        t = np.broadcast_to(t, np.shape(out))
+        assert _inner(c, t) == pytest.approx(_inner(vjps[k], v[k]), rel=1e-9, abs=1e-9), (
+            f"JVP and VJP of operand {k} disagree")
+
+    # (c) our VJP with xp=jax.numpy on jax arrays (traced) against jax.vjp of the primal
+    result = _jax_vjps(name)[CASES[name].index(case)]
+    if isinstance(result, BaseException):
+        raise result
+    expected, ours = result
+    for k, e, a in zip(active, expected, ours, strict=True):
+        assert np.shape(a) == np.shape(ops[k]), f"jax adjoint of operand {k} has a wrong shape"
+        np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=1e-9, atol=1e-12,
+                                   err_msg=f"jax VJP of operand {k}")
+        np.testing.assert_allclose(np.asarray(a), vjps[k], rtol=1e-9, atol=1e-12,
+                                   err_msg=f"numpy and jax VJPs of operand {k}")
+
+
+@pytest.mark.parametrize(("name", "case"), RULE_CASES,
+                         ids=[f"{n}-{c.label}" for n, c in RULE_CASES])
+def test_rule_keeps_float32(name: str, case: Case):
+    """float32 operands (and a float32 or Python-float cotangent) get float32 adjoints."""
+    rule = DEFAULT_RULES[name]
+    s = _setup(name, case)
+    ops = [op.astype(np.float32) if isinstance(op, np.ndarray) and op.dtype.kind == "f" else op
+           for op in s.ops]
+    out = rule.primal(np, *ops, **s.params)
+    c = s.c if isinstance(s.c, float) else np.asarray(s.c, dtype=np.float32)
+    for k in s.active:
+        if isinstance(ops[k], np.ndarray):
+            g = _vjp(rule, k, np, c, out, ops, s.params)
+            if isinstance(g, float):  # a Python-float cotangent passed through: still weak
+                assert np.shape(ops[k]) == () and np.shape(out) == ()
+            else:
+                assert g.dtype == np.float32, f"adjoint of operand {k} is {g.dtype}"
+
+
+@pytest.mark.parametrize("name", sorted(NONDIFF_CASES))
+def test_nondiff_primal_runs(name: str):
+    rule = DEFAULT_RULES[name]
+    assert not rule.differentiable and rule.jvp is None
+    case = NONDIFF_CASES[name]
+    ops = case.make(_rng(name))
+    out = rule.primal(np, *ops, **case.params)
+    jout = rule.primal(jnp, *[_to_jax(op) for op in ops], **case.params)
+    if name == "empty_like":
+        assert np.shape(out) == np.shape(jout) == np.shape(ops[0])
+    else:
+        np.testing.assert_allclose(np.asarray(jout), np.asarray(out), rtol=1e-12)
+
+
+def test_maximum_minimum_ties_go_to_the_second_operand():
+    """At ties the whole derivative goes to ``b``: ``np.maximum(x, 0.0)`` has ReLU's derivative
+    (0 at ``x == 0``), as documented in elementwise.py. (jax splits ties in halves instead.)"""
+    x, g = np.array([-1.0, 0.0, 2.0]), np.ones(3)
+    for name, da_expected in (("maximum", [0.0, 0.0, 1.0]), ("minimum", [1.0, 0.0, 0.0])):
+        rule = DEFAULT_RULES[name]
+        out = rule.primal(np, x, 0.0)
+        da = _vjp(rule, 0, np, g, out, [x, 0.0], {})
+        db = _vjp(rule, 1, np, g, out, [x, 0.0], {})
+        np.testing.assert_array_equal(da, da_expected)
+        assert db == 3.0 - sum(da_expected)
+
+
+@pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
+def test_norm_of_zero_has_a_zero_adjoint(xp):
+    rule = DEFAULT_RULES["norm"]
+    for x, params in ((xp.zeros(3), {}), (xp.zeros((2, 3)), {"axis": 1})):
+        out = rule.primal(xp, x, **params)
+        g = _vjp(rule, 0, xp, xp.ones_like(out), out, [x], params)
+        np.testing.assert_array_equal(np.asarray(g), np.zeros(x.shape))
+
+
+def test_getitem_of_containers():
+    """Indexing a tuple, list or dict: the adjoints of two reads add up item by item, and
+    ``densify`` puts them back into the container's structure, zeros for unread items."""
+    rule = DEFAULT_RULES["getitem"]
+    a, b, c = np.ones(2), np.ones(3), np.ones(4)
+    g1, g2 = np.full(3, 2.0), np.full(3, 5.0)
+    for x, i, j in (((a, b, c), 1, -2), ([a, b, c], 1, 1), ({"a": a, "b": b, "c": c}, "b", "b")):
+        out = rule.primal(np, x, index=i)
+        assert out is b
+        total = _vjp(rule, 0, np, g1, out, [x], {"index": i}) + \
+            _vjp(rule, 0, np, g2, out, [x], {"index": j})
+        dense = densify(total, x)
+        assert type(dense) is type(x)
+        items = list(dense.values()) if isinstance(dense, dict) else list(dense)
+        for got, want in zip(items, [np.zeros(2), g1 + g2, np.zeros(4)], strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
+def test_astype_adjoint_has_the_operand_dtype(xp):
+    rule = DEFAULT_RULES["astype"]
+    x = xp.linspace(0.0, 1.0, 3, dtype=np.float32)
+    out = rule.primal(xp, x, dtype=np.float64)
+    assert out.dtype == np.float64
+    g = _vjp(rule, 0, xp, xp.ones(3, dtype=np.float64), out, [x], {"dtype": np.float64})
+    assert g.dtype == np.float32 and g.shape == (3,)
+
+
+def _rule_functions():
+    for name, rule in DEFAULT_RULES.items():
+        fns = [("primal", rule.primal)]
+        for kind in ("jvp", "vjp"):
+            for k, fn in enumerate(getattr(rule, kind) or ()):
+                if fn is not None and not hasattr(fn, "primal"):  # LinearJvp wraps the primal
+                    fns.append((f"{kind}{k}", fn))
+        for what, fn in fns:
+            yield pytest.param(fn, id=f"{name}-{what}")
+
+
+@pytest.mark.parametrize("fn", list(_rule_functions()))
+def test_rule_bodies_are_inlinable(fn):
+    """A single return expression over parameters, ``xp``, builtins and the helpers that
+    generated code sees: the code generator inlines bodies by substitution of names."""
+    _template(fn)  # raises unless the body is one return expression
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    params = set(inspect.signature(fn).parameters)
+    names = [n for n in ast.walk(tree.body[0]) if isinstance(n, ast.Name)]
+    bound = {n.id for n in names if isinstance(n.ctx, ast.Store)}  # comprehension variables
+    free = {n.id for n in names if isinstance(n.ctx, ast.Load)} - params - bound
+    unknown = {n for n in free if n not in HELPERS and not hasattr(builtins, n)}
+    assert not unknown, f"names generated code cannot see: {sorted(unknown)}"
+
+
+# --- property-based broadcasting ------------------------------------------------------------
+
+BROADCAST_OPS = {
+    "add": (normal, normal), "subtract": (normal, normal), "multiply": (normal, normal),
+    "divide": (normal, away), "maximum": (normal, normal), "arctan2": (away, away),
+    "hypot": (away, away),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROADCAST_OPS))
+@settings(max_examples=25, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                 max_side=3),
+       seed=st.integers(0, 2**32 - 1))
+def test_broadcasting_property(name, shapes, seed):
+    rule = DEFAULT_RULES[name]
+    sa, sb = shapes.input_shapes
+    fa, fb = BROADCAST_OPS[name]
+    r = np.random.default_rng(seed)
+    for _ in range(100):
+        a, b = fa(sa)(r), fb(sb)(r)
+        if name != "maximum" or _gap(a, b, 1e-3):
+            break
+    out = rule.primal(np, a, b)
+    assert np.shape(out) == shapes.result_shape
+    c = r.standard_normal(np.shape(out))
+    va, vb = r.standard_normal(sa), r.standard_normal(sb)
+    ga, gb = (_vjp(rule, k, np, c, out, [a, b], {}) for k in (0, 1))
+    assert np.shape(ga) == sa and np.shape(gb) == sb
+    fd = _inner(c, rule.primal(np, a + EPS * va, b + EPS * vb)
+                - rule.primal(np, a - EPS * va, b - EPS * vb)) / (2 * EPS)
+    assert fd == pytest.approx(_inner(ga, va) + _inner(gb, vb), rel=1e-5, abs=1e-6)
+
+
+# --- float32 stays float32 ------------------------------------------------------------------
+# Functions given to srcgrad must reach numpy through the global name ``np``.
+
+def f32_unary(x):
+    return np.sum(np.tanh(x) * np.exp(x) + np.sqrt(x * x + 1.0))
+
+
+def f32_binary_const(x):
+    return np.sum(x * 2.5 + 1.0 - x / 3.0 + x ** 2.0 + np.maximum(x, 0.1))
+
+
+def f32_reductions(x):
+    return np.sum(x, axis=0).mean() + np.mean(x) + x.sum() + np.var(x, axis=1).sum()
+
+
+def f32_matmul(x, w):
+    return np.sum(np.tanh(x @ w))
+
+
+def f32_shapes(x):
+    return np.sum(x.reshape(2, 6).T * np.transpose(x).reshape(6, 2))
+
+
+def f32_getitem(x):
+    return np.sum(x[1:, ::2] ** 2) + x[0, 1] * x[-1, -1]
+
+
+def f32_norm(x):
+    return np.linalg.norm(x) + np.sum(np.abs(x))
+
+
+F32_CASES = [(f32_unary, 0), (f32_binary_const, 0), (f32_reductions, 0), (f32_matmul, (0, 1)),
+             (f32_shapes, 0), (f32_getitem, 0), (f32_norm, 0)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize(("fn", "wrt"), F32_CASES, ids=[f.__name__ for f, _ in F32_CASES])
+def test_float32_preserved(fn, wrt, backend):
+    r = _rng(fn.__name__)
+    args = [r.uniform(0.5, 1.5, (3, 4)).astype(np.float32)]
+    if fn is f32_matmul:
+        args.append(r.standard_normal((4, 2)).astype(np.float32))
+    if backend == "jax":
+        args = [jnp.asarray(a) for a in args]
+    grads = srcgrad.grad(fn, wrt=wrt, backend=backend)(*args)
+    grads = grads if isinstance(wrt, tuple) else (grads,)
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    for g, i in zip(grads, positions, strict=True):
+        assert g.dtype == np.float32, f"gradient of argument {i} is {g.dtype}"
+        assert g.shape == args[i].shape
+
+
+# --- end to end: srcgrad.grad against jax.grad ----------------------------------------------
+
+def e_sin_tanh(x):
+    return np.sum(np.sin(x) * np.tanh(x))
+
+
+def e_two_layer(w1, w2, x, y):
+    h = np.maximum(x @ w1, 0.0)
+    return np.sum((h @ w2 - y) ** 2)
+
+
+def e_sum_axis(x):
+    s = np.sum(x ** 2, axis=1)
+    return np.sum(np.sum(x, axis=-1, keepdims=True) * x) + np.sum(s * s)
+
+
+def e_mean_method(x):
+    return x.mean() * np.exp(x).mean(axis=0).sum()
+
+
+def e_transpose(x, w):
+    return np.sum(np.sin(x.T @ w))
+
+
+def e_reshape(x):
+    return np.sum(np.cos(x.reshape(4, 3)) @ np.arange(3.0))
+
+
+def e_det(a):
+    return np.linalg.det(a)
+
+
+def e_inv_solve(a, b):
+    return np.sum(np.linalg.inv(a) @ b) + np.sum(np.linalg.solve(a, b) ** 2)
+
+
+def e_einsum(a, b):
+    return np.einsum("ij,jk->", a, b) + np.sum(np.einsum("ij,jk->ik", a, b) ** 2)
+
+
+def e_einsum_trace(a):
+    return np.einsum("ii->", a @ a)
+
+
+def e_concatenate(a, b):
+    return np.sum(np.concatenate([a, b]) ** 3)
+
+
+def e_stack(a, b):
+    return np.sum(np.stack([a, b], axis=1) ** 2 * np.arange(2.0))
+
+
+def e_slices(x):
+    return np.sum(x[1:, ::2] ** 2) + x[0, -1] * np.sum(x[::-1, 1])
+
+
+MASK = np.arange(12).reshape(3, 4) % 3 == 0
+
+
+def e_fancy(x):
+    return np.sum(x[np.array([0, 0, 2])] ** 2) + np.sum(x[MASK] ** 3)
+
+
+def e_data_mask(x):
+    return np.sum(x[x > 0] ** 2)
+
+
+def e_softmax(x):
+    z = x - np.max(x, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z), axis=1)))
+
+
+def e_norm(x):
+    return np.linalg.norm(x) + np.linalg.norm(x, axis=1).sum()
+
+
+def e_var_std(x):
+    return np.var(x) + x.std(axis=1, ddof=1).sum()
+
+
+def e_where(x):
+    return np.sum(np.where(x > 0, x ** 2, -x))
+
+
+def e_clip(x):
+    return np.sum(np.clip(x, -0.5, 0.5) * x)
+
+
+def e_broadcast(x, b):
+    return np.sum((x + b) ** 2 / (1.0 + b * b))
+
+
+def e_power(x, y):
+    return np.sum(x ** y)
+
+
+def e_prod_cumsum(x):
+    return np.sum(np.prod(x, axis=0)) + np.sum(np.cumsum(x, axis=1) ** 2)
+
+
+def e_tile_repeat(x):
+    return np.sum(np.tile(x, (2, 1)) ** 2) + np.sum(np.repeat(x, 2, axis=1) * x.mean())
+
+
+def e_trace_diag(a):
+    return np.trace(a @ a) + np.sum(np.diag(a) ** 2)
+
+
+def e_outer_dot(a, b):
+    return np.sum(np.outer(a, b) ** 2) + np.dot(a, a)
+
+
+def e_expand_squeeze(x):
+    return np.sum(np.squeeze(np.expand_dims(x, 0)) * np.flip(x, 1))
+
+
+def e_trig(a, b):
+    return np.sum(np.arctan2(a, b) + np.hypot(a, b) + np.logaddexp(a, b))
+
+
+def e_abs_minmax(x):
+    return np.sum(np.abs(x)) + np.max(x) - np.min(x, axis=0).sum()
+
+
+def e_matvec(a, v):
+    return np.sum((a @ v) ** 2) + v @ v
+
+
+def e_reassign(x):
+    y = x * 2.0
+    y = y + np.sin(y)
+    y = y.T @ x
+    return np.sum(y)
+
+
+def e_augmented(x):
+    y = x * 1.0
+    y += np.sin(x)
+    y *= x
+    y -= 2.0
+    y /= 3.0
+    return np.sum(y ** 2)
+
+
+def e_unpack(x):
+    a, b = x[0], x[1]
+    c, d, e = x
+    return np.sum(a * b + c * d * e)
+
+
+def e_local_functions(x):
+    def g(u, k=2.0):
+        return u * k + np.exp(u)
+
+    f = lambda z: z ** 3 + z
+    return np.sum(g(x) + g(x, 3.0) + f(x) * f(2.0 * x))
+
+
+def e_scalar_param(a, x):
+    return np.sum(np.sin(a * x)) + a ** 2
+
+
+def e_method_args(x):
+    return (np.sum(np.mean(x, 1) ** 2) + x.sum(1).prod() + np.sum(x.reshape((2, -1))[1])
+            + np.sum(x.reshape(2, -1) ** 2) + np.sum(x.transpose(1, 0)[0] ** 3))
+
+
+def e_standardize(x):
+    m = np.mean(x, axis=1, keepdims=True)
+    s = np.std(x, axis=1, keepdims=True)
+    return np.sum(((x - m) / s) ** 3)
+
+
+def e_index_variety(x):
+    return (np.sum(x[None] * 2) + np.sum(x[..., 0]) + x[-1, -1] + np.sum(x[:, None, 1:] ** 2)
+            + np.sum(x[np.array([0, 0, 1])][:, np.array([1, 1])]))
+
+
+def e_scalars(x):
+    s = np.sum(x)
+    m = x.mean()
+    t = s * m + s
+    return t * np.max(x) + np.var(x) * s
+
+
+def e_shared_subexpression(x, mu):
+    return np.sum((x - mu) ** 2) + np.sum((x - mu) * 3.0)
+
+
+def e_params_tuple(params, x):
+    w, b = params
+    return np.sum(np.tanh(x @ w + b))
+
+
+def e_params_dict(params, x):
+    return np.sum(np.tanh(x @ params["w"] + params["b"]))
+
+
+def e_matrix_norms(x):
+    return np.linalg.norm(x, ord=2) + np.linalg.norm(x, "nuc") + np.linalg.norm(x, 1)
+
+
+def e_tensordot_pairs(a, b):
+    return np.sum(np.tensordot(a, b, axes=([0, 1], [1, 0])) ** 2)
+
+
+def e_solve_vector(a, b):
+    return np.sum(np.linalg.solve(a, b) ** 2)
+
+
+def _m(*shape):
+    return lambda r: r.standard_normal(shape)
+
+
+def _wc(n, batch=()):
+    return lambda r: r.standard_normal((*batch, n, n)) / np.sqrt(n) + 2.0 * np.eye(n)
+
+
+def _pos(*shape):
+    return lambda r: r.uniform(0.5, 2.0, shape)
+
+
+def _tuple(*makers):
+    return lambda r: tuple(m(r) for m in makers)
+
+
+E2E = [
+    (e_sin_tanh, [_m(3, 4)], 0),
+    (e_two_layer, [_m(5, 4), _m(4, 3), _m(8, 5), _m(8, 3)], ("w1", "w2")),
+    (e_sum_axis, [_m(3, 4)], 0),
+    (e_mean_method, [_m(3, 4)], 0),
+    (e_transpose, [_m(4, 3), _m(4, 2)], (0, 1)),
+    (e_reshape, [_m(3, 4)], 0),
+    (e_det, [_wc(3)], 0),
+    (e_inv_solve, [_wc(3), _m(3, 2)], (0, 1)),
+    (e_einsum, [_m(3, 4), _m(4, 2)], (0, 1)),
+    (e_einsum_trace, [_m(3, 3)], 0),
+    (e_concatenate, [_m(2, 3), _m(4, 3)], (0, 1)),
+    (e_stack, [_m(3,), _m(3,)], (0, 1)),
+    (e_slices, [_m(4, 5)], 0),
+    (e_fancy, [_m(3, 4)], 0),
+    (e_data_mask, [_m(3, 4)], 0),
+    (e_softmax, [_m(3, 4)], 0),
+    (e_norm, [_m(3, 4)], 0),
+    (e_var_std, [_m(3, 4)], 0),
+    (e_where, [_m(3, 4)], 0),
+    (e_clip, [_m(3, 4)], 0),
+    (e_broadcast, [_m(3, 4), _m(4)], ("x", "b")),
+    (e_power, [_pos(3, 4), _m(4)], (0, 1)),
+    (e_prod_cumsum, [_m(3, 4)], 0),
+    (e_tile_repeat, [_m(2, 3)], 0),
+    (e_trace_diag, [_m(3, 3)], 0),
+    (e_outer_dot, [_m(3), _m(4)], (0, 1)),
+    (e_expand_squeeze, [_m(3, 4)], 0),
+    (e_trig, [_m(3, 4), _m(4)], (0, 1)),
+    (e_abs_minmax, [_m(3, 4)], 0),
+    (e_matvec, [_m(3, 4), _m(4)], (0, 1)),
+    (e_reassign, [_m(3, 3)], 0),
+    (e_augmented, [_m(3, 4)], 0),
+    (e_unpack, [_m(3, 4)], 0),
+    (e_local_functions, [_m(3, 4)], 0),
+    (e_scalar_param, [lambda r: 0.7, _m(3, 4)], (0, 1)),
+    (e_method_args, [_m(3, 4)], 0),
+    (e_standardize, [_m(3, 4)], 0),
+    (e_index_variety, [_m(3, 4)], 0),
+    (e_scalars, [_m(3, 4)], 0),
+    (e_shared_subexpression, [_m(3, 4), _m(4)], (0, 1)),
+    (e_params_tuple, [_tuple(_m(4, 2), _m(2)), _m(3, 4)], 0),
+    (e_params_dict, [lambda r: {"w": r.standard_normal((4, 2)), "b": r.standard_normal(2)},
+                     _m(3, 4)], (0, 1)),
+    (e_matrix_norms, [_m(3, 4)], 0),
+    (e_tensordot_pairs, [_m(3, 4, 2), _m(4, 3, 5)], (0, 1)),
+    (e_solve_vector, [_wc(3, (2,)), _m(3)], (0, 1)),
+]
+E2E_IDS = [f.__name__ for f, _, _ in E2E]
+EAGER_ONLY = {e_data_mask}   # a data-dependent boolean mask cannot be traced by jax.jit
+
+
+def _with_jnp(fn):
+    """``fn`` with its global ``np`` bound to ``jax.numpy``."""
+    namespace = {**fn.__globals__, "np": jnp}
+    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
+                              fn.__closure__)
+
+
+def _e2e_args(fn, makers):
+    r = _rng(fn.__name__)
+    return [m(r) for m in makers]
+
+
+def _argnums(fn, wrt) -> tuple[int, ...]:
+    params = list(inspect.signature(fn).parameters)
+    items = wrt if isinstance(wrt, tuple) else (wrt,)
+    return tuple(w if isinstance(w, int) else params.index(w) for w in items)
+
+
+@functools.cache
+def _jax_grad(index: int):
+    """``jax.grad`` of the jnp twin of ``E2E[index]`` (jitted: one XLA compile, shared by the
+    backends)."""
+    fn, makers, wrt = E2E[index]
+    args = jax.tree.map(jnp.asarray, _e2e_args(fn, makers))
+    grad = jax.grad(_with_jnp(fn), argnums=_argnums(fn, wrt))
+    return (grad if fn in EAGER_ONLY else jax.jit(grad))(*args)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize("index", range(len(E2E)), ids=E2E_IDS)
+def test_end_to_end_against_jax(index, backend):
+    fn, makers, wrt = E2E[index]
+    args = _e2e_args(fn, makers)
+    argnums = _argnums(fn, wrt)
+    ours = srcgrad.grad(fn, wrt=wrt, backend=backend)(*args)
+    ours = ours if isinstance(wrt, tuple) else (ours,)
+    for i, a, b in zip(argnums, ours, _jax_grad(index), strict=True):
+        assert jax.tree.structure(a) == jax.tree.structure(args[i])
+        for u, w, x in zip(jax.tree.leaves(a), jax.tree.leaves(b), jax.tree.leaves(args[i]),
+                           strict=True):
+            assert np.shape(u) == np.shape(x)
+            np.testing.assert_allclose(np.asarray(u), np.asarray(w), rtol=1e-9, atol=1e-12,
+                                       err_msg=f"gradient of argument {i}")
+
+
+JIT_SUBSET = ["e_two_layer", "e_softmax", "e_fancy", "e_slices", "e_params_dict",
+              "e_matrix_norms", "e_local_functions", "e_scalar_param"]
+
+
+@pytest.mark.parametrize("name", JIT_SUBSET)
+def test_end_to_end_jitted(name):
+    """The generated code also runs under ``jax.jit`` (``backend="jax", jit=True``)."""
+    index = E2E_IDS.index(name)
+    fn, makers, wrt = E2E[index]
+    args = _e2e_args(fn, makers)
+    ours = srcgrad.grad(fn, wrt=wrt, backend="jax", jit=True)(*args)
+    ours = ours if isinstance(wrt, tuple) else (ours,)
+    for a, b in zip(ours, _jax_grad(index), strict=True):
+        for u, w in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+            np.testing.assert_allclose(np.asarray(u), np.asarray(w), rtol=1e-9, atol=1e-12)
+
+
+# --- regression: engine bugs found on the way ------------------------------------------------
+
+def e_array_of_an_array(x):
+    return np.sum(np.array(x) ** 2)
+
+
+def test_engine_np_array_of_an_array():
+    x = np.array([1.0, -2.0, 3.0])
+    np.testing.assert_allclose(srcgrad.grad(e_array_of_an_array)(x), 2 * x)
