@@ -50,6 +50,7 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
         program = _map_exprs(program, simplify)
         program = eliminate(program)
         program = inline(program, user_names)
+        program = propagate_constants(program)
         program = coalesce(program)
         if _signature(program) == before:
             break
@@ -85,7 +86,8 @@ class _ScalarBroadcast(cst.CSTTransformer):
             others = [g for j, g in enumerate(factors) if j != k]
             alike = [g for g in others if isinstance(g, cst.Name)
                      and self.facts.shape_class(g.value) == cls]
-            if alike and all(g in alike or _number(g) is not None for g in others):
+            if alike and all(g in alike or _number(g) is not None or _is_count(g)
+                             for g in others):
                 return _rebuild(updated, f, f.args[0].value)
         return updated
 
@@ -101,10 +103,20 @@ class _ScalarBroadcast(cst.CSTTransformer):
 
 
 def _factors(node: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply) \
-            and not node.lpar:
-        return _factors(node.left) + _factors(node.right)
+    """The factors of a product; a divisor counts as a factor (its shape matters the same).
+    Parentheses do not matter here: only which shapes are broadcast together does."""
+    if isinstance(node, cst.BinaryOperation):
+        if isinstance(node.operator, cst.Multiply):
+            return _factors(node.left) + _factors(node.right)
+        if isinstance(node.operator, cst.Divide):
+            return _factors(node.left) + [node.right]
     return [node]
+
+
+def _is_count(node: cst.BaseExpression) -> bool:
+    """``reduced_count(...)``: a Python int."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
+        node.func.value == "reduced_count"
 
 
 def _rebuild(node: cst.BaseExpression, old: cst.BaseExpression, new: cst.BaseExpression):
@@ -242,6 +254,21 @@ class _Replace(cst.CSTTransformer):
                           cst.BooleanOperation, cst.IfExp, cst.Lambda)) and not e.lpar:
             e = e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return e
+
+
+# --- constants -------------------------------------------------------------------------------------
+
+def propagate_constants(p: Program) -> Program:
+    """An adjoint that is a number (the seed ``d_out = 1.0``) is written where it is read."""
+    backward = list(p.backward)
+    for i, g in enumerate(backward):
+        if g.target is None or _number(g.expr) is None or any(
+                h.target == g.target for h in backward[i + 1:]):
+            continue
+        rest = [replace(h, expr=h.expr.visit(_Replace(g.target, g.expr))) for h in backward[i + 1:]]
+        returns = tuple(r.visit(_Replace(g.target, g.expr)) for r in p.returns)
+        return replace(p, backward=(*backward[:i], *rest), returns=returns)
+    return p
 
 
 # --- copies --------------------------------------------------------------------------------------

@@ -109,7 +109,10 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     backward: list[Gen] = []
     result = fn.result
     if isinstance(result, Var) and result.name in act.active:
-        seed = cst.Call(cst.Name("seed"), [cst.Arg(cst.Name(result.name))])
+        if shapes.find(result.name) == shapes.SCALAR:  # a full reduction: surely a scalar
+            seed: cst.BaseExpression = cst.Float("1.0")
+        else:  # checked at run time: grad needs a scalar output
+            seed = cst.Call(cst.Name("seed"), [cst.Arg(cst.Name(result.name))])
         backward.append(adj.add(result.name, seed, fn.result_origin))
     for s in reversed(fn.body):
         if s.target not in act.active:

@@ -9,11 +9,9 @@ def grad_layer_norm(x, gamma, beta):
     t6 = np.sqrt(var + 1e-5)
     t7 = t4 / t6
     t8 = t7 + beta
-    out = np.sum(t8)
     # ---- backward: adjoints, last statement first ----
     # L48: return np.sum(gamma * (x - mu) / np.sqrt(var + 1e-5) + beta)
-    d_out = seed(out)
-    d_t8 = unreduce(d_out, t8)
+    d_t8 = unreduce(1.0, t8)
     d_t7 = unbroadcast(d_t8, t7)
     d_beta = unbroadcast(d_t8, beta)
     d_t4 = unbroadcast(d_t7 / t6, t4)

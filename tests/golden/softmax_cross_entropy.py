@@ -8,12 +8,9 @@ def grad_softmax_cross_entropy(logits, labels):
     log_probs = shifted - np.log(t3)
     # L21: return -np.sum(labels * log_probs) / logits.shape[0]
     t5 = labels * log_probs
-    out = -np.sum(t5) / logits.shape[0]
     # ---- backward: adjoints, last statement first ----
     # L21: return -np.sum(labels * log_probs) / logits.shape[0]
-    d_out = seed(out)
-    d_t5 = unreduce(-(d_out / logits.shape[0]), t5)
-    d_log_probs = unbroadcast(labels * d_t5, log_probs)
+    d_log_probs = unbroadcast(labels * unreduce(-(1.0 / logits.shape[0]), t5), log_probs)
     # L20: log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
     d_shifted = unbroadcast(d_log_probs, shifted)
     d_t2 = unreduce(unbroadcast(-d_log_probs, t3) / t3, shifted, 1, True)
