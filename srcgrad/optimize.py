@@ -256,7 +256,7 @@ class _Replace(cst.CSTTransformer):
         return e
 
 
-# --- constants -------------------------------------------------------------------------------------
+# --- constants -----------------------------------------------------------------------------------
 
 def propagate_constants(p: Program) -> Program:
     """An adjoint that is a number (the seed ``d_out = 1.0``) is written where it is read."""
@@ -265,8 +265,9 @@ def propagate_constants(p: Program) -> Program:
         if g.target is None or _number(g.expr) is None or any(
                 h.target == g.target for h in backward[i + 1:]):
             continue
-        rest = [replace(h, expr=h.expr.visit(_Replace(g.target, g.expr))) for h in backward[i + 1:]]
-        returns = tuple(r.visit(_Replace(g.target, g.expr)) for r in p.returns)
+        swap = _Replace(g.target, g.expr)
+        rest = [replace(h, expr=h.expr.visit(swap)) for h in backward[i + 1:]]
+        returns = tuple(r.visit(swap) for r in p.returns)
         return replace(p, backward=(*backward[:i], *rest), returns=returns)
     return p
 
