@@ -60,8 +60,8 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
                 f"cannot differentiate through {callee}(): it has no derivative rule and no "
                 "Python source to transform",
                 s.origin.loc,
-                hint="use numpy functions srcgrad knows (docs/rules.md), or register a "
-                "derivative rule for it",
+                hint="use numpy functions srcgrad has rules for (docs/rules.md), or a Python "
+                "function of them; custom derivative rules are not available yet",
             )
     return result
 

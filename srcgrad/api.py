@@ -33,6 +33,9 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
                  loc) -> tuple[tuple[str, ...], bool]:
     """Parameter names for ``wrt``, and whether a single gradient (not a tuple) is returned."""
     single = isinstance(wrt, (int, str))
+    if not single and not isinstance(wrt, (tuple, list)):
+        raise SrcGradError(f"wrt must be a parameter index or name, or a tuple of them, not "
+                           f"{wrt!r}", loc, hint=f"parameters are {', '.join(params)}")
     items = (wrt,) if single else tuple(wrt)
     names = []
     for w in items:
@@ -47,9 +50,11 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
                                    hint=f"parameters are {', '.join(params)}")
             names.append(w)
         else:
-            raise SrcGradError(f"wrt must be a parameter index or name, not {w!r}")
+            raise SrcGradError(f"wrt must be a parameter index or name, not {w!r}", loc,
+                               hint=f"parameters are {', '.join(params)}")
     if not names:
-        raise SrcGradError("wrt is empty")
+        raise SrcGradError("wrt is empty", loc,
+                           hint=f"name at least one parameter: {', '.join(params)}")
     return tuple(names), single
 
 
@@ -57,7 +62,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
               jit: bool = False, source: str | None = None,
               ) -> tuple[Callable, str, tuple[int, ...]]:
     """Generate (or fetch from the cache) the gradient function of ``fn``."""
-    key = (fn, wrt if isinstance(wrt, (int, str)) else tuple(wrt), with_value, backend, jit,
+    key = (fn, tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
            source)
     with _LOCK:
         hit = _CACHE.get(key)
@@ -117,11 +122,14 @@ class GradFunction:
         self._fn: Callable | None = None
         self._source = ""
         self._wrt_positions: tuple[int, ...] = ()
+        self._wrt_names: tuple[tuple[str, int], ...] = ()
 
     def _build(self) -> Callable:
         try:
             self._fn, self._source, self._wrt_positions = transform(self.__wrapped__,
                                                                     **self._options)
+            params = list(inspect.signature(self.__wrapped__).parameters)
+            self._wrt_names = tuple((params[i], i) for i in self._wrt_positions)
         except SrcGradError as err:  # the user's location is in the message: drop our frames
             raise err.with_traceback(None) from None
         return self._fn
@@ -131,6 +139,10 @@ class GradFunction:
         for i in self._wrt_positions:
             if i < len(args) and not _is_float_like(args[i]):
                 _reject_wrt(self.__wrapped__, i, args[i])
+        if kwargs:
+            for name, i in self._wrt_names:
+                if name in kwargs and not _is_float_like(kwargs[name]):
+                    _reject_wrt(self.__wrapped__, i, kwargs[name])
         return fn(*args, **kwargs)
 
     @property

@@ -60,7 +60,10 @@ def emit(program: Program) -> str:
     value = rets[0] if len(rets) == 1 else cst.Tuple([cst.Element(r) for r in rets],
                                                        lpar=[], rpar=[])
     body.append(cst.SimpleStatementLine([cst.Return(value)]))
-    params = cst.Parameters([cst.Param(cst.Name(p)) for p in program.params])
+    params = cst.Parameters(
+        [cst.Param(cst.Name(p)) for p in program.params if p not in program.kwonly],
+        star_arg=cst.ParamStar() if program.kwonly else cst.MaybeSentinel.DEFAULT,
+        kwonly_params=[cst.Param(cst.Name(p)) for p in program.kwonly])
     fn = cst.FunctionDef(cst.Name(program.name), params, cst.IndentedBlock(body))
     return cst.Module([fn]).code
 

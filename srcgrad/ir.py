@@ -80,6 +80,7 @@ class CoreFunction:
     body: tuple[Stmt, ...]
     result: Atom
     result_origin: Origin
+    kwonly: tuple[str, ...] = ()   # the parameters (among ``params``) that are keyword-only
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,4 @@ class Program:
     backward: tuple[Gen, ...]
     returns: tuple[cst.BaseExpression, ...]
     docstring: str = ""
+    kwonly: tuple[str, ...] = ()

@@ -9,6 +9,7 @@ statement knows the user statement it came from.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import numbers
 import re
@@ -107,6 +108,14 @@ def user_names(node: cst.CSTNode) -> set[str]:
         def visit_Name(self, n: cst.Name) -> None:
             names.add(n.value)
 
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)  # np.fft: `fft` is not a name of the function
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)  # f(axis=0): `axis` is not a name of the function
+            return False
+
     node.visit(_Collect())
     return names
 
@@ -152,10 +161,12 @@ class _Lowering:
         if fn is not None:
             self.ctx.stack.append(fn)
         result, origin = self._suite(frame, parsed.node.body)
-        return CoreFunction(parsed.name, tuple(params), tuple(self.body), result, origin)
+        kwonly = tuple(p.name.value for p in parsed.node.params.kwonly_params)
+        return CoreFunction(parsed.name, tuple(params), tuple(self.body), result, origin,
+                            kwonly)
 
     def _param_names(self, frame: Frame, params: cst.Parameters) -> list[str]:
-        if params.star_arg is not cst.MaybeSentinel.DEFAULT and params.star_arg is not None:
+        if isinstance(params.star_arg, cst.Param):  # a bare `*` (keyword-only) is fine
             raise self.error(frame, params.star_arg, "*args parameters are not supported",
                              "list the parameters explicitly")
         if params.star_kwarg is not None:
@@ -354,7 +365,8 @@ class _Lowering:
             self.ctx.bindings[dict_name] = globs
         node = cst.Subscript(cst.Name(dict_name), [cst.SubscriptElement(cst.Index(
             cst.SimpleString(f'"{name}"')))])
-        return Lit(node, scalar=isinstance(value, (int, float)))
+        # Not marked scalar even if it is a number now: it may be rebound to an array later.
+        return Lit(node)
 
     def _lookup(self, frame: Frame, name: str):
         f: Frame | None = frame
@@ -380,6 +392,8 @@ class _Lowering:
 
     def _bind_object(self, obj: Any, node: cst.CSTNode) -> Lit:
         """A name in the generated namespace for a constant the user's code refers to."""
+        if isinstance(node, cst.Name) and getattr(builtins, node.value, None) is obj:
+            return Lit(cst.Name(node.value))  # print, int, range: no binding needed
         for name, bound in self.ctx.bindings.items():
             if bound is obj:
                 return Lit(cst.Name(name))
@@ -651,7 +665,9 @@ class _Lowering:
             else:
                 bound = inspect.Signature(params).bind(*args, **kwargs)
                 names = [p.name for p in params[: rule.nin]]
-                ops = [bound.arguments.pop(n) for n in names]
+                ops = [bound.arguments.pop(p.name) if p.name in bound.arguments else
+                       self._object(p.default, node) for p in params[: rule.nin]]
+                del names
         except TypeError as exc:
             raise self.error(frame, node, f"unsupported arguments for {rule.name}: {exc}",
                              "see docs/rules.md for the supported signature") from None

@@ -14,7 +14,8 @@ import inspect
 import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses, diff_operands
-from srcgrad.ir import Atom, CoreFunction, Gen, Origin, Program, Stmt, Var
+from srcgrad.errors import SrcGradError
+from srcgrad.ir import Atom, CoreFunction, Gen, Lit, Origin, Program, Stmt, Var
 from srcgrad.normalize import PassContext
 from srcgrad.template import instantiate
 
@@ -108,6 +109,10 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     adj = _Adjoints(ctx)
     backward: list[Gen] = []
     result = fn.result
+    if isinstance(result, Lit) and isinstance(result.node, cst.Name) and \
+            result.node.value == "None":
+        raise SrcGradError(f"{fn.name} returns None: there is no output to differentiate",
+                           fn.result_origin.loc, hint="return the scalar to differentiate")
     if isinstance(result, Var) and result.name in act.active:
         if shapes.find(result.name) == shapes.SCALAR:  # a full reduction: surely a scalar
             seed: cst.BaseExpression = cst.Float("1.0")
@@ -132,7 +137,7 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         grads = returns[0] if len(returns) == 1 else cst.Tuple([cst.Element(r) for r in returns])
         returns = [value, grads]
     return Program(f"grad_{_ident(fn.name)}", fn.params, tuple(forward), tuple(backward),
-                   tuple(returns))
+                   tuple(returns), kwonly=fn.kwonly)
 
 
 def _adjoint_stmts(s: Stmt, act: Activity, shapes: ShapeClasses, adj: _Adjoints,

@@ -327,3 +327,41 @@ def test_float32_inputs_give_float32_gradients_close_to_float64(fn, args, wrt):
                     g64 if isinstance(wrt, tuple) else (g64,), strict=True):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-3)
+
+
+SHIFT = 2.0
+
+
+def uses_numeric_global(x):
+    return np.sum(np.sin(x) * SHIFT)
+
+
+def test_numeric_global_rebound_to_an_array_still_gets_the_right_shape():
+    global SHIFT
+    g = srcgrad.grad(uses_numeric_global)
+    x = np.linspace(0.0, 1.0, 3)
+    np.testing.assert_allclose(g(x), 2.0 * np.cos(x))
+    try:
+        SHIFT = np.ones((2, 3))
+        assert g(x).shape == (3,)
+        np.testing.assert_allclose(g(x), 2.0 * np.cos(x))
+    finally:
+        SHIFT = 2.0
+
+
+def optional_arguments(x, *, k=2.0):
+    return np.sum(np.round(x) * x + np.clip(x, 0.2, None) * k + x.clip(None, 0.5)
+                  + x[np.argmax(x)] + x.argmax() * x)
+
+
+def test_keyword_only_parameters_and_optional_arguments_of_primitives():
+    check(optional_arguments, (np.array([0.3, 1.7, -0.6, 0.9]),))
+
+
+def fmax_of(x, y):
+    return np.sum(np.fmax(x, y))
+
+
+def test_functions_without_rules_are_refused_not_approximated():
+    with pytest.raises(srcgrad.SrcGradError, match="fmax"):
+        srcgrad.grad(fmax_of)(V, V)

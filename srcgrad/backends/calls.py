@@ -28,7 +28,7 @@ class CallSpec:
 _RENAMED = {
     "abs": "absolute", "fabs": "absolute", "true_divide": "divide", "max": "amax",
     "min": "amin", "around": "round", "round_": "round", "pow": "power", "concat": "concatenate",
-    "asarray": "copy", "negative": "negative", "fmax": "maximum", "fmin": "minimum",
+    "asarray": "copy", "negative": "negative",
     "remainder": "mod", "fix": "trunc", "permute_dims": "transpose", "acos": "arccos",
     "asin": "arcsin", "atan": "arctan", "atan2": "arctan2", "acosh": "arccosh",
     "asinh": "arcsinh", "atanh": "arctanh", "matrix_transpose": None,

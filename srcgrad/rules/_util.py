@@ -571,8 +571,8 @@ def seed(out):
 
         raise SrcGradError(
             f"grad needs a function with a scalar output; this one returned shape {shape(out)}",
-            hint="reduce the output (e.g. np.sum), or use srcgrad.jacobian for "
-            "vector-valued functions",
+            hint="reduce the output to a scalar (e.g. np.sum, np.mean); Jacobians of "
+            "vector-valued functions are not available yet",
         )
     return 1.0
 

@@ -59,7 +59,10 @@ class Rule:
             p for p in list(sig.parameters.values())[1:]
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
-        n = len(self.vjp) if self.vjp is not None and not self.variadic else len(positional)
+        if self.vjp is not None and not self.variadic:
+            n = len(self.vjp)
+        else:  # non-differentiable: the operands are the positional parameters without defaults
+            n = len([p for p in positional if p.default is p.empty])
         object.__setattr__(self, "nin", n)
         for table in (self.jvp, self.vjp):
             if table is not None and not self.variadic and len(table) != n:

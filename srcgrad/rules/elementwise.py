@@ -207,7 +207,7 @@ def _min_vjp_b(xp, g, out, a, b): return unbroadcast(g * (a >= b), b)
 MINIMUM = rule("minimum", _minimum, (_min_jvp_a, _min_jvp_b), (_min_vjp_a, _min_vjp_b),
                elementwise=True)
 
-def _clip(xp, x, lo, hi): return xp.clip(x, lo, hi)
+def _clip(xp, x, a_min=None, a_max=None): return xp.clip(x, a_min, a_max)
 def _clip_jvp_x(xp, t, out, x, lo, hi): return t * clip_mask(x, lo, hi)  # dz = [lo <= x <= hi] dx
 def _clip_jvp_lo(xp, t, out, x, lo, hi): return t * (x < lo)             #  + [x < lo] dlo
 def _clip_jvp_hi(xp, t, out, x, lo, hi): return t * (x > hi)             #  + [x > hi] dhi
