@@ -259,17 +259,40 @@ class _Replace(cst.CSTTransformer):
 # --- constants -----------------------------------------------------------------------------------
 
 def propagate_constants(p: Program) -> Program:
-    """An adjoint that is a number (the seed ``d_out = 1.0``) is written where it is read."""
-    backward = list(p.backward)
-    for i, g in enumerate(backward):
-        if g.target is None or _number(g.expr) is None or any(
-                h.target == g.target for h in backward[i + 1:]):
-            continue
-        swap = _Replace(g.target, g.expr)
-        rest = [replace(h, expr=h.expr.visit(swap)) for h in backward[i + 1:]]
-        returns = tuple(r.visit(swap) for r in p.returns)
-        return replace(p, backward=(*backward[:i], *rest), returns=returns)
-    return p
+    """Adjoints that are numbers (the seed ``d_out = 1.0``) are written where they are read."""
+    assigned = Counter(g.target for g in p.backward)
+    constants = {g.target: g.expr for g in p.backward if g.target is not None
+                 and assigned[g.target] == 1 and _number(g.expr) is not None}
+    if not constants:
+        return p
+    swap = _ReplaceAll(constants)
+    backward = tuple(replace(g, expr=g.expr.visit(swap)) for g in p.backward
+                     if g.target not in constants)
+    return replace(p, backward=backward, returns=tuple(r.visit(swap) for r in p.returns))
+
+
+class _ReplaceAll(cst.CSTTransformer):
+    """Replace several names by expressions at once (names in call keywords and attributes are
+    left alone)."""
+
+    def __init__(self, exprs: dict[str, cst.BaseExpression]):
+        super().__init__()
+        self.exprs = exprs
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        return False
+
+    def leave_Attribute(self, original, updated):
+        return updated.with_changes(value=updated.value.visit(self))
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        return False
+
+    def leave_Arg(self, original, updated):
+        return updated.with_changes(value=updated.value.visit(self))
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name):
+        return self.exprs.get(updated.value, updated)
 
 
 # --- copies --------------------------------------------------------------------------------------
