@@ -219,7 +219,7 @@ def _inline_sweep(stmts: list[Gen], counts, assigned, user_names) -> list[Gen]:
         if j is None or any(stmts[k].target in read for k in range(i + 1, j + 1)):
             i += 1
             continue
-        new = stmts[j].expr.visit(_Replace(name, g.expr))
+        new = stmts[j].expr.visit(_Substitute({name: g.expr}))
         if len(cst.Module([]).code_for_node(new)) + len(stmts[j].target or "") > MAX_LINE:
             i += 1
             continue
@@ -228,56 +228,13 @@ def _inline_sweep(stmts: list[Gen], counts, assigned, user_names) -> list[Gen]:
     return stmts
 
 
-class _Replace(cst.CSTTransformer):
-    def __init__(self, name: str, expr: cst.BaseExpression):
-        super().__init__()
-        self.name = name
-        self.expr = expr
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        return False
-
-    def leave_Attribute(self, original, updated):
-        return updated.with_changes(value=updated.value.visit(self))
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        return False
-
-    def leave_Arg(self, original, updated):
-        return updated.with_changes(value=updated.value.visit(self))
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name):
-        if updated.value != self.name:
-            return updated
-        e = self.expr
-        if isinstance(e, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
-                          cst.BooleanOperation, cst.IfExp, cst.Lambda)) and not e.lpar:
-            e = e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-        return e
-
-
-# --- constants -----------------------------------------------------------------------------------
-
-def propagate_constants(p: Program) -> Program:
-    """Adjoints that are numbers (the seed ``d_out = 1.0``) are written where they are read."""
-    assigned = Counter(g.target for g in p.backward)
-    constants = {g.target: g.expr for g in p.backward if g.target is not None
-                 and assigned[g.target] == 1 and _number(g.expr) is not None}
-    if not constants:
-        return p
-    swap = _ReplaceAll(constants)
-    backward = tuple(replace(g, expr=g.expr.visit(swap)) for g in p.backward
-                     if g.target not in constants)
-    return replace(p, backward=backward, returns=tuple(r.visit(swap) for r in p.returns))
-
-
-class _ReplaceAll(cst.CSTTransformer):
-    """Replace several names by expressions at once (names in call keywords and attributes are
-    left alone)."""
+class _Substitute(cst.CSTTransformer):
+    """Replace names by expressions (compound ones parenthesized); the names of attributes
+    (``np.sum``) and of keyword arguments (``axis=``) are not variables and stay."""
 
     def __init__(self, exprs: dict[str, cst.BaseExpression]):
         super().__init__()
-        self.exprs = exprs
+        self.exprs = {k: _grouped(e) for k, e in exprs.items()}
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         return False
@@ -293,6 +250,32 @@ class _ReplaceAll(cst.CSTTransformer):
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
         return self.exprs.get(updated.value, updated)
+
+
+def _grouped(e: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(e, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
+                      cst.BooleanOperation, cst.IfExp, cst.Lambda)) and not e.lpar:
+        return e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return e
+
+
+def _rename(old: str, new: str) -> _Substitute:
+    return _Substitute({old: cst.Name(new)})
+
+
+# --- constants -----------------------------------------------------------------------------------
+
+def propagate_constants(p: Program) -> Program:
+    """Adjoints that are numbers (the seed ``d_out = 1.0``) are written where they are read."""
+    assigned = Counter(g.target for g in p.backward)
+    constants = {g.target: g.expr for g in p.backward if g.target is not None
+                 and assigned[g.target] == 1 and _number(g.expr) is not None}
+    if not constants:
+        return p
+    swap = _Substitute(constants)
+    backward = tuple(replace(g, expr=g.expr.visit(swap)) for g in p.backward
+                     if g.target not in constants)
+    return replace(p, backward=backward, returns=tuple(r.visit(swap) for r in p.returns))
 
 
 # --- copies --------------------------------------------------------------------------------------
@@ -322,7 +305,7 @@ def _coalesce_at(stmts: list[Gen], i: int, returns) -> bool:
     if _TEMP.match(a) and not any(s.target in (a, b) for s in later) and not any(
             a in reads(r) for r in returns):
         for k in range(i + 1, len(stmts)):
-            stmts[k] = replace(stmts[k], expr=stmts[k].expr.visit(_Rename(a, b)))
+            stmts[k] = replace(stmts[k], expr=stmts[k].expr.visit(_rename(a, b)))
         del stmts[i]
         return True
     first = next((k for k in range(i) if stmts[k].target == b), None)
@@ -337,30 +320,9 @@ def _coalesce_at(stmts: list[Gen], i: int, returns) -> bool:
     for k in span:
         s = stmts[k]
         stmts[k] = replace(s, target=a if s.target == b else s.target,
-                           expr=s.expr.visit(_Rename(b, a)))
+                           expr=s.expr.visit(_rename(b, a)))
     del stmts[i]
     return True
-
-
-class _Rename(cst.CSTTransformer):
-    def __init__(self, old: str, new: str):
-        super().__init__()
-        self.old, self.new = old, new
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        return False
-
-    def leave_Attribute(self, original, updated):
-        return updated.with_changes(value=updated.value.visit(self))
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        return False
-
-    def leave_Arg(self, original, updated):
-        return updated.with_changes(value=updated.value.visit(self))
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name):
-        return updated.with_changes(value=self.new) if updated.value == self.old else updated
 
 
 # --- constant folding ----------------------------------------------------------------------------
