@@ -63,6 +63,7 @@ class Stmt:
     params: tuple[tuple[str, Atom], ...]
     origin: Origin
     omitted: frozenset[str] = field(default_factory=frozenset)  # params left at their default
+    effect: bool = False   # an opaque call kept for its effect (``print(x)``) even if unused
 
     def reads(self) -> set[str]:
         names: set[str] = set()

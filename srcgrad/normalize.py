@@ -14,7 +14,7 @@ import inspect
 import numbers
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
@@ -664,10 +664,8 @@ class _Lowering:
                 ops = operands
             else:
                 bound = inspect.Signature(params).bind(*args, **kwargs)
-                names = [p.name for p in params[: rule.nin]]
                 ops = [bound.arguments.pop(p.name) if p.name in bound.arguments else
                        self._object(p.default, node) for p in params[: rule.nin]]
-                del names
         except TypeError as exc:
             raise self.error(frame, node, f"unsupported arguments for {rule.name}: {exc}",
                              "see docs/rules.md for the supported signature") from None
@@ -685,7 +683,7 @@ class _Lowering:
         target = self._target(hint)
         var = self.emit(frame, target, "call", (fn, *atoms), kw)
         if effect:
-            self.body[-1] = _with_effect(self.body[-1])
+            self.body[-1] = replace(self.body[-1], effect=True)
         return var
 
     # --- inlining calls to user functions ----------------------------------------------------
@@ -774,12 +772,6 @@ class _Missing:
 
 
 _MISSING = _Missing()
-
-
-def _with_effect(stmt: Stmt) -> Stmt:
-    from dataclasses import replace
-
-    return replace(stmt, params=(*stmt.params, ("__effect__", Lit(cst.Name("True")))))
 
 
 def _is_user_function(obj: Any) -> bool:

@@ -328,8 +328,7 @@ def _coalesce_at(stmts: list[Gen], i: int, returns) -> bool:
 # --- constant folding ----------------------------------------------------------------------------
 
 def _number(node: cst.BaseExpression) -> float | None:
-    if isinstance(node, (cst.Integer, cst.Float)) and not node.lpar:
-        return float(node.evaluated_value)
+    """The value of a number literal, else None."""
     if isinstance(node, (cst.Integer, cst.Float)):
         return float(node.evaluated_value)
     return None

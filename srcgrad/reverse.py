@@ -28,8 +28,7 @@ def primal_expr(stmt: Stmt, ctx: PassContext) -> cst.BaseExpression:
     """The expression computing ``stmt`` in generated code."""
     if stmt.prim == "call":
         args = [cst.Arg(atom_node(a)) for a in stmt.args[1:]]
-        args += [cst.Arg(atom_node(v), keyword=cst.Name(k)) for k, v in stmt.params
-                 if k != "__effect__"]
+        args += [cst.Arg(atom_node(v), keyword=cst.Name(k)) for k, v in stmt.params]
         return cst.Call(atom_node(stmt.args[0]), args)
     rule = ctx.rules[stmt.prim]
     return apply_rule_fn(rule.primal, [cst.Name(ctx.alias)], stmt)
@@ -104,7 +103,7 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
             ctx: PassContext, *, with_value: bool = False) -> Program:
     """The program computing ``fn``'s value (if ``with_value``) and its gradient wrt ``wrt``."""
     forward = [Gen(s.target, primal_expr(s, ctx), s.origin,
-                   effect=any(k == "__effect__" for k, _ in s.params)) for s in fn.body]
+                   effect=s.effect) for s in fn.body]
     containers = _indexed_params(fn)
     adj = _Adjoints(ctx)
     backward: list[Gen] = []
