@@ -40,7 +40,11 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
         # Expressions are immutable: simplify each one once, and its result never again.
         hit = simplified.get(id(e))
         if hit is None:
-            hit = fold(e.visit(_ScalarBroadcast(facts)))
+            if "unreduce" in reads(e):  # the only pattern _ScalarBroadcast rewrites
+                e_b = e.visit(_ScalarBroadcast(facts))
+            else:
+                e_b = e
+            hit = fold(e_b) if _FOLDABLE in reads(e_b) else e_b
             simplified[id(e)] = simplified[id(hit)] = hit
             _KEEP.extend((e, hit))
         return hit
@@ -152,6 +156,15 @@ class _Reads(cst.CSTVisitor):
     def visit_Arg(self, node: cst.Arg) -> bool:
         node.value.visit(self)
         return False
+
+    def visit_Integer(self, node: cst.Integer) -> None:
+        self.names[_FOLDABLE] += 1
+
+    visit_Float = visit_Integer
+    visit_UnaryOperation = visit_Integer
+
+
+_FOLDABLE = "#foldable"  # not a name: marks number literals and unary operators (see fold)
 
 
 _READS: dict[int, tuple[cst.CSTNode, Counter[str]]] = {}
@@ -273,9 +286,13 @@ def propagate_constants(p: Program) -> Program:
     if not constants:
         return p
     swap = _Substitute(constants)
-    backward = tuple(replace(g, expr=g.expr.visit(swap)) for g in p.backward
+
+    def substituted(e: cst.BaseExpression) -> cst.BaseExpression:
+        return e.visit(swap) if constants.keys() & reads(e).keys() else e
+
+    backward = tuple(replace(g, expr=substituted(g.expr)) for g in p.backward
                      if g.target not in constants)
-    return replace(p, backward=backward, returns=tuple(r.visit(swap) for r in p.returns))
+    return replace(p, backward=backward, returns=tuple(map(substituted, p.returns)))
 
 
 # --- copies --------------------------------------------------------------------------------------
