@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import libcst as cst
+
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import CoreFunction, Lit, Stmt, Var
 from srcgrad.rules import RuleTable
@@ -67,8 +69,7 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
 
 
 def cst_name(atom) -> str:
-    import libcst as cst
-
+    """The source text of a callee atom, for messages."""
     node = atom.node if isinstance(atom, Lit) else None
     return cst.Module([]).code_for_node(node) if node is not None else "this function"
 

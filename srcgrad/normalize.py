@@ -594,7 +594,7 @@ class _Lowering:
             base = self.value(frame, func.value, None)
             if isinstance(base, (Var, Lit)):
                 return self._method(frame, node, base, func.attr.value, hint)
-            callee = self._expr_Attribute_ref(frame, func, base)
+            callee = self._callee_attribute(frame, func, base)
         else:
             callee = self.value(frame, func, None)
         args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
@@ -611,7 +611,7 @@ class _Lowering:
             return self._inline_user(frame, node, callee.obj, args, kwargs, hint)
         return self._opaque(frame, node, callee, args, kwargs, hint, effect)
 
-    def _expr_Attribute_ref(self, frame: Frame, node: cst.Attribute, base: Any):
+    def _callee_attribute(self, frame: Frame, node: cst.Attribute, base: Any):
         if isinstance(base, Ref):
             try:
                 return Ref(getattr(base.obj, node.attr.value), node)
