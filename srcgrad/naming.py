@@ -19,9 +19,6 @@ class Namer:
         self._claimed: set[str] = set()
         self._temps = 0
 
-    def reserve(self, name: str) -> None:
-        self._taken.add(name)
-
     def reserve_all(self, names) -> None:
         self._taken.update(names)
 
