@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from srcgrad.errors import SrcGradError
-from srcgrad.ir import CoreFunction, Lit, Stmt, Var
+from srcgrad.ir import CoreFunction, Lit, Stmt, Var, walk
 from srcgrad.rules import RuleTable
 
 
@@ -42,20 +42,30 @@ def diff_operands(stmt: Stmt, rules: RuleTable) -> list[int]:
 
 
 def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity:
-    """Forward varied-ness from ``wrt``, backward usefulness from the result."""
+    """Forward varied-ness from ``wrt``, backward usefulness from the result (by name: a
+    variable overwritten in a loop is varied or useful if any of its values is)."""
+    stmts = [s for s in walk(fn.body) if isinstance(s, Stmt)]
     varied = set(wrt)
-    for s in fn.body:
-        if any(isinstance(s.args[i], Var) and s.args[i].name in varied
-               for i in diff_operands(s, rules)) or (s.prim == "call" and any(
-                   isinstance(v, Var) and v.name in varied for _, v in s.params)):
-            varied.add(s.target)
+    while True:  # loops carry values from later statements to earlier ones: to a fixed point
+        size = len(varied)
+        for s in stmts:
+            if any(isinstance(s.args[i], Var) and s.args[i].name in varied
+                   for i in diff_operands(s, rules)) or (s.prim == "call" and any(
+                       isinstance(v, Var) and v.name in varied for _, v in s.params)):
+                varied.add(s.target)
+        if len(varied) == size:
+            break
     useful: set[str] = {fn.result.name} if isinstance(fn.result, Var) else set()
-    for s in reversed(fn.body):
-        if s.target in useful:
-            useful.update(s.args[i].name for i in diff_operands(s, rules)
-                          if isinstance(s.args[i], Var))
+    while True:
+        size = len(useful)
+        for s in reversed(stmts):
+            if s.target in useful:
+                useful.update(s.args[i].name for i in diff_operands(s, rules)
+                              if isinstance(s.args[i], Var))
+        if len(useful) == size:
+            break
     result = Activity(frozenset(varied), frozenset(useful))
-    for s in fn.body:
+    for s in stmts:
         if s.prim == "call" and s.target in result.active:
             callee = cst_name(s.args[0])
             raise SrcGradError(
@@ -81,21 +91,31 @@ class ShapeClasses:
     """Which variables provably have the same shape and dtype (a union-find).
 
     An elementwise primitive whose non-scalar operands all share a class puts its output in
-    that class: ``np.sin(x)``, ``x * 2.0``, ``a + b`` with ``a``, ``b`` alike.
+    that class: ``np.sin(x)``, ``x * 2.0``, ``a + b`` with ``a``, ``b`` alike. A name assigned
+    more than once (in a loop or branch) may change shape: it stays alone in its class.
     """
 
     SCALAR = "()"   # the class of values known to be scalars
 
     def __init__(self, fn: CoreFunction, rules: RuleTable):
         self._parent: dict[str, str] = {}
-        for s in fn.body:
+        stmts = [s for s in walk(fn.body) if isinstance(s, Stmt)]
+        counts: dict[str, int] = {}
+        for s in stmts:
+            counts[s.target] = counts.get(s.target, 0) + 1
+        self.reassigned = frozenset(n for n, c in counts.items() if c > 1) | frozenset(
+            n for n in fn.params if n in counts)
+        for s in stmts:
+            if s.target in self.reassigned:
+                continue
             if s.prim in _FULL_REDUCTIONS and "axis" in s.omitted and "keepdims" in s.omitted:
                 self._parent[s.target] = self.SCALAR
                 continue
             if s.prim == "call" or not rules[s.prim].elementwise:
                 continue
             arrays = [a for a in s.args if not (isinstance(a, Lit) and a.is_scalar_number)]
-            if arrays and all(isinstance(a, Var) for a in arrays):
+            if arrays and all(isinstance(a, Var) and a.name not in self.reassigned
+                              for a in arrays):
                 roots = {self.find(a.name) for a in arrays}
                 if len(roots) == 1:
                     self._parent[s.target] = roots.pop()

@@ -14,7 +14,7 @@ from typing import Any
 
 import libcst as cst
 
-from srcgrad.ir import Gen, Origin, Program
+from srcgrad.ir import Gen, GIf, GLoop, GNode, Jump, Origin, Program
 
 BACKWARD_BANNER = "# ---- backward: adjoints, last statement first ----"
 
@@ -25,26 +25,62 @@ def _comment(origin: Origin) -> str:
     return f"# {where}L{origin.loc.lineno}: {text}"
 
 
-def _statement(g: Gen, comments: list[str]) -> cst.SimpleStatementLine:
-    lines = [cst.EmptyLine(comment=cst.Comment(c)) for c in comments]
-    if g.target is None or g.effect:
-        small: cst.BaseSmallStatement = cst.Expr(g.expr)
+def _leading(comments: list[str]) -> list[cst.EmptyLine]:
+    return [cst.EmptyLine(comment=cst.Comment(c)) for c in comments]
+
+
+def _statement(g: GNode, comments: list[str]) -> cst.BaseStatement:
+    lines = _leading(comments)
+    if isinstance(g, Jump):
+        small: cst.BaseSmallStatement = cst.Break() if g.kind == "break" else cst.Continue()
+    elif isinstance(g, GIf) and not g.body and g.orelse:  # if not cond: ...
+        test = cst.UnaryOperation(cst.Not(), g.test)
+        return cst.If(test, cst.IndentedBlock(_block(g.orelse, previous=g.origin)),
+                      leading_lines=lines)
+    elif isinstance(g, GIf):
+        orelse = cst.Else(cst.IndentedBlock(_block(g.orelse, previous=g.origin))) \
+            if g.orelse else None
+        return cst.If(g.test, cst.IndentedBlock(_block(g.body, previous=g.origin)
+                                                or [_pass()]), orelse, leading_lines=lines)
+    elif isinstance(g, GLoop):
+        body = cst.IndentedBlock(_block(g.body, previous=g.origin) or [_pass()])
+        if g.target is None:
+            return cst.While(g.expr, body, leading_lines=lines)
+        return cst.For(cst.Name(g.target), g.expr, body, leading_lines=lines)
+    elif g.target is None or g.effect:
+        small = cst.Expr(g.expr)
+    elif _is_count(g):  # trips = trips + 1
+        small = cst.AugAssign(cst.Name(g.target), cst.AddAssign(), g.expr.right)
     else:
         small = cst.Assign([cst.AssignTarget(cst.Name(g.target))], g.expr)
     return cst.SimpleStatementLine([small], leading_lines=lines)
 
 
-def _block(gens: tuple[Gen, ...], banner: str | None = None) -> list[cst.SimpleStatementLine]:
-    out: list[cst.SimpleStatementLine] = []
+def _is_count(g: Gen) -> bool:
+    e = g.expr
+    return bool(g.target and g.target.startswith("trips")) and isinstance(
+        e, cst.BinaryOperation) and isinstance(e.operator, cst.Add) and isinstance(
+        e.left, cst.Name) and e.left.value == g.target and isinstance(e.right, cst.Integer)
+
+
+def _pass() -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine([cst.Pass()])
+
+
+def _block(gens: tuple[GNode, ...], banner: str | None = None,
+           previous: Origin | None = None) -> list[cst.BaseStatement]:
+    """Statements of one block; a comment quotes the user statement of each group of them
+    (once per group: a branch or loop is quoted unless the statements just before it come
+    from its own line, e.g. ``cond = x > 0`` before ``if cond:``)."""
+    out: list[cst.BaseStatement] = []
     first = True
-    for _, group in itertools.groupby(gens, key=lambda g: g.origin):
-        group = list(group)
-        comments = [_comment(group[0].origin)]
+    for g in gens:
+        comments = [] if g.origin == previous else [_comment(g.origin)]
         if first and banner:
             comments.insert(0, banner)
         first = False
-        for k, g in enumerate(group):
-            out.append(_statement(g, comments if k == 0 else []))
+        out.append(_statement(g, comments))
+        previous = g.origin if isinstance(g, Gen) else None
     return out
 
 

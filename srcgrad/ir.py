@@ -2,7 +2,13 @@
 
 Every statement is ``target = prim(*args, **params)`` over *atoms*: a variable, or a
 non-differentiable expression (a literal, a bound constant, an index) that may read variables.
-Each statement remembers the user statement it came from, for comments and errors.
+Control flow stays structured: :class:`If` and :class:`Loop` hold blocks of statements, and
+``break``/``continue`` (:class:`Jump`) end a branch. Each node remembers the user statement it
+came from, for comments and errors.
+
+Outside control flow every name is assigned once (``h``, ``h_2``); a name assigned inside a
+branch or loop keeps one name there (it is overwritten), and the reverse sweep saves what it
+needs of it.
 """
 
 from __future__ import annotations
@@ -72,13 +78,91 @@ class Stmt:
         return names
 
 
+@dataclass(frozen=True, eq=False)
+class If:
+    """``if test: body else: orelse``; ``test`` is a variable holding the branch taken."""
+
+    test: Atom
+    body: tuple[Node, ...]
+    orelse: tuple[Node, ...]
+    origin: Origin
+
+
+@dataclass(frozen=True, eq=False)
+class Loop:
+    """``for index in range(*bounds)`` (``bounds`` set) or ``while test`` (``test`` set, a
+    non-differentiable expression evaluated before every iteration). ``trips`` names the
+    counter of iterations run, kept where the trip count is not known from the bounds."""
+
+    body: tuple[Node, ...]
+    origin: Origin
+    index: str | None = None
+    bounds: tuple[Atom, Atom, Atom] | None = None
+    test: Lit | None = None
+    trips: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Jump:
+    """``break`` or ``continue``: always the last node of a branch."""
+
+    kind: str
+    origin: Origin
+
+
+Node = Stmt | If | Loop | Jump
+
+
+def walk(block: tuple[Node, ...]):
+    """Every node of ``block``, nested ones included, in program order."""
+    for node in block:
+        yield node
+        if isinstance(node, If):
+            yield from walk(node.body)
+            yield from walk(node.orelse)
+        elif isinstance(node, Loop):
+            yield from walk(node.body)
+
+
+def assigned(block: tuple[Node, ...]) -> set[str]:
+    """The names ``block`` may assign (loop indices and trip counters included)."""
+    names: set[str] = set()
+    for node in walk(block):
+        if isinstance(node, Stmt):
+            names.add(node.target)
+        elif isinstance(node, Loop):
+            names.update(n for n in (node.index, node.trips) if n)
+    return names
+
+
+def always_exits(block: tuple[Node, ...]) -> bool:
+    """Whether every path through ``block`` ends in ``break`` or ``continue``."""
+    if not block:
+        return False
+    last = block[-1]
+    if isinstance(last, Jump):
+        return True
+    return isinstance(last, If) and always_exits(last.body) and always_exits(last.orelse)
+
+
+def may_exit(block: tuple[Node, ...]) -> bool:
+    """Whether some path through ``block`` reaches a ``break`` or ``continue`` of an enclosing
+    loop."""
+    for node in block:
+        if isinstance(node, Jump):
+            return True
+        if isinstance(node, If) and (may_exit(node.body) or may_exit(node.orelse)):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class CoreFunction:
     """A normalized function: parameters, statements, and the atom it returns."""
 
     name: str
     params: tuple[str, ...]
-    body: tuple[Stmt, ...]
+    body: tuple[Node, ...]
     result: Atom
     result_origin: Origin
     kwonly: tuple[str, ...] = ()   # the parameters (among ``params``) that are keyword-only
@@ -87,12 +171,49 @@ class CoreFunction:
 @dataclass(frozen=True)
 class Gen:
     """One statement of generated code: ``target = expr`` (``target`` None: an expression
-    statement kept for its effect, e.g. ``print``)."""
+    statement kept for its effect, e.g. ``print``). ``pair`` links a push onto a stack of saved
+    values with the pop that takes it back (same number), so that both go together."""
 
     target: str | None
     expr: cst.BaseExpression
     origin: Origin
     effect: bool = False
+    pair: int = 0
+
+
+@dataclass(frozen=True)
+class GIf:
+    """``if test: body else: orelse`` in generated code."""
+
+    test: cst.BaseExpression
+    body: tuple[GNode, ...]
+    orelse: tuple[GNode, ...]
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class GLoop:
+    """``for target in expr: body`` (``target`` set) or ``while expr: body``."""
+
+    target: str | None
+    expr: cst.BaseExpression
+    body: tuple[GNode, ...]
+    origin: Origin
+
+
+GNode = Gen | GIf | GLoop | Jump
+
+
+def gens(block: tuple[GNode, ...]):
+    """Every :class:`Gen` of ``block``, nested ones included, in program order."""
+    for node in block:
+        if isinstance(node, Gen):
+            yield node
+        elif isinstance(node, GIf):
+            yield from gens(node.body)
+            yield from gens(node.orelse)
+        elif isinstance(node, GLoop):
+            yield from gens(node.body)
 
 
 @dataclass(frozen=True)
@@ -102,8 +223,8 @@ class Program:
 
     name: str
     params: tuple[str, ...]
-    forward: tuple[Gen, ...]
-    backward: tuple[Gen, ...]
+    forward: tuple[GNode, ...]
+    backward: tuple[GNode, ...]
     returns: tuple[cst.BaseExpression, ...]
     docstring: str = ""
     kwonly: tuple[str, ...] = ()

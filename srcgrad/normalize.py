@@ -1,15 +1,19 @@
 """Lower a user function to the core form: one primitive per statement.
 
 before: any supported Python function body (nested expressions, method calls, tuple unpacking,
-augmented assignment, calls to other user functions, lambdas, literal containers).
+augmented assignment, calls to other user functions, lambdas, literal containers, ``if``,
+``for``, ``while``, ``break``, ``continue``, conditional expressions).
 after:  a :class:`~srcgrad.ir.CoreFunction` whose statements are ``target = prim(atoms)``;
-reassigned names are versioned (``h``, ``h_2``), calls to user functions are inlined, and every
-statement knows the user statement it came from.
+reassigned names are versioned (``h``, ``h_2``) outside control flow and keep one name (their
+*home*) inside it; calls to user functions are inlined; loops count down from ``range``
+bounds or count their trips; the statements after an ``if`` whose branch always breaks or
+continues move into the other branch; every node knows the user statement it came from.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 import numbers
 import re
@@ -22,7 +26,20 @@ import numpy as np
 
 from srcgrad.backends.calls import METHODS, PROPERTIES, CallSpec, CallTable, is_array_module
 from srcgrad.errors import SrcGradError
-from srcgrad.ir import Atom, CoreFunction, Lit, Origin, Stmt, Var
+from srcgrad.ir import (
+    Atom,
+    CoreFunction,
+    If,
+    Jump,
+    Lit,
+    Loop,
+    Node,
+    Origin,
+    Stmt,
+    Var,
+    always_exits,
+    may_exit,
+)
 from srcgrad.naming import Namer
 from srcgrad.parse import ParsedFunction, parse_function
 from srcgrad.rules import RuleTable
@@ -46,7 +63,17 @@ _COMPARE: dict[type, str] = {
 _UNARY: dict[type, str] = {cst.Minus: "negative", cst.Plus: "positive", cst.BitInvert: "invert"}
 _PASSIVE_ATTRIBUTES = {"dtype", "itemsize", "nbytes", "strides", "shape", "ndim", "size"}
 _SCALAR_ATTRIBUTES = {"itemsize", "nbytes", "ndim", "size"}
-_CONTROL_FLOW = (cst.If, cst.For, cst.While, cst.Try, cst.With)
+_UNSUPPORTED_BLOCKS = {cst.Try: "try", cst.With: "with", cst.ClassDef: "class",
+                       cst.Match: "match"} if hasattr(cst, "Match") else {
+    cst.Try: "try", cst.With: "with", cst.ClassDef: "class"}
+
+
+@dataclass(frozen=True)
+class Home:
+    """A hint naming the exact core variable a value goes to (a name assigned inside control
+    flow keeps one name)."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -85,7 +112,9 @@ class Frame:
     env: dict[str, Any]
     where: str
     origin: Origin | None = None
-    return_hint: str | None = "out"   # name for the value of `return <expression>`
+    return_hint: str | Home | None = "out"   # name for the value of `return <expression>`
+    homes: dict[str, str] = field(default_factory=dict)  # user name -> core name, in control flow
+    loops: int = 0   # how many loops enclose the statement being lowered
 
 
 @dataclass
@@ -128,9 +157,16 @@ def normalize(parsed: ParsedFunction, ctx: PassContext, fn: Callable | None = No
 class _Lowering:
     def __init__(self, ctx: PassContext):
         self.ctx = ctx
-        self.body: list[Stmt] = []
+        self.blocks: list[list[Node]] = [[]]
         self._parsed_cache: dict[int, ParsedFunction] = {}
         self._computed: dict[tuple, Var] = {}
+        self._targets: set[str] = set()
+        self._owner: dict[str, tuple[int, str]] = {}  # core name -> (frame, user name) it versions
+
+    @property
+    def body(self) -> list[Node]:
+        """The block statements are appended to."""
+        return self.blocks[-1]
 
     # --- errors and origins --------------------------------------------------------------
 
@@ -145,6 +181,9 @@ class _Lowering:
                tuple((k, _atom_key(v)) for k, v in params), frozenset(omitted))
         if prim != "call" and _TEMP.match(target) and key in self._computed:
             return self._computed[key]
+        if target in self._targets:
+            self._computed.clear()  # an overwritten name: earlier results may be stale
+        self._targets.add(target)
         self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
                               frozenset(omitted)))
         if prim != "call":
@@ -158,11 +197,12 @@ class _Lowering:
         params = self._param_names(frame, parsed.node.params)
         for p in params:
             frame.env[p] = Var(self.ctx.namer.claim(p))
+            self._owner[frame.env[p].name] = (id(frame), p)
         if fn is not None:
             self.ctx.stack.append(fn)
         result, origin = self._suite(frame, parsed.node.body)
         kwonly = tuple(p.name.value for p in parsed.node.params.kwonly_params)
-        return CoreFunction(parsed.name, tuple(params), tuple(self.body), result, origin,
+        return CoreFunction(parsed.name, tuple(params), tuple(self.blocks[0]), result, origin,
                             kwonly)
 
     def _param_names(self, frame: Frame, params: cst.Parameters) -> list[str]:
@@ -177,11 +217,19 @@ class _Lowering:
 
     def _suite(self, frame: Frame, suite) -> tuple[Atom, Origin]:
         """Lower a function body; returns the returned atom and the return's origin."""
-        if isinstance(suite, cst.SimpleStatementSuite):  # def f(x): return x * x
-            suite = cst.IndentedBlock([cst.SimpleStatementLine(suite.body)])
-        statements = list(suite.body) if isinstance(suite, cst.IndentedBlock) else [suite]
+        ret = self._statements(frame, _statement_list(suite), top=True)
+        if ret is not None:
+            return ret
+        origin = frame.origin or Origin(frame.parsed.loc(frame.parsed.node), "return None",
+                                        frame.where)
+        return Lit(cst.Name("None")), origin
+
+    def _statements(self, frame: Frame, statements: list, top: bool
+                    ) -> tuple[Atom, Origin] | None:
+        """Lower a list of statements into the current block; at the top level of a function,
+        the returned atom and its origin when a ``return`` ends the list."""
         for i, stmt in enumerate(statements):
-            last = i == len(statements) - 1
+            last = top and i == len(statements) - 1
             if isinstance(stmt, cst.SimpleStatementLine):
                 for j, small in enumerate(stmt.body):
                     frame.origin = Origin(frame.parsed.loc(small), frame.parsed.text(small),
@@ -189,33 +237,342 @@ class _Lowering:
                     ret = self._small(frame, small, last and j == len(stmt.body) - 1)
                     if ret is not None:
                         return ret, frame.origin
+                    if isinstance(small, (cst.Break, cst.Continue)):
+                        return None  # the rest of the block never runs
             elif isinstance(stmt, cst.FunctionDef):
                 frame.origin = Origin(frame.parsed.loc(stmt), f"def {stmt.name.value}(...)",
                                       frame.where)
                 frame.env[stmt.name.value] = self._local(frame, stmt.name.value, stmt.params,
                                                          stmt.body)
-            elif isinstance(stmt, _CONTROL_FLOW):
-                kw = type(stmt).__name__.lower()
-                raise self.error(frame, stmt, f"`{kw}` statements are not supported yet",
-                                 "write the computation without control flow, or use "
-                                 "np.where for elementwise choices")
+            elif isinstance(stmt, (cst.If, cst.For, cst.While)):
+                with self._control(frame, stmt):
+                    if isinstance(stmt, cst.If):
+                        self._if(frame, stmt)
+                        if self._jump_rest(frame, stmt, statements[i + 1:]):
+                            return None
+                    elif isinstance(stmt, cst.For):
+                        self._for(frame, stmt)
+                    else:
+                        self._while(frame, stmt)
             else:
-                raise self.error(frame, stmt, f"{type(stmt).__name__} is not supported")
-        origin = frame.origin or Origin(frame.parsed.loc(frame.parsed.node), "return None",
-                                        frame.where)
-        return Lit(cst.Name("None")), origin
+                kw = _UNSUPPORTED_BLOCKS.get(type(stmt))
+                what = f"`{kw}` statements are" if kw else f"{type(stmt).__name__} is"
+                raise self.error(frame, stmt, f"{what} not supported in a differentiated "
+                                 "function", "move it outside the function")
+        return None
+
+    # --- control flow ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _control(self, frame: Frame, node: cst.CSTNode):
+        """Lower a branch or loop: every name it assigns gets one home for the whole statement
+        (the outermost one decides), and no result computed outside is reused inside."""
+        outermost = not frame.homes
+        for name in _assigned_names(node):
+            if name in frame.homes:
+                continue
+            current = frame.env.get(name)
+            owned = isinstance(current, Var) and self._owner.get(current.name) == (
+                id(frame), name) and not any(k != name and v == current
+                                             for k, v in frame.env.items())
+            if owned:
+                home = current.name
+            else:
+                home = self._target(frame, name)
+                if current is not None and not isinstance(current, Local):
+                    frame.origin = Origin(frame.parsed.loc(node), _header(frame, node),
+                                          frame.where)
+                    self.emit(frame, home, "assign", (self.materialize(frame, current, node),))
+            frame.homes[name] = home
+            frame.env[name] = Var(home)
+        self._computed.clear()
+        try:
+            yield
+        finally:
+            self._computed.clear()
+            if outermost:
+                frame.homes.clear()
+
+    def _block(self, frame: Frame, statements: list, loop: bool = False) -> tuple[Node, ...]:
+        """Lower ``statements`` into a block of their own."""
+        self.blocks.append([])
+        self._computed.clear()
+        frame.loops += loop
+        try:
+            self._statements(frame, statements, top=False)
+        finally:
+            frame.loops -= loop
+            self._computed.clear()
+        return tuple(self.blocks.pop())
+
+    def _origin(self, frame: Frame, node: cst.CSTNode) -> Origin:
+        frame.origin = Origin(frame.parsed.loc(node), _header(frame, node), frame.where)
+        return frame.origin
+
+    def _test(self, frame: Frame, node: cst.BaseExpression) -> Var:
+        """The branch to take, in a variable the reverse sweep reads again: ``cond = x > 0``."""
+        return self.emit(frame, self.ctx.namer.fresh("cond"), "assign",
+                         (self._passive_expr(frame, node),))
+
+    def _if(self, frame: Frame, node: cst.If) -> None:
+        origin = self._origin(frame, node)
+        test = self._test(frame, node.test)
+        body = self._block(frame, _statement_list(node.body))
+        if isinstance(node.orelse, cst.If):  # elif
+            orelse = self._block_of(frame, lambda: self._if(frame, node.orelse))
+        elif isinstance(node.orelse, cst.Else):
+            orelse = self._block(frame, _statement_list(node.orelse.body))
+        else:
+            orelse = ()
+        self.body.append(If(test, body, orelse, origin))
+
+    def _block_of(self, frame: Frame, lower: Callable[[], None]) -> tuple[Node, ...]:
+        self.blocks.append([])
+        try:
+            lower()
+        finally:
+            block = self.blocks.pop()
+        return tuple(block)
+
+    def _jump_rest(self, frame: Frame, stmt: cst.If, rest: list) -> bool:
+        """After ``if c: ... break``, the statements that follow run only in the other branch:
+        move them there. True when ``rest`` has been lowered (or never runs)."""
+        node = self.body[-1]
+        assert isinstance(node, If)
+        if not (may_exit(node.body) or may_exit(node.orelse)):
+            return False
+        then_exits, else_exits = always_exits(node.body), always_exits(node.orelse)
+        if then_exits and else_exits:
+            return True
+        if then_exits and not may_exit(node.orelse):
+            orelse = node.orelse + self._block(frame, rest)
+            self.body[-1] = replace(node, orelse=orelse)
+            return True
+        if else_exits and not may_exit(node.body):
+            self.body[-1] = replace(node, body=node.body + self._block(frame, rest))
+            return True
+        if not rest:
+            return True
+        raise self.error(frame, stmt, "`break`/`continue` in only some paths of nested "
+                         "branches is not supported yet",
+                         "end each branch of this `if` with the break/continue, or set a flag "
+                         "and test it in the loop condition")
+
+    def _for(self, frame: Frame, node: cst.For) -> None:
+        origin = self._origin(frame, node)
+        if node.orelse is not None:
+            raise self.error(frame, node.orelse, "`for ... else` is not supported",
+                             "use a flag set before `break`")
+        if node.asynchronous is not None:
+            raise self.error(frame, node, "`async for` is not supported")
+        iterable, target = node.iter, node.target
+        call = iterable if isinstance(iterable, cst.Call) else None
+        builtin = self._builtin_callee(frame, call) if call is not None else None
+        statements = _statement_list(node.body)
+        if builtin is range:
+            if not isinstance(target, cst.Name):
+                raise self.error(frame, target, "the target of a loop over range() must be a "
+                                 "name")
+            bounds = self._range_bounds(frame, call, node)
+            self._loop(frame, node, origin, frame.homes[target.value], bounds, [], statements)
+            return
+        if builtin in (enumerate, zip):
+            self._for_items(frame, node, origin, builtin, call, statements)
+            return
+        value = self.value(frame, iterable, None)
+        if isinstance(value, Pack):  # a literal tuple or list: one copy of the body per item
+            for item in value.items:
+                self.assign(frame, target, item)
+                self._statements(frame, statements, top=False)
+            return
+        seq = self.materialize(frame, value, iterable)
+        index = self.ctx.namer.fresh("i")
+        length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), _uses(seq),
+                     scalar=True)
+        self._loop(frame, node, origin, index, (Lit(cst.Integer("0")), length,
+                                                Lit(cst.Integer("1"))),
+                   [(target, seq)], statements)
+
+    def _for_items(self, frame, node, origin, builtin, call, statements) -> None:
+        args = [a for a in call.args if a.keyword is None]
+        if builtin is enumerate:
+            target = node.target
+            if not (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2
+                    and isinstance(target.elements[0].value, cst.Name)) or len(args) != 1 or \
+                    len(call.args) != 1:
+                raise self.error(frame, node, "write the loop as `for i, x in enumerate(xs):`")
+            seq = self.atom(frame, args[0].value)
+            index = frame.homes[target.elements[0].value.value]
+            length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), _uses(seq),
+                         scalar=True)
+            self._loop(frame, node, origin, index, (Lit(cst.Integer("0")), length,
+                                                    Lit(cst.Integer("1"))),
+                       [(target.elements[1].value, seq)], statements)
+            return
+        target = node.target
+        if not (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == len(args)
+                == len(call.args)) or not args:
+            raise self.error(frame, node, "write the loop as `for a, b in zip(xs, ys):`")
+        seqs = [self.atom(frame, a.value) for a in args]
+        lengths = [cst.Call(cst.Name("len"), [cst.Arg(_atom_node(q))]) for q in seqs]
+        length_node = lengths[0] if len(lengths) == 1 else cst.Call(
+            cst.Name("min"), [cst.Arg(n) for n in lengths])
+        length = Lit(length_node, frozenset().union(*(_uses(q) for q in seqs)), scalar=True)
+        index = self.ctx.namer.fresh("i")
+        self._loop(frame, node, origin, index, (Lit(cst.Integer("0")), length,
+                                                Lit(cst.Integer("1"))),
+                   [(e.value, q) for e, q in zip(target.elements, seqs, strict=True)],
+                   statements)
+
+    def _builtin_callee(self, frame: Frame, call: cst.Call):
+        if isinstance(call.func, cst.Name) and call.func.value not in frame.env:
+            found = self._lookup(frame, call.func.value)
+            if found in (range, enumerate, zip):
+                return found
+        return None
+
+    def _range_bounds(self, frame: Frame, call: cst.Call, node: cst.For):
+        if any(a.keyword is not None for a in call.args) or not 1 <= len(call.args) <= 3:
+            raise self.error(frame, call, "range() takes one to three positional arguments")
+        atoms = [self.atom(frame, a.value) for a in call.args]
+        if len(atoms) == 1:
+            atoms = [Lit(cst.Integer("0")), atoms[0]]
+        if len(atoms) == 2:
+            atoms.append(Lit(cst.Integer("1")))
+        changed = set(frame.homes.values())
+        # the bounds are read again by the reverse sweep: keep them if the loop changes them
+        return tuple(self.emit(frame, self.ctx.namer.temp(), "assign", (a,))
+                     if _uses(a) & changed else a for a in atoms)
+
+    def _loop(self, frame: Frame, node, origin: Origin, index: str | None, bounds,
+              items: list, statements: list) -> None:
+        """Lower a counted loop: ``items`` are (target, sequence) pairs read at the index."""
+        def lower_body():
+            for target, seq in items:
+                frame.origin = origin
+                self.assign(frame, target, self.emit(
+                    frame, self._target(frame, _name_of(target)), "getitem", (seq,),
+                    (("index", Lit(cst.Name(index), frozenset({index}), scalar=True)),)))
+            self._statements(frame, statements, top=False)
+
+        body = self._loop_body(frame, lower_body)
+        trips = None
+        if any(isinstance(n, Jump) and n.kind == "break" for n in _own_jumps(body)):
+            trips = self._count_trips(frame, origin)
+            body = (self._increment(frame, trips, origin), *body)
+        self.body.append(Loop(body, origin, index=index, bounds=bounds, trips=trips))
+
+    def _loop_body(self, frame: Frame, lower: Callable[[], None]) -> tuple[Node, ...]:
+        self.blocks.append([])
+        self._computed.clear()
+        frame.loops += 1
+        try:
+            lower()
+        finally:
+            frame.loops -= 1
+            self._computed.clear()
+        return tuple(self.blocks.pop())
+
+    def _count_trips(self, frame: Frame, origin: Origin) -> str:
+        trips = self.ctx.namer.fresh("trips")
+        frame.origin = origin
+        self.body.append(Stmt(trips, "assign", (Lit(cst.Integer("0")),), (), origin))
+        return trips
+
+    def _increment(self, frame: Frame, trips: str, origin: Origin) -> Stmt:
+        return Stmt(trips, "add", (Var(trips), Lit(cst.Integer("1"), scalar=True)), (), origin)
+
+    def _while(self, frame: Frame, node: cst.While) -> None:
+        origin = self._origin(frame, node)
+        if node.orelse is not None:
+            raise self.error(frame, node.orelse, "`while ... else` is not supported",
+                             "use a flag set before `break`")
+        test = self._passive_expr(frame, node.test)
+        trips = self._count_trips(frame, origin)
+        body = self._loop_body(frame, lambda: self._statements(
+            frame, _statement_list(node.body), top=False))
+        body = (self._increment(frame, trips, origin), *body)
+        self.body.append(Loop(body, origin, test=test, trips=trips))
+
+    def _passive_expr(self, frame: Frame, node: cst.BaseExpression) -> Lit:
+        """``node`` kept as written, its names replaced by what they name here: a test, which
+        carries no derivative (``np.sum(x) > 1 and i < n``)."""
+        uses: set[str] = set()
+        lowering = self
+
+        class _Names(cst.CSTTransformer):
+            def visit_Attribute(self, n: cst.Attribute) -> bool:
+                return False  # np.sum: only `np` is a name
+
+            def leave_Attribute(self, original, updated):
+                return updated.with_changes(value=original.value.visit(self))
+
+            def visit_Arg(self, n: cst.Arg) -> bool:
+                return False  # f(axis=0): `axis` is not a name
+
+            def leave_Arg(self, original, updated):
+                return updated.with_changes(value=original.value.visit(self))
+
+            def visit_Lambda(self, n):
+                raise lowering.error(frame, n, "a lambda is not supported in a condition")
+
+            def visit_ListComp(self, n):
+                raise lowering.error(frame, n, "a comprehension is not supported in a "
+                                     "condition", "compute the value before the test")
+
+            visit_GeneratorExp = visit_SetComp = visit_DictComp = visit_ListComp
+
+            def leave_Name(self, original: cst.Name, updated: cst.Name):
+                if original.value in ("True", "False", "None"):
+                    return updated
+                value = lowering.value(frame, original, None)
+                if isinstance(value, Ref):
+                    if is_array_module(value.obj):
+                        return cst.Name(lowering.ctx.alias)
+                    return lowering._bind_object(value.obj, original).node
+                atom = lowering.materialize(frame, value, original)
+                uses.update(_uses(atom))
+                return _atom_node(atom)
+
+        new = node.visit(_Names())
+        return Lit(new.with_changes(lpar=(), rpar=()) if hasattr(new, "lpar") else new,
+                   frozenset(uses))
+
+    def _expr_IfExp(self, frame, node: cst.IfExp, hint):
+        """``a if c else b``: a branch assigning one variable."""
+        target = self._target(frame, hint) if not isinstance(hint, Home) else hint.name
+        with self._control(frame, node):
+            test = self._test(frame, node.test)
+
+            def branch(expr):
+                def lower():
+                    value = self.atom(frame, expr, Home(target))
+                    if value != Var(target):
+                        self.emit(frame, target, "assign", (value,))
+                return self._block_of(frame, lower)
+
+            self._computed.clear()
+            body = branch(node.body)
+            self._computed.clear()
+            orelse = branch(node.orelse)
+            self.body.append(If(test, body, orelse, frame.origin))
+        return Var(target)
 
     def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Atom | None:
         if isinstance(node, cst.Return):
             if not last:
-                raise self.error(frame, node, "a `return` before the end of the function is "
-                                 "not supported yet", "compute the value and return it once, "
-                                 "at the end")
+                where = "inside a branch or loop" if frame.homes else \
+                    "before the end of the function"
+                raise self.error(frame, node, f"a `return` {where} is not supported yet",
+                                 "assign the value to a variable and return it once, at the end")
             if node.value is None:
                 return Lit(cst.Name("None"))
             return self.atom(frame, node.value, hint=frame.return_hint)
         if isinstance(node, cst.Assign):
-            value = self.value(frame, node.value, self._name_hint(node.targets[-1].target))
+            hint = self._name_hint(node.targets[-1].target)
+            if hint in frame.homes and len(node.targets) == 1:
+                hint = Home(frame.homes[hint])  # straight into the overwritten variable
+            value = self.value(frame, node.value, hint)
             for t in node.targets:
                 self.assign(frame, t.target, value)
             return None
@@ -236,9 +593,14 @@ class _Lowering:
             return None
         if isinstance(node, cst.Pass):
             return None
+        if isinstance(node, (cst.Break, cst.Continue)) and frame.loops:
+            self.body.append(Jump("break" if isinstance(node, cst.Break) else "continue",
+                                  frame.origin))
+            return None
         what = {cst.Global: "`global`", cst.Nonlocal: "`nonlocal`", cst.Del: "`del`",
                 cst.Import: "`import`", cst.ImportFrom: "`import`", cst.Raise: "`raise`",
-                cst.Assert: "`assert`", cst.Break: "`break`", cst.Continue: "`continue`"}
+                cst.Assert: "`assert`", cst.Break: "`break` outside a loop",
+                cst.Continue: "`continue` outside a loop"}
         name = what.get(type(node), type(node).__name__)
         raise self.error(frame, node, f"{name} is not supported in a differentiated function",
                          "move it outside the function")
@@ -262,7 +624,7 @@ class _Lowering:
                              f"{_op_text(node.operator)[:-1]} ... to make a new one")
         right = self.atom(frame, node.value)
         prim = _BINOPS[op]
-        target = self.version(node.target.value)
+        target = self._target(frame, node.target.value)
         frame.env[node.target.value] = self.emit(frame, target, prim, (left, right))
         return None
 
@@ -278,6 +640,9 @@ class _Lowering:
 
     def assign(self, frame: Frame, target: cst.BaseAssignTargetExpression, value: Any) -> None:
         if isinstance(target, cst.Name):
+            home = frame.homes.get(target.value)
+            if home is not None and value != Var(home):
+                value = self.emit(frame, home, "assign", (self.materialize(frame, value, target),))
             frame.env[target.value] = value
             return
         if isinstance(target, (cst.Tuple, cst.List)):
@@ -289,13 +654,16 @@ class _Lowering:
                 if len(value.items) != len(elements):
                     raise self.error(frame, target, f"cannot unpack {len(value.items)} values "
                                      f"into {len(elements)} names")
-                for e, item in zip(elements, value.items, strict=True):
+                homes = set(frame.homes.values())
+                items = [self.emit(frame, self.ctx.namer.temp(), "assign", (v,))
+                         if isinstance(v, Var) and v.name in homes else v for v in value.items]
+                for e, item in zip(elements, items, strict=True):
                     self.assign(frame, e.value, item)
                 return
             base = self.materialize(frame, value, target)
             for i, e in enumerate(elements):
                 hint = self._name_hint(e.value)
-                name = self.version(hint) if hint else self.ctx.namer.temp()
+                name = self._target(frame, hint)
                 item = self.emit(frame, name, "getitem", (base,),
                                  (("index", Lit(cst.Integer(str(i)))),))
                 self.assign(frame, e.value, item)
@@ -336,8 +704,18 @@ class _Lowering:
         raise self.error(frame, node, "a function cannot be used as a value here",
                          "call it, or move it outside the differentiated function")
 
-    def _target(self, hint: str | None) -> str:
-        return self.version(hint) if hint else self.ctx.namer.temp()
+    def _target(self, frame: Frame, hint: str | Home | None) -> str:
+        """The core name for a value the user names ``hint``: its home inside control flow,
+        else a new version; a temporary for an unnamed value."""
+        if isinstance(hint, Home):
+            return hint.name
+        if not hint:
+            return self.ctx.namer.temp()
+        if hint in frame.homes:
+            return frame.homes[hint]
+        name = self.version(hint)
+        self._owner[name] = (id(frame), hint)
+        return name
 
     def _expr_Name(self, frame: Frame, node: cst.Name, hint):
         name = node.value
@@ -426,7 +804,7 @@ class _Lowering:
                     raise self.error(frame, node, f"the method .{attr} must be called here")
                 raise self.error(frame, node, f"attribute .{attr} is not supported",
                                  "use the numpy function instead")
-            return self.emit(frame, self._target(hint), prim, (base,))
+            return self.emit(frame, self._target(frame, hint), prim, (base,))
         raise self.error(frame, node, f"cannot take .{attr} of this value")
 
     def _expr_Integer(self, frame, node, hint):
@@ -491,8 +869,8 @@ class _Lowering:
             return Lit(node.with_changes(lpar=(), rpar=()))
         operand = self.atom(frame, node.expression)
         if isinstance(node.operator, cst.Not):
-            return self.emit(frame, self._target(hint), "logical_not", (operand,))
-        return self.emit(frame, self._target(hint), _UNARY[type(node.operator)], (operand,))
+            return self.emit(frame, self._target(frame, hint), "logical_not", (operand,))
+        return self.emit(frame, self._target(frame, hint), _UNARY[type(node.operator)], (operand,))
 
     def _expr_BinaryOperation(self, frame, node, hint):
         prim = _BINOPS.get(type(node.operator))
@@ -500,7 +878,7 @@ class _Lowering:
             raise self.error(frame, node, f"operator {_op_text(node.operator)} is not supported")
         left = self.atom(frame, node.left)
         right = self.atom(frame, node.right)
-        return self.emit(frame, self._target(hint), prim, (left, right))
+        return self.emit(frame, self._target(frame, hint), prim, (left, right))
 
     def _expr_Comparison(self, frame, node, hint):
         if len(node.comparisons) != 1:
@@ -514,7 +892,7 @@ class _Lowering:
             uses = _uses(left) | _uses(right)
             return Lit(node.with_changes(left=_atom_node(left), comparisons=[
                 comp.with_changes(comparator=_atom_node(right))]), uses)
-        return self.emit(frame, self._target(hint), prim, (left, right))
+        return self.emit(frame, self._target(frame, hint), prim, (left, right))
 
     def _expr_Subscript(self, frame, node, hint):
         base = self.value(frame, node.value, None)
@@ -538,7 +916,8 @@ class _Lowering:
             key = _single_key(node)
             if isinstance(key, str) and key.isidentifier():
                 hint = f"{base_atom.name}_{key}"
-        return self.emit(frame, self._target(hint), "getitem", (base_atom,), (("index", index),))
+        return self.emit(frame, self._target(frame, hint), "getitem", (base_atom,),
+                         (("index", index),))
 
     def _static_index(self, frame: Frame, node: cst.Subscript):
         if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
@@ -674,13 +1053,14 @@ class _Lowering:
         omitted = [p.name for p in params if p.name not in bound.arguments
                    and p.kind is not p.VAR_POSITIONAL and p.name not in
                    {q.name for q in params[: rule.nin]}]
-        return self.emit(frame, self._target(hint), rule.name, op_atoms, param_atoms, omitted)
+        return self.emit(frame, self._target(frame, hint), rule.name, op_atoms, param_atoms,
+                         omitted)
 
     def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):
         atoms = [self.materialize(frame, v, node) for v in args]
         kw = [(k, self.materialize(frame, v, node)) for k, v in kwargs.items()]
         fn = self._bind_object(callee.obj, callee.node)
-        target = self._target(hint)
+        target = self._target(frame, hint)
         var = self.emit(frame, target, "call", (fn, *atoms), kw)
         if effect:
             self.body[-1] = replace(self.body[-1], effect=True)
@@ -740,6 +1120,80 @@ class _Lowering:
             return self.value(callee, fn.body, hint)
         result, _ = self._suite(callee, fn.body)
         return result
+
+
+def _statement_list(suite) -> list:
+    if isinstance(suite, cst.SimpleStatementSuite):  # def f(x): return x * x
+        return [cst.SimpleStatementLine(suite.body)]
+    return list(suite.body) if isinstance(suite, cst.IndentedBlock) else [suite]
+
+
+def _header(frame: Frame, node: cst.CSTNode) -> str:
+    """The first line of a compound statement, as the user wrote it (``for t in range(n):``)."""
+    if isinstance(node, cst.If):
+        return f"if {_dotted(node.test)}:"
+    if isinstance(node, cst.For):
+        return f"for {_dotted(node.target)} in {_dotted(node.iter)}:"
+    if isinstance(node, cst.While):
+        return f"while {_dotted(node.test)}:"
+    return frame.parsed.text(node)
+
+
+def _name_of(target) -> str | None:
+    return target.value if isinstance(target, cst.Name) else None
+
+
+def _own_jumps(block):
+    """The jumps of ``block`` that belong to its loop (not to a nested one)."""
+    for node in block:
+        if isinstance(node, Jump):
+            yield node
+        elif isinstance(node, If):
+            yield from _own_jumps(node.body)
+            yield from _own_jumps(node.orelse)
+
+
+def _assigned_names(node: cst.CSTNode) -> list[str]:
+    """The names a statement assigns, nested blocks included (not nested functions), in order."""
+    names: list[str] = []
+
+    def add(target) -> None:
+        if isinstance(target, cst.Name):
+            if target.value not in names:
+                names.append(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for e in target.elements:
+                add(e.value)
+        elif isinstance(target, cst.StarredElement):
+            add(target.value)
+
+    class _Targets(cst.CSTVisitor):
+        def visit_Assign(self, n: cst.Assign) -> None:
+            for t in n.targets:
+                add(t.target)
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            add(n.target)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            add(n.target)
+
+        def visit_For(self, n: cst.For) -> None:
+            add(n.target)
+
+        def visit_FunctionDef(self, n) -> bool:
+            return False
+
+        def visit_Lambda(self, n) -> bool:
+            return False
+
+        def visit_ListComp(self, n) -> bool:
+            return False
+
+        visit_GeneratorExp = visit_SetComp = visit_DictComp = visit_ListComp
+
+    node.visit(_Targets())
+    return names
 
 
 def _single_key(node: cst.Subscript, kind: type = str):

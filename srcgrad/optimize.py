@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from srcgrad.ir import Gen, Program
+from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
 
 _TEMP = re.compile(r"^(d_)?t\d+$")
 MAX_LINE = 84  # inlining stops before a statement grows past this many characters
@@ -56,6 +56,7 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
         program = inline(program, user_names)
         program = propagate_constants(program)
         program = coalesce(program)
+        program = prune_pushes(program)
         if _signature(program) == before:
             break
     _KEEP.clear()
@@ -67,7 +68,7 @@ _KEEP: list[cst.CSTNode] = []   # keeps memoized expressions alive so their ids 
 
 
 def _signature(p: Program) -> tuple:
-    return tuple((g.target, id(g.expr)) for g in (*p.forward, *p.backward))
+    return tuple((g.target, id(g.expr)) for g in (*gens(p.forward), *gens(p.backward)))
 
 
 class _ScalarBroadcast(cst.CSTTransformer):
@@ -132,12 +133,53 @@ def _rebuild(node: cst.BaseExpression, old: cst.BaseExpression, new: cst.BaseExp
 
 
 def _map_exprs(p: Program, f) -> Program:
-    def each(g: Gen) -> Gen:
-        new = f(g.expr)
-        return g if new is g.expr else replace(g, expr=new)
-
-    return replace(p, forward=tuple(map(each, p.forward)), backward=tuple(map(each, p.backward)),
+    return replace(p, forward=_map_block(p.forward, f), backward=_map_block(p.backward, f),
                    returns=tuple(f(r) for r in p.returns))
+
+
+def _map_block(block: tuple[GNode, ...], f) -> tuple[GNode, ...]:
+    out: list[GNode] = []
+    for node in block:
+        if isinstance(node, Gen):
+            new = f(node.expr)
+            out.append(node if new is node.expr else replace(node, expr=new))
+        elif isinstance(node, GIf):
+            out.append(replace(node, test=f(node.test), body=_map_block(node.body, f),
+                               orelse=_map_block(node.orelse, f)))
+        elif isinstance(node, GLoop):
+            out.append(replace(node, expr=f(node.expr), body=_map_block(node.body, f)))
+        else:
+            out.append(node)
+    return tuple(out)
+
+
+def _node_reads(node: GNode) -> Counter[str]:
+    """Names read anywhere in ``node`` (its nested blocks included)."""
+    if isinstance(node, Gen):
+        return reads(node.expr)
+    total: Counter[str] = Counter()
+    if isinstance(node, GIf):
+        total.update(reads(node.test))
+        for n in (*node.body, *node.orelse):
+            total.update(_node_reads(n))
+    elif isinstance(node, GLoop):
+        total.update(reads(node.expr))
+        for n in node.body:
+            total.update(_node_reads(n))
+    return total
+
+
+def _node_writes(node: GNode) -> set[str]:
+    """Names assigned anywhere in ``node``."""
+    if isinstance(node, Gen):
+        return {node.target} if node.target else set()
+    out: set[str] = set()
+    if isinstance(node, GLoop) and node.target:
+        out.add(node.target)
+    for g in gens((node,)):
+        if g.target:
+            out.add(g.target)
+    return out
 
 
 # --- names read by an expression ---------------------------------------------------------------
@@ -184,59 +226,106 @@ def reads(expr: cst.CSTNode) -> Counter[str]:
 # --- dead code -----------------------------------------------------------------------------------
 
 def eliminate(p: Program) -> Program:
-    """Drop statements whose targets are never read afterwards (effects stay)."""
+    """Drop statements whose targets are never read afterwards (effects stay); a loop body is
+    live with what its next iteration reads."""
     live: set[str] = set()
     for r in p.returns:
         live |= set(reads(r))
-    kept_b: list[Gen] = []
-    for g in reversed(p.backward):
-        if g.effect or g.target in live:
-            kept_b.append(g)
-            live.discard(g.target)
-            live |= set(reads(g.expr))
-    kept_f: list[Gen] = []
-    for g in reversed(p.forward):
-        if g.effect or g.target in live:
-            kept_f.append(g)
-            live.discard(g.target)
-            live |= set(reads(g.expr))
-    return replace(p, forward=tuple(reversed(kept_f)), backward=tuple(reversed(kept_b)))
+    backward, live = _live_block(p.backward, live)
+    forward, _ = _live_block(p.forward, live)
+    return replace(p, forward=forward, backward=backward)
+
+
+def _live_block(block: tuple[GNode, ...], live: set[str]) -> tuple[tuple[GNode, ...], set[str]]:
+    kept: list[GNode] = []
+    live = set(live)
+    for node in reversed(block):
+        if isinstance(node, Gen):
+            if node.effect or node.target is None or node.target in live:
+                kept.append(node)
+                live.discard(node.target)
+                live |= set(reads(node.expr))
+        elif isinstance(node, GIf):
+            body, l1 = _live_block(node.body, live)
+            orelse, l2 = _live_block(node.orelse, live)
+            if body or orelse:
+                kept.append(replace(node, body=body, orelse=orelse))
+                live = l1 | l2 | set(reads(node.test))
+        elif isinstance(node, GLoop):
+            inner = live | set(reads(node.expr))
+            while True:
+                body, start = _live_block(node.body, inner)
+                if start <= inner:
+                    break
+                inner |= start
+            if body:
+                kept.append(replace(node, body=body))
+                live = inner
+        else:
+            kept.append(node)
+    return tuple(reversed(kept)), live
 
 
 # --- inlining ------------------------------------------------------------------------------------
 
 def inline(p: Program, user_names: frozenset[str]) -> Program:
-    """Substitute temporaries read exactly once, later in the same sweep, into that read."""
+    """Substitute temporaries read exactly once, later in the same block of the same sweep,
+    into that read."""
     counts: Counter[str] = Counter()
-    for g in (*p.forward, *p.backward):
-        counts.update(reads(g.expr))
+    assigned: Counter[str] = Counter()
+    for node in (*p.forward, *p.backward):
+        counts.update(_node_reads(node))
+    for g in (*gens(p.forward), *gens(p.backward)):
+        if g.target:
+            assigned[g.target] += 1
+    for node in (*p.forward, *p.backward):
+        if isinstance(node, GLoop) and node.target:
+            assigned[node.target] += 1
     for r in p.returns:
         counts.update(reads(r))
-    assigned: Counter[str] = Counter(g.target for g in (*p.forward, *p.backward) if g.target)
-    forward = _inline_sweep(list(p.forward), counts, assigned, user_names)
-    backward = _inline_sweep(list(p.backward), counts, assigned, user_names)
+    forward = _inline_block(list(p.forward), counts, assigned, user_names)
+    backward = _inline_block(list(p.backward), counts, assigned, user_names)
     return replace(p, forward=tuple(forward), backward=tuple(backward))
 
 
-def _inline_sweep(stmts: list[Gen], counts, assigned, user_names) -> list[Gen]:
+def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNode]:
+    for k, node in enumerate(stmts):
+        if isinstance(node, GIf):
+            stmts[k] = replace(node, body=tuple(_inline_block(list(node.body), counts, assigned,
+                                                              user_names)),
+                               orelse=tuple(_inline_block(list(node.orelse), counts, assigned,
+                                                          user_names)))
+        elif isinstance(node, GLoop):
+            stmts[k] = replace(node, body=tuple(_inline_block(list(node.body), counts,
+                                                              assigned, user_names)))
     i = 0
     while i < len(stmts):
         g = stmts[i]
-        name = g.target
+        name = g.target if isinstance(g, Gen) else None
         if (name is None or g.effect or not _TEMP.match(name) or name in user_names
                 or counts[name] != 1 or assigned[name] != 1):
             i += 1
             continue
         read = set(reads(g.expr))
-        j = next((k for k in range(i + 1, len(stmts)) if name in reads(stmts[k].expr)), None)
-        if j is None or any(stmts[k].target in read for k in range(i + 1, j + 1)):
+        j = next((k for k in range(i + 1, len(stmts)) if name in _node_reads(stmts[k])), None)
+        if j is None or not isinstance(stmts[j], (Gen, GIf)) or any(
+                _node_writes(stmts[k]) & read for k in range(i + 1, j)) or (
+                isinstance(stmts[j], Gen) and stmts[j].target in read):
             i += 1
             continue
-        new = stmts[j].expr.visit(_Substitute({name: g.expr}))
-        if len(cst.Module([]).code_for_node(new)) + len(stmts[j].target or "") > MAX_LINE:
-            i += 1
-            continue
-        stmts[j] = replace(stmts[j], expr=new)
+        target = stmts[j]
+        swap = _Substitute({name: g.expr})
+        if isinstance(target, GIf):
+            if name not in reads(target.test):
+                i += 1
+                continue
+            stmts[j] = replace(target, test=target.test.visit(swap))
+        else:
+            new = target.expr.visit(swap)
+            if len(cst.Module([]).code_for_node(new)) + len(target.target or "") > MAX_LINE:
+                i += 1
+                continue
+            stmts[j] = replace(target, expr=new)
         del stmts[i]
     return stmts
 
@@ -280,9 +369,10 @@ def _rename(old: str, new: str) -> _Substitute:
 
 def propagate_constants(p: Program) -> Program:
     """Adjoints that are numbers (the seed ``d_out = 1.0``) are written where they are read."""
-    assigned = Counter(g.target for g in p.backward)
-    constants = {g.target: g.expr for g in p.backward if g.target is not None
-                 and assigned[g.target] == 1 and _number(g.expr) is not None}
+    assigned = Counter(g.target for g in gens(p.backward))
+    constants = {g.target: g.expr for g in p.backward if isinstance(g, Gen)
+                 and g.target is not None and assigned[g.target] == 1
+                 and _number(g.expr) is not None}
     if not constants:
         return p
     swap = _Substitute(constants)
@@ -290,9 +380,33 @@ def propagate_constants(p: Program) -> Program:
     def substituted(e: cst.BaseExpression) -> cst.BaseExpression:
         return e.visit(swap) if constants.keys() & reads(e).keys() else e
 
-    backward = tuple(replace(g, expr=substituted(g.expr)) for g in p.backward
-                     if g.target not in constants)
+    backward = tuple(g for g in _map_block(p.backward, substituted)
+                     if not (isinstance(g, Gen) and g.target in constants))
     return replace(p, backward=backward, returns=tuple(map(substituted, p.returns)))
+
+
+def prune_pushes(p: Program) -> Program:
+    """Drop the pushes of saved values whose pops were dropped (nothing reads them)."""
+    popped = {g.pair for g in gens(p.backward) if g.pair and g.target}
+    pushed = {g.pair for g in gens(p.forward) if g.pair and not g.target}
+    if pushed <= popped:
+        return p
+
+    def keep(block: tuple[GNode, ...]) -> tuple[GNode, ...]:
+        out: list[GNode] = []
+        for node in block:
+            if isinstance(node, Gen):
+                if not (node.pair and not node.target and node.pair not in popped):
+                    out.append(node)
+            elif isinstance(node, GIf):
+                out.append(replace(node, body=keep(node.body), orelse=keep(node.orelse)))
+            elif isinstance(node, GLoop):
+                out.append(replace(node, body=keep(node.body)))
+            else:
+                out.append(node)
+        return tuple(out)
+
+    return replace(p, forward=keep(p.forward))
 
 
 # --- copies --------------------------------------------------------------------------------------
@@ -300,12 +414,17 @@ def propagate_constants(p: Program) -> Program:
 def coalesce(p: Program) -> Program:
     """Remove copies ``a = b``: a temporary ``a`` is replaced by ``b`` where it is read;
     otherwise ``b`` takes the name ``a`` from its definition on, if ``b`` is not read later.
-    Both sweeps are one sequence here, since the backward sweep reads forward values."""
+    Both sweeps are one sequence here, since the backward sweep reads forward values. Names
+    that appear in a branch or loop are left alone."""
+    structured: set[str] = set()
+    for node in (*p.forward, *p.backward):
+        if not isinstance(node, Gen):
+            structured |= set(_node_reads(node)) | _node_writes(node)
     stmts = [*p.forward, *p.backward]
     boundary = len(p.forward)
     i = 0
     while i < len(stmts):
-        if _coalesce_at(stmts, i, p.returns):
+        if _coalesce_at(stmts, i, p.returns, structured):
             if i < boundary:
                 boundary -= 1
         else:
@@ -313,22 +432,28 @@ def coalesce(p: Program) -> Program:
     return replace(p, forward=tuple(stmts[:boundary]), backward=tuple(stmts[boundary:]))
 
 
-def _coalesce_at(stmts: list[Gen], i: int, returns) -> bool:
+def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> bool:
     g = stmts[i]
-    if g.target is None or not isinstance(g.expr, cst.Name) or g.effect:
+    if not isinstance(g, Gen) or g.target is None or not isinstance(g.expr, cst.Name) or \
+            g.effect or g.pair:
         return False
     a, b = g.target, g.expr.value
-    later = stmts[i + 1:]
+    if a in structured or b in structured:
+        return False
+    later = [s for s in stmts[i + 1:] if isinstance(s, Gen)]  # branches and loops: a, b unused
     if _TEMP.match(a) and not any(s.target in (a, b) for s in later) and not any(
             a in reads(r) for r in returns):
         for k in range(i + 1, len(stmts)):
-            stmts[k] = replace(stmts[k], expr=stmts[k].expr.visit(_rename(a, b)))
+            s = stmts[k]
+            if isinstance(s, Gen):
+                stmts[k] = replace(s, expr=s.expr.visit(_rename(a, b)))
         del stmts[i]
         return True
-    first = next((k for k in range(i) if stmts[k].target == b), None)
+    first = next((k for k in range(i) if isinstance(stmts[k], Gen) and stmts[k].target == b),
+                 None)
     if first is None:
         return False
-    span = range(first, i)
+    span = [k for k in range(first, i) if isinstance(stmts[k], Gen)]
     if any(stmts[k].target == a or a in reads(stmts[k].expr) for k in span):
         return False
     if any(b in reads(s.expr) or s.target == b for s in later) or any(

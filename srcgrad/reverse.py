@@ -4,6 +4,12 @@ Contract: for each active core statement ``z = prim(a, b)``, visited from last t
 adjoint of every active operand receives ``vjp_i(d_z, z, a, b)``; the first contribution is an
 assignment (``d_a = …``), later ones add (``d_a = d_a + …``). Inactive operands get no code at
 all. Data flows through arguments and return values only.
+
+Control flow is replayed in reverse: a branch reads the condition the forward sweep recorded, a
+loop runs its iterations backwards (``for t in reversed(range(n))``, or as many times as the
+forward sweep counted). A value the backward sweep reads is saved on a stack (``saved_h``) only
+where the forward sweep overwrites it later: pushed where it is read, popped just before the
+adjoint that reads it.
 """
 
 from __future__ import annotations
@@ -15,9 +21,30 @@ import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses, diff_operands
 from srcgrad.errors import SrcGradError
-from srcgrad.ir import Atom, CoreFunction, Gen, Lit, Origin, Program, Stmt, Var
+from srcgrad.ir import (
+    Atom,
+    CoreFunction,
+    Gen,
+    GIf,
+    GLoop,
+    GNode,
+    If,
+    Jump,
+    Lit,
+    Loop,
+    Node,
+    Origin,
+    Program,
+    Stmt,
+    Var,
+    assigned,
+    gens,
+    walk,
+)
 from srcgrad.normalize import PassContext
 from srcgrad.template import instantiate
+
+_OUT = "__out__"   # stands for a statement's output in its adjoint until we know where it is
 
 
 def atom_node(a: Atom) -> cst.BaseExpression:
@@ -60,76 +87,390 @@ def apply_rule_fn(fn, lead: list[cst.BaseExpression], stmt: Stmt) -> cst.BaseExp
 
 
 def _strip_unbroadcast(expr: cst.BaseExpression) -> cst.BaseExpression:
-    if (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name)
-            and expr.func.value == "unbroadcast"):
+    if _call_name(expr) == "unbroadcast":
         inner = expr.args[0].value
         return inner.with_changes(lpar=(), rpar=()) if isinstance(
             inner, (cst.BinaryOperation, cst.UnaryOperation)) else inner
     return expr
 
 
-class _Adjoints:
-    """Names of adjoint variables and which have been written, for first-write assignment."""
+def _call_name(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
+        return expr.func.value
+    return None
 
-    def __init__(self, ctx: PassContext):
-        self.ctx = ctx
-        self.names: dict[str, str] = {}
-        self.written: set[str] = set()
 
-    def name(self, var: str) -> str:
-        if var not in self.names:
-            self.names[var] = self.ctx.namer.adjoint(var)
-        return self.names[var]
+def _call(name: str, *args: cst.BaseExpression) -> cst.Call:
+    return cst.Call(cst.Name(name), [cst.Arg(a) for a in args])
 
-    def add(self, var: str, contrib: cst.BaseExpression, origin: Origin) -> Gen:
-        name = self.name(var)
-        if var not in self.written:
-            self.written.add(var)
+
+def _method(obj: str, name: str, *args: cst.BaseExpression) -> cst.Call:
+    return cst.Call(cst.Attribute(cst.Name(obj), cst.Name(name)), [cst.Arg(a) for a in args])
+
+
+def _names(expr: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.add(n.value)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+    expr.visit(_V())
+    return found
+
+
+def _rename(expr: cst.BaseExpression, old: str, new: str) -> cst.BaseExpression:
+    class _R(cst.CSTTransformer):
+        def leave_Name(self, original, updated):
+            return updated.with_changes(value=new) if updated.value == old else updated
+
+        def visit_Attribute(self, n) -> bool:
+            return False
+
+        def leave_Attribute(self, original, updated):
+            return updated.with_changes(value=original.value.visit(self))
+
+        def visit_Arg(self, n) -> bool:
+            return False
+
+        def leave_Arg(self, original, updated):
+            return updated.with_changes(value=original.value.visit(self))
+
+    return expr.visit(_R())
+
+
+class _State:
+    """Where the backward sweep stands: which adjoints hold a value (the others are zero), and
+    which of those are arrays made here and nowhere else referenced, safe to update in place."""
+
+    def __init__(self, defined=(), owned=()):
+        self.defined: set[str] = set(defined)
+        self.owned: set[str] = set(owned)
+
+    def copy(self) -> _State:
+        return _State(self.defined, self.owned)
+
+
+def _kill_after(block: tuple[Node, ...], after: frozenset[str], out: dict[int, frozenset[str]]
+                ) -> None:
+    """For each node, the names that may be assigned after it runs (later in its block, in an
+    enclosing block, or in a later iteration of an enclosing loop)."""
+    later = set(after)
+    for node in reversed(block):
+        out[id(node)] = frozenset(later)
+        if isinstance(node, Stmt):
+            later.add(node.target)
+        elif isinstance(node, If):
+            _kill_after(node.body, frozenset(later), out)
+            _kill_after(node.orelse, frozenset(later), out)
+            later |= assigned(node.body) | assigned(node.orelse)
+        elif isinstance(node, Loop):
+            inner = later | assigned(node.body) | {n for n in (node.trips,) if n}
+            if node.index and node.index not in assigned(node.body):
+                inner.discard(node.index)  # the reverse loop sets it again
+            _kill_after(node.body, frozenset(inner), out)
+            later |= assigned(node.body) | {n for n in (node.index, node.trips) if n}
+
+
+class _Reverse:
+    """Builds the backward sweep, then the forward sweep with the pushes it asked for."""
+
+    def __init__(self, fn: CoreFunction, act: Activity, shapes: ShapeClasses, ctx: PassContext):
+        self.fn, self.act, self.shapes, self.ctx = fn, act, shapes, ctx
+        self.kills: dict[int, frozenset[str]] = {}
+        _kill_after(fn.body, frozenset(), self.kills)
+        self.primal = set(fn.params) | assigned(fn.body)
+        self.adjoints: dict[str, str] = {}
+        self.stacks: dict[str, str] = {}
+        self.pushes: dict[int, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
+        self.pairs = 0
+
+    # --- names ---------------------------------------------------------------------------------
+
+    def adj(self, var: str) -> str:
+        if var not in self.adjoints:
+            self.adjoints[var] = self.ctx.namer.adjoint(var)
+        return self.adjoints[var]
+
+    def stack(self, var: str) -> str:
+        if var not in self.stacks:
+            self.stacks[var] = self.ctx.namer.fresh(f"saved_{var}")
+        return self.stacks[var]
+
+    def _snapshot(self):
+        namer = self.ctx.namer
+        return (set(namer._taken), set(namer._claimed), namer._temps, dict(self.adjoints),
+                dict(self.stacks), self.pairs)
+
+    def _restore(self, snap) -> None:
+        namer = self.ctx.namer
+        namer._taken, namer._claimed, namer._temps, self.adjoints, self.stacks, self.pairs = (
+            set(snap[0]), set(snap[1]), snap[2], dict(snap[3]), dict(snap[4]), snap[5])
+
+    # --- saving values the backward sweep reads -----------------------------------------------
+
+    def _saved(self, node: Node, names: list[str], origin: Origin, before: bool = True
+               ) -> list[Gen]:
+        """Pops (backward) for values of ``names`` read at ``node``'s adjoint; records the
+        matching pushes the forward sweep makes before (or after) ``node``."""
+        pops: list[Gen] = []
+        pushes = self.pushes.setdefault(id(node), ([], []))
+        for name in names:
+            self.pairs += 1
+            (pushes[0] if before else pushes[1]).append((name, self.pairs))
+            pops.append(Gen(name, _method(self.stack(name), "pop"), origin, pair=self.pairs))
+        return pops
+
+    # --- backward sweep ------------------------------------------------------------------------
+
+    def block(self, block: tuple[Node, ...], st: _State) -> list[GNode]:
+        out: list[GNode] = []
+        for node in reversed(block):
+            if isinstance(node, Stmt):
+                out += self.stmt(node, st)
+            elif isinstance(node, If):
+                out += self.branch(node, st)
+            elif isinstance(node, Loop):
+                out += self.loop(node, st)
+        return out
+
+    def stmt(self, s: Stmt, st: _State) -> list[GNode]:
+        t = s.target
+        if t not in self.act.active or t not in st.defined:
+            st.defined.discard(t)  # overwritten: whatever it held no longer matters
+            st.owned.discard(t)
+            return []
+        rule = self.ctx.rules[s.prim]
+        ops = [(i, s.args[i].name) for i in diff_operands(s, self.ctx.rules)
+               if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
+        ops.sort(key=lambda p: p[1] == t)  # the adjoint of the old value of t comes last
+        out: list[GNode] = []
+        g: cst.BaseExpression = cst.Name(self.adj(t))
+        if sum(name == t for _, name in ops) > 1:  # t = t * t: keep d_t before it is replaced
+            keep = self.ctx.namer.adjoint(self.ctx.namer.temp())
+            out.append(Gen(keep, g, s.origin))
+            g = cst.Name(keep)
+        contribs = []
+        arrays = [a for a in s.args if not (isinstance(a, Lit) and a.is_scalar_number)]
+        for i, name in ops:
+            lead = [cst.Name(self.ctx.alias), g, cst.Name(_OUT)]
+            fn = rule.vjp[0] if rule.variadic else rule.vjp[i]
+            extra = [cst.Integer(str(i))] if rule.variadic else []
+            contrib = apply_rule_fn(fn, [*lead, *extra], s)
+            if rule.elementwise and (len(arrays) == 1 or self.shapes.same(name, t)):
+                contrib = _strip_unbroadcast(contrib)
+            contribs.append((name, contrib.visit(_ShapeOnly(self.shapes, self.act))))
+        read = set().union(*(_names(c) for _, c in contribs)) if contribs else set()
+        out += self._reads(s, t, read)
+        contribs = [(name, _rename(c, _OUT, self._out_name)) for name, c in contribs]
+        st.defined.discard(t)
+        st.owned.discard(t)
+        for name, c in contribs:
+            gen = self.add(name, c, st, s.origin)
+            if gen is not None:
+                out.append(gen)
+        return out
+
+    def _reads(self, s: Stmt, t: str, read: set[str]) -> list[Gen]:
+        """Pops (and a copy) so that the adjoint of ``s`` sees the values ``s`` saw: those the
+        forward sweep overwrites later were saved. Sets ``self._out_name`` to the name that
+        holds ``s``'s output there."""
+        out: list[Gen] = []
+        later = self.kills[id(s)]
+        operands = sorted((read & self.primal) - {_OUT})
+        self._out_name = t
+        if _OUT in read and (t in later or t in operands):
+            into = self.ctx.namer.temp() if t in operands else t
+            if t in later:  # the output is overwritten later: saved right after s
+                pops = self._saved(s, [t], s.origin, before=False)
+                out += [Gen(into, p.expr, p.origin, pair=p.pair) for p in pops]
+            else:  # the output is in t now; the old t comes back from the stack below
+                out.append(Gen(into, cst.Name(t), s.origin))
+            self._out_name = into
+        # s itself overwrites t: its old value, if read, was saved too
+        out += self._saved(s, [n for n in operands if n in later or n == t], s.origin)
+        return out
+
+    def add(self, var: str, contrib: cst.BaseExpression, st: _State, origin: Origin
+            ) -> Gen | None:
+        """``d_var`` receives ``contrib``: the first time an assignment, then a sum (in place
+        for an index into an array made here)."""
+        name = self.adj(var)
+        scatter = _call_name(contrib) == "getitem_grad"
+        if isinstance(contrib, cst.Name) and contrib.value == name and var not in st.defined:
+            st.defined.add(var)  # t = t + c: the adjoint of the old t is the one of the new
+            return None
+        if var not in st.defined:
+            st.defined.add(var)
+            (st.owned.add if scatter else st.owned.discard)(var)
             return Gen(name, contrib, origin)
+        if scatter and var in st.owned:
+            g, _, index = (a.value for a in contrib.args)
+            return Gen(name, _call("add_at", cst.Name(name), index, g), origin)
+        st.owned.add(var)
         right = contrib if not isinstance(contrib, cst.BinaryOperation) or not isinstance(
             contrib.operator, (cst.Add, cst.Subtract)) else contrib.with_changes(
             lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return Gen(name, cst.BinaryOperation(cst.Name(name), cst.Add(), right), origin)
 
+    def branch(self, node: If, st: _State) -> list[GNode]:
+        s1, s2 = st.copy(), st.copy()
+        body, orelse = self.block(node.body, s1), self.block(node.orelse, s2)
+        union = s1.defined | s2.defined
+        body += self._zeros(union - s1.defined, s1, node.origin)
+        orelse += self._zeros(union - s2.defined, s2, node.origin)
+        st.defined, st.owned = union, s1.owned & s2.owned
+        if not body and not orelse:
+            return []
+        test = node.test.name if isinstance(node.test, Var) else None
+        # saved before the `if`: a branch may end in `break`
+        pops = self._saved(node, [n for n in [test] if n in self.kills[id(node)]], node.origin)
+        return [*pops, GIf(atom_node(node.test), tuple(body), tuple(orelse), node.origin)]
+
+    def _zeros(self, names, st: _State, origin: Origin) -> list[Gen]:
+        st.defined |= set(names)
+        st.owned |= set(names)
+        return [Gen(self.adj(v), _call("zero_grad", cst.Name(v)), origin) for v in sorted(names)]
+
+    def loop(self, node: Loop, st: _State) -> list[GNode]:
+        entry = st.copy()
+        for _ in range(16):  # the adjoints live across iterations settle in a few rounds
+            snap = self._snapshot()
+            pushes = {k: (list(a), list(b)) for k, (a, b) in self.pushes.items()}
+            exit_ = entry.copy()
+            body = self.block(node.body, exit_)
+            grown = exit_.defined - entry.defined
+            lost = (entry.owned - exit_.owned) & exit_.defined
+            if not grown and not lost:
+                break
+            entry.defined |= grown
+            entry.owned = (entry.owned | grown) - lost
+            self._restore(snap)
+            self.pushes = pushes
+        body += self._zeros(entry.defined - exit_.defined, exit_, node.origin)
+        inits = self._zeros(entry.defined - st.defined, st, node.origin)
+        st.defined, st.owned = entry.defined, entry.owned
+        if not body:
+            return []
+        reads = [a.name for a in node.bounds or () if isinstance(a, Var)]
+        reads += [n for a in node.bounds or () if isinstance(a, Lit) for n in sorted(a.uses)]
+        reads += [node.trips] if node.trips else []
+        pops = self._saved(node, sorted(set(reads) & self.kills[id(node)]), node.origin,
+                           before=False)
+        return [*inits, *pops, GLoop(node.index or "_", self._reverse_range(node), tuple(body),
+                                     node.origin)]
+
+    def _reverse_range(self, node: Loop) -> cst.BaseExpression:
+        if node.bounds is None:
+            assert node.trips
+            return _call("range", cst.Name(node.trips))
+        r: cst.BaseExpression = _range(node.bounds)
+        if node.trips:  # a loop that may break: the iterations it ran
+            r = cst.Subscript(r, [cst.SubscriptElement(cst.Slice(None, cst.Name(node.trips)))])
+        return _call("reversed", r)
+
+    # --- forward sweep -------------------------------------------------------------------------
+
+    def forward(self, block: tuple[Node, ...]) -> list[GNode]:
+        out: list[GNode] = []
+        for node in block:
+            before, after = self.pushes.get(id(node), ([], []))
+            out += [self._push(name, pair, node.origin) for name, pair in before]
+            if isinstance(node, Stmt):
+                out.append(Gen(node.target, primal_expr(node, self.ctx), node.origin,
+                               effect=node.effect))
+            elif isinstance(node, If):
+                out.append(GIf(atom_node(node.test), tuple(self.forward(node.body)),
+                               tuple(self.forward(node.orelse)), node.origin))
+            elif isinstance(node, Loop):
+                if node.bounds is not None:
+                    out.append(GLoop(node.index, _range(node.bounds),
+                                     tuple(self.forward(node.body)), node.origin))
+                else:
+                    assert node.test is not None
+                    out.append(GLoop(None, node.test.node, tuple(self.forward(node.body)),
+                                     node.origin))
+            elif isinstance(node, Jump):
+                out.append(node)
+            out += [self._push(name, pair, node.origin) for name, pair in after]
+        return out
+
+    def _push(self, name: str, pair: int, origin: Origin) -> Gen:
+        return Gen(None, _method(self.stack(name), "append", cst.Name(name)), origin,
+                   effect=True, pair=pair)
+
+
+def _call_target(expr: cst.BaseExpression) -> str | None:
+    """``saved_h`` for ``saved_h.append(h)``."""
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and isinstance(
+            expr.func.value, cst.Name):
+        return expr.func.value.value
+    return None
+
+
+def _range(bounds) -> cst.Call:
+    start, stop, step = (atom_node(a) for a in bounds)
+    args = [stop] if _is_int(start, 0) and _is_int(step, 1) else \
+        [start, stop] if _is_int(step, 1) else [start, stop, step]
+    return _call("range", *args)
+
+
+def _is_int(node: cst.BaseExpression, value: int) -> bool:
+    return isinstance(node, cst.Integer) and int(node.value) == value
+
 
 def _indexed_params(fn: CoreFunction) -> set[str]:
     """Parameters read by index: they may be tuples, lists or dicts, whose adjoints are put
     back into the argument's structure at the end (``densify``)."""
-    return {s.args[0].name for s in fn.body
-            if s.prim == "getitem" and isinstance(s.args[0], Var) and s.args[0].name in fn.params}
+    return {s.args[0].name for s in walk(fn.body) if isinstance(s, Stmt)
+            and s.prim == "getitem" and isinstance(s.args[0], Var) and s.args[0].name in fn.params}
 
 
 def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: ShapeClasses,
             ctx: PassContext, *, with_value: bool = False) -> Program:
     """The program computing ``fn``'s value (if ``with_value``) and its gradient wrt ``wrt``."""
-    forward = [Gen(s.target, primal_expr(s, ctx), s.origin,
-                   effect=s.effect) for s in fn.body]
-    containers = _indexed_params(fn)
-    adj = _Adjoints(ctx)
-    backward: list[Gen] = []
     result = fn.result
     if isinstance(result, Lit) and isinstance(result.node, cst.Name) and \
             result.node.value == "None":
         raise SrcGradError(f"{fn.name} returns None: there is no output to differentiate",
                            fn.result_origin.loc, hint="return the scalar to differentiate")
+    rev = _Reverse(fn, act, shapes, ctx)
+    st = _State()
+    backward: list[GNode] = []
     if isinstance(result, Var) and result.name in act.active:
         if shapes.find(result.name) == shapes.SCALAR:  # a full reduction: surely a scalar
             seed: cst.BaseExpression = cst.Float("1.0")
         else:  # checked at run time: grad needs a scalar output
-            seed = cst.Call(cst.Name("seed"), [cst.Arg(cst.Name(result.name))])
-        backward.append(adj.add(result.name, seed, fn.result_origin))
-    for s in reversed(fn.body):
-        if s.target not in act.active:
-            continue
-        backward.extend(_adjoint_stmts(s, act, shapes, adj, ctx))
+            seed = _call("seed", cst.Name(result.name))
+        backward.append(rev.add(result.name, seed, st, fn.result_origin))
+    backward += rev.block(fn.body, st)
+    forward: list[GNode] = []
+    started: set[str] = set()
+    for node in fn.body:  # each stack starts empty before the statement that first pushes
+        part = rev.forward((node,))
+        for g in gens(tuple(part)):
+            stack = _call_target(g.expr) if g.pair and not g.target else None
+            if stack and stack not in started:
+                started.add(stack)
+                forward.append(Gen(stack, cst.List([]), node.origin))
+        forward += part
+    containers = _indexed_params(fn)
     returns = []
     for p in wrt:
-        if p in adj.written:
-            g: cst.BaseExpression = cst.Name(adj.name(p))
+        if p in st.defined:
+            g: cst.BaseExpression = cst.Name(rev.adj(p))
             if p in containers:
-                g = cst.Call(cst.Name("densify"), [cst.Arg(g), cst.Arg(cst.Name(p))])
+                g = _call("densify", g, cst.Name(p))
         else:
-            g = cst.Call(cst.Name("zero_grad"), [cst.Arg(cst.Name(p))])
+            g = _call("zero_grad", cst.Name(p))
         returns.append(g)
     if with_value:
         value = atom_node(result)
@@ -137,27 +478,6 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         returns = [value, grads]
     return Program(f"grad_{_ident(fn.name)}", fn.params, tuple(forward), tuple(backward),
                    tuple(returns), kwonly=fn.kwonly)
-
-
-def _adjoint_stmts(s: Stmt, act: Activity, shapes: ShapeClasses, adj: _Adjoints,
-                   ctx: PassContext) -> list[Gen]:
-    rule = ctx.rules[s.prim]
-    out: list[Gen] = []
-    g = cst.Name(adj.name(s.target))
-    for i in diff_operands(s, ctx.rules):
-        a = s.args[i]
-        if not isinstance(a, Var) or a.name not in act.active:
-            continue
-        lead = [cst.Name(ctx.alias), g, cst.Name(s.target)]
-        if rule.variadic:
-            contrib = apply_rule_fn(rule.vjp[0], [*lead, cst.Integer(str(i))], s)
-        else:
-            contrib = apply_rule_fn(rule.vjp[i], lead, s)
-        if rule.elementwise and shapes.same(a.name, s.target):
-            contrib = _strip_unbroadcast(contrib)
-        contrib = contrib.visit(_ShapeOnly(shapes, act))
-        out.append(adj.add(a.name, contrib, s.origin))
-    return out
 
 
 class _ShapeOnly(cst.CSTTransformer):
@@ -178,7 +498,7 @@ class _ShapeOnly(cst.CSTTransformer):
         if k >= len(updated.args) or not isinstance(updated.args[k].value, cst.Name):
             return updated
         root = self.shapes.find(updated.args[k].value.value)
-        if root not in self.act.active:
+        if root not in self.act.active or root in self.shapes.reassigned:
             return updated
         args = list(updated.args)
         args[k] = args[k].with_changes(value=cst.Name(root))
@@ -188,9 +508,7 @@ class _ShapeOnly(cst.CSTTransformer):
 def scalar_adjoints(program: Program, fn: CoreFunction, shapes: ShapeClasses,
                     act: Activity) -> frozenset[str]:
     """Adjoint names known to hold scalars: the seed and adjoints of full reductions."""
-    names = {g.target for g in program.backward
-             if isinstance(g.expr, cst.Call) and isinstance(g.expr.func, cst.Name)
-             and g.expr.func.value == "seed"}
+    names = {g.target for g in gens(program.backward) if _call_name(g.expr) == "seed"}
     scalar_vars = {v for v in act.active if shapes.find(v) == shapes.SCALAR}
     return frozenset(names | {f"d_{v}" for v in scalar_vars})
 

@@ -34,21 +34,28 @@ def raises_at(fn, text, *args, match, wrt=0):
     return err
 
 
-def uses_if(x):
+def early_return(x):
     if np.sum(x) > 0:
-        x = x * 2
-    return np.sum(x)
+        return np.sum(x)
+    return -np.sum(x)
 
 
-def uses_for(x):
+def for_else(x):
     for _ in range(3):
         x = x * 2
+    else:
+        x = x + 1
     return np.sum(x)
 
 
-def uses_ternary(x):
-    y = x if np.sum(x) > 0 else -x
-    return np.sum(y)
+def partial_break(x):
+    for i in range(3):
+        if i > 0:
+            if np.sum(x) > 5:
+                break
+            x = x * 2
+        x = x + 1
+    return np.sum(x)
 
 
 def uses_comprehension(x):
@@ -77,9 +84,9 @@ def starred(x):
 
 
 @pytest.mark.parametrize("fn, text, match", [
-    (uses_if, "if np.sum", r"`if` statements are not supported"),
-    (uses_for, "for _ in", r"`for` statements"),
-    (uses_ternary, "x if np.sum(x) > 0 else -x", r"conditional expression"),
+    (early_return, "return np.sum(x)", r"a `return` .* is not supported"),
+    (for_else, "else:", r"`for ... else` is not supported"),
+    (partial_break, "if i > 0", r"`break`/`continue` in only some paths"),
     (uses_comprehension, "[np.sum(r) for r in x]", r"list comprehension"),
     (uses_with, "with open", r"`with` statements"),
     (uses_global, "global X", r"`global` is not supported"),
@@ -177,7 +184,7 @@ def test_undefined_name():
 
 def test_errors_come_from_srcgrad_not_from_deep_inside():
     with pytest.raises(SrcGradError) as info:
-        srcgrad.grad(uses_if)(X)
+        srcgrad.grad(for_else)(X)
     # The exception is raised with its cause suppressed: no chained internal traceback.
     assert info.value.__cause__ is None
 

@@ -405,6 +405,7 @@ CASES["getitem"] = [C(normal((3, 4)), index=i, label=repr(i).replace(" ", "")) f
 CASES["astype"] = [C(normal((3, 4)), dtype=np.float64, label="f64"),
                    C(normal((3,)), dtype="float64", label="str")]
 CASES["copy"] = [C(normal((3, 4)), label="2d"), C(normal(()), label="0d")]
+CASES["assign"] = [C(normal((3, 4)), label="2d"), C(normal(()), label="0d")]
 CASES["concatenate"] = [
     C(normal((2, 3)), normal((4, 3)), label="axis0"),
     C(normal((3, 2)), normal((3, 1)), normal((3, 4)), axis=1, label="axis1-three"),

@@ -532,6 +532,29 @@ def getitem_grad(g, x, index):
     return xp.zeros_like(x).at[index].add(g)
 
 
+def add_at(a, index, g):
+    """``a[index] += g`` for an adjoint ``a`` that srcgrad made (in place where the array or
+    container allows it); returns ``a``. Repeated indices add up."""
+    if isinstance(a, StructGrad):
+        old = a.items.get(index)
+        a.items[index] = g if old is None else old + g
+        return a
+    if isinstance(a, (list, dict)):
+        a[index] = a[index] + g
+        return a
+    if isinstance(a, tuple):
+        return a[:index] + (a[index] + g,) + a[index + 1:] if index != -1 else \
+            a[:-1] + (a[-1] + g,)
+    xp = _xp(a, g)
+    if xp is np:
+        if _is_basic_index(index):
+            a[index] += g
+        else:
+            np.add.at(a, index, g)
+        return a
+    return xp.asarray(a).at[index].add(g)
+
+
 def astype_grad(g, x):
     """Adjoint of ``x.astype(dtype)``: ``g`` back in ``x``'s dtype."""
     dt = _dtype(x)

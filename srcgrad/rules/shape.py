@@ -77,6 +77,10 @@ def _astype(xp, x, dtype): return x.astype(dtype)
 def _astype_t(xp, g, out, x, dtype): return astype_grad(g, x)   # back to x's dtype
 ASTYPE = linear("astype", _astype, _astype_t)
 
+def _assign(xp, x): return x   # a name bound to a value: `h = x` before a loop reassigns h
+def _assign_t(xp, g, out, x): return g
+ASSIGN = linear("assign", _assign, _assign_t)
+
 def _copy(xp, x): return xp.array(x, copy=True)
 def _copy_t(xp, g, out, x): return g
 COPY = linear("copy", _copy, _copy_t)
@@ -126,7 +130,7 @@ def _len(xp, x): return len(x)
 
 RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
-    ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY,
+    ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),

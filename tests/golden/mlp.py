@@ -22,6 +22,6 @@ def grad_mlp(params, x, y):
     d_params_b1 = unbroadcast(d_t2, params_b1)
     d_params_w1 = matmul_grad_b(unbroadcast(d_t2, t1), x, params_w1)
     # L33: h = layer(x, params["w1"], params["b1"])
-    d_params = d_params + getitem_grad(d_params_b1, params, s_["b1"])
-    d_params = d_params + getitem_grad(d_params_w1, params, s_["w1"])
+    d_params = add_at(d_params, s_["b1"], d_params_b1)
+    d_params = add_at(d_params, s_["w1"], d_params_w1)
     return densify(d_params, params)
