@@ -1,0 +1,341 @@
+"""Control flow in reverse mode: every construct against finite differences and jax.grad."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from oracle import check
+
+import srcgrad
+
+RNG = np.random.default_rng(7)
+V = RNG.normal(size=4)
+W = RNG.normal(size=4)
+M = RNG.normal(size=(5, 4)) * 0.5
+A = RNG.normal(size=(4, 4)) * 0.4
+
+
+# --- branches ------------------------------------------------------------------------------------
+
+def if_else(x, y):
+    if np.sum(x) > 0:
+        z = x * y
+    else:
+        z = np.sin(x) + y
+    return np.sum(z * z)
+
+
+def elif_chain(x, y):
+    s = np.sum(x * y)
+    if s > 1.0:
+        z = np.tanh(x)
+    elif s > -1.0:
+        z = x * s
+    else:
+        z = -x
+    return np.sum(z) + s
+
+
+def nested_if(x, y):
+    z = x
+    if np.sum(x) > -5:
+        if np.max(y) > 0:
+            z = z * y
+        else:
+            z = np.exp(z)
+        z = z + 1.0
+    return np.sum(z ** 2)
+
+
+def if_without_else(x, y):
+    z = x * 2.0
+    if np.sum(y) < 100:
+        z = z * y
+    return np.sum(np.sin(z))
+
+
+def ternary(x, y):
+    z = x * y if np.sum(x) > 0 else np.cos(x)
+    return np.sum(z)
+
+
+def nested_ternary(x, y):
+    s = np.sum(x)
+    z = x * 2.0 if s > 1 else (y * x if s > -1 else -y)
+    return np.sum(z * x)
+
+
+def bool_ops(x, y):
+    z = x
+    if np.sum(x) > -10 and not np.sum(y) > 10:
+        z = z * y
+    if np.sum(x) > 10 or np.max(y) > -10:
+        z = np.tanh(z)
+    return np.sum(z)
+
+
+@pytest.mark.parametrize("fn", [if_else, elif_chain, nested_if, if_without_else, ternary,
+                                nested_ternary, bool_ops])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_branches(fn, sign):
+    check(fn, (sign * np.abs(V), W), wrt=("x", "y"))
+
+
+# --- loops ---------------------------------------------------------------------------------------
+
+def for_range(x, w):
+    h = x
+    for _ in range(3):
+        h = np.tanh(h * w)
+    return np.sum(h)
+
+
+def range_bounds(x, w):
+    s = 0.0
+    for i in range(1, len(x), 2):
+        s = s + x[i] * w[i - 1]
+    return s
+
+
+def range_from_data(xs, w):
+    h = w
+    for t in range(xs.shape[0]):
+        h = np.sin(h + xs[t])
+    return np.sum(h)
+
+
+def zero_trips(x, w):
+    h = x * w
+    for _ in range(0):
+        h = h * 2.0
+    return np.sum(h)
+
+
+def over_rows(xs, w):
+    s = 0.0
+    for row in xs:
+        s = s + np.sum(np.tanh(row * w))
+    return s
+
+
+def with_enumerate(xs, w):
+    s = 0.0
+    for i, row in enumerate(xs):
+        s = s + (i + 1) * np.sum(row * w)
+    return s
+
+
+def with_zip(xs, w):
+    s = 0.0
+    for row, wi in zip(xs, w):
+        s = s + np.sum(row) * wi
+    return s
+
+
+def rnn(xs, w):
+    h = np.tanh(w)
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] * 0.5 + h @ A)
+    return np.sum(h * h)
+
+
+def while_loop(x, w):
+    h = x * w
+    while np.sum(h * h) < 50.0:
+        h = h * 1.5 + w
+    return np.sum(h)
+
+
+def while_counter(x, w):
+    n = 0
+    h = x
+    while n < 4:
+        h = np.sin(h) * w
+        n = n + 1
+    return np.sum(h)
+
+
+def with_break(x, w):
+    h = x
+    for _ in range(10):
+        if np.sum(h * h) > 20:
+            break
+        h = h * 1.3 + w
+    return np.sum(h)
+
+
+def with_continue(xs, w):
+    s = 0.0
+    for i in range(xs.shape[0]):
+        if i % 2 == 1:
+            continue
+        s = s + np.sum(xs[i] * w)
+    return s
+
+
+def while_break(x, w):
+    h = x
+    n = 0
+    while True:
+        n = n + 1
+        h = np.tanh(h + w)
+        if n >= 3:
+            break
+    return np.sum(h)
+
+
+def nested_loops(xs, w):
+    s = 0.0
+    for i in range(xs.shape[0]):
+        for j in range(i):
+            s = s + np.sum(xs[i] * xs[j] * w)
+    return s
+
+
+def branch_in_loop(xs, w):
+    h = w
+    for t in range(xs.shape[0]):
+        if np.sum(xs[t]) > 0:
+            h = h * xs[t]
+        else:
+            h = np.sin(h) + xs[t]
+    return np.sum(h)
+
+
+def loop_in_branch(xs, w):
+    h = w
+    if np.sum(w) > -100:
+        for t in range(xs.shape[0]):
+            h = np.cos(h) * xs[t]
+    return np.sum(h)
+
+
+def live_out(xs, w):
+    out = 0.0
+    for t in range(xs.shape[0]):
+        out = np.sum(xs[t] * w)  # only the last value is used
+    return out * 2.0
+
+
+def self_updates(x, w):
+    for _ in range(2):
+        x = x * x      # reads the old x twice
+        x = np.exp(x * 0.1)   # its adjoint reads the new x
+        x = (x + 1.0) ** w    # and this one both
+    return np.sum(x)
+
+
+def cell(h, xt, w):
+    return np.tanh(h * w + xt)
+
+
+def calls_in_loop(xs, w):
+    h = w
+    for t in range(xs.shape[0]):
+        h = cell(h, xs[t], w)
+    return np.sum(h)
+
+
+def python_floats(a, b):
+    s = a
+    for _ in range(3):
+        s = s * b + np.sin(s)
+    return s
+
+
+def inactive_loop(xs, w):
+    total = 0
+    for t in range(xs.shape[0]):
+        total = total + t
+    return np.sum(w * xs[0]) * total
+
+
+LOOPS = [for_range, range_bounds, zero_trips, while_loop, while_counter, with_break,
+         while_break, self_updates]
+SEQUENCES = [range_from_data, over_rows, with_enumerate, with_zip, rnn, with_continue,
+             nested_loops, branch_in_loop, loop_in_branch, live_out, calls_in_loop,
+             inactive_loop]
+
+
+@pytest.mark.parametrize("fn", LOOPS)
+def test_loops_over_vectors(fn):
+    check(fn, (np.abs(V) * 0.5, np.abs(W) * 0.5 + 0.2), wrt=("x", "w"))
+
+
+@pytest.mark.parametrize("fn", SEQUENCES)
+def test_loops_over_sequences(fn):
+    check(fn, (M, W), wrt=("xs", "w"))
+
+
+def test_python_floats_in_loops():
+    got = check(python_floats, (0.3, 0.8), wrt=("a", "b"))
+    assert all(isinstance(g, float) for g in got)
+
+
+def test_loops_on_the_jax_backend():
+    check(rnn, (M, W), wrt=("xs", "w"), backend="jax")
+    check(with_break, (np.abs(V) * 0.5, np.abs(W) * 0.5 + 0.2), wrt=("x", "w"), backend="jax")
+
+
+# --- generated code ------------------------------------------------------------------------------
+
+def test_straight_line_code_saves_nothing():
+    def f(x, w):
+        h = np.tanh(x * w)
+        h = np.sin(h) * w
+        return np.sum(h)
+
+    assert "saved_" not in srcgrad.grad(f).source
+
+
+def test_stacks_are_named_and_visible():
+    src = srcgrad.grad(rnn, wrt="w").source
+    assert "saved_h = []" in src and "saved_h.append(h)" in src and "h = saved_h.pop()" in src
+    assert "for t in reversed(range(xs.shape[0])):" in src
+
+
+def test_branch_record_and_trip_count_are_visible():
+    src = srcgrad.grad(with_break, wrt="x").source
+    assert "cond = np.sum(h * h) > 20" in src
+    assert "trips += 1" in src and "reversed(range(10)[:trips])" in src
+    src = srcgrad.grad(while_loop, wrt="x").source
+    assert "for _ in range(trips):" in src
+
+
+def test_only_needed_values_are_saved():
+    # the loop index restores itself; `w` never changes; `xs` is never overwritten
+    src = srcgrad.grad(range_from_data, wrt="w").source
+    assert "saved_w" not in src and "saved_xs" not in src and "saved_t " not in src
+
+
+def _peak_bytes(fn, *args):
+    g = srcgrad.grad(fn, wrt="w")
+    g(*args)  # transform outside the measurement
+    tracemalloc.start()
+    try:
+        g(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_saved_memory_grows_linearly_with_trips():
+    def deep(xs, w):
+        h = w
+        for t in range(xs.shape[0]):
+            h = np.tanh(h * xs[t])
+        return np.sum(h)
+
+    small = _peak_bytes(deep, np.ones((40, 200)) * 0.5, np.ones(200))
+    large = _peak_bytes(deep, np.ones((400, 200)) * 0.5, np.ones(200))
+    assert 5 < large / small < 15
+
+
+def test_recursion_is_refused_with_a_location():
+    def fact(x, n):
+        return x if n <= 1 else x * fact(x, n - 1)
+
+    with pytest.raises(srcgrad.SrcGradError, match="recursive call"):
+        srcgrad.grad(fact)(1.5, 3)
