@@ -188,6 +188,11 @@ class _Reverse:
         self.kills: dict[int, frozenset[str]] = {}
         _kill_after(fn.body, frozenset(), self.kills)
         self.primal = set(fn.params) | assigned(fn.body)
+        stmts = [n for n in walk(fn.body) if isinstance(n, Stmt)]
+        counts: dict[str, int] = {}
+        for n in stmts:
+            counts[n.target] = counts.get(n.target, 0) + 1
+        self.defs = {n.target: n for n in stmts if counts[n.target] == 1}
         self.adjoints: dict[str, str] = {}
         self.stacks: dict[str, str] = {}
         self.pushes: dict[int, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
@@ -259,7 +264,8 @@ class _Reverse:
             out.append(Gen(keep, g, s.origin))
             g = cst.Name(keep)
         contribs = []
-        arrays = [a for a in s.args if not (isinstance(a, Lit) and a.is_scalar_number)]
+        arrays = {a.name if isinstance(a, Var) else id(a) for a in s.args
+                  if not (isinstance(a, Lit) and a.is_scalar_number)}  # x * x: one shape
         for i, name in ops:
             lead = [cst.Name(self.ctx.alias), g, cst.Name(_OUT)]
             fn = rule.vjp[0] if rule.variadic else rule.vjp[i]
@@ -296,8 +302,18 @@ class _Reverse:
                 out.append(Gen(into, cst.Name(t), s.origin))
             self._out_name = into
         # s itself overwrites t: its old value, if read, was saved too
-        out += self._saved(s, [n for n in operands if n in later or n == t], s.origin)
+        lost = [n for n in operands if n in later or n == t]
+        again = [n for n in lost if self._recomputable(n, s)]
+        out += self._saved(s, [n for n in lost if n not in again], s.origin)
+        out += [Gen(n, primal_expr(self.defs[n], self.ctx), s.origin) for n in again]
         return out
+
+    def _recomputable(self, name: str, site: Stmt) -> bool:
+        """Whether ``name`` is cheaper to compute again than to save: an index into an array
+        that does not change (``xs[t]`` in a loop over ``t``)."""
+        d = self.defs.get(name)
+        return d is not None and d is not site and d.prim == "getitem" and \
+            not d.reads() & (self.kills[id(site)] | {site.target})
 
     def add(self, var: str, contrib: cst.BaseExpression, st: _State, origin: Origin
             ) -> Gen | None:

@@ -129,7 +129,7 @@ def with_enumerate(xs, w):
 
 def with_zip(xs, w):
     s = 0.0
-    for row, wi in zip(xs, w):
+    for row, wi in zip(xs, w):  # noqa: B905
         s = s + np.sum(row) * wi
     return s
 
