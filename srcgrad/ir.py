@@ -104,10 +104,12 @@ class Loop:
 
 @dataclass(frozen=True, eq=False)
 class Jump:
-    """``break`` or ``continue``: always the last node of a branch."""
+    """``break``, ``continue`` or ``return`` (from the function lowered as ``scope``): always
+    the last node of a branch; the statements it skips are in the other branch."""
 
     kind: str
     origin: Origin
+    scope: int = 0
 
 
 Node = Stmt | If | Loop | Jump
@@ -135,23 +137,28 @@ def assigned(block: tuple[Node, ...]) -> set[str]:
     return names
 
 
-def always_exits(block: tuple[Node, ...]) -> bool:
-    """Whether every path through ``block`` ends in ``break`` or ``continue``."""
+def _exits(node: Node, scope: int) -> bool:
+    return isinstance(node, Jump) and (node.kind != "return" or node.scope == scope)
+
+
+def always_exits(block: tuple[Node, ...], scope: int = 0) -> bool:
+    """Whether every path through ``block`` ends in ``break``, ``continue`` or a ``return``
+    of the function lowered as ``scope``."""
     if not block:
         return False
     last = block[-1]
-    if isinstance(last, Jump):
+    if _exits(last, scope):
         return True
-    return isinstance(last, If) and always_exits(last.body) and always_exits(last.orelse)
+    return isinstance(last, If) and always_exits(last.body, scope) and \
+        always_exits(last.orelse, scope)
 
 
-def may_exit(block: tuple[Node, ...]) -> bool:
-    """Whether some path through ``block`` reaches a ``break`` or ``continue`` of an enclosing
-    loop."""
+def may_exit(block: tuple[Node, ...], scope: int = 0) -> bool:
+    """Whether some path through ``block`` reaches such a jump."""
     for node in block:
-        if isinstance(node, Jump):
+        if _exits(node, scope):
             return True
-        if isinstance(node, If) and (may_exit(node.body) or may_exit(node.orelse)):
+        if isinstance(node, If) and (may_exit(node.body, scope) or may_exit(node.orelse, scope)):
             return True
     return False
 

@@ -115,6 +115,8 @@ class Frame:
     return_hint: str | Home | None = "out"   # name for the value of `return <expression>`
     homes: dict[str, str] = field(default_factory=dict)  # user name -> core name, in control flow
     loops: int = 0   # how many loops enclose the statement being lowered
+    branches: int = 0  # how many branches enclose it
+    result: str | None = None  # the variable every `return` of this function assigns
 
 
 @dataclass
@@ -220,6 +222,8 @@ class _Lowering:
         ret = self._statements(frame, _statement_list(suite), top=True)
         if ret is not None:
             return ret
+        if frame.result is not None:  # every path returned inside a branch
+            return Var(frame.result), frame.origin
         origin = frame.origin or Origin(frame.parsed.loc(frame.parsed.node), "return None",
                                         frame.where)
         return Lit(cst.Name("None")), origin
@@ -317,6 +321,13 @@ class _Lowering:
     def _if(self, frame: Frame, node: cst.If) -> None:
         origin = self._origin(frame, node)
         test = self._test(frame, node.test)
+        frame.branches += 1
+        try:
+            self._if_blocks(frame, node, test, origin)
+        finally:
+            frame.branches -= 1
+
+    def _if_blocks(self, frame: Frame, node: cst.If, test: Var, origin: Origin) -> None:
         body = self._block(frame, _statement_list(node.body))
         if isinstance(node.orelse, cst.If):  # elif
             orelse = self._block_of(frame, lambda: self._if(frame, node.orelse))
@@ -334,27 +345,48 @@ class _Lowering:
             block = self.blocks.pop()
         return tuple(block)
 
+    def _rest(self, frame: Frame, rest: list) -> tuple[Node, ...]:
+        frame.branches += 1  # the statements now run inside a branch
+        try:
+            return self._block(frame, rest)
+        finally:
+            frame.branches -= 1
+
+    def _early_return(self, frame: Frame, node: cst.Return) -> None:
+        """``return v`` inside a branch: ``v`` goes to the function's result variable and the
+        statements after the ``if`` move to the other branch."""
+        if frame.result is None:
+            frame.result = self._target(frame, frame.return_hint)
+        if node.value is None:
+            raise self.error(frame, node, "a bare `return` has no value to differentiate")
+        value = self.atom(frame, node.value, Home(frame.result))
+        if value != Var(frame.result):
+            self.emit(frame, frame.result, "assign", (value,))
+        self.body.append(Jump("return", frame.origin, id(frame)))
+        return None
+
     def _jump_rest(self, frame: Frame, stmt: cst.If, rest: list) -> bool:
         """After ``if c: ... break``, the statements that follow run only in the other branch:
         move them there. True when ``rest`` has been lowered (or never runs)."""
         node = self.body[-1]
         assert isinstance(node, If)
-        if not (may_exit(node.body) or may_exit(node.orelse)):
+        scope = id(frame)
+        if not (may_exit(node.body, scope) or may_exit(node.orelse, scope)):
             return False
-        then_exits, else_exits = always_exits(node.body), always_exits(node.orelse)
+        then_exits = always_exits(node.body, scope)
+        else_exits = always_exits(node.orelse, scope)
         if then_exits and else_exits:
             return True
-        if then_exits and not may_exit(node.orelse):
-            orelse = node.orelse + self._block(frame, rest)
-            self.body[-1] = replace(node, orelse=orelse)
+        if then_exits and not may_exit(node.orelse, scope):
+            self.body[-1] = replace(node, orelse=node.orelse + self._rest(frame, rest))
             return True
-        if else_exits and not may_exit(node.body):
-            self.body[-1] = replace(node, body=node.body + self._block(frame, rest))
+        if else_exits and not may_exit(node.body, scope):
+            self.body[-1] = replace(node, body=node.body + self._rest(frame, rest))
             return True
         if not rest:
             return True
-        raise self.error(frame, stmt, "`break`/`continue` in only some paths of nested "
-                         "branches is not supported yet",
+        raise self.error(frame, stmt, "`break`/`continue`/`return` in only some paths of "
+                         "nested branches is not supported yet",
                          "end each branch of this `if` with the break/continue, or set a flag "
                          "and test it in the loop condition")
 
@@ -559,6 +591,11 @@ class _Lowering:
         return Var(target)
 
     def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Atom | None:
+        if isinstance(node, cst.Return) and frame.branches and not frame.loops:
+            return self._early_return(frame, node)
+        if isinstance(node, cst.Return) and frame.result and last:
+            self._early_return(frame, node)
+            return Var(frame.result)
         if isinstance(node, cst.Return):
             if not last:
                 where = "inside a branch or loop" if frame.homes else \

@@ -414,8 +414,8 @@ class _Reverse:
                     assert node.test is not None
                     out.append(GLoop(None, node.test.node, tuple(self.forward(node.body)),
                                      node.origin))
-            elif isinstance(node, Jump):
-                out.append(node)
+            elif isinstance(node, Jump) and node.kind != "return":
+                out.append(node)  # a return only skips the other branch: nothing to write
             out += [self._push(name, pair, node.origin) for name, pair in after]
         return out
 

@@ -76,8 +76,38 @@ def bool_ops(x, y):
     return np.sum(z)
 
 
+def early_returns(x, y):
+    if np.sum(x) > 0:
+        return np.sum(x * y)
+    z = np.sin(x) * y
+    if np.sum(z) > 1:
+        return np.sum(z * z)
+    return np.sum(z)
+
+
+def returns_in_both(x, y):
+    if np.sum(x * y) > 0:
+        return np.sum(np.exp(x) * y)
+    else:
+        return np.sum(x ** 2)
+
+
+def sign_or_scale(a, s):
+    if np.sum(a) > 0:
+        return a * s
+    return -a
+
+
+def calls_with_returns(x, y):
+    h = x
+    for _ in range(3):
+        h = sign_or_scale(h * y, 0.9)
+    return np.sum(h)
+
+
 @pytest.mark.parametrize("fn", [if_else, elif_chain, nested_if, if_without_else, ternary,
-                                nested_ternary, bool_ops])
+                                nested_ternary, bool_ops, early_returns, returns_in_both,
+                                calls_with_returns])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_branches(fn, sign):
     check(fn, (sign * np.abs(V), W), wrt=("x", "y"))

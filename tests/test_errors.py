@@ -35,8 +35,10 @@ def raises_at(fn, text, *args, match, wrt=0):
 
 
 def early_return(x):
-    if np.sum(x) > 0:
-        return np.sum(x)
+    for _ in range(3):
+        if np.sum(x) > 0:
+            return np.sum(x)
+        x = x * 2
     return -np.sum(x)
 
 
@@ -86,7 +88,7 @@ def starred(x):
 @pytest.mark.parametrize("fn, text, match", [
     (early_return, "return np.sum(x)", r"a `return` .* is not supported"),
     (for_else, "else:", r"`for ... else` is not supported"),
-    (partial_break, "if i > 0", r"`break`/`continue` in only some paths"),
+    (partial_break, "if i > 0", r"`break`/`continue`/`return` in only some paths"),
     (uses_comprehension, "[np.sum(r) for r in x]", r"list comprehension"),
     (uses_with, "with open", r"`with` statements"),
     (uses_global, "global X", r"`global` is not supported"),
