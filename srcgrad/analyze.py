@@ -66,7 +66,7 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
             break
     result = Activity(frozenset(varied), frozenset(useful))
     for s in stmts:
-        if s.prim == "call" and s.target in result.active:
+        if s.prim == "call" and s.target in result.active and _reads_varied(s, varied):
             callee = cst_name(s.args[0])
             raise SrcGradError(
                 f"cannot differentiate through {callee}(): it has no derivative rule and no "
@@ -76,6 +76,13 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
                 "function of them; custom derivative rules are not available yet",
             )
     return result
+
+
+def _reads_varied(s: Stmt, varied: set[str]) -> bool:
+    """Whether a call takes a value that depends on a differentiated input (a call of
+    constants, ``np.zeros(3)``, is a constant even where its variable is active later)."""
+    return any(isinstance(a, Var) and a.name in varied for a in s.args[1:]) or any(
+        isinstance(v, Var) and v.name in varied for _, v in s.params)
 
 
 def cst_name(atom) -> str:

@@ -249,7 +249,7 @@ class _Reverse:
 
     def stmt(self, s: Stmt, st: _State) -> list[GNode]:
         t = s.target
-        if t not in self.act.active or t not in st.defined:
+        if t not in self.act.active or t not in st.defined or s.prim == "call":
             st.defined.discard(t)  # overwritten: whatever it held no longer matters
             st.owned.discard(t)
             return []

@@ -45,6 +45,10 @@ def unbroadcast(g, x):
     gshape, xshape = getattr(g, "shape", ()), getattr(x, "shape", ())
     if gshape == xshape:  # the common case, kept fast for scalars
         return g
+    if type(g) is np.ndarray and type(xshape) is tuple:
+        lead = len(gshape) - len(xshape)
+        if lead > 0 and gshape[lead:] == xshape:  # leading axes only: (8, 32) -> (32,)
+            return g.sum(axis=0) if lead == 1 else g.sum(axis=tuple(range(lead)))
     gshape, xshape = shape(g), shape(x)
     lead = len(gshape) - len(xshape)
     if lead < 0 or any(
@@ -160,9 +164,9 @@ def mT(a):
 
 def matmul_grad_a(g, a, b):
     """Adjoint of ``a @ b`` for ``a``, for any ranks (1-D operands included)."""
-    xp = _xp(g, a, b)
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T
+    xp = _xp(g, a, b)
     if b.ndim == 1:
         da = g * b if shape(g) == () else xp.expand_dims(g, -1) * b
     elif a.ndim == 1:
@@ -174,9 +178,9 @@ def matmul_grad_a(g, a, b):
 
 def matmul_grad_b(g, a, b):
     """Adjoint of ``a @ b`` for ``b``, for any ranks (1-D operands included)."""
-    xp = _xp(g, a, b)
     if a.ndim == 2 and b.ndim == 2:
         return a.T @ g
+    xp = _xp(g, a, b)
     if a.ndim == 1:
         db = xp.expand_dims(a, -1) * xp.expand_dims(g, -2) if b.ndim > 1 else g * a
     elif b.ndim == 1:
@@ -644,4 +648,8 @@ def densify(g, x):
         return g
     if isinstance(x, dict):
         return {k: densify(g.items.get(k), v) for k, v in x.items()}
-    return type(x)(densify(g.items.get(i), v) for i, v in enumerate(x))
+    items: dict = {}
+    for k, v in g.items.items():  # x[-1] and x[2] are the same item of a 3-tuple
+        k = k % len(x) if isinstance(k, int) else k
+        items[k] = v if items.get(k) is None else items[k] + v
+    return type(x)(densify(items.get(i), v) for i, v in enumerate(x))
