@@ -387,8 +387,8 @@ class _Lowering:
             return True
         raise self.error(frame, stmt, "`break`/`continue`/`return` in only some paths of "
                          "nested branches is not supported yet",
-                         "end each branch of this `if` with the break/continue, or set a flag "
-                         "and test it in the loop condition")
+                         "end every branch of this `if` with the break/continue/return, or set "
+                         "a flag and test it afterwards")
 
     def _for(self, frame: Frame, node: cst.For) -> None:
         origin = self._origin(frame, node)
@@ -593,15 +593,17 @@ class _Lowering:
     def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Atom | None:
         if isinstance(node, cst.Return) and frame.branches and not frame.loops:
             return self._early_return(frame, node)
+        if isinstance(node, cst.Return) and not frame.loops and not frame.branches:
+            last = True  # statements after it never run
         if isinstance(node, cst.Return) and frame.result and last:
             self._early_return(frame, node)
             return Var(frame.result)
         if isinstance(node, cst.Return):
             if not last:
-                where = "inside a branch or loop" if frame.homes else \
-                    "before the end of the function"
-                raise self.error(frame, node, f"a `return` {where} is not supported yet",
-                                 "assign the value to a variable and return it once, at the end")
+                if frame.loops:
+                    raise self.error(frame, node, "a `return` inside a loop is not supported "
+                                     "yet", "assign the value to a variable, `break`, and "
+                                     "return it after the loop")
             if node.value is None:
                 return Lit(cst.Name("None"))
             return self.atom(frame, node.value, hint=frame.return_hint)

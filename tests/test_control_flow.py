@@ -369,3 +369,23 @@ def test_recursion_is_refused_with_a_location():
 
     with pytest.raises(srcgrad.SrcGradError, match="recursive call"):
         srcgrad.grad(fact)(1.5, 3)
+
+
+def zeros_before_loop(xs, w):
+    h = np.zeros(4)
+    for t in range(xs.shape[0]):
+        h = np.tanh(h * w + xs[t])
+    return np.sum(h)
+
+
+def test_a_constant_made_by_a_call_can_start_a_loop():
+    check(zeros_before_loop, (M, W), wrt=("xs", "w"))
+
+
+def last_and_second(p, x):
+    return np.sum(p[-1] * x) + np.sum(p[1] * x * x)
+
+
+def test_negative_and_positive_indices_of_one_item_add_up():
+    got = check(last_and_second, ((V, W), V), wrt="p")
+    np.testing.assert_allclose(got[1], V + V * V)
