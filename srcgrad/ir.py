@@ -173,6 +173,7 @@ class CoreFunction:
     result: Atom
     result_origin: Origin
     kwonly: tuple[str, ...] = ()   # the parameters (among ``params``) that are keyword-only
+    lists: frozenset[str] = frozenset()   # variables holding lists built with ``append``
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,9 @@ class _Lowering:
         self._computed: dict[tuple, Var] = {}
         self._targets: set[str] = set()
         self._owner: dict[str, tuple[int, str]] = {}  # core name -> (frame, user name) it versions
+        self.lists: set[str] = set()   # core names of lists built at run time
+        self._synthetic: dict[int, Origin] = {}  # statements made here -> the user's statement
+        self._keep: list[cst.CSTNode] = []   # ... kept alive so that their ids stay theirs
 
     @property
     def body(self) -> list[Node]:
@@ -205,7 +208,7 @@ class _Lowering:
         result, origin = self._suite(frame, parsed.node.body)
         kwonly = tuple(p.name.value for p in parsed.node.params.kwonly_params)
         return CoreFunction(parsed.name, tuple(params), tuple(self.blocks[0]), result, origin,
-                            kwonly)
+                            kwonly, frozenset(self.lists))
 
     def _param_names(self, frame: Frame, params: cst.Parameters) -> list[str]:
         if isinstance(params.star_arg, cst.Param):  # a bare `*` (keyword-only) is fine
@@ -236,8 +239,8 @@ class _Lowering:
             last = top and i == len(statements) - 1
             if isinstance(stmt, cst.SimpleStatementLine):
                 for j, small in enumerate(stmt.body):
-                    frame.origin = Origin(frame.parsed.loc(small), frame.parsed.text(small),
-                                          frame.where)
+                    frame.origin = self._synthetic.get(id(small)) or Origin(
+                        frame.parsed.loc(small), frame.parsed.text(small), frame.where)
                     ret = self._small(frame, small, last and j == len(stmt.body) - 1)
                     if ret is not None:
                         return ret, frame.origin
@@ -284,9 +287,16 @@ class _Lowering:
             else:
                 home = self._target(frame, name)
                 if current is not None and not isinstance(current, Local):
-                    frame.origin = Origin(frame.parsed.loc(node), _header(frame, node),
-                                          frame.where)
-                    self.emit(frame, home, "assign", (self.materialize(frame, current, node),))
+                    self._origin(frame, node)
+                    if isinstance(current, Pack) and current.kind == "list":
+                        self.lists.add(home)  # appended to in the block: a list at run time
+                        self.emit(frame, home, "assign", (Lit(cst.List([])),))
+                        for item in current.items:
+                            self.emit(frame, home, "append", (
+                                Var(home), self.materialize(frame, item, node)))
+                    else:
+                        self.emit(frame, home, "assign",
+                                  (self.materialize(frame, current, node),))
             frame.homes[name] = home
             frame.env[name] = Var(home)
         self._computed.clear()
@@ -310,7 +320,8 @@ class _Lowering:
         return tuple(self.blocks.pop())
 
     def _origin(self, frame: Frame, node: cst.CSTNode) -> Origin:
-        frame.origin = Origin(frame.parsed.loc(node), _header(frame, node), frame.where)
+        frame.origin = self._synthetic.get(id(node)) or Origin(
+            frame.parsed.loc(node), _header(frame, node), frame.where)
         return frame.origin
 
     def _test(self, frame: Frame, node: cst.BaseExpression) -> Var:
@@ -569,6 +580,52 @@ class _Lowering:
         new = node.visit(_Names())
         return Lit(new.with_changes(lpar=(), rpar=()) if hasattr(new, "lpar") else new,
                    frozenset(uses))
+
+    def _expr_ListComp(self, frame, node, hint):
+        """``[f(x) for x in xs if c]``: a list built by a loop (``items.append(f(x))``)."""
+        return self._comprehension(frame, node, hint)
+
+    def _expr_GeneratorExp(self, frame, node, hint):
+        """A generator expression, read as the list of its items (``sum(f(x) for x in xs)``)."""
+        return self._comprehension(frame, node, hint)
+
+    def _comprehension(self, frame: Frame, node, hint):
+        name = hint.name if isinstance(hint, Home) else self.ctx.namer.fresh(hint or "items")
+        positions = frame.parsed.positions
+        here = positions.get(node)
+        statement: cst.BaseStatement = cst.SimpleStatementLine([cst.Expr(cst.Call(
+            cst.Attribute(cst.Name(name), cst.Name("append")), [cst.Arg(node.elt)]))])
+        loops = []
+        clause = node.for_in
+        while clause is not None:
+            loops.append(clause)
+            clause = clause.inner_for_in
+        for clause in reversed(loops):
+            for test in reversed(clause.ifs):
+                statement = cst.If(test.test, cst.IndentedBlock([statement]))
+                positions[statement] = positions.get(test, here)
+            if clause.asynchronous is not None:
+                raise self.error(frame, clause, "`async for` is not supported")
+            statement = cst.For(clause.target, clause.iter, cst.IndentedBlock([statement]))
+            positions[statement] = positions.get(clause, here)
+        user = frame.origin  # comments quote the user's statement, not the loop made here
+        for n in gens_of(statement):
+            positions.setdefault(n, here)
+            self._synthetic[id(n)] = user
+        self._keep.append(statement)
+        targets = _assigned_names(statement)
+        saved = {k: frame.env[k] for k in targets if k in frame.env and k != name}
+        frame.env[name] = Pack("list", ())
+        self._statements(frame, [statement], top=False)
+        result = frame.env.pop(name)
+        for k in targets:  # the loop variables of a comprehension are its own
+            if k != name:
+                frame.env.pop(k, None)
+        frame.env.update(saved)
+        frame.origin = user
+        if isinstance(result, Var):
+            self.lists.add(result.name)
+        return result
 
     def _expr_IfExp(self, frame, node: cst.IfExp, hint):
         """``a if c else b``: a branch assigning one variable."""
@@ -1012,6 +1069,8 @@ class _Lowering:
             base = self.value(frame, func.value, None)
             if isinstance(base, (Var, Lit)):
                 return self._method(frame, node, base, func.attr.value, hint)
+            if isinstance(base, Pack) and base.kind == "list" and func.attr.value == "append":
+                return self._pack_append(frame, node, base)
             callee = self._callee_attribute(frame, func, base)
         else:
             callee = self.value(frame, func, None)
@@ -1022,12 +1081,33 @@ class _Lowering:
             return self._inline_local(frame, node, callee, args, kwargs, hint)
         if not isinstance(callee, Ref):
             raise self.error(frame, func, "this value is not callable")
+        if callee.obj is builtins.sum and len(args) == 1 and not kwargs:
+            return self._sum(frame, node, args[0], hint)
         spec = self.ctx.calls.lookup(callee.obj)
         if spec is not None:
             return self._primitive(frame, node, spec, args, kwargs, hint)
         if _is_user_function(callee.obj):
             return self._inline_user(frame, node, callee.obj, args, kwargs, hint)
         return self._opaque(frame, node, callee, args, kwargs, hint, effect)
+
+    def _append(self, frame: Frame, node: cst.Call, base: Atom):
+        if not isinstance(base, Var) or base.name not in self.lists:
+            raise self.error(frame, node.func, "only a list made in the function (xs = []) "
+                             "can be appended to", "make a new list: ys = list(xs), or ys = [] "
+                             "and append to it; srcgrad never changes the caller's lists")
+        if len(node.args) != 1 or node.args[0].keyword is not None:
+            raise self.error(frame, node, "append takes one value")
+        item = self.atom(frame, node.args[0].value)
+        self.emit(frame, base.name, "append", (base, item))
+        return Lit(cst.Name("None"))
+
+    def _pack_append(self, frame: Frame, node: cst.Call, pack: Pack):
+        """``xs.append(v)`` on a list that is still a literal: one more item."""
+        if not isinstance(node.func.value, cst.Name) or len(node.args) != 1:
+            raise self.error(frame, node, "write xs.append(value) on a list variable")
+        item = self.value(frame, node.args[0].value, None)
+        frame.env[node.func.value.value] = Pack("list", (*pack.items, item))
+        return Lit(cst.Name("None"))
 
     def _callee_attribute(self, frame: Frame, node: cst.Attribute, base: Any):
         if isinstance(base, Ref):
@@ -1038,6 +1118,8 @@ class _Lowering:
         raise self.error(frame, node, "cannot call an attribute of this value")
 
     def _method(self, frame: Frame, node: cst.Call, base: Atom, name: str, hint):
+        if name == "append":
+            return self._append(frame, node, base)
         spec = METHODS.get(name)
         if spec is None:
             raise self.error(frame, node.func, f"the array method .{name}() is not supported",
@@ -1051,8 +1133,30 @@ class _Lowering:
             spec = CallSpec(spec.rule)
         return self._primitive(frame, node, spec, [base, *args], kwargs, hint)
 
+    def _sum(self, frame: Frame, node: cst.Call, items, hint):
+        """Python's ``sum`` of a list: the items added one by one (a literal list) or
+        ``sum_list`` (a list built at run time)."""
+        if isinstance(items, Pack):
+            if not items.items:
+                return Lit(cst.Integer("0"))
+            total = self.materialize(frame, items.items[0], node)
+            for k, item in enumerate(items.items[1:], 1):
+                last = k == len(items.items) - 1
+                total = self.emit(frame, self._target(frame, hint if last else None), "add",
+                                  (total, self.materialize(frame, item, node)))
+            return total
+        if isinstance(items, Var) and items.name in self.lists:
+            return self.emit(frame, self._target(frame, hint), "sum_list", (items,))
+        raise self.error(frame, node, "sum() of this value is not supported",
+                         "use np.sum(x, axis=0) for an array, or sum() of a list")
+
     def _primitive(self, frame: Frame, node: cst.Call, spec: CallSpec, args, kwargs, hint):
         rule = self.ctx.rules[spec.rule]
+        if spec.form == "seq" and args and isinstance(args[0], Var) and \
+                args[0].name in self.lists and spec.rule in ("stack", "array"):
+            name = "stack_list" if spec.rule == "stack" else "array_list"
+            return self._bind_primitive(frame, node, self.ctx.rules[name], None, args,
+                                        kwargs, hint)
         if spec.form == "seq" and args and isinstance(args[0], Pack):
             operands = [self.materialize(frame, v, node) for v in args[0].items]
             args = args[1:]
@@ -1088,6 +1192,10 @@ class _Lowering:
             raise self.error(frame, node, f"unsupported arguments for {rule.name}: {exc}",
                              "see docs/rules.md for the supported signature") from None
         op_atoms = [self.materialize(frame, v, node) for v in ops]
+        if rule.name not in _LIST_RULES:  # a list where an array is expected: np.array(xs)
+            op_atoms = [self.emit(frame, self.ctx.namer.temp(), "array_list", (a,))
+                        if isinstance(a, Var) and a.name in self.lists else a
+                        for a in op_atoms]
         param_atoms = [(k, self.materialize(frame, v, node)) for k, v in bound.arguments.items()]
         omitted = [p.name for p in params if p.name not in bound.arguments
                    and p.kind is not p.VAR_POSITIONAL and p.name not in
@@ -1161,6 +1269,21 @@ class _Lowering:
         return result
 
 
+def gens_of(node: cst.CSTNode):
+    """``node`` and the statements and blocks srcgrad made around the user's expressions."""
+    yield node
+    if isinstance(node, (cst.For, cst.If)):
+        for child in node.body.body:
+            yield from gens_of(child)
+    elif isinstance(node, cst.SimpleStatementLine):
+        yield from node.body
+        for small in node.body:
+            if isinstance(small, cst.Expr):
+                yield small.value
+                if isinstance(small.value, cst.Call):
+                    yield small.value.func
+
+
 def _statement_list(suite) -> list:
     if isinstance(suite, cst.SimpleStatementSuite):  # def f(x): return x * x
         return [cst.SimpleStatementLine(suite.body)]
@@ -1220,6 +1343,12 @@ def _assigned_names(node: cst.CSTNode) -> list[str]:
         def visit_For(self, n: cst.For) -> None:
             add(n.target)
 
+        def visit_Call(self, n: cst.Call) -> None:
+            f = n.func
+            if isinstance(f, cst.Attribute) and f.attr.value == "append" and isinstance(
+                    f.value, cst.Name):
+                add(f.value)
+
         def visit_FunctionDef(self, n) -> bool:
             return False
 
@@ -1276,6 +1405,7 @@ def _is_user_function(obj: Any) -> bool:
 
 
 _TEMP = re.compile(r"^t\d+$")
+_LIST_RULES = {"append", "stack_list", "array_list", "sum_list", "getitem", "len", "assign"}
 
 
 def _atom_key(a: Atom) -> tuple:

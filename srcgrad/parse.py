@@ -91,7 +91,7 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
         if name == "<lambda>":
             return _parse_lambda(fn, raw_lines, first, filename)
         raise SrcGradError(f"cannot parse the source of {name!r}: {exc.message}") from None
-    positions = wrapper.resolve(PositionProvider)
+    positions = dict(wrapper.resolve(PositionProvider))
     node = _find_def(wrapper.module, name, fn)
     if node is None:
         if name == "<lambda>":
@@ -163,7 +163,7 @@ def _parse_lambda(fn, raw_lines, first, filename):
         except cst.ParserSyntaxError:
             continue
         wrapper = MetadataWrapper(module)
-        positions = wrapper.resolve(PositionProvider)
+        positions = dict(wrapper.resolve(PositionProvider))
         return _lambda_from_module(fn, wrapper.module, positions, [line], first, filename,
                                    start - 4)
     raise SrcGradError("cannot parse the source of this lambda",

@@ -400,7 +400,11 @@ class _Reverse:
         for node in block:
             before, after = self.pushes.get(id(node), ([], []))
             out += [self._push(name, pair, node.origin) for name, pair in before]
-            if isinstance(node, Stmt):
+            if isinstance(node, Stmt) and node.prim == "append":  # xs.append(v), in place
+                lst, item = (atom_node(a) for a in node.args)
+                out.append(Gen(node.target, cst.Call(cst.Attribute(lst, cst.Name("append")),
+                                                     [cst.Arg(item)]), node.origin, effect=True))
+            elif isinstance(node, Stmt):
                 out.append(Gen(node.target, primal_expr(node, self.ctx), node.origin,
                                effect=node.effect))
             elif isinstance(node, If):
@@ -420,8 +424,11 @@ class _Reverse:
         return out
 
     def _push(self, name: str, pair: int, origin: Origin) -> Gen:
-        return Gen(None, _method(self.stack(name), "append", cst.Name(name)), origin,
-                   effect=True, pair=pair)
+        value: cst.BaseExpression = cst.Name(name)
+        if name in self.fn.lists:  # appended to later: save a copy of the list as it is now
+            value = _call("list", value)
+        return Gen(None, _method(self.stack(name), "append", value), origin, effect=True,
+                   pair=pair)
 
 
 def _call_target(expr: cst.BaseExpression) -> str | None:

@@ -389,3 +389,76 @@ def last_and_second(p, x):
 def test_negative_and_positive_indices_of_one_item_add_up():
     got = check(last_and_second, ((V, W), V), wrt="p")
     np.testing.assert_allclose(got[1], V + V * V)
+
+
+# --- lists built in loops, comprehensions --------------------------------------------------------
+
+def appended_then_stacked(xs, w):
+    hs = []
+    h = w
+    for t in range(xs.shape[0]):
+        h = np.tanh(h * w + xs[t])
+        hs.append(h)
+    return np.sum(np.stack(hs) ** 2)
+
+
+def appended_then_summed(xs, w):
+    terms = []
+    for row in xs:
+        terms.append(np.sum(row * w))
+    return sum(terms) + np.sum(np.array(terms) ** 2)
+
+
+def reads_the_list_while_growing(xs, w):
+    hs = [w]
+    for t in range(xs.shape[0]):
+        hs.append(np.sin(hs[-1] * xs[t]))
+    return np.sum(hs[-1] + hs[1] * hs[2])
+
+
+def literal_appends(xs, w):
+    items = []
+    items.append(w * 2.0)
+    items.append(xs[0])
+    return np.sum(np.stack(items) ** 2)
+
+
+def list_comprehension(xs, w):
+    return np.sum(np.stack([np.tanh(r * w) for r in xs]) ** 2)
+
+
+def generator_in_sum(xs, w):
+    return sum(np.sum(np.sin(r * w)) for r in xs if np.sum(r) > -100)
+
+
+def nested_comprehension(xs, w):
+    pairs = [np.sum(xs[i] * xs[j] * w) for i in range(xs.shape[0]) for j in range(i)]
+    return sum(pairs)
+
+
+def comprehension_over_range(xs, w):
+    ys = np.array([np.sum(xs[i] * w) for i in range(xs.shape[0])])
+    return np.sum(ys ** 2)
+
+
+@pytest.mark.parametrize("fn", [appended_then_stacked, appended_then_summed,
+                                reads_the_list_while_growing, literal_appends,
+                                list_comprehension, generator_in_sum, nested_comprehension,
+                                comprehension_over_range])
+def test_lists_and_comprehensions(fn):
+    check(fn, (M, W), wrt=("xs", "w"))
+
+
+def test_list_rules_appear_in_generated_code():
+    src = srcgrad.grad(appended_then_stacked, wrt="w").source
+    assert "hs.append(h)" in src and "unstack_grad(" in src and "pop_grad(d_hs" in src
+    assert "sum_list_grad(" in srcgrad.grad(appended_then_summed, wrt="w").source
+
+
+def test_the_callers_list_is_never_appended_to():
+    def grows(xs, w):
+        xs.append(w)
+        return np.sum(w)
+
+    with pytest.raises(srcgrad.SrcGradError, match="only a list made in the function"):
+        srcgrad.grad(grows, wrt="w")([np.ones(2)], np.ones(2))

@@ -61,7 +61,8 @@ def partial_break(x):
 
 
 def uses_comprehension(x):
-    return sum([np.sum(r) for r in x])
+    d = {i: x[i] for i in range(2)}
+    return np.sum(d[0])
 
 
 def uses_with(x):
@@ -89,7 +90,7 @@ def starred(x):
     (early_return, "return np.sum(x)", r"a `return` .* is not supported"),
     (for_else, "else:", r"`for ... else` is not supported"),
     (partial_break, "if i > 0", r"`break`/`continue`/`return` in only some paths"),
-    (uses_comprehension, "[np.sum(r) for r in x]", r"list comprehension"),
+    (uses_comprehension, "{i: x[i] for i in range(2)}", r"dict comprehension"),
     (uses_with, "with open", r"`with` statements"),
     (uses_global, "global X", r"`global` is not supported"),
     (index_assign, "y[0]", r"assignment to index targets"),

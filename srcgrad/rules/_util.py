@@ -540,6 +540,8 @@ def add_at(a, index, g):
     """``a[index] += g`` for an adjoint ``a`` that srcgrad made (in place where the array or
     container allows it); returns ``a``. Repeated indices add up."""
     if isinstance(a, StructGrad):
+        if isinstance(index, int) and index < 0 and a.length is not None:
+            index %= a.length
         old = a.items.get(index)
         a.items[index] = g if old is None else old + g
         return a
@@ -617,27 +619,76 @@ def zero_grad(x):
 
 class StructGrad:
     """The adjoint of a tuple, list or dict while it is being accumulated: the adjoints of the
-    items read so far (``None`` for the others). ``+`` adds item by item."""
+    items read so far (``None`` for the others). ``+`` adds item by item. ``length`` is the
+    number of items of a list or tuple at the time (a list built with ``append`` shrinks back
+    as the backward sweep takes its items off, see :func:`pop_grad`)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "length")
 
-    def __init__(self, items: dict):
+    def __init__(self, items: dict, length: int | None = None):
         self.items = items
+        self.length = length
 
     @classmethod
     def at(cls, x, index, g):
-        return cls({index if not isinstance(x, (tuple, list)) else index % len(x): g})
+        if isinstance(x, (tuple, list)):
+            return cls({index % len(x): g}, len(x))
+        return cls({index: g})
+
+    @classmethod
+    def of(cls, x) -> StructGrad:
+        """The adjoint of a tuple, list or dict ``x`` (or of a sequence of them)."""
+        if isinstance(x, StructGrad):
+            return x
+        if isinstance(x, dict):
+            return cls(dict(x))
+        return cls(dict(enumerate(x)), len(x))
 
     def __add__(self, other):
+        if isinstance(other, (list, tuple, dict)):
+            other = StructGrad.of(other)
         if not isinstance(other, StructGrad):
             return NotImplemented
         items = dict(self.items)
         for k, v in other.items.items():
             items[k] = v if items.get(k) is None else items[k] + v
-        return StructGrad(items)
+        return StructGrad(items, self.length if self.length is not None else other.length)
+
+    def __radd__(self, other):
+        if isinstance(other, (list, tuple, dict)):
+            return StructGrad.of(other) + self
+        return NotImplemented
 
     def __repr__(self) -> str:
         return f"StructGrad({self.items!r})"
+
+
+def pop_grad(g, v):
+    """Adjoint of ``xs.append(v)`` for ``v``: the adjoint of the list's last item, taken off
+    the list's adjoint ``g`` (zeros like ``v`` if that item was never read)."""
+    if isinstance(g, list):
+        return g.pop()
+    n = g.length if g.length is not None else max(g.items, default=-1) + 1
+    item = g.items.pop(n - 1, None)
+    g.length = n - 1
+    return zero_grad(v) if item is None else item
+
+
+def unstack_grad(g, xs, axis=0):
+    """Adjoint of ``np.stack(xs, axis)`` for a list ``xs`` built at run time."""
+    xp = _xp(g)
+    return StructGrad({i: xp.take(g, i, axis=axis) for i in range(len(xs))}, len(xs))
+
+
+def sum_list_grad(g, xs):
+    """Adjoint of ``sum(xs)`` for a list ``xs``: every item receives ``g``."""
+    return StructGrad({i: unbroadcast(g, x) for i, x in enumerate(xs)}, len(xs))
+
+
+def list_append(xs, v):
+    """``xs.append(v)``, returning ``xs``."""
+    xs.append(v)
+    return xs
 
 
 def densify(g, x):
@@ -646,6 +697,8 @@ def densify(g, x):
         return zero_grad(x)
     if not isinstance(g, StructGrad):
         return g
+    if isinstance(x, list) and g.length is not None and g.length != len(x):
+        g = StructGrad(g.items, None)
     if isinstance(x, dict):
         return {k: densify(g.items.get(k), v) for k, v in x.items()}
     items: dict = {}

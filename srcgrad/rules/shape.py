@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from srcgrad.rules._util import (
+    StructGrad,
     astype_grad,
     concat_grad,
     getitem_grad,
     hstack_grad,
+    list_append,
+    pop_grad,
     repeat_grad,
     stack_grad,
+    sum_list_grad,
     tile_grad,
     transpose_grad,
     unbroadcast,
+    unstack_grad,
     vstack_grad,
 )
-from srcgrad.rules.core import Rule, linear, nondiff, variadic
+from srcgrad.rules.core import Rule, linear, nondiff, rule, variadic
 
 
 def _reshape(xp, x, shape): return xp.reshape(x, shape)
@@ -81,6 +86,28 @@ def _assign(xp, x): return x   # a name bound to a value: `h = x` before a loop 
 def _assign_t(xp, g, out, x): return g
 ASSIGN = linear("assign", _assign, _assign_t)
 
+# lists built at run time (`hs = []`, `hs.append(h)`, comprehensions); their adjoints are
+# StructGrads, and the adjoint of an append takes the last item back off the list's adjoint
+def _append(xp, xs, v): return list_append(xs, v)            # written `xs.append(v)`
+def _append_jvp_xs(xp, t, out, xs, v): return StructGrad.of(t)
+def _append_jvp_v(xp, t, out, xs, v): return StructGrad({len(xs) - 1: t}, len(xs))
+def _append_vjp_xs(xp, g, out, xs, v): return g               # what is left once v's is off
+def _append_vjp_v(xp, g, out, xs, v): return pop_grad(g, v)
+APPEND = rule("append", _append, (_append_jvp_xs, _append_jvp_v),
+              (_append_vjp_xs, _append_vjp_v))
+
+def _stack_list(xp, xs, axis=0): return xp.stack(xs, axis=axis)
+def _stack_list_t(xp, g, out, xs, axis=0): return unstack_grad(g, xs, axis)
+STACK_LIST = linear("stack_list", _stack_list, _stack_list_t)
+
+def _array_list(xp, xs): return xp.array(xs)
+def _array_list_t(xp, g, out, xs): return unstack_grad(g, xs)
+ARRAY_LIST = linear("array_list", _array_list, _array_list_t)
+
+def _sum_list(xp, xs): return sum(xs)
+def _sum_list_t(xp, g, out, xs): return sum_list_grad(g, xs)
+SUM_LIST = linear("sum_list", _sum_list, _sum_list_t)
+
 def _copy(xp, x): return xp.array(x, copy=True)
 def _copy_t(xp, g, out, x): return g
 COPY = linear("copy", _copy, _copy_t)
@@ -131,6 +158,7 @@ def _len(xp, x): return len(x)
 RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
+    APPEND, STACK_LIST, ARRAY_LIST, SUM_LIST,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
