@@ -71,7 +71,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         parsed = parse_function(fn, source)
         user = normalize.user_names(parsed.node)
         ctx = normalize.PassContext(DEFAULT_RULES, _CALLS, Namer(user),
-                                    alias=_alias(parsed.namespace))
+                                    alias=_alias(parsed.namespace), backend=backend)
         core = normalize.normalize(parsed, ctx, fn)
         names, single = _resolve_wrt(fn, core.params, wrt, parsed.loc(parsed.node))
         act = analyze.activity(core, names, ctx.rules)

@@ -49,6 +49,13 @@ def _statement(g: GNode, comments: list[str]) -> cst.BaseStatement:
         return cst.For(cst.Name(g.target), g.expr, body, leading_lines=lines)
     elif g.target is None or g.effect:
         small = cst.Expr(g.expr)
+    elif g.index is not None:  # y[i] = v
+        index = g.index
+        elements = index.slice if isinstance(index, cst.Subscript) and isinstance(
+            index.value, cst.Name) and index.value.value == "s_" else [
+            cst.SubscriptElement(cst.Index(index))]
+        small = cst.Assign([cst.AssignTarget(cst.Subscript(cst.Name(g.target), elements))],
+                           g.expr)
     elif _is_count(g):  # trips = trips + 1
         small = cst.AugAssign(cst.Name(g.target), cst.AddAssign(), g.expr.right)
     else:

@@ -174,6 +174,7 @@ class CoreFunction:
     result_origin: Origin
     kwonly: tuple[str, ...] = ()   # the parameters (among ``params``) that are keyword-only
     lists: frozenset[str] = frozenset()   # variables holding lists built with ``append``
+    arrays: frozenset[str] = frozenset()  # variables assigned by index (``y[i] = v``)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class Gen:
     origin: Origin
     effect: bool = False
     pair: int = 0
+    index: cst.BaseExpression | None = None   # set: ``target[index] = expr``
 
 
 @dataclass(frozen=True)

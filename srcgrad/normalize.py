@@ -116,6 +116,8 @@ class Frame:
     homes: dict[str, str] = field(default_factory=dict)  # user name -> core name, in control flow
     loops: int = 0   # how many loops enclose the statement being lowered
     branches: int = 0  # how many branches enclose it
+    mutated: frozenset[str] = frozenset()  # user names assigned by index (`y[i] = v`)
+    pinned: dict[str, str] = field(default_factory=dict)  # ... and their one core name each
     result: str | None = None  # the variable every `return` of this function assigns
 
 
@@ -129,6 +131,7 @@ class PassContext:
     alias: str = "np"
     bindings: dict[str, Any] = field(default_factory=dict)
     stack: list[Callable] = field(default_factory=list)
+    backend: str = "numpy"
 
 
 def user_names(node: cst.CSTNode) -> set[str]:
@@ -165,6 +168,7 @@ class _Lowering:
         self._targets: set[str] = set()
         self._owner: dict[str, tuple[int, str]] = {}  # core name -> (frame, user name) it versions
         self.lists: set[str] = set()   # core names of lists built at run time
+        self.arrays: set[str] = set()  # core names of arrays assigned by index
         self._synthetic: dict[int, Origin] = {}  # statements made here -> the user's statement
         self._keep: list[cst.CSTNode] = []   # ... kept alive so that their ids stay theirs
 
@@ -198,17 +202,28 @@ class _Lowering:
     # --- functions -------------------------------------------------------------------------
 
     def function(self, parsed: ParsedFunction, fn: Callable | None) -> CoreFunction:
-        frame = Frame(parsed, {}, "")
+        frame = Frame(parsed, {}, "", mutated=_subscript_targets(parsed.node.body))
         params = self._param_names(frame, parsed.node.params)
         for p in params:
             frame.env[p] = Var(self.ctx.namer.claim(p))
             self._owner[frame.env[p].name] = (id(frame), p)
         if fn is not None:
             self.ctx.stack.append(fn)
+        self._own_copies(frame, params)
         result, origin = self._suite(frame, parsed.node.body)
         kwonly = tuple(p.name.value for p in parsed.node.params.kwonly_params)
         return CoreFunction(parsed.name, tuple(params), tuple(self.blocks[0]), result, origin,
-                            kwonly, frozenset(self.lists))
+                            kwonly, frozenset(self.lists), frozenset(self.arrays))
+
+    def _own_copies(self, frame: Frame, params) -> None:
+        """Arguments the function assigns to by index are copied first: the caller's arrays
+        never change."""
+        for p in params:
+            if p in frame.mutated:
+                frame.origin = Origin(frame.parsed.loc(frame.parsed.node),
+                                      f"{p}[...] = ... below: on a copy of the argument {p}",
+                                      frame.where)
+                self.assign(frame, cst.Name(p), frame.env[p])
 
     def _param_names(self, frame: Frame, params: cst.Parameters) -> list[str]:
         if isinstance(params.star_arg, cst.Param):  # a bare `*` (keyword-only) is fine
@@ -279,6 +294,9 @@ class _Lowering:
             if name in frame.homes:
                 continue
             current = frame.env.get(name)
+            if isinstance(current, Lit) and len(current.uses) == 1 and isinstance(
+                    current.node, cst.Name) and current.node.value in current.uses:
+                current = Var(current.node.value)  # a loop index of an earlier loop
             owned = isinstance(current, Var) and self._owner.get(current.name) == (
                 id(frame), name) and not any(k != name and v == current
                                              for k, v in frame.env.items())
@@ -417,7 +435,8 @@ class _Lowering:
                 raise self.error(frame, target, "the target of a loop over range() must be a "
                                  "name")
             bounds = self._range_bounds(frame, call, node)
-            self._loop(frame, node, origin, frame.homes[target.value], bounds, [], statements)
+            self._loop(frame, node, origin, frame.homes[target.value], bounds, [], statements,
+                       target.value)
             return
         if builtin in (enumerate, zip):
             self._for_items(frame, node, origin, builtin, call, statements)
@@ -450,7 +469,8 @@ class _Lowering:
                          scalar=True)
             self._loop(frame, node, origin, index, (Lit(cst.Integer("0")), length,
                                                     Lit(cst.Integer("1"))),
-                       [(target.elements[1].value, seq)], statements)
+                       [(target.elements[1].value, seq)], statements,
+                       target.elements[0].value.value)
             return
         target = node.target
         if not (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == len(args)
@@ -488,8 +508,11 @@ class _Lowering:
                      if _uses(a) & changed else a for a in atoms)
 
     def _loop(self, frame: Frame, node, origin: Origin, index: str | None, bounds,
-              items: list, statements: list) -> None:
+              items: list, statements: list, user_index: str | None = None) -> None:
         """Lower a counted loop: ``items`` are (target, sequence) pairs read at the index."""
+        if user_index is not None:  # an int, never differentiated: `t + 1` stays as written
+            frame.env[user_index] = Lit(cst.Name(index), frozenset({index}), scalar=True)
+
         def lower_body():
             for target, seq in items:
                 frame.origin = origin
@@ -702,6 +725,14 @@ class _Lowering:
                          "move it outside the function")
 
     def _augassign(self, frame: Frame, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Subscript) and isinstance(node.target.value, cst.Name) \
+                and node.target.value.value in frame.mutated and type(node.operator) in _AUGOPS:
+            current = self.atom(frame, node.target)
+            right = self.atom(frame, node.value)
+            prim = _BINOPS[_AUGOPS[type(node.operator)]]
+            new = self.emit(frame, self.ctx.namer.temp(), prim, (current, right))
+            self._setitem(frame, node.target, new)
+            return None
         if not isinstance(node.target, cst.Name):
             raise self.error(frame, node.target, "augmented assignment to "
                              f"{type(node.target).__name__.lower()} targets is not supported yet",
@@ -737,9 +768,15 @@ class _Lowering:
     def assign(self, frame: Frame, target: cst.BaseAssignTargetExpression, value: Any) -> None:
         if isinstance(target, cst.Name):
             home = frame.homes.get(target.value)
-            if home is not None and value != Var(home):
+            if target.value in frame.mutated:
+                value = self._own_array(frame, target, value)
+            elif home is not None and value != Var(home):
                 value = self.emit(frame, home, "assign", (self.materialize(frame, value, target),))
             frame.env[target.value] = value
+            return
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and \
+                target.value.value in frame.mutated:
+            self._setitem(frame, target, value)
             return
         if isinstance(target, (cst.Tuple, cst.List)):
             elements = target.elements
@@ -767,6 +804,35 @@ class _Lowering:
         kind = {cst.Subscript: "index", cst.Attribute: "attribute"}.get(type(target), "this")
         raise self.error(frame, target, f"assignment to {kind} targets is not supported yet",
                          "build a new value instead (e.g. with np.where or np.concatenate)")
+
+    def _own_array(self, frame: Frame, target: cst.Name, value: Any) -> Var:
+        """The value of a variable later assigned by index: an array of the function's own in
+        the variable's one name (a copy unless it was just computed into it)."""
+        home = self._target(frame, target.value)
+        last = self.body[-1] if self.body else None
+        if value == Var(home) and isinstance(last, Stmt) and last.target == home and \
+                last.prim == "call" and self._fresh(last):
+            return value  # np.zeros(...): a new array (other results may be simplified away)
+        return self.emit(frame, home, "copy", (self.materialize(frame, value, target),))
+
+    def _fresh(self, stmt: Stmt) -> bool:
+        """Whether ``stmt`` makes a new array (not a view of, or a name for, another one)."""
+        if stmt.prim == "call":
+            obj = self.ctx.bindings.get(_dotted(stmt.args[0].node)) if isinstance(
+                stmt.args[0], Lit) else None
+            return any(obj is getattr(np, n, None) for n in _CONSTRUCTORS)
+        return stmt.prim not in _VIEWS
+
+    def _setitem(self, frame: Frame, target: cst.Subscript, value: Any) -> None:
+        """``y[index] = v``: the array ``y`` changes in place (it is the function's own)."""
+        name = target.value.value
+        base = frame.env.get(name)
+        if not isinstance(base, Var) or base.name != frame.pinned.get(name):
+            raise self.error(frame, target, f"{name!r} must be an array assigned before its "
+                             "items are", f"start it with {name} = np.zeros(...) or a copy")
+        index = self._index(frame, target)
+        item = self.materialize(frame, value, target)
+        self.emit(frame, base.name, "setitem", (base, item), (("index", index),))
 
     # --- expressions -----------------------------------------------------------------------
 
@@ -809,6 +875,12 @@ class _Lowering:
             return self.ctx.namer.temp()
         if hint in frame.homes:
             return frame.homes[hint]
+        if hint in frame.mutated:  # one array, written in place: one name
+            if hint not in frame.pinned:
+                frame.pinned[hint] = self.version(hint)
+                self._owner[frame.pinned[hint]] = (id(frame), hint)
+                self.arrays.add(frame.pinned[hint])
+            return frame.pinned[hint]
         name = self.version(hint)
         self._owner[name] = (id(frame), hint)
         return name
@@ -974,6 +1046,11 @@ class _Lowering:
             raise self.error(frame, node, f"operator {_op_text(node.operator)} is not supported")
         left = self.atom(frame, node.left)
         right = self.atom(frame, node.right)
+        if isinstance(left, Lit) and isinstance(right, Lit) and not isinstance(hint, Home):
+            # constants of the computation (`T + 1` of `T = x.shape[0]`): kept as written
+            return Lit(node.with_changes(left=_grouped_node(left.node),
+                                         right=_grouped_node(right.node)),
+                       left.uses | right.uses, scalar=left.scalar and right.scalar)
         return self.emit(frame, self._target(frame, hint), prim, (left, right))
 
     def _expr_Comparison(self, frame, node, hint):
@@ -1237,9 +1314,11 @@ class _Lowering:
                 raise self.error(frame, node, f"cannot inline {fn.__name__}: *args/**kwargs "
                                  "parameters are not supported")
         self.ctx.namer.reserve_all(user_names(parsed.node))
-        callee = Frame(parsed, env, fn.__name__, return_hint=hint)
+        callee = Frame(parsed, env, fn.__name__, return_hint=hint,
+                       mutated=_subscript_targets(parsed.node.body))
         self.ctx.stack.append(fn)
         try:
+            self._own_copies(callee, [p for p in env if p in callee.mutated])
             result, _ = self._suite(callee, parsed.node.body)
         finally:
             self.ctx.stack.pop()
@@ -1262,9 +1341,11 @@ class _Lowering:
                 env[name] = fn.defaults[name]
         if kwargs:
             raise self.error(frame, node, f"unexpected arguments for {fn.name}: {sorted(kwargs)}")
-        callee = Frame(fn.frame.parsed, env, fn.name, frame.origin, return_hint=hint)
+        callee = Frame(fn.frame.parsed, env, fn.name, frame.origin, return_hint=hint,
+                       mutated=_subscript_targets(fn.body))
         if isinstance(fn.body, cst.BaseExpression):  # a lambda
             return self.value(callee, fn.body, hint)
+        self._own_copies(callee, [p for p in env if p in callee.mutated])
         result, _ = self._suite(callee, fn.body)
         return result
 
@@ -1313,6 +1394,39 @@ def _own_jumps(block):
         elif isinstance(node, If):
             yield from _own_jumps(node.body)
             yield from _own_jumps(node.orelse)
+
+
+def _grouped_node(node: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(node, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
+                         cst.BooleanOperation, cst.IfExp)) and not node.lpar:
+        return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return node
+
+
+def _subscript_targets(node: cst.CSTNode) -> frozenset[str]:
+    """The names a function body assigns by index (``y[i] = v``, ``y[i] += v``)."""
+    names: set[str] = set()
+
+    def add(target) -> None:
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            names.add(target.value.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for e in target.elements:
+                add(e.value)
+
+    class _Targets(cst.CSTVisitor):
+        def visit_Assign(self, n: cst.Assign) -> None:
+            for t in n.targets:
+                add(t.target)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            add(n.target)
+
+        def visit_FunctionDef(self, n) -> bool:
+            return False
+
+    node.visit(_Targets())
+    return frozenset(names)
 
 
 def _assigned_names(node: cst.CSTNode) -> list[str]:
@@ -1405,6 +1519,11 @@ def _is_user_function(obj: Any) -> bool:
 
 
 _TEMP = re.compile(r"^t\d+$")
+_VIEWS = {"getitem", "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims",
+          "squeeze", "broadcast_to", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "assign",
+          "diag", "call"}
+_CONSTRUCTORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",
+                 "zeros_like", "ones_like", "empty_like", "full_like")
 _LIST_RULES = {"append", "stack_list", "array_list", "sum_list", "getitem", "len", "assign"}
 
 

@@ -61,7 +61,34 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
             break
     _KEEP.clear()
     _READS.clear()
-    return _map_exprs(program, tidy)
+    return _map_exprs(drop_fresh_copies(program), tidy)
+
+
+def drop_fresh_copies(p: Program) -> Program:
+    """``y = x * 2.0`` then ``y = np.array(y, copy=True)``: the product is new already."""
+    def block(nodes: tuple[GNode, ...]) -> tuple[GNode, ...]:
+        out: list[GNode] = []
+        for node in nodes:
+            if isinstance(node, GIf):
+                node = replace(node, body=block(node.body), orelse=block(node.orelse))
+            elif isinstance(node, GLoop):
+                node = replace(node, body=block(node.body))
+            prev = out[-1] if out else None
+            if isinstance(node, Gen) and isinstance(prev, Gen) and prev.target == node.target \
+                    and prev.index is None and _is_copy_of(node.expr, node.target) and \
+                    isinstance(prev.expr, (cst.BinaryOperation, cst.UnaryOperation)):
+                continue
+            out.append(node)
+        return tuple(out)
+
+    return replace(p, forward=block(p.forward))
+
+
+def _is_copy_of(expr: cst.BaseExpression, name: str) -> bool:
+    return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "array" and len(expr.args) == 2
+            and isinstance(expr.args[0].value, cst.Name) and expr.args[0].value.value == name
+            and expr.args[1].keyword is not None and expr.args[1].keyword.value == "copy")
 
 
 _KEEP: list[cst.CSTNode] = []   # keeps memoized expressions alive so their ids stay unique
@@ -143,6 +170,8 @@ def _map_block(block: tuple[GNode, ...], f) -> tuple[GNode, ...]:
         if isinstance(node, Gen):
             new = f(node.expr)
             out.append(node if new is node.expr else replace(node, expr=new))
+            if node.index is not None:
+                out[-1] = replace(out[-1], index=f(node.index))
         elif isinstance(node, GIf):
             out.append(replace(node, test=f(node.test), body=_map_block(node.body, f),
                                orelse=_map_block(node.orelse, f)))
@@ -156,6 +185,8 @@ def _map_block(block: tuple[GNode, ...], f) -> tuple[GNode, ...]:
 def _node_reads(node: GNode) -> Counter[str]:
     """Names read anywhere in ``node`` (its nested blocks included)."""
     if isinstance(node, Gen):
+        if node.index is not None:  # y[i] = v reads y, i and v
+            return reads(node.expr) + reads(node.index) + Counter([node.target])
         return reads(node.expr)
     total: Counter[str] = Counter()
     if isinstance(node, GIf):
@@ -243,8 +274,9 @@ def _live_block(block: tuple[GNode, ...], live: set[str]) -> tuple[tuple[GNode, 
         if isinstance(node, Gen):
             if node.effect or node.target is None or node.target in live:
                 kept.append(node)
-                live.discard(node.target)
-                live |= set(reads(node.expr))
+                if node.index is None:
+                    live.discard(node.target)
+                live |= set(_node_reads(node))
         elif isinstance(node, GIf):
             body, l1 = _live_block(node.body, live)
             orelse, l2 = _live_block(node.orelse, live)
@@ -418,7 +450,7 @@ def coalesce(p: Program) -> Program:
     that appear in a branch or loop are left alone."""
     structured: set[str] = set()
     for node in (*p.forward, *p.backward):
-        if not isinstance(node, Gen):
+        if not isinstance(node, Gen) or node.index is not None:
             structured |= set(_node_reads(node)) | _node_writes(node)
     stmts = [*p.forward, *p.backward]
     boundary = len(p.forward)

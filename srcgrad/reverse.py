@@ -44,7 +44,10 @@ from srcgrad.ir import (
 from srcgrad.normalize import PassContext
 from srcgrad.template import instantiate
 
-_OUT = "__out__"   # stands for a statement's output in its adjoint until we know where it is
+_OUT = "__out__"
+_VIEWS = {"getitem", "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims",
+          "squeeze", "broadcast_to", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "assign",
+          "diag"}   # stands for a statement's output in its adjoint until we know where it is
 
 
 def atom_node(a: Atom) -> cst.BaseExpression:
@@ -193,6 +196,18 @@ class _Reverse:
         for n in stmts:
             counts[n.target] = counts.get(n.target, 0) + 1
         self.defs = {n.target: n for n in stmts if counts[n.target] == 1}
+        # arrays assigned by index, and the views of them: they change without being assigned
+        views: dict[str, set[str]] = {a: set() for a in fn.arrays}
+        for n in stmts:
+            base = n.args[0].name if n.args and isinstance(n.args[0], Var) else None
+            if n.prim in _VIEWS and base is not None:
+                for root, seen in views.items():
+                    if base == root or base in seen:
+                        seen.add(n.target)
+        self.changing = set(fn.arrays).union(*views.values()) if views else set()
+        for key, later in list(self.kills.items()):
+            grown = set(later).union(*(views[a] for a in later & views.keys()))
+            self.kills[key] = frozenset(grown)
         self.adjoints: dict[str, str] = {}
         self.stacks: dict[str, str] = {}
         self.pushes: dict[int, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
@@ -274,6 +289,8 @@ class _Reverse:
             if rule.elementwise and (len(arrays) == 1 or self.shapes.same(name, t)):
                 contrib = _strip_unbroadcast(contrib)
             contribs.append((name, contrib.visit(_ShapeOnly(self.shapes, self.act))))
+        if s.prim == "setitem" and t in st.owned:  # d_y[index] = 0 on our own array
+            contribs = [(name, _in_place(c) if name == t else c) for name, c in contribs]
         read = set().union(*(_names(c) for _, c in contribs)) if contribs else set()
         out += self._reads(s, t, read)
         contribs = [(name, _rename(c, _OUT, self._out_name)) for name, c in contribs]
@@ -326,7 +343,9 @@ class _Reverse:
             return None
         if var not in st.defined:
             st.defined.add(var)
-            (st.owned.add if scatter else st.owned.discard)(var)
+            fresh = scatter or _call_name(contrib) == "zero_at" or isinstance(
+                contrib, (cst.BinaryOperation, cst.UnaryOperation))  # an array made here
+            (st.owned.add if fresh else st.owned.discard)(var)
             return Gen(name, contrib, origin)
         if scatter and var in st.owned:
             g, _, index = (a.value for a in contrib.args)
@@ -404,6 +423,14 @@ class _Reverse:
                 lst, item = (atom_node(a) for a in node.args)
                 out.append(Gen(node.target, cst.Call(cst.Attribute(lst, cst.Name("append")),
                                                      [cst.Arg(item)]), node.origin, effect=True))
+            elif isinstance(node, Stmt) and node.prim == "setitem":  # y[index] = v
+                array, item = (atom_node(a) for a in node.args)
+                index = atom_node(node.params[0][1])
+                if self.ctx.backend == "numpy":
+                    out.append(Gen(node.target, item, node.origin, index=index))
+                else:  # immutable arrays: y = y.at[index].set(v)
+                    out.append(Gen(node.target, _call("set_at", array, index, item),
+                                   node.origin))
             elif isinstance(node, Stmt):
                 out.append(Gen(node.target, primal_expr(node, self.ctx), node.origin,
                                effect=node.effect))
@@ -427,8 +454,17 @@ class _Reverse:
         value: cst.BaseExpression = cst.Name(name)
         if name in self.fn.lists:  # appended to later: save a copy of the list as it is now
             value = _call("list", value)
+        elif name in self.changing:  # an array (or a view of one) assigned by index later
+            value = cst.Call(cst.Attribute(value, cst.Name("copy")), [])
         return Gen(None, _method(self.stack(name), "append", value), origin, effect=True,
                    pair=pair)
+
+
+def _in_place(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``zero_at(g, index, copy=True)`` -> ``zero_at(g, index)``."""
+    if _call_name(expr) == "zero_at":
+        return expr.with_changes(args=[a for a in expr.args if a.keyword is None])
+    return expr
 
 
 def _call_target(expr: cst.BaseExpression) -> str | None:

@@ -6,9 +6,12 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from oracle import check
+from oracle import check, jax
 
 import srcgrad
+
+if jax is not None:
+    import jax.numpy as jnp
 
 RNG = np.random.default_rng(7)
 V = RNG.normal(size=4)
@@ -462,3 +465,104 @@ def test_the_callers_list_is_never_appended_to():
 
     with pytest.raises(srcgrad.SrcGradError, match="only a list made in the function"):
         srcgrad.grad(grows, wrt="w")([np.ones(2)], np.ones(2))
+
+
+# --- index and slice assignment ------------------------------------------------------------------
+# The jax oracle cannot run `y[i] = v` (its arrays are immutable): each function has a twin written
+# with `.at[].set()` that jax.grad differentiates.
+
+def _twin_check(fn, twin, args, wrt):
+    # finite differences call fn itself, which may change its arguments: not for those
+    got = check(fn, args, wrt=wrt, jax_oracle=False, fd=fn is not writes_argument)
+    if jax is None:
+        return
+    import inspect
+    names = list(inspect.signature(fn).parameters)
+    idx = tuple(names.index(w) for w in wrt)
+    want = jax.grad(twin, argnums=idx)(*[jnp.asarray(a) if isinstance(a, np.ndarray) else a
+                                           for a in args])
+    for g, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-7, atol=1e-9)
+
+
+def preallocated_rnn(xs, w):
+    h = np.zeros((xs.shape[0] + 1, xs.shape[1]))
+    for t in range(xs.shape[0]):
+        h[t + 1] = np.tanh(h[t] * w + xs[t])
+    return np.sum(h ** 2)
+
+
+def preallocated_rnn_twin(xs, w):
+    h = jnp.zeros((xs.shape[0] + 1, xs.shape[1]))
+    for t in range(xs.shape[0]):
+        h = h.at[t + 1].set(jnp.tanh(h[t] * w + xs[t]))
+    return jnp.sum(h ** 2)
+
+
+def copy_rows(xs, w):
+    y = np.zeros(xs.shape)
+    for i in range(xs.shape[0]):
+        y[i] = xs[i] * w
+    y[1:3] = w * 2.0
+    return np.sum(np.sin(y))
+
+
+def copy_rows_twin(xs, w):
+    y = jnp.zeros(xs.shape)
+    for i in range(xs.shape[0]):
+        y = y.at[i].set(xs[i] * w)
+    y = y.at[1:3].set(w * 2.0)
+    return jnp.sum(jnp.sin(y))
+
+
+def writes_argument(xs, w):
+    xs[0] = w * w
+    xs[2, 1:3] += w[:2]
+    return np.sum(xs ** 2)
+
+
+def writes_argument_twin(xs, w):
+    xs = xs.at[0].set(w * w)
+    xs = xs.at[2, 1:3].add(w[:2])
+    return jnp.sum(xs ** 2)
+
+
+def reads_before_write(xs, w):
+    y = xs * 2.0
+    z = y[0] * w            # y[0] before it changes
+    y[0] = np.tanh(w)
+    for i in range(1, 3):
+        if np.sum(y[i]) > 0:
+            y[i] = y[i] * w
+    return np.sum(z * y)
+
+
+def reads_before_write_twin(xs, w):
+    y = xs * 2.0
+    z = y[0] * w
+    y = y.at[0].set(jnp.tanh(w))
+    for i in range(1, 3):
+        if jnp.sum(y[i]) > 0:
+            y = y.at[i].set(y[i] * w)
+    return jnp.sum(z * y)
+
+
+@pytest.mark.parametrize("fn, twin", [(preallocated_rnn, preallocated_rnn_twin),
+                                      (copy_rows, copy_rows_twin),
+                                      (writes_argument, writes_argument_twin),
+                                      (reads_before_write, reads_before_write_twin)])
+def test_index_assignment(fn, twin):
+    xs = M.copy()
+    _twin_check(fn, twin, (xs, W), ("xs", "w"))
+    np.testing.assert_array_equal(xs, M)  # the caller's array is never changed
+
+
+def test_index_assignment_on_the_jax_backend():
+    got = srcgrad.grad(preallocated_rnn, wrt="w", backend="jax")(M, W)
+    want = srcgrad.grad(preallocated_rnn, wrt="w")(M, W)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-9)
+
+
+def test_index_assignment_reads_like_the_user_wrote_it():
+    src = srcgrad.grad(preallocated_rnn, wrt="w").source
+    assert "h[t + 1] = " in src and "zero_at(d_h, s_[t + 1])" in src

@@ -561,6 +561,31 @@ def add_at(a, index, g):
     return xp.asarray(a).at[index].add(g)
 
 
+def set_at(x, index, v):
+    """``x[index] = v`` on an array srcgrad owns: in place for NumPy, a new array for JAX."""
+    if type(x) is np.ndarray and _xp(v) is np:
+        x[index] = v
+        return x
+    return _xp(x, v).asarray(x).at[index].set(v)
+
+
+def zero_at(g, index, copy=False):
+    """``g`` with ``g[index]`` zeroed (the adjoint of the value an assignment overwrote); in
+    place unless ``copy``."""
+    if type(g) is np.ndarray:
+        if copy:
+            g = g.copy()
+        g[index] = 0
+        return g
+    return _xp(g).asarray(g).at[index].set(0)
+
+
+def take_at(g, index):
+    """``g[index]``, never a view of ``g`` (which is about to change)."""
+    part = g[index]
+    return part.copy() if isinstance(part, np.ndarray) and part.base is not None else part
+
+
 def astype_grad(g, x):
     """Adjoint of ``x.astype(dtype)``: ``g`` back in ``x``'s dtype."""
     dt = _dtype(x)

@@ -11,13 +11,16 @@ from srcgrad.rules._util import (
     list_append,
     pop_grad,
     repeat_grad,
+    set_at,
     stack_grad,
     sum_list_grad,
+    take_at,
     tile_grad,
     transpose_grad,
     unbroadcast,
     unstack_grad,
     vstack_grad,
+    zero_at,
 )
 from srcgrad.rules.core import Rule, linear, nondiff, rule, variadic
 
@@ -108,6 +111,15 @@ def _sum_list(xp, xs): return sum(xs)
 def _sum_list_t(xp, g, out, xs): return sum_list_grad(g, xs)
 SUM_LIST = linear("sum_list", _sum_list, _sum_list_t)
 
+# `x[index] = v` on an array of the function's own (srcgrad copies the caller's arrays first)
+def _setitem(xp, x, v, index): return set_at(x, index, v)   # written `x[index] = v`
+def _setitem_jvp_x(xp, t, out, x, v, index): return zero_at(t, index, copy=True)
+def _setitem_jvp_v(xp, t, out, x, v, index): return set_at(xp.zeros_like(out), index, t)
+def _setitem_vjp_x(xp, g, out, x, v, index): return zero_at(g, index, copy=True)
+def _setitem_vjp_v(xp, g, out, x, v, index): return unbroadcast(take_at(g, index), v)
+SETITEM = rule("setitem", _setitem, (_setitem_jvp_x, _setitem_jvp_v),
+               (_setitem_vjp_x, _setitem_vjp_v))
+
 def _copy(xp, x): return xp.array(x, copy=True)
 def _copy_t(xp, g, out, x): return g
 COPY = linear("copy", _copy, _copy_t)
@@ -158,7 +170,7 @@ def _len(xp, x): return len(x)
 RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
-    APPEND, STACK_LIST, ARRAY_LIST, SUM_LIST,
+    APPEND, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
