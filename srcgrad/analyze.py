@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -104,8 +104,9 @@ class ShapeClasses:
 
     SCALAR = "()"   # the class of values known to be scalars
 
-    def __init__(self, fn: CoreFunction, rules: RuleTable):
+    def __init__(self, fn: CoreFunction, rules: RuleTable, scalars: frozenset[str] = frozenset()):
         self._parent: dict[str, str] = {}
+        self.scalars = scalars  # names that hold scalars (every argument being a scalar)
         stmts = [s for s in walk(fn.body) if isinstance(s, Stmt)]
         counts: dict[str, int] = {}
         for s in stmts:
@@ -128,9 +129,38 @@ class ShapeClasses:
                     self._parent[s.target] = roots.pop()
 
     def find(self, name: str) -> str:
+        if name in self.scalars:
+            return self.SCALAR
         while name in self._parent:
             name = self._parent[name]
         return name
 
     def same(self, a: str, b: str) -> bool:
         return self.find(a) == self.find(b)
+
+
+def scalar_values(fn: CoreFunction, rules: RuleTable, scalar_lit: Callable[[Lit], bool]
+                  ) -> frozenset[str]:
+    """The variables that hold scalars when every argument is a Python number: the arguments,
+    and what elementwise primitives and full reductions make of scalars (to a fixed point: a
+    variable of a loop is a scalar if all its assignments are)."""
+    stmts = [s for s in walk(fn.body) if isinstance(s, Stmt)]
+    scalars = set(fn.params) | {s.target for s in stmts}
+
+    def scalar(a) -> bool:
+        return a.name in scalars if isinstance(a, Var) else (a.is_scalar_number or scalar_lit(a))
+
+    changed = True
+    while changed:
+        changed = False
+        for s in stmts:
+            if s.target not in scalars:
+                continue
+            full = s.prim in _FULL_REDUCTIONS and "axis" in s.omitted and \
+                "keepdims" in s.omitted
+            elementwise = s.prim != "call" and (rules[s.prim].elementwise or s.prim in (
+                "assign", "copy")) and all(scalar(a) for a in s.args)
+            if not (full or elementwise):
+                scalars.discard(s.target)
+                changed = True
+    return frozenset(scalars)

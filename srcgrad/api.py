@@ -59,11 +59,16 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
 
 
 def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
-              jit: bool = False, source: str | None = None,
-              ) -> tuple[Callable, str, tuple[int, ...]]:
-    """Generate (or fetch from the cache) the gradient function of ``fn``."""
+              jit: bool = False, source: str | None = None, scalars: bool = False,
+              ) -> tuple[Callable, str, tuple[int, ...], tuple]:
+    """Generate (or fetch from the cache) the gradient function of ``fn``.
+
+    With ``scalars``, the code is specialized for calls whose arguments are all Python numbers
+    (no broadcasting to undo); the last item returned lists the module-level numbers it
+    assumes stay numbers, as ``(globals dict, name)`` pairs.
+    """
     key = (fn, tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-           source)
+           source, scalars)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
@@ -75,7 +80,12 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         core = normalize.normalize(parsed, ctx, fn)
         names, single = _resolve_wrt(fn, core.params, wrt, parsed.loc(parsed.node))
         act = analyze.activity(core, names, ctx.rules)
-        shapes = analyze.ShapeClasses(core, ctx.rules)
+        assumed: list[tuple[dict, str]] = []
+        scalar_names: frozenset[str] = frozenset()
+        if scalars:
+            scalar_names = analyze.scalar_values(
+                core, ctx.rules, lambda lit: _global_number(lit, ctx.bindings, assumed))
+        shapes = analyze.ShapeClasses(core, ctx.rules, scalar_names)
         program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value)
         if not single:
             program = _tuple_returns(program, with_value)
@@ -90,9 +100,28 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         generated.__kwdefaults__ = getattr(fn, "__kwdefaults__", None)
         generated.__srcgrad_source__ = text
         compiled = be.compile(generated) if be.compile else generated
-        result = (compiled, text, tuple(core.params.index(n) for n in names))
+        result = (compiled, text, tuple(core.params.index(n) for n in names),
+                  tuple({(id(g), k): (g, k) for g, k in assumed}.values()))
         _CACHE[key] = result
         return result
+
+
+def _global_number(lit, bindings: dict, assumed: list) -> bool:
+    """Whether ``lit`` reads a module-level number (``module_globals["DT"]``); noted in
+    ``assumed`` when it does, since the module could rebind it."""
+    import libcst as cst
+
+    node = lit.node
+    if not (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name)
+            and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)
+            and isinstance(node.slice[0].slice.value, cst.SimpleString)):
+        return False
+    globs = bindings.get(node.value.value)
+    key = node.slice[0].slice.value.evaluated_value
+    if not isinstance(globs, dict) or type(globs.get(key)) not in (int, float):
+        return False
+    assumed.append((globs, key))
+    return True
 
 
 def _tuple_returns(program, with_value):
@@ -121,21 +150,59 @@ class GradFunction:
                              source=source)
         self._fn: Callable | None = None
         self._source = ""
+        self._generic: tuple[Callable, str] | None = None
+        self._scalar: tuple[Callable, str] | None = None
+        self._assumed: tuple = ()
         self._wrt_positions: tuple[int, ...] = ()
         self._wrt_names: tuple[tuple[str, int], ...] = ()
 
-    def _build(self) -> Callable:
+    def _build(self, scalars: bool = False) -> Callable:
         try:
-            self._fn, self._source, self._wrt_positions = transform(self.__wrapped__,
-                                                                    **self._options)
+            fn, source, self._wrt_positions, assumed = transform(
+                self.__wrapped__, **self._options, scalars=scalars)
             params = list(inspect.signature(self.__wrapped__).parameters)
             self._wrt_names = tuple((params[i], i) for i in self._wrt_positions)
         except SrcGradError as err:  # the user's location is in the message: drop our frames
             raise err.with_traceback(None) from None
-        return self._fn
+        if scalars:
+            self._scalar, self._assumed = (fn, source), assumed
+        else:
+            self._generic = (fn, source)
+        self._fn, self._source = fn, source
+        return fn
+
+    def _numbers_only(self, args: tuple) -> bool:
+        """Whether a call can take the code made for Python numbers: every argument a float
+        (an int where it is not differentiated), and the module-level numbers still numbers."""
+        for a in args:
+            if type(a) is not float and (type(a) is not int or type(a) is bool):
+                return False
+        for i in self._wrt_positions:
+            if i < len(args) and type(args[i]) is not float:
+                return False
+        return all(type(g.get(k)) in (int, float) for g, k in self._assumed)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        fn = self._fn or self._build()
+        scalar = self._scalar
+        if scalar is not None and not kwargs:
+            for a in args:  # the fast path: floats only
+                if a.__class__ is not float:
+                    break
+            else:
+                if not self._assumed or self._numbers_only(args):
+                    if self._fn is not scalar[0]:
+                        self._fn, self._source = scalar
+                    return scalar[0](*args)
+            if self._numbers_only(args):
+                self._fn, self._source = scalar
+                return scalar[0](*args)
+        if scalar is None and not kwargs and args and all(type(a) is float for a in args):
+            return self._build(scalars=True)(*args)  # floats only: made for numbers
+        if self._generic is None:
+            self._build()
+        assert self._generic is not None
+        fn = self._generic[0]
+        self._fn, self._source = self._generic
         for i in self._wrt_positions:
             if i < len(args) and not _is_float_like(args[i]):
                 _reject_wrt(self.__wrapped__, i, args[i])
@@ -147,14 +214,15 @@ class GradFunction:
 
     @property
     def source(self) -> str:
-        """The generated Python source of the gradient function."""
+        """The generated Python source of the gradient function (the code the last call ran:
+        after a call with Python numbers only, the code made for numbers)."""
         if self._fn is None:
             self._build()
         return self._source
 
     @property
     def fn(self) -> Callable:
-        """The generated function itself (no argument checks)."""
+        """The generated function itself (no argument checks): the one the last call ran."""
         return self._fn or self._build()
 
     def __repr__(self) -> str:
