@@ -119,6 +119,9 @@ class Frame:
     mutated: frozenset[str] = frozenset()  # user names assigned by index (`y[i] = v`)
     pinned: dict[str, str] = field(default_factory=dict)  # ... and their one core name each
     result: str | None = None  # the variable every `return` of this function assigns
+    returned: str | None = None  # the flag a `return` inside a loop sets
+    outer_block: int = -1  # the block the outermost loop being lowered goes into
+    loop_returns: int = 0  # how many `return`s inside loops have been lowered
 
 
 @dataclass
@@ -272,10 +275,12 @@ class _Lowering:
                         self._if(frame, stmt)
                         if self._jump_rest(frame, stmt, statements[i + 1:]):
                             return None
-                    elif isinstance(stmt, cst.For):
-                        self._for(frame, stmt)
                     else:
-                        self._while(frame, stmt)
+                        returns = frame.loop_returns
+                        (self._for if isinstance(stmt, cst.For) else self._while)(frame, stmt)
+                        if frame.loop_returns > returns and self._after_loop(
+                                frame, frame.origin, statements[i + 1:]):
+                            return None
             else:
                 kw = _UNSUPPORTED_BLOCKS.get(type(stmt))
                 what = f"`{kw}` statements are" if kw else f"{type(stmt).__name__} is"
@@ -529,6 +534,8 @@ class _Lowering:
         self.body.append(Loop(body, origin, index=index, bounds=bounds, trips=trips))
 
     def _loop_body(self, frame: Frame, lower: Callable[[], None]) -> tuple[Node, ...]:
+        if not frame.loops:
+            frame.outer_block = len(self.blocks) - 1
         self.blocks.append([])
         self._computed.clear()
         frame.loops += 1
@@ -538,6 +545,36 @@ class _Lowering:
             frame.loops -= 1
             self._computed.clear()
         return tuple(self.blocks.pop())
+
+    def _loop_return(self, frame: Frame, node: cst.Return) -> None:
+        """``return v`` inside a loop: ``v`` goes to the result, a flag says so, and ``break``;
+        after each loop the flag ends the enclosing loop or the function (``_after_loop``)."""
+        if node.value is None:
+            raise self.error(frame, node, "a bare `return` has no value to differentiate")
+        if frame.result is None:
+            frame.result = self._target(frame, frame.return_hint)
+        if frame.returned is None:
+            frame.returned = self.ctx.namer.fresh("returned")
+            self.blocks[frame.outer_block].append(Stmt(
+                frame.returned, "assign", (Lit(cst.Name("False")),), (), frame.origin))
+        value = self.atom(frame, node.value, Home(frame.result))
+        if value != Var(frame.result):
+            self.emit(frame, frame.result, "assign", (value,))
+        self.body.append(Stmt(frame.returned, "assign", (Lit(cst.Name("True")),), (),
+                              frame.origin))
+        self.body.append(Jump("break", frame.origin))
+        frame.loop_returns += 1
+
+    def _after_loop(self, frame: Frame, origin: Origin, rest: list) -> bool:
+        """After a loop that may have returned: leave the enclosing loop (or the function)
+        if it did, else run ``rest``. True when ``rest`` has been lowered."""
+        assert frame.returned is not None
+        jump = Jump("break", origin) if frame.loops else Jump("return", origin, id(frame))
+        self.body.append(If(Var(frame.returned), (jump,), (), origin))
+        if not rest:
+            return True
+        self.body[-1] = replace(self.body[-1], orelse=self._rest(frame, rest))
+        return True
 
     def _count_trips(self, frame: Frame, origin: Origin) -> str:
         trips = self.ctx.namer.fresh("trips")
@@ -671,6 +708,8 @@ class _Lowering:
         return Var(target)
 
     def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Atom | None:
+        if isinstance(node, cst.Return) and frame.loops:
+            return self._loop_return(frame, node)
         if isinstance(node, cst.Return) and frame.branches and not frame.loops:
             return self._early_return(frame, node)
         if isinstance(node, cst.Return) and not frame.loops and not frame.branches:

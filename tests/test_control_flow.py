@@ -285,16 +285,49 @@ def inactive_loop(xs, w):
     return np.sum(w * xs[0]) * total
 
 
+def returns_from_loop(x, w):
+    h = x
+    for i in range(6):
+        h = np.tanh(h * w + 0.3)
+        if np.sum(h) > 1.5:
+            return np.sum(h * w) * (i + 1)
+    return np.sum(h)
+
+
+def returns_from_nested_loops(x, w):
+    h = x
+    for _ in range(3):
+        for _ in range(3):
+            h = h * w + 0.1
+            if np.sum(h) > 2.0:
+                return np.sum(h)
+        h = np.sin(h)
+    return -np.sum(h)
+
+
+def returns_from_while(x, w):
+    h = x
+    n = 0
+    while n < 10:
+        h = h * w
+        n = n + 1
+        if np.max(h) > 3.0:
+            return np.sum(h)
+    return 0.5 * np.sum(h)
+
+
 LOOPS = [for_range, range_bounds, zero_trips, while_loop, while_counter, with_break,
-         while_break, self_updates]
+         while_break, self_updates, returns_from_loop, returns_from_nested_loops,
+         returns_from_while]
 SEQUENCES = [range_from_data, over_rows, with_enumerate, with_zip, rnn, with_continue,
              nested_loops, branch_in_loop, loop_in_branch, live_out, calls_in_loop,
              inactive_loop]
 
 
 @pytest.mark.parametrize("fn", LOOPS)
-def test_loops_over_vectors(fn):
-    check(fn, (np.abs(V) * 0.5, np.abs(W) * 0.5 + 0.2), wrt=("x", "w"))
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_loops_over_vectors(fn, scale):
+    check(fn, (np.abs(V) * scale, np.abs(W) * 0.5 + 0.6), wrt=("x", "w"))
 
 
 @pytest.mark.parametrize("fn", SEQUENCES)
