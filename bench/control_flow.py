@@ -225,6 +225,7 @@ def peer_cases(funcs, entry: str, args, wrt: tuple[int, ...], want, rtol: float,
     def torch_case():
         import torch
 
+        torch.set_num_threads(1)  # like NumPy here (OPENBLAS_NUM_THREADS=1): one core each
         f = rebind(funcs, np=_TorchNumpy(torch))[entry]
         targs = tuple(torch.tensor(a, dtype=torch.float64) for a in args)
         for i in wrt:

@@ -343,6 +343,8 @@ def test_python_floats_in_loops():
 def test_loops_on_the_jax_backend():
     check(rnn, (M, W), wrt=("xs", "w"), backend="jax")
     check(with_break, (np.abs(V) * 0.5, np.abs(W) * 0.5 + 0.2), wrt=("x", "w"), backend="jax")
+    check(returns_from_loop, (np.abs(V) * 2.0, np.abs(W) * 0.5 + 0.6), wrt=("x", "w"),
+          backend="jax")
 
 
 # --- generated code ------------------------------------------------------------------------------
@@ -483,6 +485,11 @@ def comprehension_over_range(xs, w):
                                 comprehension_over_range])
 def test_lists_and_comprehensions(fn):
     check(fn, (M, W), wrt=("xs", "w"))
+
+
+@pytest.mark.parametrize("fn", [appended_then_stacked, generator_in_sum, list_comprehension])
+def test_lists_on_the_jax_backend(fn):
+    check(fn, (M, W), wrt=("xs", "w"), backend="jax")
 
 
 def test_list_rules_appear_in_generated_code():
