@@ -42,7 +42,7 @@ from srcgrad.ir import (
     walk,
 )
 from srcgrad.normalize import PassContext
-from srcgrad.template import instantiate
+from srcgrad.template import instantiate, used_params
 
 _OUT = "__out__"
 _VIEWS = {"getitem", "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims",
@@ -111,23 +111,31 @@ def _method(obj: str, name: str, *args: cst.BaseExpression) -> cst.Call:
     return cst.Call(cst.Attribute(cst.Name(obj), cst.Name(name)), [cst.Arg(a) for a in args])
 
 
-def _names(expr: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
-            return False
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
-            return False
-
-    expr.visit(_V())
+def _rule_reads(fn, lead: int, stmt: Stmt) -> set[str]:
+    """The variables (and ``_OUT``) that rule function ``fn``, applied to ``stmt`` with ``lead``
+    leading parameters (``xp``, ``g``, ``out``, ``i``), reads."""
+    used = used_params(fn)
+    params = _parameters(fn)
+    found: set[str] = {_OUT} if len(params) > 2 and lead > 2 and params[2].name in used else set()
+    rest = params[lead:]
+    star = next((p for p in rest if p.kind is p.VAR_POSITIONAL), None)
+    positional = [p for p in rest if p.kind is p.POSITIONAL_OR_KEYWORD]
+    operands = list(stmt.args)
+    if star is not None:
+        if star.name in used:
+            found |= {n for a in operands for n in _atom_uses(a)}
+    else:
+        for p, a in zip(positional, operands, strict=False):
+            if p.name in used:
+                found |= _atom_uses(a)
+    for k, v in stmt.params:
+        if k in used:
+            found |= _atom_uses(v)
     return found
+
+
+def _atom_uses(a: Atom) -> set[str]:
+    return {a.name} if isinstance(a, Var) else set(a.uses)
 
 
 def _rename(expr: cst.BaseExpression, old: str, new: str) -> cst.BaseExpression:
@@ -279,6 +287,7 @@ class _Reverse:
             out.append(Gen(keep, g, s.origin))
             g = cst.Name(keep)
         contribs = []
+        read: set[str] = set()
         arrays = {a.name if isinstance(a, Var) else id(a) for a in s.args
                   if not (isinstance(a, Lit) and a.is_scalar_number)}  # x * x: one shape
         for i, name in ops:
@@ -286,14 +295,15 @@ class _Reverse:
             fn = rule.vjp[0] if rule.variadic else rule.vjp[i]
             extra = [cst.Integer(str(i))] if rule.variadic else []
             contrib = apply_rule_fn(fn, [*lead, *extra], s)
+            read |= _rule_reads(fn, len(lead) + len(extra), s)
             if rule.elementwise and (len(arrays) == 1 or self.shapes.same(name, t)):
                 contrib = _strip_unbroadcast(contrib)
             contribs.append((name, contrib.visit(_ShapeOnly(self.shapes, self.act))))
         if s.prim == "setitem" and t in st.owned:  # d_y[index] = 0 on our own array
             contribs = [(name, _in_place(c) if name == t else c) for name, c in contribs]
-        read = set().union(*(_names(c) for _, c in contribs)) if contribs else set()
         out += self._reads(s, t, read)
-        contribs = [(name, _rename(c, _OUT, self._out_name)) for name, c in contribs]
+        if _OUT in read:
+            contribs = [(name, _rename(c, _OUT, self._out_name)) for name, c in contribs]
         st.defined.discard(t)
         st.owned.discard(t)
         for name, c in contribs:

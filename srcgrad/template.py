@@ -37,6 +37,30 @@ def _template(fn: Callable) -> tuple[cst.BaseExpression, tuple[inspect.Parameter
     return value, tuple(inspect.signature(fn).parameters.values())
 
 
+@cache
+def used_params(fn: Callable) -> frozenset[str]:
+    """The parameters of rule ``fn`` its return expression reads."""
+    expr, params = _template(fn)
+    names = {p.name for p in params}
+    found: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in names:
+                found.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+    expr.visit(_Names())
+    return frozenset(found)
+
+
 def instantiate(fn: Callable, values: Mapping[str, cst.BaseExpression | tuple],
                 omitted: frozenset[str] = frozenset()) -> cst.BaseExpression:
     """The return expression of ``fn`` with each parameter replaced by ``values[name]``.
