@@ -203,6 +203,8 @@ class GradFunction:
         assert self._generic is not None
         fn = self._generic[0]
         self._fn, self._source = self._generic
+        if self._options["jit"]:
+            return self._traced(fn, args, kwargs)
         for i in self._wrt_positions:
             if i < len(args) and not _is_float_like(args[i]):
                 _reject_wrt(self.__wrapped__, i, args[i])
@@ -211,6 +213,20 @@ class GradFunction:
                 if name in kwargs and not _is_float_like(kwargs[name]):
                     _reject_wrt(self.__wrapped__, i, kwargs[name])
         return fn(*args, **kwargs)
+
+    def _traced(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        """Call the jit-compiled code; a branch or loop on traced values becomes a located
+        error instead of JAX's."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if type(exc).__name__ not in _TRACER_ERRORS:
+                raise
+            where = _user_line(exc, self.__wrapped__)
+        raise SrcGradError(
+            "with jit=True, a condition or a loop bound cannot depend on array values",
+            where, hint="use np.where for an elementwise choice, or call without jit=True "
+            "(jax then runs the branches and loops as Python)")
 
     @property
     def source(self) -> str:
@@ -227,6 +243,36 @@ class GradFunction:
 
     def __repr__(self) -> str:
         return f"<srcgrad.GradFunction {self.__name__}>"
+
+
+_TRACER_ERRORS = {"TracerBoolConversionError", "ConcretizationTypeError",
+                  "TracerIntegerConversionError"}
+
+
+def _user_line(exc: BaseException, fn: Callable):
+    """The user's line behind the generated line that raised ``exc`` (from its comment)."""
+    import linecache
+    import re
+
+    from srcgrad.errors import Location
+
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith("<srcgrad"):
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    if found is None:
+        return None
+    lines = linecache.getlines(found[0])
+    for k in range(min(found[1], len(lines)) - 1, -1, -1):
+        m = re.match(r"\s*# (?:\S+\(\) )?L(\d+): ", lines[k])
+        if m:
+            filename = inspect.getsourcefile(fn) or "<unknown>"
+            lineno = int(m.group(1))
+            text = linecache.getline(filename, lineno).rstrip("\n")
+            return Location(filename, lineno, len(text) - len(text.lstrip()), text)
+    return None
 
 
 def _is_float_like(a: Any) -> bool:

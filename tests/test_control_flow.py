@@ -606,3 +606,12 @@ def test_index_assignment_on_the_jax_backend():
 def test_index_assignment_reads_like_the_user_wrote_it():
     src = srcgrad.grad(preallocated_rnn, wrt="w").source
     assert "h[t + 1] = " in src and "zero_at(d_h, s_[t + 1])" in src
+
+
+def test_jit_with_a_branch_on_array_values_points_at_the_branch():
+    pytest.importorskip("jax")
+    g = srcgrad.grad(if_else, wrt="x", backend="jax", jit=True)
+    with pytest.raises(srcgrad.SrcGradError, match="cannot depend on array values") as info:
+        g(V, W)
+    assert info.value.line.strip() == "if np.sum(x) > 0:"
+    assert info.value.filename.endswith("test_control_flow.py")
