@@ -122,6 +122,7 @@ class Frame:
     returned: str | None = None  # the flag a `return` inside a loop sets
     outer_block: int = -1  # the block the outermost loop being lowered goes into
     loop_returns: int = 0  # how many `return`s inside loops have been lowered
+    break_flags: list = field(default_factory=list)  # per loop: the flag `break` sets, or None
 
 
 @dataclass
@@ -424,11 +425,47 @@ class _Lowering:
                          "end every branch of this `if` with the break/continue/return, or set "
                          "a flag and test it afterwards")
 
-    def _for(self, frame: Frame, node: cst.For) -> None:
+    def _with_else(self, frame: Frame, node, lower: Callable) -> None:
+        """A loop, and its ``else:`` block, which runs when no ``break`` ended the loop: every
+        ``break`` of the loop sets ``broke = True`` first."""
+        if node.orelse is None:
+            frame.break_flags.append(None)
+            try:
+                lower(frame, node)
+            finally:
+                frame.break_flags.pop()
+            return
         origin = self._origin(frame, node)
-        if node.orelse is not None:
-            raise self.error(frame, node.orelse, "`for ... else` is not supported",
-                             "use a flag set before `break`")
+        flag = self.ctx.namer.fresh("broke")
+        self.body.append(Stmt(flag, "assign", (Lit(cst.Name("False")),), (), origin))
+        frame.break_flags.append(flag)
+        try:
+            lower(frame, node)
+        finally:
+            frame.break_flags.pop()
+        orelse = self._rest(frame, _statement_list(node.orelse.body))
+        if may_exit(orelse, id(frame)):
+            raise self.error(frame, node.orelse, "`break`, `continue` or `return` in the "
+                             "`else:` block of a loop is not supported yet",
+                             "set a flag there and test it after the loop")
+        self.body.append(If(Var(flag), (), orelse, origin))
+
+    def _break(self, frame: Frame, origin: Origin) -> list[Node]:
+        """The nodes of a ``break`` of the innermost loop."""
+        flag = frame.break_flags[-1] if frame.break_flags else None
+        out: list[Node] = []
+        if flag is not None:
+            out.append(Stmt(flag, "assign", (Lit(cst.Name("True")),), (), origin))
+        return [*out, Jump("break", origin)]
+
+    def _for(self, frame: Frame, node: cst.For) -> None:
+        self._with_else(frame, node, self._for_loop)
+
+    def _while(self, frame: Frame, node: cst.While) -> None:
+        self._with_else(frame, node, self._while_loop)
+
+    def _for_loop(self, frame: Frame, node: cst.For) -> None:
+        origin = self._origin(frame, node)
         if node.asynchronous is not None:
             raise self.error(frame, node, "`async for` is not supported")
         iterable, target = node.iter, node.target
@@ -562,15 +599,16 @@ class _Lowering:
             self.emit(frame, frame.result, "assign", (value,))
         self.body.append(Stmt(frame.returned, "assign", (Lit(cst.Name("True")),), (),
                               frame.origin))
-        self.body.append(Jump("break", frame.origin))
+        self.body.extend(self._break(frame, frame.origin))
         frame.loop_returns += 1
 
     def _after_loop(self, frame: Frame, origin: Origin, rest: list) -> bool:
         """After a loop that may have returned: leave the enclosing loop (or the function)
         if it did, else run ``rest``. True when ``rest`` has been lowered."""
         assert frame.returned is not None
-        jump = Jump("break", origin) if frame.loops else Jump("return", origin, id(frame))
-        self.body.append(If(Var(frame.returned), (jump,), (), origin))
+        jump = self._break(frame, origin) if frame.loops else [Jump("return", origin,
+                                                                     id(frame))]
+        self.body.append(If(Var(frame.returned), tuple(jump), (), origin))
         if not rest:
             return True
         self.body[-1] = replace(self.body[-1], orelse=self._rest(frame, rest))
@@ -585,11 +623,8 @@ class _Lowering:
     def _increment(self, frame: Frame, trips: str, origin: Origin) -> Stmt:
         return Stmt(trips, "add", (Var(trips), Lit(cst.Integer("1"), scalar=True)), (), origin)
 
-    def _while(self, frame: Frame, node: cst.While) -> None:
+    def _while_loop(self, frame: Frame, node: cst.While) -> None:
         origin = self._origin(frame, node)
-        if node.orelse is not None:
-            raise self.error(frame, node.orelse, "`while ... else` is not supported",
-                             "use a flag set before `break`")
         test = self._passive_expr(frame, node.test)
         trips = self._count_trips(frame, origin)
         body = self._loop_body(frame, lambda: self._statements(
@@ -751,9 +786,11 @@ class _Lowering:
             return None
         if isinstance(node, cst.Pass):
             return None
-        if isinstance(node, (cst.Break, cst.Continue)) and frame.loops:
-            self.body.append(Jump("break" if isinstance(node, cst.Break) else "continue",
-                                  frame.origin))
+        if isinstance(node, cst.Break) and frame.loops:
+            self.body.extend(self._break(frame, frame.origin))
+            return None
+        if isinstance(node, cst.Continue) and frame.loops:
+            self.body.append(Jump("continue", frame.origin))
             return None
         what = {cst.Global: "`global`", cst.Nonlocal: "`nonlocal`", cst.Del: "`del`",
                 cst.Import: "`import`", cst.ImportFrom: "`import`", cst.Raise: "`raise`",

@@ -316,7 +316,31 @@ def returns_from_while(x, w):
     return 0.5 * np.sum(h)
 
 
-LOOPS = [for_range, range_bounds, zero_trips, while_loop, while_counter, with_break,
+def for_else(x, w):
+    h = x
+    for _ in range(5):
+        h = h * w
+        if np.sum(h) > 4.0:
+            break
+    else:
+        h = -h
+    return np.sum(h)
+
+
+def while_else(x, w):
+    h = x
+    n = 0
+    while n < 5:
+        h = np.tanh(h + w)
+        n = n + 1
+        if np.max(h) > 0.9:
+            break
+    else:
+        h = h * 3.0
+    return np.sum(h)
+
+
+LOOPS = [for_else, while_else, for_range, range_bounds, zero_trips, while_loop, while_counter, with_break,
          while_break, self_updates, returns_from_loop, returns_from_nested_loops,
          returns_from_while]
 SEQUENCES = [range_from_data, over_rows, with_enumerate, with_zip, rnn, with_continue,

@@ -44,9 +44,10 @@ def early_return(x):
 
 def for_else(x):
     for _ in range(3):
-        x = x * 2
-    else:
-        x = x + 1
+        for _ in range(2):
+            x = x * 2
+        else:
+            break
     return np.sum(x)
 
 
@@ -88,7 +89,7 @@ def starred(x):
 
 @pytest.mark.parametrize("fn, text, match", [
     (early_return, "try:", r"`try` statements are not supported"),
-    (for_else, "else:", r"`for ... else` is not supported"),
+    (for_else, "else:", r"in the `else:` block of a loop is not supported"),
     (partial_break, "if i > 0", r"`break`/`continue`/`return` in only some paths"),
     (uses_comprehension, "{i: x[i] for i in range(2)}", r"dict comprehension"),
     (uses_with, "with open", r"`with` statements"),

@@ -402,6 +402,13 @@ CASES["getitem"] = [C(normal((3, 4)), index=i, label=repr(i).replace(" ", "")) f
     C(normal((2, 3, 4)), index=(np.array([1, 0, 1]), slice(None), np.array([2, 2, 0])),
       label="adv-slice-adv"),
 ]
+CASES["setitem"] = [
+    C(normal((3, 4)), normal((4,)), index=1, label="row"),
+    C(normal((3, 4)), normal(()), index=(0, 2), label="element"),
+    C(normal((3, 4)), normal((2, 4)), index=slice(0, 2), label="rows"),
+    C(normal((3, 4)), normal((3, 1)), index=(slice(None), slice(1, 3)), label="broadcast"),
+    C(normal((5,)), normal((2,)), index=np.array([0, 3]), label="fancy"),
+]
 CASES["astype"] = [C(normal((3, 4)), dtype=np.float64, label="f64"),
                    C(normal((3,)), dtype="float64", label="str")]
 CASES["copy"] = [C(normal((3, 4)), label="2d"), C(normal(()), label="0d")]
