@@ -340,8 +340,8 @@ def while_else(x, w):
     return np.sum(h)
 
 
-LOOPS = [for_else, while_else, for_range, range_bounds, zero_trips, while_loop, while_counter, with_break,
-         while_break, self_updates, returns_from_loop, returns_from_nested_loops,
+LOOPS = [for_else, while_else, for_range, range_bounds, zero_trips, while_loop, while_counter,
+         with_break, while_break, self_updates, returns_from_loop, returns_from_nested_loops,
          returns_from_while]
 SEQUENCES = [range_from_data, over_rows, with_enumerate, with_zip, rnn, with_continue,
              nested_loops, branch_in_loop, loop_in_branch, live_out, calls_in_loop,
