@@ -401,29 +401,30 @@ class _Lowering:
         return None
 
     def _jump_rest(self, frame: Frame, stmt: cst.If, rest: list) -> bool:
-        """After ``if c: ... break``, the statements that follow run only in the other branch:
-        move them there. True when ``rest`` has been lowered (or never runs)."""
+        """After ``if c: ... break``, the statements that follow run only on the paths through
+        the ``if`` that do not jump: move them there (a copy on each such path). True when
+        ``rest`` has been lowered (or never runs)."""
         node = self.body[-1]
         assert isinstance(node, If)
         scope = id(frame)
         if not (may_exit(node.body, scope) or may_exit(node.orelse, scope)):
             return False
-        then_exits = always_exits(node.body, scope)
-        else_exits = always_exits(node.orelse, scope)
-        if then_exits and else_exits:
-            return True
-        if then_exits and not may_exit(node.orelse, scope):
-            self.body[-1] = replace(node, orelse=node.orelse + self._rest(frame, rest))
-            return True
-        if else_exits and not may_exit(node.body, scope):
-            self.body[-1] = replace(node, body=node.body + self._rest(frame, rest))
-            return True
-        if not rest:
-            return True
-        raise self.error(frame, stmt, "`break`/`continue`/`return` in only some paths of "
-                         "nested branches is not supported yet",
-                         "end every branch of this `if` with the break/continue/return, or set "
-                         "a flag and test it afterwards")
+        if rest:
+            self.body[-1] = self._with_rest(frame, node, rest, scope)
+        return True
+
+    def _with_rest(self, frame: Frame, node: If, rest: list, scope: int) -> If:
+        return replace(node, body=self._append_rest(frame, node.body, rest, scope),
+                       orelse=self._append_rest(frame, node.orelse, rest, scope))
+
+    def _append_rest(self, frame: Frame, block: tuple[Node, ...], rest: list, scope: int
+                     ) -> tuple[Node, ...]:
+        # only the last node of a block can jump: a jumping `if` took the nodes after it
+        if always_exits(block, scope):
+            return block
+        if block and isinstance(block[-1], If) and may_exit(block[-1:], scope):
+            return (*block[:-1], self._with_rest(frame, block[-1], rest, scope))
+        return block + self._rest(frame, rest)
 
     def _with_else(self, frame: Frame, node, lower: Callable) -> None:
         """A loop, and its ``else:`` block, which runs when no ``break`` ended the loop: every

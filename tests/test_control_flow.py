@@ -340,9 +340,22 @@ def while_else(x, w):
     return np.sum(h)
 
 
-LOOPS = [for_else, while_else, for_range, range_bounds, zero_trips, while_loop, while_counter,
-         with_break, while_break, self_updates, returns_from_loop, returns_from_nested_loops,
-         returns_from_while]
+def partial_jumps(x, w):
+    h = x
+    for i in range(6):
+        if i > 0:
+            if np.sum(h) > 3.0:
+                break
+            h = h * w
+        elif np.sum(w) < -100:
+            continue
+        h = np.sin(h) + 1.0
+    return np.sum(h)
+
+
+LOOPS = [partial_jumps, for_else, while_else, for_range, range_bounds, zero_trips, while_loop,
+         while_counter, with_break, while_break, self_updates, returns_from_loop,
+         returns_from_nested_loops, returns_from_while]
 SEQUENCES = [range_from_data, over_rows, with_enumerate, with_zip, rnn, with_continue,
              nested_loops, branch_in_loop, loop_in_branch, live_out, calls_in_loop,
              inactive_loop]

@@ -51,14 +51,8 @@ def for_else(x):
     return np.sum(x)
 
 
-def partial_break(x):
-    for i in range(3):
-        if i > 0:
-            if np.sum(x) > 5:
-                break
-            x = x * 2
-        x = x + 1
-    return np.sum(x)
+def yields(x):
+    yield np.sum(x)
 
 
 def uses_comprehension(x):
@@ -90,7 +84,7 @@ def starred(x):
 @pytest.mark.parametrize("fn, text, match", [
     (early_return, "try:", r"`try` statements are not supported"),
     (for_else, "else:", r"in the `else:` block of a loop is not supported"),
-    (partial_break, "if i > 0", r"`break`/`continue`/`return` in only some paths"),
+    (yields, "yield np.sum(x)", r"`yield` is not supported"),
     (uses_comprehension, "{i: x[i] for i in range(2)}", r"dict comprehension"),
     (uses_with, "with open", r"`with` statements"),
     (uses_global, "global X", r"`global` is not supported"),
