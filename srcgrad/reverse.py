@@ -296,7 +296,9 @@ class _Reverse:
             extra = [cst.Integer(str(i))] if rule.variadic else []
             contrib = apply_rule_fn(fn, [*lead, *extra], s)
             read |= _rule_reads(fn, len(lead) + len(extra), s)
-            if rule.elementwise and (len(arrays) == 1 or self.shapes.same(name, t)):
+            # t = t * x: the old t may have another shape than the new one
+            same = self.shapes.same(name, t) and (name != t or t in self.shapes.scalars)
+            if rule.elementwise and (len(arrays) == 1 or same):
                 contrib = _strip_unbroadcast(contrib)
             contribs.append((name, contrib.visit(_ShapeOnly(self.shapes, self.act))))
         if s.prim == "setitem" and t in st.owned:  # d_y[index] = 0 on our own array

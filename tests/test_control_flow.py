@@ -652,3 +652,23 @@ def test_jit_with_a_branch_on_array_values_points_at_the_branch():
         g(V, W)
     assert info.value.line.strip() == "if np.sum(x) > 0:"
     assert info.value.filename.endswith("test_control_flow.py")
+
+
+def grows_in_a_branch(x, w):
+    a = np.sin(w)           # a scalar
+    if np.sum(x) > 0.0:
+        a = a * x           # now a vector
+    return np.sum(a)
+
+
+def grows_in_a_loop(x, w):
+    a = np.sin(w)
+    for _ in range(2):
+        a = a * x
+    return np.sum(a)
+
+
+@pytest.mark.parametrize("fn", [grows_in_a_branch, grows_in_a_loop])
+def test_a_variable_may_change_shape_in_a_branch_or_loop(fn):
+    got = check(fn, (np.abs(V), 0.5), wrt=("x", "w"))
+    assert np.shape(got[1]) == ()
