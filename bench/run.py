@@ -309,6 +309,9 @@ def _torch_case(args, want):
     except ImportError:
         return "not installed"
     try:
+        # one thread: torch's threads and NumPy's BLAS threads, run by turns in one process,
+        # otherwise wait on each other (measured here: 1.3 ms a gradient alone, 70 ms by turns)
+        torch.set_num_threads(1)
         targs = [torch.from_numpy(a) for a in args]
         targs[0].requires_grad_(True)
         targs[1].requires_grad_(True)
