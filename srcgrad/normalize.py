@@ -123,6 +123,7 @@ class Frame:
     outer_block: int = -1  # the block the outermost loop being lowered goes into
     loop_returns: int = 0  # how many `return`s inside loops have been lowered
     break_flags: list = field(default_factory=list)  # per loop: the flag `break` sets, or None
+    bound_at: dict[str, Origin] = field(default_factory=dict)  # `h = x`: where h was bound
 
 
 @dataclass
@@ -312,6 +313,8 @@ class _Lowering:
                 home = self._target(frame, name)
                 if current is not None and not isinstance(current, Local):
                     self._origin(frame, node)
+                    if name in frame.bound_at:  # `h = h0` before the loop: quote that line
+                        frame.origin = frame.bound_at[name]
                     if isinstance(current, Pack) and current.kind == "list":
                         self.lists.add(home)  # appended to in the block: a list at run time
                         self.emit(frame, home, "assign", (Lit(cst.List([])),))
@@ -849,6 +852,8 @@ class _Lowering:
                 value = self._own_array(frame, target, value)
             elif home is not None and value != Var(home):
                 value = self.emit(frame, home, "assign", (self.materialize(frame, value, target),))
+            if frame.origin is not None:
+                frame.bound_at[target.value] = frame.origin
             frame.env[target.value] = value
             return
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and \
