@@ -511,6 +511,10 @@ def nested_comprehension(xs, w):
     return sum(pairs)
 
 
+def numpy_of_comprehensions(xs, w):
+    return np.sum([np.tanh(r * w) for r in xs]) + np.mean(np.array([np.sum(r * w) for r in xs]))
+
+
 def comprehension_over_range(xs, w):
     ys = np.array([np.sum(xs[i] * w) for i in range(xs.shape[0])])
     return np.sum(ys ** 2)
@@ -519,7 +523,7 @@ def comprehension_over_range(xs, w):
 @pytest.mark.parametrize("fn", [appended_then_stacked, appended_then_summed,
                                 reads_the_list_while_growing, literal_appends,
                                 list_comprehension, generator_in_sum, nested_comprehension,
-                                comprehension_over_range])
+                                comprehension_over_range, numpy_of_comprehensions])
 def test_lists_and_comprehensions(fn):
     check(fn, (M, W), wrt=("xs", "w"))
 
