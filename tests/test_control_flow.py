@@ -525,7 +525,8 @@ def comprehension_over_range(xs, w):
                                 list_comprehension, generator_in_sum, nested_comprehension,
                                 comprehension_over_range, numpy_of_comprehensions])
 def test_lists_and_comprehensions(fn):
-    check(fn, (M, W), wrt=("xs", "w"))
+    # jax.numpy refuses a Python list where numpy takes it (np.sum([...])): no jax oracle there
+    check(fn, (M, W), wrt=("xs", "w"), jax_oracle=fn is not numpy_of_comprehensions)
 
 
 @pytest.mark.parametrize("fn", [appended_then_stacked, generator_in_sum, list_comprehension])
