@@ -162,12 +162,29 @@ class _State:
     """Where the backward sweep stands: which adjoints hold a value (the others are zero), and
     which of those are arrays made here and nowhere else referenced, safe to update in place."""
 
-    def __init__(self, defined=(), owned=()):
+    def __init__(self, defined=(), owned=(), keep=frozenset()):
         self.defined: set[str] = set(defined)
         self.owned: set[str] = set(owned)
+        self.keep: frozenset[str] = keep  # adjoints that must still hold a value at the end
 
     def copy(self) -> _State:
-        return _State(self.defined, self.owned)
+        return _State(self.defined, self.owned, self.keep)
+
+
+def _bound_before(block: tuple[Node, ...], bound: frozenset[str], out: dict[int, frozenset[str]]
+                  ) -> None:
+    """For each node, the names surely assigned before it runs."""
+    now = set(bound)
+    for node in block:
+        out[id(node)] = frozenset(now)
+        if isinstance(node, Stmt):
+            now.add(node.target)
+        elif isinstance(node, If):
+            _bound_before(node.body, frozenset(now), out)
+            _bound_before(node.orelse, frozenset(now), out)
+            now |= assigned(node.body) & assigned(node.orelse)
+        elif isinstance(node, Loop):
+            _bound_before(node.body, frozenset(now), out)
 
 
 def _kill_after(block: tuple[Node, ...], after: frozenset[str], out: dict[int, frozenset[str]]
@@ -198,6 +215,8 @@ class _Reverse:
         self.fn, self.act, self.shapes, self.ctx = fn, act, shapes, ctx
         self.kills: dict[int, frozenset[str]] = {}
         _kill_after(fn.body, frozenset(), self.kills)
+        self.before: dict[int, frozenset[str]] = {}
+        _bound_before(fn.body, frozenset(fn.params), self.before)
         self.primal = set(fn.params) | assigned(fn.body)
         stmts = [n for n in walk(fn.body) if isinstance(n, Stmt)]
         counts: dict[str, int] = {}
@@ -238,6 +257,9 @@ class _Reverse:
         return (set(namer._taken), set(namer._claimed), namer._temps, dict(self.adjoints),
                 dict(self.stacks), self.pairs)
 
+    def _pushes(self):
+        return {k: (list(a), list(b)) for k, (a, b) in self.pushes.items()}
+
     def _restore(self, snap) -> None:
         namer = self.ctx.namer
         namer._taken, namer._claimed, namer._temps, self.adjoints, self.stacks, self.pairs = (
@@ -275,7 +297,7 @@ class _Reverse:
         if t not in self.act.active or t not in st.defined or s.prim == "call":
             st.defined.discard(t)  # overwritten: whatever it held no longer matters
             st.owned.discard(t)
-            return []
+            return self._kept(s, t, st)
         rule = self.ctx.rules[s.prim]
         ops = [(i, s.args[i].name) for i in diff_operands(s, self.ctx.rules)
                if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
@@ -312,7 +334,20 @@ class _Reverse:
             gen = self.add(name, c, st, s.origin)
             if gen is not None:
                 out.append(gen)
-        return out
+        return out + self._kept(s, t, st)
+
+    def _kept(self, s: Stmt, t: str, st: _State) -> list[Gen]:
+        """An adjoint that must hold a value after ``s`` overwrote its variable (another path,
+        or the next iteration, reads it): zeros shaped like the value ``s`` overwrote, which
+        comes back from the stack."""
+        if t not in st.keep or t in st.defined or t not in self.act.active:
+            return []
+        out: list[Gen] = []
+        if t in self.before.get(id(s), frozenset()):
+            out += self._saved(s, [t], s.origin)
+        st.defined.add(t)
+        st.owned.add(t)
+        return [*out, Gen(self.adj(t), _call("zero_grad", cst.Name(t)), s.origin)]
 
     def _reads(self, s: Stmt, t: str, read: set[str]) -> list[Gen]:
         """Pops (and a copy) so that the adjoint of ``s`` sees the values ``s`` saw: those the
@@ -369,9 +404,18 @@ class _Reverse:
         return Gen(name, cst.BinaryOperation(cst.Name(name), cst.Add(), right), origin)
 
     def branch(self, node: If, st: _State) -> list[GNode]:
+        snap, pushes = self._snapshot(), self._pushes()
         s1, s2 = st.copy(), st.copy()
         body, orelse = self.block(node.body, s1), self.block(node.orelse, s2)
         union = s1.defined | s2.defined
+        if union - s1.defined or union - s2.defined:  # again, keeping those adjoints
+            self._restore(snap)
+            self.pushes = pushes
+            s1 = _State(st.defined, st.owned, st.keep | (union - s1.defined))
+            s2 = _State(st.defined, st.owned, st.keep | (union - s2.defined))
+            body, orelse = self.block(node.body, s1), self.block(node.orelse, s2)
+            s1.keep = s2.keep = st.keep
+            union = s1.defined | s2.defined
         body += self._zeros(union - s1.defined, s1, node.origin)
         orelse += self._zeros(union - s2.defined, s2, node.origin)
         st.defined, st.owned = union, s1.owned & s2.owned
@@ -389,17 +433,19 @@ class _Reverse:
 
     def loop(self, node: Loop, st: _State) -> list[GNode]:
         entry = st.copy()
+        keep: set[str] = set()
         for _ in range(16):  # the adjoints live across iterations settle in a few rounds
-            snap = self._snapshot()
-            pushes = {k: (list(a), list(b)) for k, (a, b) in self.pushes.items()}
-            exit_ = entry.copy()
+            snap, pushes = self._snapshot(), self._pushes()
+            exit_ = _State(entry.defined, entry.owned, st.keep | keep)
             body = self.block(node.body, exit_)
             grown = exit_.defined - entry.defined
             lost = (entry.owned - exit_.owned) & exit_.defined
-            if not grown and not lost:
+            dropped = entry.defined - exit_.defined - keep
+            if not grown and not lost and not dropped:
                 break
             entry.defined |= grown
             entry.owned = (entry.owned | grown) - lost
+            keep |= dropped  # the next iteration reads it: zeros where it is overwritten
             self._restore(snap)
             self.pushes = pushes
         body += self._zeros(entry.defined - exit_.defined, exit_, node.origin)

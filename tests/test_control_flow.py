@@ -677,3 +677,25 @@ def grows_in_a_loop(x, w):
 def test_a_variable_may_change_shape_in_a_branch_or_loop(fn):
     got = check(fn, (np.abs(V), 0.5), wrt=("x", "w"))
     assert np.shape(got[1]) == ()
+
+
+def overwritten_by_a_vector(x, w):
+    a = np.sin(w)           # a scalar, overwritten (not read) by a vector on one path
+    if np.sum(x) > 0.0:
+        a = np.sin(x)
+    return np.sum(a)
+
+
+def overwritten_in_a_loop(x, w):
+    a = np.sin(w)
+    for i in range(3):
+        if i == 1:
+            a = np.cos(x)   # the scalar's adjoint is zero from here back, with its shape
+    return np.sum(a)
+
+
+@pytest.mark.parametrize("fn", [overwritten_by_a_vector, overwritten_in_a_loop])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_an_overwritten_value_keeps_its_own_shape(fn, sign):
+    got = check(fn, (sign * np.abs(V), 0.5), wrt=("x", "w"))
+    assert np.shape(got[1]) == ()
