@@ -43,6 +43,8 @@ from srcgrad.ir import (
 from srcgrad.naming import Namer
 from srcgrad.parse import ParsedFunction, parse_function
 from srcgrad.rules import RuleTable
+from srcgrad.rules.shape import VIEWS
+from srcgrad.template import grouped, names_in
 
 _BINOPS: dict[type, str] = {
     cst.Add: "add", cst.Subtract: "subtract", cst.Multiply: "multiply", cst.Divide: "divide",
@@ -141,22 +143,7 @@ class PassContext:
 
 def user_names(node: cst.CSTNode) -> set[str]:
     """Every identifier in ``node`` (so generated names can avoid them)."""
-    names: set[str] = set()
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            names.add(n.value)
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)  # np.fft: `fft` is not a name of the function
-            return False
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)  # f(axis=0): `axis` is not a name of the function
-            return False
-
-    node.visit(_Collect())
-    return names
+    return names_in(node)
 
 
 def normalize(parsed: ParsedFunction, ctx: PassContext, fn: Callable | None = None) -> CoreFunction:
@@ -903,7 +890,7 @@ class _Lowering:
             obj = self.ctx.bindings.get(_dotted(stmt.args[0].node)) if isinstance(
                 stmt.args[0], Lit) else None
             return any(obj is getattr(np, n, None) for n in _CONSTRUCTORS)
-        return stmt.prim not in _VIEWS
+        return stmt.prim not in VIEWS
 
     def _setitem(self, frame: Frame, target: cst.Subscript, value: Any) -> None:
         """``y[index] = v``: the array ``y`` changes in place (it is the function's own)."""
@@ -1130,8 +1117,8 @@ class _Lowering:
         right = self.atom(frame, node.right)
         if isinstance(left, Lit) and isinstance(right, Lit) and not isinstance(hint, Home):
             # constants of the computation (`T + 1` of `T = x.shape[0]`): kept as written
-            return Lit(node.with_changes(left=_grouped_node(left.node),
-                                         right=_grouped_node(right.node)),
+            return Lit(node.with_changes(left=grouped(left.node),
+                                         right=grouped(right.node)),
                        left.uses | right.uses, scalar=left.scalar and right.scalar)
         return self.emit(frame, self._target(frame, hint), prim, (left, right))
 
@@ -1478,13 +1465,6 @@ def _own_jumps(block):
             yield from _own_jumps(node.orelse)
 
 
-def _grouped_node(node: cst.BaseExpression) -> cst.BaseExpression:
-    if isinstance(node, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
-                         cst.BooleanOperation, cst.IfExp)) and not node.lpar:
-        return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return node
-
-
 def _subscript_targets(node: cst.CSTNode) -> frozenset[str]:
     """The names a function body assigns by index (``y[i] = v``, ``y[i] += v``)."""
     names: set[str] = set()
@@ -1601,9 +1581,6 @@ def _is_user_function(obj: Any) -> bool:
 
 
 _TEMP = re.compile(r"^t\d+$")
-_VIEWS = {"getitem", "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims",
-          "squeeze", "broadcast_to", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "assign",
-          "diag", "call"}
 _CONSTRUCTORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",
                  "zeros_like", "ones_like", "empty_like", "full_like")
 _LIST_RULES = {"append", "stack_list", "array_list", "sum_list", "getitem", "len", "assign"}

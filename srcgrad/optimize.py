@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import libcst as cst
 
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
+from srcgrad.template import grouped
 
 _TEMP = re.compile(r"^(d_)?t\d+$")
 MAX_LINE = 84  # inlining stops before a statement grows past this many characters
@@ -368,7 +369,7 @@ class _Substitute(cst.CSTTransformer):
 
     def __init__(self, exprs: dict[str, cst.BaseExpression]):
         super().__init__()
-        self.exprs = {k: _grouped(e) for k, e in exprs.items()}
+        self.exprs = {k: grouped(e) for k, e in exprs.items()}
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         return False
@@ -384,13 +385,6 @@ class _Substitute(cst.CSTTransformer):
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
         return self.exprs.get(updated.value, updated)
-
-
-def _grouped(e: cst.BaseExpression) -> cst.BaseExpression:
-    if isinstance(e, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
-                      cst.BooleanOperation, cst.IfExp, cst.Lambda)) and not e.lpar:
-        return e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return e
 
 
 def _rename(old: str, new: str) -> _Substitute:

@@ -42,13 +42,10 @@ from srcgrad.ir import (
     walk,
 )
 from srcgrad.normalize import PassContext
+from srcgrad.rules.shape import VIEWS
 from srcgrad.template import instantiate, used_params
 
 _OUT = "__out__"
-_VIEWS = {"getitem", "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims",
-          "squeeze", "broadcast_to", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "assign",
-          "diag"}   # stands for a statement's output in its adjoint until we know where it is
-
 
 def atom_node(a: Atom) -> cst.BaseExpression:
     return cst.Name(a.name) if isinstance(a, Var) else a.node
@@ -227,7 +224,7 @@ class _Reverse:
         views: dict[str, set[str]] = {a: set() for a in fn.arrays}
         for n in stmts:
             base = n.args[0].name if n.args and isinstance(n.args[0], Var) else None
-            if n.prim in _VIEWS and base is not None:
+            if n.prim in VIEWS and base is not None:
                 for root, seen in views.items():
                     if base == root or base in seen:
                         seen.add(n.target)

@@ -37,28 +37,40 @@ def _template(fn: Callable) -> tuple[cst.BaseExpression, tuple[inspect.Parameter
     return value, tuple(inspect.signature(fn).parameters.values())
 
 
+def names_in(node: cst.CSTNode) -> set[str]:
+    """The identifiers ``node`` reads: not attribute names (``np.sum``: only ``np``) nor
+    keyword names (``axis=``)."""
+    names: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            names.add(n.value)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)
+            return False
+
+    node.visit(_Names())
+    return names
+
+
+def grouped(e: cst.BaseExpression) -> cst.BaseExpression:
+    """``e`` in parentheses if it is an operation (to stand inside another expression)."""
+    if isinstance(e, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
+                      cst.BooleanOperation, cst.IfExp, cst.Lambda)) and not e.lpar:
+        return e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return e
+
+
 @cache
 def used_params(fn: Callable) -> frozenset[str]:
     """The parameters of rule ``fn`` its return expression reads."""
     expr, params = _template(fn)
-    names = {p.name for p in params}
-    found: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value in names:
-                found.add(node.value)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)
-            return False
-
-    expr.visit(_Names())
-    return frozenset(found)
+    return frozenset(names_in(expr) & {p.name for p in params})
 
 
 def instantiate(fn: Callable, values: Mapping[str, cst.BaseExpression | tuple],

@@ -167,6 +167,11 @@ def _ndim(xp, x): return xp.ndim(x)
 def _size(xp, x): return xp.size(x)
 def _len(xp, x): return len(x)
 
+# primitives whose result may share memory with their first operand (NumPy views), and names
+VIEWS = frozenset({"getitem", "reshape", "ravel", "transpose", "swapaxes", "moveaxis",
+                   "expand_dims", "squeeze", "broadcast_to", "atleast_1d", "atleast_2d",
+                   "atleast_3d", "flip", "assign", "diag"})
+
 RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
