@@ -335,8 +335,8 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
     while i < len(stmts):
         g = stmts[i]
         name = g.target if isinstance(g, Gen) else None
-        if (name is None or g.effect or not _TEMP.match(name) or name in user_names
-                or counts[name] != 1 or assigned[name] != 1):
+        if (name is None or g.effect or g.pair or not _TEMP.match(name) or name in user_names
+                or counts[name] != 1 or assigned[name] != 1):  # a pop stays where it is
             i += 1
             continue
         read = set(reads(g.expr))
