@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from srcgrad.errors import SrcGradError
-from srcgrad.ir import CoreFunction, Lit, Stmt, Var, walk
+from srcgrad.ir import CoreFunction, Lit, Loop, Stmt, Var, assigned, walk
 from srcgrad.rules import RuleTable
 
 
@@ -113,6 +113,10 @@ class ShapeClasses:
             counts[s.target] = counts.get(s.target, 0) + 1
         self.reassigned = frozenset(n for n, c in counts.items() if c > 1) | frozenset(
             n for n in fn.params if n in counts)
+        # names a loop assigns hold another iteration's value when the backward sweep reads
+        # them elsewhere: they never stand in for another variable's shape
+        self.changing = self.reassigned | frozenset().union(
+            *(assigned(n.body) for n in walk(fn.body) if isinstance(n, Loop)))
         for s in stmts:
             if s.target in self.reassigned:
                 continue

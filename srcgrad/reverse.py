@@ -612,7 +612,7 @@ class _ShapeOnly(cst.CSTTransformer):
         if k >= len(updated.args) or not isinstance(updated.args[k].value, cst.Name):
             return updated
         root = self.shapes.find(updated.args[k].value.value)
-        if root not in self.act.active or root in self.shapes.reassigned:
+        if root not in self.act.active or root in self.shapes.changing:
             return updated
         args = list(updated.args)
         args[k] = args[k].with_changes(value=cst.Name(root))

@@ -699,3 +699,17 @@ def overwritten_in_a_loop(x, w):
 def test_an_overwritten_value_keeps_its_own_shape(fn, sign):
     got = check(fn, (sign * np.abs(V), 0.5), wrt=("x", "w"))
     assert np.shape(got[1]) == ()
+
+
+def shape_varies_by_iteration(x, w):
+    a = np.sin(x)
+    h = np.sin(w)               # a scalar on the first trip, a vector on the second
+    for _ in range(2):
+        a = a / (1.5 + np.sin(h))
+        h = np.sin(x)
+    return np.sum(a * h)
+
+
+def test_a_shape_reference_is_never_another_iterations_value():
+    got = check(shape_varies_by_iteration, (np.abs(V), 0.5), wrt=("x", "w"))
+    assert np.shape(got[1]) == ()
