@@ -25,6 +25,7 @@ import libcst as cst
 import numpy as np
 
 from srcgrad.backends.calls import METHODS, PROPERTIES, CallSpec, CallTable, is_array_module
+from srcgrad.cstwalk import visit
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
@@ -629,18 +630,18 @@ class _Lowering:
         uses: set[str] = set()
         lowering = self
 
-        class _Names(cst.CSTTransformer):
+        class _Names:
             def visit_Attribute(self, n: cst.Attribute) -> bool:
                 return False  # np.sum: only `np` is a name
 
             def leave_Attribute(self, original, updated):
-                return updated.with_changes(value=original.value.visit(self))
+                return updated.with_changes(value=visit(original.value, self))
 
             def visit_Arg(self, n: cst.Arg) -> bool:
                 return False  # f(axis=0): `axis` is not a name
 
             def leave_Arg(self, original, updated):
-                return updated.with_changes(value=original.value.visit(self))
+                return updated.with_changes(value=visit(original.value, self))
 
             def visit_Lambda(self, n):
                 raise lowering.error(frame, n, "a lambda is not supported in a condition")
@@ -663,7 +664,7 @@ class _Lowering:
                 uses.update(_uses(atom))
                 return _atom_node(atom)
 
-        new = node.visit(_Names())
+        new = visit(node, _Names())
         return Lit(new.with_changes(lpar=(), rpar=()) if hasattr(new, "lpar") else new,
                    frozenset(uses))
 
@@ -1061,7 +1062,7 @@ class _Lowering:
         uses: set[str] = set()
         lowering = self
 
-        class _Sub(cst.CSTTransformer):
+        class _Sub:
             def visit_Attribute(self, n):
                 return True
 
@@ -1073,7 +1074,7 @@ class _Lowering:
                 uses.update({a.name} if isinstance(a, Var) else a.uses)
                 return updated.with_changes(expression=_atom_node(a))
 
-        new = node.visit(_Sub())
+        new = visit(node, _Sub())
         return Lit(new, frozenset(uses))
 
     def _expr_Tuple(self, frame, node, hint):
@@ -1476,7 +1477,7 @@ def _subscript_targets(node: cst.CSTNode) -> frozenset[str]:
             for e in target.elements:
                 add(e.value)
 
-    class _Targets(cst.CSTVisitor):
+    class _Targets:
         def visit_Assign(self, n: cst.Assign) -> None:
             for t in n.targets:
                 add(t.target)
@@ -1487,7 +1488,7 @@ def _subscript_targets(node: cst.CSTNode) -> frozenset[str]:
         def visit_FunctionDef(self, n) -> bool:
             return False
 
-    node.visit(_Targets())
+    visit(node, _Targets())
     return frozenset(names)
 
 
@@ -1505,7 +1506,7 @@ def _assigned_names(node: cst.CSTNode) -> list[str]:
         elif isinstance(target, cst.StarredElement):
             add(target.value)
 
-    class _Targets(cst.CSTVisitor):
+    class _Targets:
         def visit_Assign(self, n: cst.Assign) -> None:
             for t in n.targets:
                 add(t.target)
@@ -1536,7 +1537,7 @@ def _assigned_names(node: cst.CSTNode) -> list[str]:
 
         visit_GeneratorExp = visit_SetComp = visit_DictComp = visit_ListComp
 
-    node.visit(_Targets())
+    visit(node, _Targets())
     return names
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from srcgrad.cstwalk import visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
 from srcgrad.template import grouped
 
@@ -42,7 +43,7 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
         hit = simplified.get(id(e))
         if hit is None:
             if "unreduce" in reads(e):  # the only pattern _ScalarBroadcast rewrites
-                e_b = e.visit(_ScalarBroadcast(facts))
+                e_b = visit(e, _ScalarBroadcast(facts))
             else:
                 e_b = e
             hit = fold(e_b) if _FOLDABLE in reads(e_b) else e_b
@@ -99,7 +100,7 @@ def _signature(p: Program) -> tuple:
     return tuple((g.target, id(g.expr)) for g in (*gens(p.forward), *gens(p.backward)))
 
 
-class _ScalarBroadcast(cst.CSTTransformer):
+class _ScalarBroadcast:
     """``unreduce(s, v) * 2 * v`` -> ``s * 2 * v`` for a scalar ``s``: the product already has
     ``v``'s shape, so broadcasting ``s`` first is wasted work."""
 
@@ -153,11 +154,11 @@ def _is_count(node: cst.BaseExpression) -> bool:
 
 
 def _rebuild(node: cst.BaseExpression, old: cst.BaseExpression, new: cst.BaseExpression):
-    class _Swap(cst.CSTTransformer):
-        def on_leave(self, original, updated):
+    class _Swap:
+        def leave_node(self, original, updated):
             return new if original is old else updated
 
-    return node.visit(_Swap())
+    return visit(node, _Swap())
 
 
 def _map_exprs(p: Program, f) -> Program:
@@ -216,7 +217,7 @@ def _node_writes(node: GNode) -> set[str]:
 
 # --- names read by an expression ---------------------------------------------------------------
 
-class _Reads(cst.CSTVisitor):
+class _Reads:
     def __init__(self) -> None:
         self.names: Counter[str] = Counter()
 
@@ -224,11 +225,11 @@ class _Reads(cst.CSTVisitor):
         self.names[node.value] += 1
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
+        visit(node.value, self)
         return False
 
     def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
+        visit(node.value, self)
         return False
 
     def visit_Integer(self, node: cst.Integer) -> None:
@@ -250,7 +251,7 @@ def reads(expr: cst.CSTNode) -> Counter[str]:
     if hit is not None and hit[0] is expr:
         return hit[1]
     v = _Reads()
-    expr.visit(v)
+    visit(expr, v)
     _READS[id(expr)] = (expr, v.names)
     return v.names
 
@@ -352,9 +353,9 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
             if name not in reads(target.test):
                 i += 1
                 continue
-            stmts[j] = replace(target, test=target.test.visit(swap))
+            stmts[j] = replace(target, test=visit(target.test, swap))
         else:
-            new = target.expr.visit(swap)
+            new = visit(target.expr, swap)
             if len(cst.Module([]).code_for_node(new)) + len(target.target or "") > MAX_LINE:
                 i += 1
                 continue
@@ -363,7 +364,7 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
     return stmts
 
 
-class _Substitute(cst.CSTTransformer):
+class _Substitute:
     """Replace names by expressions (compound ones parenthesized); the names of attributes
     (``np.sum``) and of keyword arguments (``axis=``) are not variables and stay."""
 
@@ -375,13 +376,13 @@ class _Substitute(cst.CSTTransformer):
         return False
 
     def leave_Attribute(self, original, updated):
-        return updated.with_changes(value=updated.value.visit(self))
+        return updated.with_changes(value=visit(updated.value, self))
 
     def visit_Arg(self, node: cst.Arg) -> bool:
         return False
 
     def leave_Arg(self, original, updated):
-        return updated.with_changes(value=updated.value.visit(self))
+        return updated.with_changes(value=visit(updated.value, self))
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
         return self.exprs.get(updated.value, updated)
@@ -404,7 +405,7 @@ def propagate_constants(p: Program) -> Program:
     swap = _Substitute(constants)
 
     def substituted(e: cst.BaseExpression) -> cst.BaseExpression:
-        return e.visit(swap) if constants.keys() & reads(e).keys() else e
+        return visit(e, swap) if constants.keys() & reads(e).keys() else e
 
     backward = tuple(g for g in _map_block(p.backward, substituted)
                      if not (isinstance(g, Gen) and g.target in constants))
@@ -472,7 +473,7 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> b
         for k in range(i + 1, len(stmts)):
             s = stmts[k]
             if isinstance(s, Gen):
-                stmts[k] = replace(s, expr=s.expr.visit(_rename(a, b)))
+                stmts[k] = replace(s, expr=visit(s.expr, _rename(a, b)))
         del stmts[i]
         return True
     first = next((k for k in range(i) if isinstance(stmts[k], Gen) and stmts[k].target == b),
@@ -488,7 +489,7 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> b
     for k in span:
         s = stmts[k]
         stmts[k] = replace(s, target=a if s.target == b else s.target,
-                           expr=s.expr.visit(_rename(b, a)))
+                           expr=visit(s.expr, _rename(b, a)))
     del stmts[i]
     return True
 
@@ -512,7 +513,7 @@ def _literal(v: float, like_int: bool) -> cst.BaseExpression:
     return cst.parse_expression(text)
 
 
-class _Fold(cst.CSTTransformer):
+class _Fold:
     def leave_BinaryOperation(self, original, updated: cst.BinaryOperation):
         op = updated.operator
         left, right = _number(updated.left), _number(updated.right)
@@ -572,7 +573,7 @@ def _strip(node: cst.BaseExpression, keep) -> cst.BaseExpression:
 
 
 def fold(expr: cst.BaseExpression) -> cst.BaseExpression:
-    return expr.visit(_Fold())
+    return visit(expr, _Fold())
 
 
 # --- tidy: user-style indices, no redundant parentheses ----------------------------------------
@@ -595,7 +596,7 @@ def _prec(node: cst.BaseExpression) -> int:
     return 100
 
 
-class _Tidy(cst.CSTTransformer):
+class _Tidy:
     def leave_Subscript(self, original, updated: cst.Subscript):
         # x[s_[1:3, None]] -> x[1:3, None]
         if len(updated.slice) == 1 and isinstance(updated.slice[0].slice, cst.Index):
@@ -638,7 +639,7 @@ class _Tidy(cst.CSTTransformer):
 
 
 def tidy(expr: cst.BaseExpression) -> cst.BaseExpression:
-    expr = expr.visit(_Tidy())
+    expr = visit(expr, _Tidy())
     if getattr(expr, "lpar", None) and not isinstance(expr, cst.Tuple):
         expr = expr.with_changes(lpar=[], rpar=[])
     return expr

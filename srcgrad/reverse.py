@@ -20,6 +20,7 @@ import inspect
 import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses, diff_operands
+from srcgrad.cstwalk import visit
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
@@ -136,7 +137,7 @@ def _atom_uses(a: Atom) -> set[str]:
 
 
 def _rename(expr: cst.BaseExpression, old: str, new: str) -> cst.BaseExpression:
-    class _R(cst.CSTTransformer):
+    class _R:
         def leave_Name(self, original, updated):
             return updated.with_changes(value=new) if updated.value == old else updated
 
@@ -144,15 +145,15 @@ def _rename(expr: cst.BaseExpression, old: str, new: str) -> cst.BaseExpression:
             return False
 
         def leave_Attribute(self, original, updated):
-            return updated.with_changes(value=original.value.visit(self))
+            return updated.with_changes(value=visit(original.value, self))
 
         def visit_Arg(self, n) -> bool:
             return False
 
         def leave_Arg(self, original, updated):
-            return updated.with_changes(value=original.value.visit(self))
+            return updated.with_changes(value=visit(original.value, self))
 
-    return expr.visit(_R())
+    return visit(expr, _R())
 
 
 class _State:
@@ -319,7 +320,7 @@ class _Reverse:
             same = self.shapes.same(name, t) and (name != t or t in self.shapes.scalars)
             if rule.elementwise and (len(arrays) == 1 or same):
                 contrib = _strip_unbroadcast(contrib)
-            contribs.append((name, contrib.visit(_ShapeOnly(self.shapes, self.act))))
+            contribs.append((name, visit(contrib, _ShapeOnly(self.shapes, self.act))))
         if s.prim == "setitem" and t in st.owned:  # d_y[index] = 0 on our own array
             contribs = [(name, _in_place(c) if name == t else c) for name, c in contribs]
         out += self._reads(s, t, read)
@@ -594,7 +595,7 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
                    tuple(returns), kwonly=fn.kwonly)
 
 
-class _ShapeOnly(cst.CSTTransformer):
+class _ShapeOnly:
     """In helper arguments that only supply a shape and dtype (``unreduce(g, t3)``), read an
     active variable of the same shape class instead (``unreduce(g, t2)`` for ``t3 = t2 ** 2``),
     so that the forward temporary need not be kept."""

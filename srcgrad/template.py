@@ -15,6 +15,8 @@ from functools import cache
 
 import libcst as cst
 
+from srcgrad.cstwalk import visit
+
 
 @cache
 def _template(fn: Callable) -> tuple[cst.BaseExpression, tuple[inspect.Parameter, ...]]:
@@ -42,19 +44,19 @@ def names_in(node: cst.CSTNode) -> set[str]:
     keyword names (``axis=``)."""
     names: set[str] = set()
 
-    class _Names(cst.CSTVisitor):
+    class _Names:
         def visit_Name(self, n: cst.Name) -> None:
             names.add(n.value)
 
         def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
+            visit(n.value, self)
             return False
 
         def visit_Arg(self, n: cst.Arg) -> bool:
-            n.value.visit(self)
+            visit(n.value, self)
             return False
 
-    node.visit(_Names())
+    visit(node, _Names())
     return names
 
 
@@ -93,7 +95,7 @@ def instantiate(fn: Callable, values: Mapping[str, cst.BaseExpression | tuple],
         else:
             raise KeyError(f"no value for parameter {p.name!r} of {fn.__qualname__}")
     defaults = {p.name: p.default for p in params if p.default is not p.empty}
-    return expr.visit(_Substitute(subst, defaults))
+    return visit(expr, _Substitute(subst, defaults))
 
 
 _OMIT = cst.Name("__omitted__")
@@ -103,7 +105,7 @@ def _default_node(value) -> cst.BaseExpression:
     return cst.parse_expression(repr(value))
 
 
-class _Substitute(cst.CSTTransformer):
+class _Substitute:
     """Replace parameter names; splice ``*args``; drop omitted trailing/keyword arguments."""
 
     def __init__(self, subst, defaults):
@@ -115,7 +117,7 @@ class _Substitute(cst.CSTTransformer):
         return False  # only the object part is a name to substitute: handled in leave
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
-        return updated.with_changes(value=updated.value.visit(self))
+        return updated.with_changes(value=visit(updated.value, self))
 
     def visit_Arg(self, node: cst.Arg) -> bool:
         return False  # keyword names are not parameters: handled in leave_Call
@@ -132,7 +134,7 @@ class _Substitute(cst.CSTTransformer):
                 if new is _OMIT:
                     args.append((arg, value.value))
                     continue
-            args.append((arg.with_changes(value=value.visit(self)), None))
+            args.append((arg.with_changes(value=visit(value, self)), None))
         # Drop omitted keyword arguments, and omitted positionals with nothing after them.
         args = [(a, o) for a, o in args if not (o is not None and a.keyword is not None)]
         while args and args[-1][1] is not None:

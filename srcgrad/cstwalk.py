@@ -1,0 +1,93 @@
+"""Lean visits of libcst trees, for srcgrad's passes over small generated expressions.
+
+libcst's own visitor dispatch (``node.visit(visitor)``) calls several hooks per node, walks
+every whitespace and parenthesis token and validates each rebuilt node; srcgrad walks its small
+expressions thousands of times while it transforms one function, and that machinery was most
+of the transformation time. :func:`visit` keeps libcst's visitor interface (``visit_<Node>``
+returns False to skip the children, ``leave_<Node>(original, updated)`` returns the
+replacement) but goes only into fields that hold code (not tokens, whitespace or parentheses)
+and rebuilds a node only when one of its children changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from typing import Any, TypeVar
+
+import libcst as cst
+
+N = TypeVar("N", bound=cst.CSTNode)
+
+# Fields that hold tokens, whitespace, comments or parentheses, never code to visit.
+_TOKENS = frozenset({
+    "lpar", "rpar", "comma", "operator", "equal", "star", "dot", "colon", "semicolon",
+    "lbracket", "rbracket", "lbrace", "rbrace", "first_colon", "second_colon", "asynchronous",
+    "leading_lines", "lines_after_decorators", "header", "footer", "indent", "newline",
+    "trailing_whitespace", "encoding", "default_indent", "default_newline",
+    "has_trailing_newline",
+})
+
+_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(all field names, the fields that hold code) of a node class."""
+    hit = _FIELDS.get(cls)
+    if hit is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        code = tuple(n for n in names if n not in _TOKENS and not n.startswith("whitespace"))
+        hit = _FIELDS[cls] = (names, code)
+    return hit
+
+
+_PLANS: dict[tuple[type, type], tuple[Any, Any]] = {}
+
+
+def _plan(vcls: type, ncls: type) -> tuple[Any, Any]:
+    key = (vcls, ncls)
+    hit = _PLANS.get(key)
+    if hit is None:
+        name = ncls.__name__
+        hit = _PLANS[key] = (getattr(vcls, f"visit_{name}", None),
+                             getattr(vcls, f"leave_{name}", None)
+                             or getattr(vcls, "leave_node", None))
+    return hit
+
+
+def visit(node: N, visitor: object) -> N:
+    """``node`` visited by ``visitor`` (any object with ``visit_<Node>``/``leave_<Node>``
+    methods, or a generic ``leave_node``); the rebuilt tree, or ``node`` itself if nothing
+    changed."""
+    cls = type(node)
+    enter, leave = _plan(type(visitor), cls)
+    updated = node
+    if enter is None or enter(visitor, node) is not False:
+        changes: dict[str, Any] | None = None
+        for name in _fields(cls)[1]:
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                new = visit(value, visitor)
+            elif isinstance(value, (tuple, list)) and value and isinstance(value[0], cst.CSTNode):
+                items = [visit(v, visitor) for v in value]
+                new = value if all(map(operator.is_, items, value)) else tuple(items)
+            else:
+                continue
+            if new is not value:
+                if changes is None:
+                    changes = {}
+                changes[name] = new
+        if changes:
+            updated = rebuilt(node, changes)
+    if leave is not None:
+        return leave(visitor, node, updated)
+    return updated
+
+
+def rebuilt(node: N, changes: dict[str, Any]) -> N:
+    """``node`` with some fields changed (no validation: srcgrad builds only valid trees)."""
+    cls = type(node)
+    new = object.__new__(cls)
+    for name in _fields(cls)[0]:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(node, name))
+    return new
