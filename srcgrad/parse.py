@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from srcgrad.errors import Location, SrcGradError
 
@@ -21,7 +22,7 @@ class ParsedFunction:
 
     name: str
     node: cst.FunctionDef
-    positions: Mapping[cst.CSTNode, CodeRange]
+    positions: Positions
     filename: str
     line_offset: int          # file line number of the first line of the parsed text, minus 1
     col_offset: int           # indentation removed by dedenting
@@ -44,6 +45,111 @@ class ParsedFunction:
         """The source of ``node`` on one line."""
         code = cst.Module([]).code_for_node(node)
         return " ".join(code.split())
+
+
+class Positions:
+    """Where the nodes of a parsed module are. Statements (what comments and most errors point
+    at) come from Python's own parser, which is fast; any other node, from libcst's
+    ``PositionProvider`` on first need (an error at an expression, a comprehension)."""
+
+    def __init__(self, module: cst.Module, source: str | None = None):
+        self._module = module
+        self._all: dict[cst.CSTNode, CodeRange] | None = None
+        self._known: dict[cst.CSTNode, CodeRange] = {}
+        if source is not None:
+            self._known.update(_statement_positions(module, source))
+        if not self._known:
+            self._resolve()
+
+    def _resolve(self) -> dict[cst.CSTNode, CodeRange]:
+        if self._all is None:
+            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
+            self._all = dict(wrapper.resolve(PositionProvider))
+            self._all.update(self._known)
+        return self._all
+
+    def get(self, node: cst.CSTNode, default: CodeRange | None = None) -> CodeRange | None:
+        hit = self._known.get(node)
+        if hit is None:
+            hit = self._resolve().get(node, default)
+        return hit
+
+    def __setitem__(self, node: cst.CSTNode, where: CodeRange) -> None:
+        self._known[node] = where
+        if self._all is not None:
+            self._all[node] = where
+
+    def setdefault(self, node: cst.CSTNode, where: CodeRange | None) -> CodeRange | None:
+        hit = self.get(node)
+        if hit is None and where is not None:
+            self[node] = hit = where
+        return hit
+
+
+def _statement_positions(module: cst.Module, source: str) -> dict[cst.CSTNode, CodeRange]:
+    """The positions of the module's statements, from ``ast`` (both parsers list statements
+    in the same order); empty if the two lists do not match statement for statement."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    ours = list(_cst_statements(module.body))
+    theirs = list(_ast_statements(tree.body))
+    if len(ours) != len(theirs) or any(type(a).__name__ != type(b).__name__
+                                       for a, b in zip(ours, theirs, strict=True)):
+        return {}
+    lines = source.splitlines()
+
+    def column(line: int, offset: int) -> int:  # ast counts UTF-8 bytes, libcst characters
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        return offset if text.isascii() else len(text.encode()[:offset].decode(errors="ignore"))
+
+    return {a: CodeRange(CodePosition(b.lineno, column(b.lineno, b.col_offset)),
+                         CodePosition(b.end_lineno or b.lineno,
+                                      column(b.end_lineno or b.lineno, b.end_col_offset or 0)))
+            for a, b in zip(ours, theirs, strict=True)}
+
+
+def _cst_statements(body) -> Iterator[cst.CSTNode]:
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from stmt.body
+        elif isinstance(stmt, cst.BaseCompoundStatement):
+            yield stmt
+            yield from _cst_block(stmt.body)
+            for handler in getattr(stmt, "handlers", ()):
+                yield from _cst_block(handler.body)
+            for case in getattr(stmt, "cases", ()):
+                yield from _cst_block(case.body)
+            orelse = getattr(stmt, "orelse", None)
+            if isinstance(orelse, cst.If):
+                yield from _cst_statements([orelse])
+            elif orelse is not None:
+                yield from _cst_block(orelse.body)
+            final = getattr(stmt, "finalbody", None)
+            if final is not None:
+                yield from _cst_block(final.body)
+        else:
+            yield stmt
+
+
+def _cst_block(block) -> Iterator[cst.CSTNode]:
+    if isinstance(block, cst.SimpleStatementSuite):
+        yield from block.body
+    else:
+        yield from _cst_statements(block.body)
+
+
+def _ast_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    for stmt in body:
+        yield stmt
+        yield from _ast_statements(getattr(stmt, "body", []))
+        for handler in getattr(stmt, "handlers", ()):
+            yield from _ast_statements(handler.body)
+        for case in getattr(stmt, "cases", ()):
+            yield from _ast_statements(case.body)
+        yield from _ast_statements(getattr(stmt, "orelse", []))
+        yield from _ast_statements(getattr(stmt, "finalbody", []))
 
 
 def namespace_of(fn: Callable) -> dict[str, Any]:
@@ -86,16 +192,16 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
     dedented = textwrap.dedent(text)
     col_offset = _indent_removed(text, dedented)
     try:
-        wrapper = MetadataWrapper(cst.parse_module(dedented), unsafe_skip_copy=True)
+        module = cst.parse_module(dedented)
     except cst.ParserSyntaxError as exc:
         if name == "<lambda>":
             return _parse_lambda(fn, raw_lines, first, filename)
         raise SrcGradError(f"cannot parse the source of {name!r}: {exc.message}") from None
-    positions = dict(wrapper.resolve(PositionProvider))
-    node = _find_def(wrapper.module, name, fn)
+    positions = Positions(module, dedented)
+    node = _find_def(module, name, fn)
     if node is None:
         if name == "<lambda>":
-            return _lambda_from_module(fn, wrapper.module, positions, raw_lines, first, filename,
+            return _lambda_from_module(fn, module, positions, raw_lines, first, filename,
                                        col_offset)
         raise SrcGradError(f"cannot find the definition of {name!r} in its source")
     return ParsedFunction(name, node, positions,
@@ -162,9 +268,7 @@ def _parse_lambda(fn, raw_lines, first, filename):
             module = cst.parse_module("_ = " + line[start:end].rstrip())
         except cst.ParserSyntaxError:
             continue
-        wrapper = MetadataWrapper(module)
-        positions = dict(wrapper.resolve(PositionProvider))
-        return _lambda_from_module(fn, wrapper.module, positions, [line], first, filename,
+        return _lambda_from_module(fn, module, Positions(module), [line], first, filename,
                                    start - 4)
     raise SrcGradError("cannot parse the source of this lambda",
                        Location(filename, first, start, line), hint="define it with def")
