@@ -32,7 +32,7 @@ _FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def _fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(all field names, the fields that hold code) of a node class."""
+    """(all field names, the fields that may hold code) of a node class."""
     hit = _FIELDS.get(cls)
     if hit is None:
         names = tuple(f.name for f in dataclasses.fields(cls))
@@ -41,17 +41,16 @@ def _fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return hit
 
 
-_PLANS: dict[tuple[type, type], tuple[Any, Any]] = {}
+_PLANS: dict[tuple[type, type], tuple[Any, Any, tuple[str, ...]]] = {}
 
 
-def _plan(vcls: type, ncls: type) -> tuple[Any, Any]:
-    key = (vcls, ncls)
-    hit = _PLANS.get(key)
-    if hit is None:
-        name = ncls.__name__
-        hit = _PLANS[key] = (getattr(vcls, f"visit_{name}", None),
-                             getattr(vcls, f"leave_{name}", None)
-                             or getattr(vcls, "leave_node", None))
+def _plan(vcls: type, ncls: type) -> tuple[Any, Any, tuple[str, ...]]:
+    """(``visit_<Node>``, ``leave_<Node>``, the fields that may hold code)."""
+    name = ncls.__name__
+    hit = _PLANS[vcls, ncls] = (getattr(vcls, f"visit_{name}", None),
+                                getattr(vcls, f"leave_{name}", None)
+                                or getattr(vcls, "leave_node", None),
+                                _fields(ncls)[1])
     return hit
 
 
@@ -60,15 +59,18 @@ def visit(node: N, visitor: object) -> N:
     methods, or a generic ``leave_node``); the rebuilt tree, or ``node`` itself if nothing
     changed."""
     cls = type(node)
-    enter, leave = _plan(type(visitor), cls)
+    vcls = type(visitor)
+    plan = _PLANS.get((vcls, cls)) or _plan(vcls, cls)
+    enter, leave, code = plan
     updated = node
-    if enter is None or enter(visitor, node) is not False:
+    if code and (enter is None or enter(visitor, node) is not False):
         changes: dict[str, Any] | None = None
-        for name in _fields(cls)[1]:
+        for name in code:
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
+            kind = _KINDS.get(type(value)) or _kind(value)
+            if kind is _NODE:
                 new = visit(value, visitor)
-            elif isinstance(value, (tuple, list)) and value and isinstance(value[0], cst.CSTNode):
+            elif kind is _SEQUENCE and value:
                 items = [visit(v, visitor) for v in value]
                 new = value if all(map(operator.is_, items, value)) else tuple(items)
             else:
@@ -79,9 +81,20 @@ def visit(node: N, visitor: object) -> N:
                 changes[name] = new
         if changes:
             updated = rebuilt(node, changes)
+    elif enter is not None and not code:
+        enter(visitor, node)
     if leave is not None:
         return leave(visitor, node, updated)
     return updated
+
+
+_NODE, _SEQUENCE, _OTHER = "node", "sequence", "other"
+_KINDS: dict[type, str] = {tuple: _SEQUENCE, list: _SEQUENCE}
+
+
+def _kind(value: object) -> str:
+    kind = _KINDS[type(value)] = _NODE if isinstance(value, cst.CSTNode) else _OTHER
+    return kind
 
 
 def rebuilt(node: N, changes: dict[str, Any]) -> N:
@@ -91,3 +104,8 @@ def rebuilt(node: N, changes: dict[str, Any]) -> N:
     for name in _fields(cls)[0]:
         object.__setattr__(new, name, changes[name] if name in changes else getattr(node, name))
     return new
+
+
+def changed(node: N, **changes: Any) -> N:
+    """``node.with_changes(**changes)`` without libcst's validation, for generated code."""
+    return rebuilt(node, changes)

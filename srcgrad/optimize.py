@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from srcgrad.cstwalk import visit
+from srcgrad.cstwalk import changed, visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
 from srcgrad.template import grouped
 
@@ -376,13 +376,13 @@ class _Substitute:
         return False
 
     def leave_Attribute(self, original, updated):
-        return updated.with_changes(value=visit(updated.value, self))
+        return changed(updated, value=visit(updated.value, self))
 
     def visit_Arg(self, node: cst.Arg) -> bool:
         return False
 
     def leave_Arg(self, original, updated):
-        return updated.with_changes(value=visit(updated.value, self))
+        return changed(updated, value=visit(updated.value, self))
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
         return self.exprs.get(updated.value, updated)
@@ -545,11 +545,11 @@ class _Fold:
             first = _leftmost(inner)
             if isinstance(first, cst.UnaryOperation) and isinstance(first.operator, cst.Minus):
                 # -(-a * b / c) -> a * b / c
-                return _rebuild(inner, first, first.expression).with_changes(
-                    lpar=updated.lpar, rpar=updated.rpar)
+                return changed(_rebuild(inner, first, first.expression),
+                               lpar=updated.lpar, rpar=updated.rpar)
         if isinstance(updated.operator, cst.Minus) and isinstance(inner, cst.UnaryOperation) \
                 and isinstance(inner.operator, cst.Minus):
-            return inner.expression.with_changes(lpar=updated.lpar, rpar=updated.rpar) \
+            return changed(inner.expression, lpar=updated.lpar, rpar=updated.rpar) \
                 if updated.lpar else inner.expression
         return updated
 
@@ -568,7 +568,7 @@ def _is_int_literal(node) -> bool:
 
 def _strip(node: cst.BaseExpression, keep) -> cst.BaseExpression:
     if keep["lpar"] and hasattr(node, "lpar"):
-        return node.with_changes(**keep)
+        return changed(node, **keep)
     return node
 
 
@@ -603,7 +603,7 @@ class _Tidy:
             inner = updated.slice[0].slice.value
             if (isinstance(inner, cst.Subscript) and isinstance(inner.value, cst.Name)
                     and inner.value.value == "s_"):
-                return updated.with_changes(slice=inner.slice)
+                return changed(updated, slice=inner.slice)
         return updated
 
     def leave_BinaryOperation(self, original, updated: cst.BinaryOperation):
@@ -613,33 +613,33 @@ class _Tidy:
         right = updated.right
         if left.lpar and (_prec(left) > p or (_prec(left) == p and not power)) \
                 and _prec(left) != 100:
-            left = left.with_changes(lpar=[], rpar=[])
+            left = changed(left, lpar=[], rpar=[])
         if right.lpar and (_prec(right) > p or (power and _prec(right) == p)) \
                 and _prec(right) != 100 and not (power and isinstance(right, cst.UnaryOperation)):
-            right = right.with_changes(lpar=[], rpar=[])
+            right = changed(right, lpar=[], rpar=[])
         if right.lpar and _prec(right) == 100 and isinstance(right, (cst.Name, cst.Call,
                                                                     cst.Attribute, cst.Subscript)):
-            right = right.with_changes(lpar=[], rpar=[])
+            right = changed(right, lpar=[], rpar=[])
         if left.lpar and _prec(left) == 100 and isinstance(left, (cst.Name, cst.Call,
                                                                  cst.Attribute, cst.Subscript)):
-            left = left.with_changes(lpar=[], rpar=[])
-        return updated.with_changes(left=left, right=right)
+            left = changed(left, lpar=[], rpar=[])
+        return changed(updated, left=left, right=right)
 
     def leave_Element(self, original, updated: cst.Element):
         v = updated.value
         if v.lpar and not isinstance(v, (cst.Tuple, cst.GeneratorExp)):
-            return updated.with_changes(value=v.with_changes(lpar=[], rpar=[]))
+            return changed(updated, value=changed(v, lpar=[], rpar=[]))
         return updated
 
     def leave_Arg(self, original, updated: cst.Arg):
         v = updated.value
         if v.lpar and not isinstance(v, (cst.Tuple, cst.GeneratorExp)):
-            return updated.with_changes(value=v.with_changes(lpar=[], rpar=[]))
+            return changed(updated, value=changed(v, lpar=[], rpar=[]))
         return updated
 
 
 def tidy(expr: cst.BaseExpression) -> cst.BaseExpression:
     expr = visit(expr, _Tidy())
     if getattr(expr, "lpar", None) and not isinstance(expr, cst.Tuple):
-        expr = expr.with_changes(lpar=[], rpar=[])
+        expr = changed(expr, lpar=[], rpar=[])
     return expr

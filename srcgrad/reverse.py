@@ -20,7 +20,7 @@ import inspect
 import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses, diff_operands
-from srcgrad.cstwalk import visit
+from srcgrad.cstwalk import changed, visit
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
@@ -90,7 +90,7 @@ def apply_rule_fn(fn, lead: list[cst.BaseExpression], stmt: Stmt) -> cst.BaseExp
 def _strip_unbroadcast(expr: cst.BaseExpression) -> cst.BaseExpression:
     if _call_name(expr) == "unbroadcast":
         inner = expr.args[0].value
-        return inner.with_changes(lpar=(), rpar=()) if isinstance(
+        return changed(inner, lpar=(), rpar=()) if isinstance(
             inner, (cst.BinaryOperation, cst.UnaryOperation)) else inner
     return expr
 
@@ -139,19 +139,19 @@ def _atom_uses(a: Atom) -> set[str]:
 def _rename(expr: cst.BaseExpression, old: str, new: str) -> cst.BaseExpression:
     class _R:
         def leave_Name(self, original, updated):
-            return updated.with_changes(value=new) if updated.value == old else updated
+            return changed(updated, value=new) if updated.value == old else updated
 
         def visit_Attribute(self, n) -> bool:
             return False
 
         def leave_Attribute(self, original, updated):
-            return updated.with_changes(value=visit(original.value, self))
+            return changed(updated, value=visit(original.value, self))
 
         def visit_Arg(self, n) -> bool:
             return False
 
         def leave_Arg(self, original, updated):
-            return updated.with_changes(value=visit(original.value, self))
+            return changed(updated, value=visit(original.value, self))
 
     return visit(expr, _R())
 
@@ -397,7 +397,7 @@ class _Reverse:
             return Gen(name, _call("add_at", cst.Name(name), index, g), origin)
         st.owned.add(var)
         right = contrib if not isinstance(contrib, cst.BinaryOperation) or not isinstance(
-            contrib.operator, (cst.Add, cst.Subtract)) else contrib.with_changes(
+            contrib.operator, (cst.Add, cst.Subtract)) else changed(contrib,
             lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return Gen(name, cst.BinaryOperation(cst.Name(name), cst.Add(), right), origin)
 
@@ -519,7 +519,7 @@ class _Reverse:
 def _in_place(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``zero_at(g, index, copy=True)`` -> ``zero_at(g, index)``."""
     if _call_name(expr) == "zero_at":
-        return expr.with_changes(args=[a for a in expr.args if a.keyword is None])
+        return changed(expr, args=[a for a in expr.args if a.keyword is None])
     return expr
 
 
@@ -616,8 +616,8 @@ class _ShapeOnly:
         if root not in self.act.active or root in self.shapes.changing:
             return updated
         args = list(updated.args)
-        args[k] = args[k].with_changes(value=cst.Name(root))
-        return updated.with_changes(args=args)
+        args[k] = changed(args[k], value=cst.Name(root))
+        return changed(updated, args=args)
 
 
 def scalar_adjoints(program: Program, fn: CoreFunction, shapes: ShapeClasses,

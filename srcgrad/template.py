@@ -15,7 +15,7 @@ from functools import cache
 
 import libcst as cst
 
-from srcgrad.cstwalk import visit
+from srcgrad.cstwalk import changed, visit
 
 
 @cache
@@ -64,7 +64,7 @@ def grouped(e: cst.BaseExpression) -> cst.BaseExpression:
     """``e`` in parentheses if it is an operation (to stand inside another expression)."""
     if isinstance(e, (cst.BinaryOperation, cst.UnaryOperation, cst.Comparison,
                       cst.BooleanOperation, cst.IfExp, cst.Lambda)) and not e.lpar:
-        return e.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return changed(e, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return e
 
 
@@ -117,7 +117,7 @@ class _Substitute:
         return False  # only the object part is a name to substitute: handled in leave
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
-        return updated.with_changes(value=visit(updated.value, self))
+        return changed(updated, value=visit(updated.value, self))
 
     def visit_Arg(self, node: cst.Arg) -> bool:
         return False  # keyword names are not parameters: handled in leave_Call
@@ -134,17 +134,17 @@ class _Substitute:
                 if new is _OMIT:
                     args.append((arg, value.value))
                     continue
-            args.append((arg.with_changes(value=visit(value, self)), None))
+            args.append((changed(arg, value=visit(value, self)), None))
         # Drop omitted keyword arguments, and omitted positionals with nothing after them.
         args = [(a, o) for a, o in args if not (o is not None and a.keyword is not None)]
         while args and args[-1][1] is not None:
             args.pop()
         final = [
-            (a if o is None else a.with_changes(value=_default_node(self.defaults[o])))
-            .with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            changed(a, comma=cst.MaybeSentinel.DEFAULT) if o is None else
+            changed(a, value=_default_node(self.defaults[o]), comma=cst.MaybeSentinel.DEFAULT)
             for a, o in args
         ]
-        return updated.with_changes(args=final)
+        return changed(updated, args=final)
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
         new = self.subst.get(updated.value)
@@ -167,4 +167,4 @@ def _parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
     """``node`` wrapped in parentheses unless it is atomic (safe anywhere)."""
     if isinstance(node, _ATOMIC) or node.lpar:
         return node
-    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return changed(node, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
