@@ -36,6 +36,7 @@ class Facts:
 def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts()) -> Program:
     """All passes, to a fixed point."""
     _READS.clear()
+    _LENGTHS.clear()
     simplified: dict[int, cst.BaseExpression] = {}
 
     def simplify(e: cst.BaseExpression) -> cst.BaseExpression:
@@ -63,6 +64,7 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
             break
     _KEEP.clear()
     _READS.clear()
+    _LENGTHS.clear()
     return _map_exprs(drop_fresh_copies(program), tidy)
 
 
@@ -355,10 +357,13 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
                 continue
             stmts[j] = replace(target, test=visit(target.test, swap))
         else:
-            new = visit(target.expr, swap)
-            if len(cst.Module([]).code_for_node(new)) + len(target.target or "") > MAX_LINE:
+            # the one read of `name` becomes the expression (in parentheses if compound)
+            length = _length(target.expr) - len(name) + _length(swap.exprs[name])
+            if length + len(target.target or "") > MAX_LINE:
                 i += 1
                 continue
+            new = visit(target.expr, swap)
+            _LENGTHS[id(new)] = (new, length)
             stmts[j] = replace(target, expr=new)
         del stmts[i]
     return stmts
@@ -386,6 +391,19 @@ class _Substitute:
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
         return self.exprs.get(updated.value, updated)
+
+
+_LENGTHS: dict[int, tuple[cst.CSTNode, int]] = {}
+
+
+def _length(expr: cst.CSTNode) -> int:
+    """The length of ``expr``'s code (memoized while optimizing)."""
+    hit = _LENGTHS.get(id(expr))
+    if hit is not None and hit[0] is expr:
+        return hit[1]
+    n = len(cst.Module([]).code_for_node(expr))
+    _LENGTHS[id(expr)] = (expr, n)
+    return n
 
 
 def _rename(old: str, new: str) -> _Substitute:

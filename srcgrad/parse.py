@@ -43,7 +43,15 @@ class ParsedFunction:
 
     def text(self, node: cst.CSTNode) -> str:
         """The source of ``node`` on one line."""
-        code = cst.Module([]).code_for_node(node)
+        where = self.positions.statement(node)
+        if where is not None:  # a statement: cut from the user's lines
+            (l0, c0), (l1, c1) = where
+            lines = [ln[self.col_offset:] for ln in self.lines[l0 - 1:l1]]
+            lines[-1] = lines[-1][:c1]
+            lines[0] = lines[0][c0:]
+            code = " ".join(lines)
+        else:
+            code = cst.Module([]).code_for_node(node)
         return " ".join(code.split())
 
 
@@ -56,10 +64,16 @@ class Positions:
         self._module = module
         self._all: dict[cst.CSTNode, CodeRange] | None = None
         self._known: dict[cst.CSTNode, CodeRange] = {}
-        if source is not None:
-            self._known.update(_statement_positions(module, source))
+        self._statements = _statement_positions(module, source) if source is not None else {}
+        self._known.update(self._statements)
         if not self._known:
             self._resolve()
+
+    def statement(self, node: cst.CSTNode) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """((line, column), (end line, end column)) of a statement read by Python's parser."""
+        hit = self._statements.get(node)
+        return None if hit is None else ((hit.start.line, hit.start.column),
+                                         (hit.end.line, hit.end.column))
 
     def _resolve(self) -> dict[cst.CSTNode, CodeRange]:
         if self._all is None:
