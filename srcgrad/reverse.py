@@ -519,7 +519,9 @@ class _Reverse:
 def _in_place(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``zero_at(g, index, copy=True)`` -> ``zero_at(g, index)``."""
     if _call_name(expr) == "zero_at":
-        return changed(expr, args=[a for a in expr.args if a.keyword is None])
+        args = [a for a in expr.args if a.keyword is None]
+        args[-1] = changed(args[-1], comma=cst.MaybeSentinel.DEFAULT)
+        return changed(expr, args=args)
     return expr
 
 

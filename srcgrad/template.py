@@ -9,6 +9,7 @@ argument), so ``np.sum(x)`` stays ``np.sum(x)`` and not ``np.sum(x, axis=None, k
 from __future__ import annotations
 
 import inspect
+import operator
 import textwrap
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -117,7 +118,8 @@ class _Substitute:
         return False  # only the object part is a name to substitute: handled in leave
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
-        return changed(updated, value=visit(updated.value, self))
+        value = visit(updated.value, self)
+        return updated if value is updated.value else changed(updated, value=value)
 
     def visit_Arg(self, node: cst.Arg) -> bool:
         return False  # keyword names are not parameters: handled in leave_Call
@@ -134,16 +136,18 @@ class _Substitute:
                 if new is _OMIT:
                     args.append((arg, value.value))
                     continue
-            args.append((changed(arg, value=visit(value, self)), None))
+            new_value = visit(value, self)
+            args.append((arg if new_value is value else changed(arg, value=new_value), None))
         # Drop omitted keyword arguments, and omitted positionals with nothing after them.
         args = [(a, o) for a, o in args if not (o is not None and a.keyword is not None)]
         while args and args[-1][1] is not None:
             args.pop()
-        final = [
-            changed(a, comma=cst.MaybeSentinel.DEFAULT) if o is None else
-            changed(a, value=_default_node(self.defaults[o]), comma=cst.MaybeSentinel.DEFAULT)
-            for a, o in args
-        ]
+        final = [a if o is None else changed(a, value=_default_node(self.defaults[o]))
+                 for a, o in args]
+        if final and final[-1].comma is not cst.MaybeSentinel.DEFAULT:  # no trailing comma
+            final[-1] = changed(final[-1], comma=cst.MaybeSentinel.DEFAULT)
+        if len(final) == len(updated.args) and all(map(operator.is_, final, updated.args)):
+            return updated
         return changed(updated, args=final)
 
     def leave_Name(self, original: cst.Name, updated: cst.Name):
