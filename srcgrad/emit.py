@@ -15,6 +15,7 @@ from typing import Any
 import libcst as cst
 
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Jump, Origin, Program
+from srcgrad.printer import code
 
 BACKWARD_BANNER = "# ---- backward: adjoints, last statement first ----"
 
@@ -25,42 +26,40 @@ def _comment(origin: Origin) -> str:
     return f"# {where}L{origin.loc.lineno}: {text}"
 
 
-def _leading(comments: list[str]) -> list[cst.EmptyLine]:
-    return [cst.EmptyLine(comment=cst.Comment(c)) for c in comments]
-
-
-def _statement(g: GNode, comments: list[str]) -> cst.BaseStatement:
-    lines = _leading(comments)
+def _statement(g: GNode, comments: list[str], indent: str, out: list[str]) -> None:
+    out += [indent + c for c in comments]
     if isinstance(g, Jump):
-        small: cst.BaseSmallStatement = cst.Break() if g.kind == "break" else cst.Continue()
-    elif isinstance(g, GIf) and not g.body and g.orelse:  # if not cond: ...
-        test = cst.UnaryOperation(cst.Not(), g.test)
-        return cst.If(test, cst.IndentedBlock(_block(g.orelse, previous=g.origin)),
-                      leading_lines=lines)
+        out.append(indent + g.kind)
     elif isinstance(g, GIf):
-        orelse = cst.Else(cst.IndentedBlock(_block(g.orelse, previous=g.origin))) \
-            if g.orelse else None
-        return cst.If(g.test, cst.IndentedBlock(_block(g.body, previous=g.origin)
-                                                or [_pass()]), orelse, leading_lines=lines)
+        if not g.body and g.orelse:  # if not cond: ...
+            test = cst.UnaryOperation(cst.Not(), g.test)
+            out.append(f"{indent}if {code(test)}:")
+            _block(g.orelse, indent + _INDENT, out, previous=g.origin)
+            return
+        out.append(f"{indent}if {code(g.test)}:")
+        _block(g.body, indent + _INDENT, out, previous=g.origin)
+        if g.orelse:
+            out.append(f"{indent}else:")
+            _block(g.orelse, indent + _INDENT, out, previous=g.origin)
     elif isinstance(g, GLoop):
-        body = cst.IndentedBlock(_block(g.body, previous=g.origin) or [_pass()])
-        if g.target is None:
-            return cst.While(g.expr, body, leading_lines=lines)
-        return cst.For(cst.Name(g.target), g.expr, body, leading_lines=lines)
+        head = f"while {code(g.expr)}:" if g.target is None else \
+            f"for {g.target} in {code(g.expr)}:"
+        out.append(indent + head)
+        _block(g.body, indent + _INDENT, out, previous=g.origin)
     elif g.target is None or g.effect:
-        small = cst.Expr(g.expr)
+        out.append(indent + code(g.expr))
     elif g.index is not None:  # y[i] = v
         index = g.index
-        elements = index.slice if isinstance(index, cst.Subscript) and isinstance(
-            index.value, cst.Name) and index.value.value == "s_" else [
-            cst.SubscriptElement(cst.Index(index))]
-        small = cst.Assign([cst.AssignTarget(cst.Subscript(cst.Name(g.target), elements))],
-                           g.expr)
-    elif _is_count(g):  # trips = trips + 1
-        small = cst.AugAssign(cst.Name(g.target), cst.AddAssign(), g.expr.right)
+        if isinstance(index, cst.Subscript) and isinstance(index.value, cst.Name) and \
+                index.value.value == "s_":
+            target = code(cst.Subscript(cst.Name(g.target), index.slice))
+        else:
+            target = f"{g.target}[{code(index)}]"
+        out.append(f"{indent}{target} = {code(g.expr)}")
+    elif _is_count(g):  # trips += 1
+        out.append(f"{indent}{g.target} += {code(g.expr.right)}")
     else:
-        small = cst.Assign([cst.AssignTarget(cst.Name(g.target))], g.expr)
-    return cst.SimpleStatementLine([small], leading_lines=lines)
+        out.append(f"{indent}{g.target} = {code(g.expr)}")
 
 
 def _is_count(g: Gen) -> bool:
@@ -70,45 +69,43 @@ def _is_count(g: Gen) -> bool:
         e.left, cst.Name) and e.left.value == g.target and isinstance(e.right, cst.Integer)
 
 
-def _pass() -> cst.SimpleStatementLine:
-    return cst.SimpleStatementLine([cst.Pass()])
+_INDENT = "    "
 
 
-def _block(gens: tuple[GNode, ...], banner: str | None = None,
-           previous: Origin | None = None) -> list[cst.BaseStatement]:
+def _block(gens: tuple[GNode, ...], indent: str, out: list[str], banner: str | None = None,
+           previous: Origin | None = None) -> None:
     """Statements of one block; a comment quotes the user statement of each group of them
     (once per group: a branch or loop is quoted unless the statements just before it come
     from its own line, e.g. ``cond = x > 0`` before ``if cond:``)."""
-    out: list[cst.BaseStatement] = []
+    start = len(out)
     first = True
     for g in gens:
         comments = [] if g.origin == previous else [_comment(g.origin)]
         if first and banner:
             comments.insert(0, banner)
         first = False
-        out.append(_statement(g, comments))
+        _statement(g, comments, indent, out)
         previous = g.origin if isinstance(g, Gen) else None
-    return out
+    if len(out) == start:
+        out.append(indent + "pass")
 
 
 def emit(program: Program) -> str:
     """The source text of ``program`` as a ``def``."""
-    body: list[cst.BaseStatement] = []
+    params = [p for p in program.params if p not in program.kwonly]
+    if program.kwonly:
+        params += ["*", *program.kwonly]
+    out = [f"def {program.name}({', '.join(params)}):"]
     if program.docstring:
-        body.append(cst.SimpleStatementLine([cst.Expr(cst.SimpleString(
-            '"""' + program.docstring + '"""'))]))
-    body += _block(program.forward)
-    body += _block(program.backward, BACKWARD_BANNER)
+        out.append(f'{_INDENT}"""{program.docstring}"""')
+    if program.forward:
+        _block(program.forward, _INDENT, out)
+    if program.backward:
+        _block(program.backward, _INDENT, out, BACKWARD_BANNER)
     rets = program.returns
-    value = rets[0] if len(rets) == 1 else cst.Tuple([cst.Element(r) for r in rets],
-                                                       lpar=[], rpar=[])
-    body.append(cst.SimpleStatementLine([cst.Return(value)]))
-    params = cst.Parameters(
-        [cst.Param(cst.Name(p)) for p in program.params if p not in program.kwonly],
-        star_arg=cst.ParamStar() if program.kwonly else cst.MaybeSentinel.DEFAULT,
-        kwonly_params=[cst.Param(cst.Name(p)) for p in program.kwonly])
-    fn = cst.FunctionDef(cst.Name(program.name), params, cst.IndentedBlock(body))
-    return cst.Module([fn]).code
+    value = code(rets[0]) if len(rets) == 1 else ", ".join(code(r) for r in rets)
+    out.append(f"{_INDENT}return {value}")
+    return "\n".join(out) + "\n"
 
 
 _counter = itertools.count(1)
@@ -118,9 +115,9 @@ def compile_function(source: str, name: str, namespace: Mapping[str, Any]) -> Ca
     """Compile generated ``source`` defining ``name`` into a function whose globals are
     ``namespace``; its lines show up in tracebacks and debuggers."""
     filename = f"<srcgrad {name} #{next(_counter)}>"
-    code = compile(source, filename, "exec")
+    compiled = compile(source, filename, "exec")
     globs = dict(namespace)
-    exec(code, globs)  # noqa: S102 - code generated from the user's own source only
+    exec(compiled, globs)  # noqa: S102 - code generated from the user's own source only
     lines = source.splitlines(keepends=True)
     linecache.cache[filename] = (len(source), None, lines, filename)
     return globs[name]

@@ -43,6 +43,7 @@ from srcgrad.ir import (
 )
 from srcgrad.naming import Namer
 from srcgrad.parse import ParsedFunction, parse_function
+from srcgrad.printer import code
 from srcgrad.rules import RuleTable
 from srcgrad.rules.shape import VIEWS
 from srcgrad.template import grouped, names_in
@@ -1574,8 +1575,8 @@ _MISSING = _Missing()
 
 
 def _is_user_function(obj: Any) -> bool:
-    code = getattr(obj, "__code__", None)
-    if code is None or not inspect.isfunction(obj):
+    fn_code = getattr(obj, "__code__", None)
+    if fn_code is None or not inspect.isfunction(obj):
         return False
     module = getattr(obj, "__module__", "") or ""
     return module.split(".")[0] not in ("numpy", "jax", "srcgrad")
@@ -1588,7 +1589,7 @@ _LIST_RULES = {"append", "stack_list", "array_list", "sum_list", "getitem", "len
 
 
 def _atom_key(a: Atom) -> tuple:
-    return ("var", a.name) if isinstance(a, Var) else ("lit", cst.Module([]).code_for_node(a.node))
+    return ("var", a.name) if isinstance(a, Var) else ("lit", code(a.node))
 
 
 def _uses(a: Atom) -> frozenset[str]:

@@ -18,6 +18,7 @@ import libcst as cst
 
 from srcgrad.cstwalk import changed, visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
+from srcgrad.printer import code
 from srcgrad.template import grouped
 
 _TEMP = re.compile(r"^(d_)?t\d+$")
@@ -401,7 +402,7 @@ def _length(expr: cst.CSTNode) -> int:
     hit = _LENGTHS.get(id(expr))
     if hit is not None and hit[0] is expr:
         return hit[1]
-    n = len(cst.Module([]).code_for_node(expr))
+    n = len(code(expr))
     _LENGTHS[id(expr)] = (expr, n)
     return n
 
