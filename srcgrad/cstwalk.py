@@ -5,8 +5,9 @@ every whitespace and parenthesis token and validates each rebuilt node; srcgrad 
 expressions thousands of times while it transforms one function, and that machinery was most
 of the transformation time. :func:`visit` keeps libcst's visitor interface (``visit_<Node>``
 returns False to skip the children, ``leave_<Node>(original, updated)`` returns the
-replacement) but goes only into fields that hold code (not tokens, whitespace or parentheses)
-and rebuilds a node only when one of its children changed.
+replacement) but goes only into fields that hold code (not tokens, whitespace or
+parentheses, nor the names of attributes and keyword arguments, which are not variables) and
+rebuilds a node only when one of its children changed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ _TOKENS = frozenset({
     "has_trailing_newline",
 })
 
+# The names of attributes (``np.sum``: only ``np`` is a variable) and of keyword arguments
+# (``axis=``) are not variables: visits do not enter them.
+_NOT_NAMES = frozenset({(cst.Attribute, "attr"), (cst.Arg, "keyword")})
+
 _FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
@@ -36,7 +41,8 @@ def _fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     hit = _FIELDS.get(cls)
     if hit is None:
         names = tuple(f.name for f in dataclasses.fields(cls))
-        code = tuple(n for n in names if n not in _TOKENS and not n.startswith("whitespace"))
+        code = tuple(n for n in names if n not in _TOKENS and not n.startswith("whitespace")
+                     and (cls, n) not in _NOT_NAMES)
         hit = _FIELDS[cls] = (names, code)
     return hit
 

@@ -632,18 +632,6 @@ class _Lowering:
         lowering = self
 
         class _Names:
-            def visit_Attribute(self, n: cst.Attribute) -> bool:
-                return False  # np.sum: only `np` is a name
-
-            def leave_Attribute(self, original, updated):
-                return updated.with_changes(value=visit(original.value, self))
-
-            def visit_Arg(self, n: cst.Arg) -> bool:
-                return False  # f(axis=0): `axis` is not a name
-
-            def leave_Arg(self, original, updated):
-                return updated.with_changes(value=visit(original.value, self))
-
             def visit_Lambda(self, n):
                 raise lowering.error(frame, n, "a lambda is not supported in a condition")
 
@@ -1064,9 +1052,6 @@ class _Lowering:
         lowering = self
 
         class _Sub:
-            def visit_Attribute(self, n):
-                return True
-
             def leave_Name(self, original, updated):
                 return updated
 

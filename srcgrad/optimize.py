@@ -227,14 +227,6 @@ class _Reads:
     def visit_Name(self, node: cst.Name) -> None:
         self.names[node.value] += 1
 
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        visit(node.value, self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        visit(node.value, self)
-        return False
-
     def visit_Integer(self, node: cst.Integer) -> None:
         self.names[_FOLDABLE] += 1
 
@@ -378,18 +370,6 @@ class _Substitute:
         super().__init__()
         self.exprs = {k: grouped(e) for k, e in exprs.items()}
 
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        return False
-
-    def leave_Attribute(self, original, updated):
-        return changed(updated, value=visit(updated.value, self))
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        return False
-
-    def leave_Arg(self, original, updated):
-        return changed(updated, value=visit(updated.value, self))
-
     def leave_Name(self, original: cst.Name, updated: cst.Name):
         return self.exprs.get(updated.value, updated)
 
@@ -489,10 +469,11 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> b
     later = [s for s in stmts[i + 1:] if isinstance(s, Gen)]  # branches and loops: a, b unused
     if _TEMP.match(a) and not any(s.target in (a, b) for s in later) and not any(
             a in reads(r) for r in returns):
+        rename = _rename(a, b)
         for k in range(i + 1, len(stmts)):
             s = stmts[k]
-            if isinstance(s, Gen):
-                stmts[k] = replace(s, expr=visit(s.expr, _rename(a, b)))
+            if isinstance(s, Gen) and a in reads(s.expr):
+                stmts[k] = replace(s, expr=visit(s.expr, rename))
         del stmts[i]
         return True
     first = next((k for k in range(i) if isinstance(stmts[k], Gen) and stmts[k].target == b),
@@ -505,10 +486,11 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> b
     if any(b in reads(s.expr) or s.target == b for s in later) or any(
             b in reads(r) for r in returns):
         return False
+    rename = _rename(b, a)
     for k in span:
         s = stmts[k]
         stmts[k] = replace(s, target=a if s.target == b else s.target,
-                           expr=visit(s.expr, _rename(b, a)))
+                           expr=visit(s.expr, rename) if b in reads(s.expr) else s.expr)
     del stmts[i]
     return True
 

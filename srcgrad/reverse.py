@@ -141,18 +141,6 @@ def _rename(expr: cst.BaseExpression, old: str, new: str) -> cst.BaseExpression:
         def leave_Name(self, original, updated):
             return changed(updated, value=new) if updated.value == old else updated
 
-        def visit_Attribute(self, n) -> bool:
-            return False
-
-        def leave_Attribute(self, original, updated):
-            return changed(updated, value=visit(original.value, self))
-
-        def visit_Arg(self, n) -> bool:
-            return False
-
-        def leave_Arg(self, original, updated):
-            return changed(updated, value=visit(original.value, self))
-
     return visit(expr, _R())
 
 

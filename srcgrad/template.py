@@ -49,14 +49,6 @@ def names_in(node: cst.CSTNode) -> set[str]:
         def visit_Name(self, n: cst.Name) -> None:
             names.add(n.value)
 
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            visit(n.value, self)
-            return False
-
-        def visit_Arg(self, n: cst.Arg) -> bool:
-            visit(n.value, self)
-            return False
-
     visit(node, _Names())
     return names
 
@@ -113,13 +105,6 @@ class _Substitute:
         super().__init__()
         self.subst = subst
         self.defaults = defaults
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        return False  # only the object part is a name to substitute: handled in leave
-
-    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
-        value = visit(updated.value, self)
-        return updated if value is updated.value else changed(updated, value=value)
 
     def visit_Arg(self, node: cst.Arg) -> bool:
         return False  # keyword names are not parameters: handled in leave_Call
