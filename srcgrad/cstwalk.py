@@ -47,16 +47,17 @@ def _fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return hit
 
 
-_PLANS: dict[tuple[type, type], tuple[Any, Any, tuple[str, ...]]] = {}
-
-
 def _plan(vcls: type, ncls: type) -> tuple[Any, Any, tuple[str, ...]]:
-    """(``visit_<Node>``, ``leave_<Node>``, the fields that may hold code)."""
+    """(``visit_<Node>``, ``leave_<Node>``, the fields that may hold code), kept on the
+    visitor class (so plans go away with a class defined in a function)."""
+    plans = vcls.__dict__.get("_visit_plans")
+    if plans is None:
+        plans = {}
+        vcls._visit_plans = plans  # type: ignore[attr-defined]
     name = ncls.__name__
-    hit = _PLANS[vcls, ncls] = (getattr(vcls, f"visit_{name}", None),
-                                getattr(vcls, f"leave_{name}", None)
-                                or getattr(vcls, "leave_node", None),
-                                _fields(ncls)[1])
+    hit = plans[ncls] = (getattr(vcls, f"visit_{name}", None),
+                         getattr(vcls, f"leave_{name}", None) or getattr(vcls, "leave_node", None),
+                         _fields(ncls)[1])
     return hit
 
 
@@ -66,7 +67,8 @@ def visit(node: N, visitor: object) -> N:
     changed."""
     cls = type(node)
     vcls = type(visitor)
-    plan = _PLANS.get((vcls, cls)) or _plan(vcls, cls)
+    plans = vcls.__dict__.get("_visit_plans")
+    plan = (plans.get(cls) if plans is not None else None) or _plan(vcls, cls)
     enter, leave, code = plan
     updated = node
     if code and (enter is None or enter(visitor, node) is not False):

@@ -76,19 +76,29 @@ def instantiate(fn: Callable, values: Mapping[str, cst.BaseExpression | tuple],
     Parameters in ``omitted`` take their default; they are dropped where they are a trailing
     positional or a keyword argument of a call.
     """
-    expr, params = _template(fn)
+    expr, params, defaults = _parts(fn)
     subst: dict[str, cst.BaseExpression | tuple] = {}
-    for p in params:
-        if p.name in values and p.name not in omitted:
-            subst[p.name] = values[p.name]
-        elif p.default is not p.empty:
-            subst[p.name] = _OMIT
-        elif p.kind is p.VAR_POSITIONAL:
-            subst[p.name] = ()
+    for name, has_default, star in params:
+        if name in values and name not in omitted:
+            subst[name] = values[name]
+        elif has_default:
+            subst[name] = _OMIT
+        elif star:
+            subst[name] = ()
         else:
-            raise KeyError(f"no value for parameter {p.name!r} of {fn.__qualname__}")
-    defaults = {p.name: p.default for p in params if p.default is not p.empty}
+            raise KeyError(f"no value for parameter {name!r} of {fn.__qualname__}")
     return visit(expr, _Substitute(subst, defaults))
+
+
+@cache
+def _parts(fn: Callable) -> tuple[cst.BaseExpression, tuple[tuple[str, bool, bool], ...],
+                                  dict[str, object]]:
+    """The return expression of rule ``fn``; (name, has a default, is ``*args``) of each
+    parameter; the defaults."""
+    expr, params = _template(fn)
+    return (expr, tuple((p.name, p.default is not p.empty, p.kind is p.VAR_POSITIONAL)
+                        for p in params),
+            {p.name: p.default for p in params if p.default is not p.empty})
 
 
 _OMIT = cst.Name("__omitted__")
