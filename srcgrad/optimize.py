@@ -500,7 +500,10 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> b
 def _number(node: cst.BaseExpression) -> float | None:
     """The value of a number literal, else None."""
     if isinstance(node, (cst.Integer, cst.Float)):
-        return float(node.evaluated_value)
+        try:
+            return float(node.value)  # "2", "1e-5", "1_000"
+        except ValueError:
+            return float(node.evaluated_value)  # "0x10"
     return None
 
 

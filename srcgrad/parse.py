@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import linecache
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -194,6 +195,13 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
         raw_lines, first = source.splitlines(keepends=True), 1
         filename = f"<source of {name}>"
     else:
+        found = _def_lines(fn)
+        if found is not None:
+            raw_lines, first = found
+            try:
+                return _parsed(fn, name, raw_lines, first, filename)
+            except SrcGradError:
+                pass  # cut inside a bracket or a string: ask inspect
         try:
             raw_lines, first = inspect.getsourcelines(fn)
         except (OSError, TypeError) as exc:
@@ -202,6 +210,11 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
                 hint="functions defined in a REPL or by exec have no source file: pass it "
                 "explicitly, e.g. grad(f, source='''def f(x): ...''')",
             ) from None
+    return _parsed(fn, name, raw_lines, first, filename)
+
+
+def _parsed(fn: Callable, name: str, raw_lines: list[str], first: int,
+            filename: str) -> ParsedFunction:
     text = "".join(raw_lines)
     dedented = textwrap.dedent(text)
     col_offset = _indent_removed(text, dedented)
@@ -221,6 +234,39 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
     return ParsedFunction(name, node, positions,
                           filename, first - 1, col_offset, tuple(raw_lines), namespace_of(fn),
                           *_scopes(fn))
+
+
+def _def_lines(fn: Callable) -> tuple[list[str], int] | None:
+    """The lines of ``def fn`` (decorators included) and its first line number, found by
+    indentation: the block ends before the next line of code indented no deeper than the
+    ``def``. Cheaper than ``inspect.getsourcelines`` (which tokenizes); a cut inside a
+    bracket or a string does not parse, and the caller then asks ``inspect``. None for a
+    lambda or where the file's lines are not at hand."""
+    code = getattr(fn, "__code__", None)
+    if code is None or fn.__name__ == "<lambda>":
+        return None
+    lines = linecache.getlines(code.co_filename, getattr(fn, "__globals__", None))
+    first = code.co_firstlineno
+    if not lines or first > len(lines):
+        return None
+    head = lines[first - 1]
+    indent = len(head) - len(head.lstrip())
+    k = first - 1
+    while k < len(lines) and lines[k].lstrip().startswith("@"):
+        k += 1
+    if k >= len(lines) or not lines[k].lstrip().startswith(("def ", "async def ")):
+        return None
+    end = k + 1
+    while end < len(lines):
+        text = lines[end].strip()
+        if text and not text.startswith("#") and \
+                len(lines[end]) - len(lines[end].lstrip()) <= indent:
+            break
+        end += 1
+    while end > k + 1 and (not lines[end - 1].strip()
+                           or lines[end - 1].lstrip().startswith("#")):
+        end -= 1  # trailing blank lines and comments belong to what follows
+    return lines[first - 1:end], first
 
 
 def _indent_removed(text: str, dedented: str) -> int:
