@@ -188,11 +188,21 @@ def _map_block(block: tuple[GNode, ...], f) -> tuple[GNode, ...]:
 
 
 def _node_reads(node: GNode) -> Counter[str]:
-    """Names read anywhere in ``node`` (its nested blocks included)."""
-    if isinstance(node, Gen):
-        if node.index is not None:  # y[i] = v reads y, i and v
-            return reads(node.expr) + reads(node.index) + Counter([node.target])
+    """Names read anywhere in ``node`` (its nested blocks included; memoized while
+    optimizing)."""
+    if isinstance(node, Gen) and node.index is None:
         return reads(node.expr)
+    hit = _READS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    total = _reads_of(node)
+    _READS[id(node)] = (node, total)
+    return total
+
+
+def _reads_of(node: GNode) -> Counter[str]:
+    if isinstance(node, Gen):  # y[i] = v reads y, i and v
+        return reads(node.expr) + reads(node.index) + Counter([node.target])
     total: Counter[str] = Counter()
     if isinstance(node, GIf):
         total.update(reads(node.test))
@@ -237,7 +247,7 @@ class _Reads:
 _FOLDABLE = "#foldable"  # not a name: marks number literals and unary operators (see fold)
 
 
-_READS: dict[int, tuple[cst.CSTNode, Counter[str]]] = {}
+_READS: dict[int, tuple[cst.CSTNode | GNode, Counter[str]]] = {}
 
 
 def reads(expr: cst.CSTNode) -> Counter[str]:
@@ -338,7 +348,8 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
         read = set(reads(g.expr))
         j = next((k for k in range(i + 1, len(stmts)) if name in _node_reads(stmts[k])), None)
         if j is None or not isinstance(stmts[j], (Gen, GIf)) or any(
-                _node_writes(stmts[k]) & read for k in range(i + 1, j)) or (
+                (stmts[k].target in read) if isinstance(stmts[k], Gen) else
+                (_node_writes(stmts[k]) & read) for k in range(i + 1, j)) or (
                 isinstance(stmts[j], Gen) and stmts[j].target in read):
             i += 1
             continue

@@ -44,7 +44,7 @@ from srcgrad.ir import (
 )
 from srcgrad.normalize import PassContext
 from srcgrad.rules.shape import VIEWS
-from srcgrad.template import instantiate, used_params
+from srcgrad.template import instantiate, names_in_rule, used_params
 
 _OUT = "__out__"
 
@@ -134,14 +134,6 @@ def _rule_reads(fn, lead: int, stmt: Stmt) -> set[str]:
 
 def _atom_uses(a: Atom) -> set[str]:
     return {a.name} if isinstance(a, Var) else set(a.uses)
-
-
-def _rename(expr: cst.BaseExpression, old: str, new: str) -> cst.BaseExpression:
-    class _R:
-        def leave_Name(self, original, updated):
-            return changed(updated, value=new) if updated.value == old else updated
-
-    return visit(expr, _R())
 
 
 class _State:
@@ -294,26 +286,28 @@ class _Reverse:
             keep = self.ctx.namer.adjoint(self.ctx.namer.temp())
             out.append(Gen(keep, g, s.origin))
             g = cst.Name(keep)
-        contribs = []
         read: set[str] = set()
+        fns = [rule.vjp[0] if rule.variadic else rule.vjp[i] for i, _ in ops]
+        for fn in fns:
+            read |= _rule_reads(fn, 4 if rule.variadic else 3, s)
+        out += self._reads(s, t, read)  # names the output: self._out_name
+        lead = [cst.Name(self.ctx.alias), g, cst.Name(self._out_name)]
         arrays = {a.name if isinstance(a, Var) else id(a) for a in s.args
                   if not (isinstance(a, Lit) and a.is_scalar_number)}  # x * x: one shape
-        for i, name in ops:
-            lead = [cst.Name(self.ctx.alias), g, cst.Name(_OUT)]
-            fn = rule.vjp[0] if rule.variadic else rule.vjp[i]
+        shape_only = _ShapeOnly(self.shapes, self.act)
+        contribs = []
+        for (i, name), fn in zip(ops, fns, strict=True):
             extra = [cst.Integer(str(i))] if rule.variadic else []
             contrib = apply_rule_fn(fn, [*lead, *extra], s)
-            read |= _rule_reads(fn, len(lead) + len(extra), s)
             # t = t * x: the old t may have another shape than the new one
             same = self.shapes.same(name, t) and (name != t or t in self.shapes.scalars)
             if rule.elementwise and (len(arrays) == 1 or same):
                 contrib = _strip_unbroadcast(contrib)
-            contribs.append((name, visit(contrib, _ShapeOnly(self.shapes, self.act))))
+            if _ShapeOnly.POSITIONS.keys() & names_in_rule(fn):
+                contrib = visit(contrib, shape_only)
+            contribs.append((name, contrib))
         if s.prim == "setitem" and t in st.owned:  # d_y[index] = 0 on our own array
             contribs = [(name, _in_place(c) if name == t else c) for name, c in contribs]
-        out += self._reads(s, t, read)
-        if _OUT in read:
-            contribs = [(name, _rename(c, _OUT, self._out_name)) for name, c in contribs]
         st.defined.discard(t)
         st.owned.discard(t)
         for name, c in contribs:

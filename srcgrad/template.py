@@ -62,10 +62,15 @@ def grouped(e: cst.BaseExpression) -> cst.BaseExpression:
 
 
 @cache
+def names_in_rule(fn: Callable) -> frozenset[str]:
+    """The names the return expression of rule ``fn`` reads (parameters and helpers)."""
+    return frozenset(names_in(_template(fn)[0]))
+
+
+@cache
 def used_params(fn: Callable) -> frozenset[str]:
     """The parameters of rule ``fn`` its return expression reads."""
-    expr, params = _template(fn)
-    return frozenset(names_in(expr) & {p.name for p in params})
+    return names_in_rule(fn) & {p.name for p in _template(fn)[1]}
 
 
 def instantiate(fn: Callable, values: Mapping[str, cst.BaseExpression | tuple],
