@@ -430,7 +430,7 @@ def _stage_breakdown(args, reps: int) -> None:
              (optimize, "eliminate", "  eliminate"),
              (optimize, "inline", "  inline"),
              (optimize, "_map_exprs", "  fold / tidy"),
-             (emit, "emit", "emit (libcst codegen)"),
+             (emit, "emit", "emit (source text)"),
              (emit, "compile_function", "compile + exec")]
     spent: dict[str, float] = {}
     calls: dict[str, int] = {}

@@ -153,6 +153,7 @@ class GradFunction:
         self._generic: tuple[Callable, str] | None = None
         self._scalar: tuple[Callable, str] | None = None
         self._assumed: tuple = ()
+        self._fast: Callable | None = None  # the code made for numbers, if it needs no check
         self._wrt_positions: tuple[int, ...] = ()
         self._wrt_names: tuple[tuple[str, int], ...] = ()
 
@@ -166,6 +167,7 @@ class GradFunction:
             raise err.with_traceback(None) from None
         if scalars:
             self._scalar, self._assumed = (fn, source), assumed
+            self._fast = None if assumed else fn
         else:
             self._generic = (fn, source)
         self._fn, self._source = fn, source
@@ -183,16 +185,17 @@ class GradFunction:
         return all(type(g.get(k)) in (int, float) for g, k in self._assumed)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        scalar = self._scalar
-        if scalar is not None and not kwargs:
-            for a in args:  # the fast path: floats only
+        fast = self._fast
+        if fast is not None and not kwargs:
+            for a in args:  # the fast path: floats only, no module-level numbers read
                 if a.__class__ is not float:
                     break
             else:
-                if not self._assumed or self._numbers_only(args):
-                    if self._fn is not scalar[0]:
-                        self._fn, self._source = scalar
-                    return scalar[0](*args)
+                if self._fn is not fast:
+                    self._fn, self._source = self._scalar  # type: ignore[misc]
+                return fast(*args)
+        scalar = self._scalar
+        if scalar is not None and not kwargs:
             if self._numbers_only(args):
                 self._fn, self._source = scalar
                 return scalar[0](*args)
