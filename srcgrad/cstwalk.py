@@ -55,7 +55,7 @@ def _plan(vcls: type, ncls: type) -> tuple[Any, Any, tuple[str, ...]]:
         plans = {}
         vcls._visit_plans = plans  # type: ignore[attr-defined]
     name = ncls.__name__
-    hit = plans[ncls] = (getattr(vcls, f"visit_{name}", None),
+    hit = plans[ncls] = (getattr(vcls, f"visit_{name}", None) or getattr(vcls, "visit_node", None),
                          getattr(vcls, f"leave_{name}", None) or getattr(vcls, "leave_node", None),
                          _fields(ncls)[1])
     return hit
@@ -63,8 +63,8 @@ def _plan(vcls: type, ncls: type) -> tuple[Any, Any, tuple[str, ...]]:
 
 def visit(node: N, visitor: object) -> N:
     """``node`` visited by ``visitor`` (any object with ``visit_<Node>``/``leave_<Node>``
-    methods, or a generic ``leave_node``); the rebuilt tree, or ``node`` itself if nothing
-    changed."""
+    methods, or generic ``visit_node``/``leave_node``); the rebuilt tree, or ``node`` itself if
+    nothing changed."""
     cls = type(node)
     vcls = type(visitor)
     plans = vcls.__dict__.get("_visit_plans")
@@ -117,3 +117,34 @@ def rebuilt(node: N, changes: dict[str, Any]) -> N:
 def changed(node: N, **changes: Any) -> N:
     """``node.with_changes(**changes)`` without libcst's validation, for generated code."""
     return rebuilt(node, changes)
+
+
+# --- building nodes -------------------------------------------------------------------------------
+# libcst's constructors validate each node and make fresh whitespace tokens for every default
+# field (an ``Arg`` costs ~3 µs, a ``Call`` ~7 µs); generated code builds thousands of nodes.
+# Nodes are immutable, so one ``Name`` per identifier serves every use, and new ``Arg`` and
+# ``Call`` nodes are copies of a validated one with their code fields replaced.
+
+_NAMES: dict[str, cst.Name] = {}
+_ARG = cst.Arg(cst.Name("_"))
+_CALL = cst.Call(cst.Name("_"), [])
+
+
+def ident(identifier: str) -> cst.Name:
+    """The node of a name."""
+    node = _NAMES.get(identifier)
+    if node is None:
+        node = _NAMES[identifier] = cst.Name(identifier)
+    return node
+
+
+def argument(value: cst.BaseExpression, keyword: str | None = None) -> cst.Arg:
+    """An argument of a call: ``value``, or ``keyword=value``."""
+    if keyword is None:
+        return rebuilt(_ARG, {"value": value})
+    return cst.Arg(value, keyword=ident(keyword))
+
+
+def call(func: cst.BaseExpression, args: list[cst.Arg]) -> cst.Call:
+    """The call ``func(*args)``."""
+    return rebuilt(_CALL, {"func": func, "args": tuple(args)})

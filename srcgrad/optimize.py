@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from srcgrad.cstwalk import changed, visit
+from srcgrad.cstwalk import changed, ident, visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
 from srcgrad.printer import code
 from srcgrad.template import grouped
@@ -157,11 +157,23 @@ def _is_count(node: cst.BaseExpression) -> bool:
 
 
 def _rebuild(node: cst.BaseExpression, old: cst.BaseExpression, new: cst.BaseExpression):
-    class _Swap:
-        def leave_node(self, original, updated):
-            return new if original is old else updated
+    """``node`` with its first occurrence of the subtree ``old`` (the same object: nodes may
+    be shared) replaced by ``new``."""
+    return visit(node, _Swap(old, new))
 
-    return visit(node, _Swap())
+
+class _Swap:
+    def __init__(self, old: cst.CSTNode, new: cst.CSTNode):
+        self.old, self.new = old, new
+
+    def visit_node(self, node: cst.CSTNode) -> bool:
+        return self.old is not None  # once swapped, nothing more to look at
+
+    def leave_node(self, original, updated):
+        if original is self.old:
+            self.old = None
+            return self.new
+        return updated
 
 
 def _map_exprs(p: Program, f) -> Program:
@@ -399,7 +411,7 @@ def _length(expr: cst.CSTNode) -> int:
 
 
 def _rename(old: str, new: str) -> _Substitute:
-    return _Substitute({old: cst.Name(new)})
+    return _Substitute({old: ident(new)})
 
 
 # --- constants -----------------------------------------------------------------------------------

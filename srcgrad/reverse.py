@@ -20,7 +20,7 @@ import inspect
 import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses, diff_operands
-from srcgrad.cstwalk import changed, visit
+from srcgrad.cstwalk import argument, call, changed, ident, visit
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
@@ -49,17 +49,17 @@ from srcgrad.template import instantiate, names_in_rule, used_params
 _OUT = "__out__"
 
 def atom_node(a: Atom) -> cst.BaseExpression:
-    return cst.Name(a.name) if isinstance(a, Var) else a.node
+    return ident(a.name) if isinstance(a, Var) else a.node
 
 
 def primal_expr(stmt: Stmt, ctx: PassContext) -> cst.BaseExpression:
     """The expression computing ``stmt`` in generated code."""
     if stmt.prim == "call":
-        args = [cst.Arg(atom_node(a)) for a in stmt.args[1:]]
-        args += [cst.Arg(atom_node(v), keyword=cst.Name(k)) for k, v in stmt.params]
-        return cst.Call(atom_node(stmt.args[0]), args)
+        args = [argument(atom_node(a)) for a in stmt.args[1:]]
+        args += [argument(atom_node(v), k) for k, v in stmt.params]
+        return call(atom_node(stmt.args[0]), args)
     rule = ctx.rules[stmt.prim]
-    return apply_rule_fn(rule.primal, [cst.Name(ctx.alias)], stmt)
+    return apply_rule_fn(rule.primal, [ident(ctx.alias)], stmt)
 
 
 @functools.cache
@@ -102,11 +102,11 @@ def _call_name(expr: cst.BaseExpression) -> str | None:
 
 
 def _call(name: str, *args: cst.BaseExpression) -> cst.Call:
-    return cst.Call(cst.Name(name), [cst.Arg(a) for a in args])
+    return call(ident(name), [argument(a) for a in args])
 
 
 def _method(obj: str, name: str, *args: cst.BaseExpression) -> cst.Call:
-    return cst.Call(cst.Attribute(cst.Name(obj), cst.Name(name)), [cst.Arg(a) for a in args])
+    return call(cst.Attribute(ident(obj), ident(name)), [argument(a) for a in args])
 
 
 def _rule_reads(fn, lead: int, stmt: Stmt) -> set[str]:
@@ -281,17 +281,17 @@ class _Reverse:
                if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
         ops.sort(key=lambda p: p[1] == t)  # the adjoint of the old value of t comes last
         out: list[GNode] = []
-        g: cst.BaseExpression = cst.Name(self.adj(t))
+        g: cst.BaseExpression = ident(self.adj(t))
         if sum(name == t for _, name in ops) > 1:  # t = t * t: keep d_t before it is replaced
             keep = self.ctx.namer.adjoint(self.ctx.namer.temp())
             out.append(Gen(keep, g, s.origin))
-            g = cst.Name(keep)
+            g = ident(keep)
         read: set[str] = set()
         fns = [rule.vjp[0] if rule.variadic else rule.vjp[i] for i, _ in ops]
         for fn in fns:
             read |= _rule_reads(fn, 4 if rule.variadic else 3, s)
         out += self._reads(s, t, read)  # names the output: self._out_name
-        lead = [cst.Name(self.ctx.alias), g, cst.Name(self._out_name)]
+        lead = [ident(self.ctx.alias), g, ident(self._out_name)]
         arrays = {a.name if isinstance(a, Var) else id(a) for a in s.args
                   if not (isinstance(a, Lit) and a.is_scalar_number)}  # x * x: one shape
         shape_only = _ShapeOnly(self.shapes, self.act)
@@ -327,7 +327,7 @@ class _Reverse:
             out += self._saved(s, [t], s.origin)
         st.defined.add(t)
         st.owned.add(t)
-        return [*out, Gen(self.adj(t), _call("zero_grad", cst.Name(t)), s.origin)]
+        return [*out, Gen(self.adj(t), _call("zero_grad", ident(t)), s.origin)]
 
     def _reads(self, s: Stmt, t: str, read: set[str]) -> list[Gen]:
         """Pops (and a copy) so that the adjoint of ``s`` sees the values ``s`` saw: those the
@@ -343,7 +343,7 @@ class _Reverse:
                 pops = self._saved(s, [t], s.origin, before=False)
                 out += [Gen(into, p.expr, p.origin, pair=p.pair) for p in pops]
             else:  # the output is in t now; the old t comes back from the stack below
-                out.append(Gen(into, cst.Name(t), s.origin))
+                out.append(Gen(into, ident(t), s.origin))
             self._out_name = into
         # s itself overwrites t: its old value, if read, was saved too
         lost = [n for n in operands if n in later or n == t]
@@ -376,12 +376,12 @@ class _Reverse:
             return Gen(name, contrib, origin)
         if scatter and var in st.owned:
             g, _, index = (a.value for a in contrib.args)
-            return Gen(name, _call("add_at", cst.Name(name), index, g), origin)
+            return Gen(name, _call("add_at", ident(name), index, g), origin)
         st.owned.add(var)
         right = contrib if not isinstance(contrib, cst.BinaryOperation) or not isinstance(
             contrib.operator, (cst.Add, cst.Subtract)) else changed(contrib,
             lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-        return Gen(name, cst.BinaryOperation(cst.Name(name), cst.Add(), right), origin)
+        return Gen(name, cst.BinaryOperation(ident(name), cst.Add(), right), origin)
 
     def branch(self, node: If, st: _State) -> list[GNode]:
         snap, pushes = self._snapshot(), self._pushes()
@@ -409,7 +409,7 @@ class _Reverse:
     def _zeros(self, names, st: _State, origin: Origin) -> list[Gen]:
         st.defined |= set(names)
         st.owned |= set(names)
-        return [Gen(self.adj(v), _call("zero_grad", cst.Name(v)), origin) for v in sorted(names)]
+        return [Gen(self.adj(v), _call("zero_grad", ident(v)), origin) for v in sorted(names)]
 
     def loop(self, node: Loop, st: _State) -> list[GNode]:
         entry = st.copy()
@@ -444,10 +444,10 @@ class _Reverse:
     def _reverse_range(self, node: Loop) -> cst.BaseExpression:
         if node.bounds is None:
             assert node.trips
-            return _call("range", cst.Name(node.trips))
+            return _call("range", ident(node.trips))
         r: cst.BaseExpression = _range(node.bounds)
         if node.trips:  # a loop that may break: the iterations it ran
-            r = cst.Subscript(r, [cst.SubscriptElement(cst.Slice(None, cst.Name(node.trips)))])
+            r = cst.Subscript(r, [cst.SubscriptElement(cst.Slice(None, ident(node.trips)))])
         return _call("reversed", r)
 
     # --- forward sweep -------------------------------------------------------------------------
@@ -459,8 +459,8 @@ class _Reverse:
             out += [self._push(name, pair, node.origin) for name, pair in before]
             if isinstance(node, Stmt) and node.prim == "append":  # xs.append(v), in place
                 lst, item = (atom_node(a) for a in node.args)
-                out.append(Gen(node.target, cst.Call(cst.Attribute(lst, cst.Name("append")),
-                                                     [cst.Arg(item)]), node.origin, effect=True))
+                out.append(Gen(node.target, call(cst.Attribute(lst, ident("append")),
+                                                     [argument(item)]), node.origin, effect=True))
             elif isinstance(node, Stmt) and node.prim == "setitem":  # y[index] = v
                 array, item = (atom_node(a) for a in node.args)
                 index = atom_node(node.params[0][1])
@@ -489,11 +489,11 @@ class _Reverse:
         return out
 
     def _push(self, name: str, pair: int, origin: Origin) -> Gen:
-        value: cst.BaseExpression = cst.Name(name)
+        value: cst.BaseExpression = ident(name)
         if name in self.fn.lists:  # appended to later: save a copy of the list as it is now
             value = _call("list", value)
         elif name in self.changing:  # an array (or a view of one) assigned by index later
-            value = cst.Call(cst.Attribute(value, cst.Name("copy")), [])
+            value = call(cst.Attribute(value, ident("copy")), [])
         return Gen(None, _method(self.stack(name), "append", value), origin, effect=True,
                    pair=pair)
 
@@ -548,7 +548,7 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         if shapes.find(result.name) == shapes.SCALAR:  # a full reduction: surely a scalar
             seed: cst.BaseExpression = cst.Float("1.0")
         else:  # checked at run time: grad needs a scalar output
-            seed = _call("seed", cst.Name(result.name))
+            seed = _call("seed", ident(result.name))
         backward.append(rev.add(result.name, seed, st, fn.result_origin))
     backward += rev.block(fn.body, st)
     forward: list[GNode] = []
@@ -565,11 +565,11 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     returns = []
     for p in wrt:
         if p in st.defined:
-            g: cst.BaseExpression = cst.Name(rev.adj(p))
+            g: cst.BaseExpression = ident(rev.adj(p))
             if p in containers:
-                g = _call("densify", g, cst.Name(p))
+                g = _call("densify", g, ident(p))
         else:
-            g = _call("zero_grad", cst.Name(p))
+            g = _call("zero_grad", ident(p))
         returns.append(g)
     if with_value:
         value = atom_node(result)
@@ -600,7 +600,7 @@ class _ShapeOnly:
         if root not in self.act.active or root in self.shapes.changing:
             return updated
         args = list(updated.args)
-        args[k] = changed(args[k], value=cst.Name(root))
+        args[k] = changed(args[k], value=ident(root))
         return changed(updated, args=args)
 
 

@@ -16,7 +16,7 @@ from functools import cache
 
 import libcst as cst
 
-from srcgrad.cstwalk import changed, visit
+from srcgrad.cstwalk import argument, changed, visit
 
 
 @cache
@@ -131,7 +131,7 @@ class _Substitute:
             if isinstance(value, cst.Name) and value.value in self.subst:
                 new = self.subst[value.value]
                 if arg.star == "*" and isinstance(new, tuple):
-                    args.extend((cst.Arg(v), None) for v in new)
+                    args.extend((argument(v), None) for v in new)
                     continue
                 if new is _OMIT:
                     args.append((arg, value.value))
