@@ -105,6 +105,11 @@ def _kind(value: object) -> str:
     return kind
 
 
+def code_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that may hold code (what :func:`visit` enters)."""
+    return _fields(cls)[1]
+
+
 def rebuilt(node: N, changes: dict[str, Any]) -> N:
     """``node`` with some fields changed (no validation: srcgrad builds only valid trees)."""
     cls = type(node)

@@ -9,14 +9,14 @@ argument), so ``np.sum(x)`` stays ``np.sum(x)`` and not ``np.sum(x, axis=None, k
 from __future__ import annotations
 
 import inspect
-import operator
 import textwrap
 from collections.abc import Callable, Mapping
 from functools import cache
+from typing import Any
 
 import libcst as cst
 
-from srcgrad.cstwalk import argument, changed, visit
+from srcgrad.cstwalk import argument, changed, code_fields, rebuilt, visit
 
 
 @cache
@@ -81,7 +81,7 @@ def instantiate(fn: Callable, values: Mapping[str, cst.BaseExpression | tuple],
     Parameters in ``omitted`` take their default; they are dropped where they are a trailing
     positional or a keyword argument of a call.
     """
-    expr, params, defaults = _parts(fn)
+    build, params, defaults = _recipe(fn)
     subst: dict[str, cst.BaseExpression | tuple] = {}
     for name, has_default, star in params:
         if name in values and name not in omitted:
@@ -92,75 +92,127 @@ def instantiate(fn: Callable, values: Mapping[str, cst.BaseExpression | tuple],
             subst[name] = ()
         else:
             raise KeyError(f"no value for parameter {name!r} of {fn.__qualname__}")
-    return visit(expr, _Substitute(subst, defaults))
+    return build(_Substitution(subst, defaults))
 
 
 @cache
-def _parts(fn: Callable) -> tuple[cst.BaseExpression, tuple[tuple[str, bool, bool], ...],
-                                  dict[str, object]]:
-    """The return expression of rule ``fn``; (name, has a default, is ``*args``) of each
+def _recipe(fn: Callable) -> tuple[Callable[[_Substitution], cst.BaseExpression],
+                                   tuple[tuple[str, bool, bool], ...], dict[str, object]]:
+    """How to instantiate rule ``fn`` (a builder made once from its return expression: parts
+    without parameters are reused as they are); (name, has a default, is ``*args``) of each
     parameter; the defaults."""
     expr, params = _template(fn)
-    return (expr, tuple((p.name, p.default is not p.empty, p.kind is p.VAR_POSITIONAL)
-                        for p in params),
+    names = frozenset(p.name for p in params)
+    build = _compile(expr, names) or (lambda s: expr)
+    return (build, tuple((p.name, p.default is not p.empty, p.kind is p.VAR_POSITIONAL)
+                         for p in params),
             {p.name: p.default for p in params if p.default is not p.empty})
 
 
 _OMIT = cst.Name("__omitted__")
+Builder = Callable[["_Substitution"], Any]
 
 
-def _default_node(value) -> cst.BaseExpression:
-    return cst.parse_expression(repr(value))
+class _Substitution:
+    """The values of one instantiation: parameter -> expression, ``()``/tuple for ``*args``,
+    ``_OMIT`` for a parameter left at its default."""
 
+    def __init__(self, subst: dict, defaults: dict):
+        self.subst, self.defaults = subst, defaults
 
-class _Substitute:
-    """Replace parameter names; splice ``*args``; drop omitted trailing/keyword arguments."""
-
-    def __init__(self, subst, defaults):
-        super().__init__()
-        self.subst = subst
-        self.defaults = defaults
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        return False  # keyword names are not parameters: handled in leave_Call
-
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        args: list[tuple[cst.Arg, str | None]] = []   # (argument, name of an omitted parameter)
-        for arg in updated.args:
-            value = arg.value
-            if isinstance(value, cst.Name) and value.value in self.subst:
-                new = self.subst[value.value]
-                if arg.star == "*" and isinstance(new, tuple):
-                    args.extend((argument(v), None) for v in new)
-                    continue
-                if new is _OMIT:
-                    args.append((arg, value.value))
-                    continue
-            new_value = visit(value, self)
-            args.append((arg if new_value is value else changed(arg, value=new_value), None))
-        # Drop omitted keyword arguments, and omitted positionals with nothing after them.
-        args = [(a, o) for a, o in args if not (o is not None and a.keyword is not None)]
-        while args and args[-1][1] is not None:
-            args.pop()
-        final = [a if o is None else changed(a, value=_default_node(self.defaults[o]))
-                 for a, o in args]
-        if final and final[-1].comma is not cst.MaybeSentinel.DEFAULT:  # no trailing comma
-            final[-1] = changed(final[-1], comma=cst.MaybeSentinel.DEFAULT)
-        if len(final) == len(updated.args) and all(map(operator.is_, final, updated.args)):
-            return updated
-        return changed(updated, args=final)
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name):
-        new = self.subst.get(updated.value)
-        if new is None:
-            return updated
+    def name(self, param: str) -> cst.BaseExpression:
+        """What the parameter ``param`` becomes where it is read as a value."""
+        new = self.subst[param]
         if new is _OMIT:
-            return _default_node(self.defaults[updated.value])
+            return _default_node(self.defaults[param])
         if isinstance(new, tuple):
             return cst.Tuple([cst.Element(v) for v in new] or [],
                              lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) \
                 if len(new) != 1 else cst.Tuple([cst.Element(new[0], comma=cst.Comma())])
         return _parenthesize(new)
+
+
+def _default_node(value: object) -> cst.BaseExpression:
+    return _parsed(repr(value))  # by its text: True == 1, but they are written differently
+
+
+@cache
+def _parsed(text: str) -> cst.BaseExpression:
+    return cst.parse_expression(text)
+
+
+def _compile(node: cst.CSTNode, params: frozenset[str]) -> Builder | None:
+    """A builder of ``node`` with the parameters substituted; None if ``node`` reads none (it
+    is then used as it is)."""
+    if isinstance(node, cst.Name):
+        if node.value not in params:
+            return None
+        param = node.value
+        return lambda s: s.name(param)
+    if isinstance(node, cst.Call):
+        return _compile_call(node, params)
+    parts: list[tuple[str, Any]] = []
+    for field in code_fields(type(node)):
+        value = getattr(node, field)
+        if isinstance(value, cst.CSTNode):
+            build = _compile(value, params)
+            if build is not None:
+                parts.append((field, build))
+        elif isinstance(value, (tuple, list)) and value:
+            items = [_compile(v, params) if isinstance(v, cst.CSTNode) else None for v in value]
+            if any(b is not None for b in items):
+                fixed = tuple(value)
+                parts.append((field, _sequence(fixed, items)))
+    if not parts:
+        return None
+    return lambda s: rebuilt(node, {field: build(s) for field, build in parts})
+
+
+def _sequence(fixed: tuple, items: list[Builder | None]) -> Builder:
+    return lambda s: tuple(v if b is None else b(s) for v, b in zip(fixed, items, strict=True))
+
+
+def _compile_call(node: cst.Call, params: frozenset[str]) -> Builder | None:
+    """A call: arguments that are parameters may be spliced (``*args``) or dropped (left at
+    their default, as a keyword or trailing positional argument)."""
+    func = _compile(node.func, params)
+    args: list[tuple[cst.Arg, str | None, Builder | None]] = []  # (arg, its param, builder)
+    for a in node.args:
+        if isinstance(a.value, cst.Name) and a.value.value in params:
+            args.append((a, a.value.value, None))
+        else:
+            args.append((a, None, _compile(a.value, params)))
+    if func is None and all(p is None and b is None for _, p, b in args):
+        return None
+
+    def build(s: _Substitution) -> cst.Call:
+        out: list[tuple[cst.Arg, str | None]] = []  # (argument, name of an omitted parameter)
+        for a, param, value in args:
+            if param is not None:
+                new = s.subst[param]
+                if a.star == "*" and isinstance(new, tuple):
+                    out.extend((argument(v), None) for v in new)
+                    continue
+                if new is _OMIT:
+                    out.append((a, param))
+                    continue
+                out.append((changed(a, value=s.name(param)), None))
+            else:
+                out.append((a if value is None else changed(a, value=value(s)), None))
+        # Drop omitted keyword arguments, and omitted positionals with nothing after them.
+        out = [(a, o) for a, o in out if not (o is not None and a.keyword is not None)]
+        while out and out[-1][1] is not None:
+            out.pop()
+        final = [a if o is None else changed(a, value=_default_node(s.defaults[o]))
+                 for a, o in out]
+        if final and final[-1].comma is not cst.MaybeSentinel.DEFAULT:  # no trailing comma
+            final[-1] = changed(final[-1], comma=cst.MaybeSentinel.DEFAULT)
+        changes: dict[str, Any] = {"args": tuple(final)}
+        if func is not None:
+            changes["func"] = func(s)
+        return rebuilt(node, changes)
+
+    return build
 
 
 _ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float,
