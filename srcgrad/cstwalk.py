@@ -40,11 +40,18 @@ def _fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(all field names, the fields that may hold code) of a node class."""
     hit = _FIELDS.get(cls)
     if hit is None:
-        names = tuple(f.name for f in dataclasses.fields(cls))
-        code = tuple(n for n in names if n not in _TOKENS and not n.startswith("whitespace")
-                     and (cls, n) not in _NOT_NAMES)
+        fields = dataclasses.fields(cls)
+        names = tuple(f.name for f in fields)
+        code = tuple(f.name for f in fields if f.name not in _TOKENS
+                     and not f.name.startswith("whitespace") and (cls, f.name) not in _NOT_NAMES
+                     and not _is_text(f.type))
         hit = _FIELDS[cls] = (names, code)
     return hit
+
+
+def _is_text(annotation: object) -> bool:
+    """A field typed as a string (``Name.value``, ``Arg.star``): no code inside."""
+    return annotation in (str, bool) or "Literal[" in repr(annotation)
 
 
 def _plan(vcls: type, ncls: type) -> tuple[Any, Any, tuple[str, ...]]:

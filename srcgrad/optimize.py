@@ -536,8 +536,16 @@ def _literal(v: float, like_int: bool) -> cst.BaseExpression:
     else:
         text = repr(float(v))
     if text.startswith("-"):
-        return cst.UnaryOperation(cst.Minus(), cst.parse_expression(text[1:]))
-    return cst.parse_expression(text)
+        return cst.UnaryOperation(cst.Minus(), _number_node(text[1:]))
+    return _number_node(text)
+
+
+def _number_node(text: str) -> cst.BaseExpression:
+    if text.isdigit():
+        return cst.Integer(text)
+    if text[0].isdigit():  # 2.5, 1e-05
+        return cst.Float(text)
+    return cst.parse_expression(text)  # inf, nan: names (the backend defines neither)
 
 
 class _Fold:
