@@ -1,11 +1,22 @@
 """srcgrad: automatic differentiation of NumPy code by source transformation.
 
 ``grad(f)`` reads ``f``'s source and writes a new Python function computing its gradient,
-statement by statement; ``.source`` shows it.
+statement by statement (reverse mode); ``jvp(f)`` and ``derivative(f)`` write its forward-mode
+derivative; ``.source`` shows the code.
 """
 
-from srcgrad.api import GradFunction, grad, show, value_and_grad
+from srcgrad.api import (
+    DerivativeFunction,
+    GradFunction,
+    JvpFunction,
+    derivative,
+    grad,
+    jvp,
+    show,
+    value_and_grad,
+)
 from srcgrad.errors import SrcGradError
 
-__all__ = ["GradFunction", "SrcGradError", "grad", "show", "value_and_grad"]
+__all__ = ["DerivativeFunction", "GradFunction", "JvpFunction", "SrcGradError", "derivative",
+           "grad", "jvp", "show", "value_and_grad"]
 __version__ = "0.1.0"

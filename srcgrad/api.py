@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from srcgrad import analyze, emit, normalize, optimize, reverse
+from srcgrad import analyze, emit, forward, normalize, optimize, reverse
 from srcgrad.backends import get_backend
 from srcgrad.backends.calls import CallTable, is_array_module
 from srcgrad.errors import SrcGradError
@@ -60,15 +60,16 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
 
 def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
               jit: bool = False, source: str | None = None, scalars: bool = False,
-              ) -> tuple[Callable, str, tuple[int, ...], tuple]:
-    """Generate (or fetch from the cache) the gradient function of ``fn``.
+              mode: str = "rev") -> tuple[Callable, str, tuple[int, ...], tuple]:
+    """Generate (or fetch from the cache) the gradient function of ``fn`` (``mode="rev"``) or
+    its forward-mode derivative, value and tangent (``mode="fwd"``).
 
     With ``scalars``, the code is specialized for calls whose arguments are all Python numbers
     (no broadcasting to undo); the last item returned lists the module-level numbers it
     assumes stay numbers, as ``(globals dict, name)`` pairs.
     """
     key = (fn, tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-           source, scalars)
+           source, scalars, mode)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
@@ -86,11 +87,15 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
             scalar_names = analyze.scalar_values(
                 core, ctx.rules, lambda lit: _global_number(lit, ctx.bindings, assumed))
         shapes = analyze.ShapeClasses(core, ctx.rules, scalar_names)
-        program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value)
-        if not single:
-            program = _tuple_returns(program, with_value)
-        facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
-                               shapes.find)
+        if mode == "fwd":
+            program = forward.forward(core, names, act, shapes, ctx)
+            facts = optimize.Facts(frozenset(), shapes.find)
+        else:
+            program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value)
+            if not single:
+                program = _tuple_returns(program, with_value)
+            facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
+                                   shapes.find)
         program = optimize.optimize(program, frozenset(user), facts)
         text = emit.emit(program)
         be = get_backend(backend, jit)
@@ -320,6 +325,147 @@ def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "
     if fn is None:
         return lambda f: value_and_grad(f, wrt, backend=backend, jit=jit, source=source)
     return GradFunction(fn, wrt, with_value=True, backend=backend, jit=jit, source=source)
+
+
+class JvpFunction:
+    """Forward mode for a user function: ``jvp_f(primals, tangents)`` gives
+    ``(f(*primals), J @ tangents)``; ``.source`` is the generated code (each statement followed
+    by its tangent ``h_dot``). The code is generated on the first call (or read of
+    ``.source``)."""
+
+    def __init__(self, fn: Callable, wrt: Wrt | None = None, *, backend: str = "numpy",
+                 jit: bool = False, source: str | None = None):
+        self.__wrapped__ = fn
+        self.__name__ = f"jvp_{getattr(fn, '__name__', 'f')}"
+        self._wrt = wrt
+        self._options = dict(backend=backend, jit=jit, source=source)
+        self._built: tuple[Callable, str, tuple[str, ...]] | None = None
+
+    def _build(self) -> tuple[Callable, str, tuple[str, ...]]:
+        if self._built is None:
+            params = list(inspect.signature(self.__wrapped__).parameters.values())
+            wrt = self._wrt
+            if wrt is None:  # every positional parameter, as jax.jvp
+                wrt = tuple(i for i, p in enumerate(params) if p.kind in (
+                    p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+            try:
+                fn, source, positions, _ = transform(self.__wrapped__, wrt, mode="fwd",
+                                                     **self._options)
+            except SrcGradError as err:
+                raise err.with_traceback(None) from None
+            names = tuple(_tangent_names(source, len(positions)))
+            self._built = (fn, source, tuple(zip(positions, names, strict=True)))
+        return self._built
+
+    def __call__(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+        fn, _, wrt = self._build()
+        primals, tangents = tuple(primals), tuple(tangents)
+        if len(tangents) != len(wrt):
+            raise SrcGradError(
+                f"{self.__name__[4:]} takes {len(wrt)} tangent(s) (one per differentiated "
+                f"argument), got {len(tangents)}",
+                hint="pass tangents with the structure of the differentiated primals")
+        for (i, _), t in zip(wrt, tangents, strict=True):
+            if i < len(primals):
+                _check_tangent(primals[i], t, i)
+        return fn(*primals, **{name: t for (_, name), t in zip(wrt, tangents, strict=True)})
+
+    @property
+    def source(self) -> str:
+        """The generated Python source of the forward-mode function."""
+        return self._build()[1]
+
+    @property
+    def fn(self) -> Callable:
+        """The generated function: ``jvp_f(x, w, *, x_dot, w_dot) -> (value, tangent)``."""
+        return self._build()[0]
+
+    def __repr__(self) -> str:
+        return f"<srcgrad.JvpFunction {self.__name__}>"
+
+
+def _check_tangent(primal: Any, tangent: Any, i: int) -> None:
+    """A tangent has its primal's structure and shapes."""
+    if isinstance(primal, dict):
+        if not isinstance(tangent, dict) or tangent.keys() != primal.keys():
+            raise SrcGradError(f"the tangent of argument {i} must be a dict with the keys "
+                               f"{sorted(primal)}", hint="a tangent has its primal's structure")
+        for k in primal:
+            _check_tangent(primal[k], tangent[k], i)
+    elif isinstance(primal, (tuple, list)):
+        if not isinstance(tangent, (tuple, list)) or len(tangent) != len(primal):
+            raise SrcGradError(f"the tangent of argument {i} must be a sequence of "
+                               f"{len(primal)} items", hint="a tangent has its primal's structure")
+        for p, t in zip(primal, tangent, strict=True):
+            _check_tangent(p, t, i)
+    elif np.shape(tangent) != np.shape(primal):
+        raise SrcGradError(
+            f"the tangent of argument {i} has shape {np.shape(tangent)}, its primal "
+            f"{np.shape(primal)}", hint="a tangent has its primal's shape")
+
+
+def _tangent_names(source: str, n: int) -> list[str]:
+    """The keyword-only tangent parameters of a generated ``def jvp_f(x, *, x_dot, ...)``."""
+    header = source.split("\n", 1)[0]
+    kwonly = header[header.index("*,") + 2:header.rindex(")")]
+    return [p.strip() for p in kwonly.split(",")][:n]
+
+
+def jvp(fn: Callable, primals: Sequence[Any] | None = None,
+        tangents: Sequence[Any] | None = None, *, backend: str = "numpy", jit: bool = False,
+        source: str | None = None) -> Any:
+    """Forward mode, as ``jax.jvp``: ``jvp(f, primals, tangents)`` returns
+    ``(f(*primals), J @ tangents)``, one tangent per positional argument (a Python float or
+    an array of the argument's shape). ``jvp(f)`` returns the :class:`JvpFunction` itself,
+    whose ``.source`` is the generated code."""
+    jf = JvpFunction(fn, backend=backend, jit=jit, source=source)
+    if primals is None and tangents is None:
+        return jf
+    if primals is None or tangents is None:
+        raise SrcGradError("jvp takes both primals and tangents (or neither)",
+                           hint="jvp(f, (x,), (v,)), or jvp(f) for the function itself")
+    return jf(primals, tangents)
+
+
+class DerivativeFunction:
+    """The derivative of a function of one scalar (forward mode): ``df(x, *rest)`` is
+    ``d f(x, *rest) / dx``; ``.source`` is the generated code."""
+
+    def __init__(self, fn: Callable, wrt: int | str, **options: Any):
+        self.__wrapped__ = fn
+        self.__name__ = f"derivative_{getattr(fn, '__name__', 'f')}"
+        self._jvp = JvpFunction(fn, (wrt,), **options)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fn, _, wrt = self._jvp._build()
+        (i, name), = wrt
+        if i < len(args) and np.ndim(args[i]) != 0:
+            raise SrcGradError(
+                f"derivative takes a scalar argument; got shape {np.shape(args[i])}",
+                hint="use jvp (a direction) or jacobian for array arguments")
+        return fn(*args, **kwargs, **{name: 1.0})[1]
+
+    @property
+    def source(self) -> str:
+        return self._jvp.source
+
+    @property
+    def fn(self) -> Callable:
+        return self._jvp.fn
+
+
+def derivative(fn: Callable | None = None, wrt: int | str = 0, *, mode: str = "forward",
+               backend: str = "numpy", jit: bool = False, source: str | None = None) -> Any:
+    """``f'`` for a function of one scalar argument ``wrt`` (the others held fixed).
+    ``mode="forward"`` (the default) propagates a tangent alongside the value; ``"reverse"``
+    is :func:`grad`. Usable as ``@derivative``."""
+    if fn is None:
+        return lambda f: derivative(f, wrt, mode=mode, backend=backend, jit=jit, source=source)
+    if mode == "reverse":
+        return grad(fn, wrt, backend=backend, jit=jit, source=source)
+    if mode != "forward":
+        raise SrcGradError(f"mode must be 'forward' or 'reverse', not {mode!r}")
+    return DerivativeFunction(fn, wrt, backend=backend, jit=jit, source=source)
 
 
 def show(f: Any) -> None:

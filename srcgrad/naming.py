@@ -1,14 +1,15 @@
 """Deterministic, readable names for generated code.
 
-``t1, t2, …`` for temporaries, ``d_x`` for the adjoint of ``x``, ``x_2`` for a new version of a
-reassigned ``x``. The namer is seeded with every name the user's code mentions, and a clash
-gets a numeric suffix; the same input always gives the same names.
+``t1, t2, …`` for temporaries, ``d_x`` for the adjoint of ``x``, ``x_dot`` for its tangent,
+``x_2`` for a new version of a reassigned ``x``. The namer is seeded with every name the
+user's code mentions, and a clash gets a numeric suffix; the same input always gives the same
+names.
 """
 
 from __future__ import annotations
 
 ADJOINT = "d_{}"
-TANGENT = "t_{}"
+TANGENT = "{}_dot"
 
 
 class Namer:
@@ -56,3 +57,6 @@ class Namer:
 
     def adjoint(self, var: str) -> str:
         return self.fresh(ADJOINT.format(var))
+
+    def tangent(self, var: str) -> str:
+        return self.fresh(TANGENT.format(var))

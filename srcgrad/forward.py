@@ -1,0 +1,196 @@
+"""Forward mode: each statement followed by its tangent, from the rule table.
+
+Contract: for each active core statement ``z = prim(a, b)``, in program order, the tangent
+``z_dot`` is the sum of ``jvp_i(a_dot, z, a, b)`` over its active operands (broadcast to
+``z``'s shape where the operands' shapes may be smaller); a statement that gives an active
+variable a value that does not depend on the inputs gives it a zero tangent. Control flow
+needs nothing special: branches and loops run once, as written, tangents alongside values.
+Index assignments and list appends update the tangent the way the value is updated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import libcst as cst
+
+from srcgrad.analyze import Activity, ShapeClasses, diff_operands
+from srcgrad.cstwalk import argument, call, ident
+from srcgrad.errors import SrcGradError
+from srcgrad.ir import (
+    CoreFunction,
+    Gen,
+    GIf,
+    GLoop,
+    GNode,
+    If,
+    Jump,
+    Lit,
+    Loop,
+    Node,
+    Program,
+    Stmt,
+    Var,
+)
+from srcgrad.normalize import PassContext
+from srcgrad.reverse import _call, _ident, _range, apply_rule_fn, atom_node, primal_expr
+from srcgrad.rules.core import LinearJvp
+from srcgrad.rules.shape import VIEWS
+
+
+class _Forward:
+    def __init__(self, fn: CoreFunction, act: Activity, shapes: ShapeClasses, ctx: PassContext):
+        self.fn, self.act, self.shapes, self.ctx = fn, act, shapes, ctx
+        self.tangents: dict[str, str] = {}
+
+    def dot(self, var: str) -> str:
+        """The tangent's name: ``h_dot`` for ``h``."""
+        if var not in self.tangents:
+            self.tangents[var] = self.ctx.namer.tangent(var)
+        return self.tangents[var]
+
+    def block(self, block: tuple[Node, ...]) -> list[GNode]:
+        out: list[GNode] = []
+        for node in block:
+            if isinstance(node, Stmt):
+                out += self.stmt(node)
+            elif isinstance(node, If):
+                out.append(GIf(atom_node(node.test), tuple(self.block(node.body)),
+                               tuple(self.block(node.orelse)), node.origin))
+            elif isinstance(node, Loop):
+                if node.bounds is not None:
+                    out.append(GLoop(node.index, _range(node.bounds), tuple(self.block(node.body)),
+                                     node.origin))
+                else:
+                    assert node.test is not None
+                    out.append(GLoop(None, node.test.node, tuple(self.block(node.body)),
+                                     node.origin))
+            elif isinstance(node, Jump) and node.kind != "return":
+                out.append(node)  # a return only skips the other branch: nothing to write
+        return out
+
+    def _active_ops(self, s: Stmt) -> list[int]:
+        return [i for i in diff_operands(s, self.ctx.rules)
+                if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
+
+    def stmt(self, s: Stmt) -> list[Gen]:
+        t, origin = s.target, s.origin
+        active = t in self.act.active  # an active opaque call reads constants: zero tangent
+        if s.prim == "append":  # xs.append(v): the tangent list grows alongside
+            lst, item = (atom_node(a) for a in s.args)
+            out = [Gen(t, call(cst.Attribute(lst, ident("append")), [argument(item)]), origin,
+                       effect=True)]
+            if active:
+                v = s.args[1]
+                v_dot = ident(self.dot(v.name)) if isinstance(v, Var) and \
+                    v.name in self.act.active else _call("zero_grad", item)
+                out.append(Gen(None, call(cst.Attribute(ident(self.dot(t)), ident("append")),
+                                          [argument(v_dot)]), origin, effect=True))
+            return out
+        if s.prim == "setitem":
+            return self._setitem(s, active)
+        ops = self._active_ops(s) if active and s.prim != "call" else []
+        reads_target = any(isinstance(a, Var) and a.name == t for a in s.args)
+        out: list[Gen] = []
+        value = primal_expr(s, self.ctx)
+        if active and ops and reads_target:  # t = t * x: the tangent reads the old t
+            new = self.ctx.namer.temp()
+            out.append(Gen(new, value, origin))
+            out.append(Gen(self.dot(t), self._tangent(s, ops, new), origin))
+            out.append(Gen(t, ident(new), origin))
+            return out
+        out.append(Gen(t, value, origin, effect=s.effect))
+        if active:
+            tangent = self._tangent(s, ops, t) if ops else _call("zero_grad", ident(t))
+            if t in self.fn.arrays and (not ops or s.prim in VIEWS or s.prim == "assign"
+                                        or isinstance(tangent, cst.Name)):
+                tangent = _fresh(tangent, self.ctx.alias)  # updated in place later
+            out.append(Gen(self.dot(t), tangent, origin))
+        return out
+
+    def _tangent(self, s: Stmt, ops: list[int], out: str) -> cst.BaseExpression:
+        """The sum of the jvps of ``s``'s active operands, its output named ``out``."""
+        rule = self.ctx.rules[s.prim]
+        terms = []
+        for i in ops:
+            fn = rule.jvp[0] if rule.variadic else rule.jvp[i]
+            tangent = self.dot(s.args[i].name)
+            if isinstance(fn, LinearJvp):  # linear in its operand: the primitive of the tangent
+                along = replace(s, args=(Var(tangent), *s.args[1:]))
+                terms.append(apply_rule_fn(fn.primal, [ident(self.ctx.alias)], along))
+                continue
+            lead = [ident(self.ctx.alias), ident(tangent), ident(out)]
+            if rule.variadic:
+                lead.append(cst.Integer(str(i)))
+            terms.append(apply_rule_fn(fn, lead, s))
+        total = terms[0]
+        for term in terms[1:]:
+            total = cst.BinaryOperation(_group(total), cst.Add(), _group(term))
+        every = all(i in ops or (isinstance(a, Lit) and a.is_scalar_number)
+                    for i, a in enumerate(s.args))  # the terms broadcast to the output
+        if rule.elementwise and not every and not any(
+                self.shapes.same(s.args[i].name, s.target) for i in ops):
+            # an operand smaller than the output (broadcast): its tangent is too
+            total = _call("broadcast_like", total, ident(out))
+        return total
+
+    def _setitem(self, s: Stmt, active: bool) -> list[Gen]:
+        """``y[index] = v``: the tangent of ``y`` gets ``v``'s tangent (or zeros) at ``index``."""
+        t, origin = s.target, s.origin
+        array, item = (atom_node(a) for a in s.args)
+        index = atom_node(s.params[0][1])
+        out: list[Gen] = []
+        if self.ctx.backend == "numpy":
+            out.append(Gen(t, item, origin, index=index))
+        else:
+            out.append(Gen(t, _call("set_at", array, index, item), origin))
+        if not active:
+            return out
+        v = s.args[1]
+        y = s.args[0]
+        y_dot = ident(self.dot(t))
+        if not (isinstance(y, Var) and y.name in self.act.active):  # zeros, then the item
+            out.insert(0, Gen(self.dot(t), _fresh(_call("zero_grad", array), self.ctx.alias),
+                              origin))
+        v_dot: cst.BaseExpression = ident(self.dot(v.name)) if isinstance(v, Var) and \
+            v.name in self.act.active else cst.Float("0.0")
+        if self.ctx.backend == "numpy":
+            out.append(Gen(self.dot(t), v_dot, origin, index=index))
+        else:
+            out.append(Gen(self.dot(t), _call("set_at", y_dot, index, v_dot), origin))
+        return out
+
+
+def _group(e: cst.BaseExpression) -> cst.BaseExpression:
+    from srcgrad.template import grouped
+
+    return grouped(e)
+
+
+def _fresh(e: cst.BaseExpression, alias: str) -> cst.BaseExpression:
+    """``e`` as an array of its own (it is assigned by index later)."""
+    return call(cst.Attribute(ident(alias), ident("array")),
+                [argument(e), argument(ident("True"), "copy")])
+
+
+def forward(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: ShapeClasses,
+            ctx: PassContext) -> Program:
+    """The program computing ``fn``'s value and its tangent along the tangents of ``wrt``
+    (keyword-only parameters ``x_dot`` after the function's own)."""
+    result = fn.result
+    if isinstance(result, Lit) and isinstance(result.node, cst.Name) and \
+            result.node.value == "None":
+        raise SrcGradError(f"{fn.name} returns None: there is no output to differentiate",
+                           fn.result_origin.loc, hint="return the value to differentiate")
+    fwd = _Forward(fn, act, shapes, ctx)
+    tangent_params = tuple(fwd.dot(p) for p in wrt)
+    body = fwd.block(fn.body)
+    value = atom_node(result)
+    if isinstance(result, Var) and result.name in act.active:
+        tangent: cst.BaseExpression = ident(fwd.dot(result.name))
+    else:  # the output does not depend on the inputs
+        tangent = _call("zero_grad", value)
+    kwonly = (*tangent_params, *fn.kwonly)  # jvp_f(x, w, *, x_dot, w_dot)
+    params = (*(p for p in fn.params if p not in fn.kwonly), *kwonly)
+    return Program(f"jvp_{_ident(fn.name)}", params, tuple(body), (), (value, tangent),
+                   kwonly=kwonly)
