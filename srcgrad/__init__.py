@@ -8,15 +8,18 @@ derivative; ``.source`` shows the code.
 from srcgrad.api import (
     DerivativeFunction,
     GradFunction,
+    HvpFunction,
     JvpFunction,
     derivative,
     grad,
+    hessian,
+    hvp,
     jvp,
     show,
     value_and_grad,
 )
 from srcgrad.errors import SrcGradError
 
-__all__ = ["DerivativeFunction", "GradFunction", "JvpFunction", "SrcGradError", "derivative",
-           "grad", "jvp", "show", "value_and_grad"]
+__all__ = ["DerivativeFunction", "GradFunction", "HvpFunction", "JvpFunction", "SrcGradError",
+           "derivative", "grad", "hessian", "hvp", "jvp", "show", "value_and_grad"]
 __version__ = "0.1.0"

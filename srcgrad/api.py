@@ -60,7 +60,8 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
 
 def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
               jit: bool = False, source: str | None = None, scalars: bool = False,
-              mode: str = "rev") -> tuple[Callable, str, tuple[int, ...], tuple]:
+              mode: str = "rev", seeded: bool = False,
+              ) -> tuple[Callable, str, tuple[int, ...], tuple]:
     """Generate (or fetch from the cache) the gradient function of ``fn`` (``mode="rev"``) or
     its forward-mode derivative, value and tangent (``mode="fwd"``).
 
@@ -68,8 +69,9 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
     (no broadcasting to undo); the last item returned lists the module-level numbers it
     assumes stay numbers, as ``(globals dict, name)`` pairs.
     """
+    fn = _generated_code(fn)  # a derivative made by srcgrad: its generated function
     key = (fn, tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-           source, scalars, mode)
+           source, scalars, mode, seeded)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
@@ -88,7 +90,8 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
                 core, ctx.rules, lambda lit: _global_number(lit, ctx.bindings, assumed))
         shapes = analyze.ShapeClasses(core, ctx.rules, scalar_names)
         if mode == "fwd":
-            program = forward.forward(core, names, act, shapes, ctx)
+            program = forward.forward(core, names, act, shapes, ctx, with_value=with_value,
+                                      seeded=seeded)
             facts = optimize.Facts(frozenset(), shapes.find)
         else:
             program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value)
@@ -109,6 +112,23 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
                   tuple({(id(g), k): (g, k) for g, k in assumed}.values()))
         _CACHE[key] = result
         return result
+
+
+def _generated_code(fn: Callable) -> Callable:
+    """The generated function behind a srcgrad derivative (``grad(f)``, ``derivative(f)``):
+    what differentiating it again reads (never the user's function it wraps)."""
+    if isinstance(fn, GradFunction):
+        if fn._generic is None:
+            fn._build()
+        assert fn._generic is not None
+        return fn._generic[0]
+    if isinstance(fn, (DerivativeFunction, HvpFunction)):
+        return fn.fn
+    if isinstance(fn, JvpFunction):
+        raise SrcGradError(
+            f"{fn.__name__} returns a (value, tangent) pair: differentiate derivative(f), "
+            "grad(f) or hvp(f) instead")
+    return fn
 
 
 def _global_number(lit, bindings: dict, assumed: list) -> bool:
@@ -429,29 +449,47 @@ def jvp(fn: Callable, primals: Sequence[Any] | None = None,
 
 class DerivativeFunction:
     """The derivative of a function of one scalar (forward mode): ``df(x, *rest)`` is
-    ``d f(x, *rest) / dx``; ``.source`` is the generated code."""
+    ``d f(x, *rest) / dx``. Its code (``.source``) starts the tangent of ``x`` at 1.0 and
+    returns the tangent of the output; it can be differentiated again."""
 
-    def __init__(self, fn: Callable, wrt: int | str, **options: Any):
+    def __init__(self, fn: Callable, wrt: int | str, *, backend: str = "numpy",
+                 jit: bool = False, source: str | None = None):
         self.__wrapped__ = fn
         self.__name__ = f"derivative_{getattr(fn, '__name__', 'f')}"
-        self._jvp = JvpFunction(fn, (wrt,), **options)
+        self._wrt = wrt
+        self._options = dict(backend=backend, jit=jit, source=source)
+        self._built: tuple[Callable, str, int] | None = None
+
+    def _build(self) -> tuple[Callable, str, int]:
+        if self._built is None:
+            try:
+                fn, text, positions, _ = transform(self.__wrapped__, self._wrt, mode="fwd",
+                                                   seeded=True, **self._options)
+            except SrcGradError as err:
+                raise err.with_traceback(None) from None
+            self._built = (fn, text, positions[0])
+        return self._built
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        fn, _, wrt = self._jvp._build()
-        (i, name), = wrt
+        fn, _, i = self._build()
         if i < len(args) and np.ndim(args[i]) != 0:
             raise SrcGradError(
                 f"derivative takes a scalar argument; got shape {np.shape(args[i])}",
                 hint="use jvp (a direction) or jacobian for array arguments")
-        return fn(*args, **kwargs, **{name: 1.0})[1]
+        return fn(*args, **kwargs)
 
     @property
     def source(self) -> str:
-        return self._jvp.source
+        """The generated Python source of the derivative."""
+        return self._build()[1]
 
     @property
     def fn(self) -> Callable:
-        return self._jvp.fn
+        """The generated function itself."""
+        return self._build()[0]
+
+    def __repr__(self) -> str:
+        return f"<srcgrad.DerivativeFunction {self.__name__}>"
 
 
 def derivative(fn: Callable | None = None, wrt: int | str = 0, *, mode: str = "forward",
@@ -466,6 +504,81 @@ def derivative(fn: Callable | None = None, wrt: int | str = 0, *, mode: str = "f
     if mode != "forward":
         raise SrcGradError(f"mode must be 'forward' or 'reverse', not {mode!r}")
     return DerivativeFunction(fn, wrt, backend=backend, jit=jit, source=source)
+
+
+class HvpFunction:
+    """Hessian-vector products of a scalar function without forming the Hessian:
+    ``hvp_f(*args, v)`` is ``H @ v``, ``H`` the Hessian with respect to argument ``wrt``. The
+    gradient (reverse mode) of the forward-mode derivative along ``v``: one sweep each way."""
+
+    def __init__(self, fn: Callable, wrt: int | str = 0, *, backend: str = "numpy",
+                 jit: bool = False, source: str | None = None):
+        self.__wrapped__ = fn
+        self.__name__ = f"hvp_{getattr(fn, '__name__', 'f')}"
+        self._wrt = wrt
+        self._options = dict(backend=backend, jit=jit, source=source)
+        self._built: tuple[Callable, GradFunction, str] | None = None
+
+    def _build(self) -> tuple[Callable, GradFunction, str]:
+        if self._built is None:
+            try:
+                tangent_fn, text, positions, _ = transform(
+                    self.__wrapped__, self._wrt, mode="fwd", with_value=False, **self._options)
+            except SrcGradError as err:
+                raise err.with_traceback(None) from None
+            name = _tangent_names(text, 1)[0]
+            options = {k: v for k, v in self._options.items() if k != "source"}
+            self._built = (tangent_fn, GradFunction(tangent_fn, positions[0], with_value=False,
+                                                    source=None, **options), name)
+        return self._built
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) < 2:
+            raise SrcGradError("hvp_f takes the function's arguments, then the vector v",
+                               hint="hvp(f)(x, v)")
+        *primals, v = args
+        _, gradient, name = self._build()
+        return gradient(*primals, **{name: v})
+
+    @property
+    def source(self) -> str:
+        """The generated code: the gradient of the forward-mode derivative."""
+        return self._build()[1].source
+
+    @property
+    def fn(self) -> Callable:
+        return self._build()[1].fn
+
+    def __repr__(self) -> str:
+        return f"<srcgrad.HvpFunction {self.__name__}>"
+
+
+def hvp(fn: Callable, wrt: int | str = 0, *, backend: str = "numpy", jit: bool = False,
+        source: str | None = None) -> HvpFunction:
+    """``hvp(f)(x, v)``: the Hessian of scalar ``f`` (with respect to argument ``wrt``) times
+    ``v``, by reverse mode over forward mode, without forming the Hessian."""
+    return HvpFunction(fn, wrt, backend=backend, jit=jit, source=source)
+
+
+def hessian(fn: Callable, wrt: int | str = 0, *, backend: str = "numpy", jit: bool = False,
+            source: str | None = None) -> Callable:
+    """``hessian(f)(*args)``: the Hessian of scalar ``f`` with respect to argument ``wrt``,
+    of shape ``x.shape + x.shape``: one Hessian-vector product per element of ``x``."""
+    products = HvpFunction(fn, wrt, backend=backend, jit=jit, source=source)
+    params = list(inspect.signature(fn).parameters)
+
+    def hessian_f(*args: Any, **kwargs: Any) -> Any:
+        i = wrt if isinstance(wrt, int) else params.index(wrt)
+        x = args[i]
+        if np.ndim(x) == 0:
+            return products(*args, 1.0)
+        x = np.asarray(x)
+        basis = np.eye(x.size, dtype=x.dtype)
+        rows = [np.asarray(products(*args, e.reshape(x.shape))) for e in basis]
+        return np.stack(rows).reshape(x.shape + x.shape)
+
+    hessian_f.__name__ = f"hessian_{getattr(fn, '__name__', 'f')}"
+    return hessian_f
 
 
 def show(f: Any) -> None:

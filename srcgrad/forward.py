@@ -174,9 +174,12 @@ def _fresh(e: cst.BaseExpression, alias: str) -> cst.BaseExpression:
 
 
 def forward(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: ShapeClasses,
-            ctx: PassContext) -> Program:
+            ctx: PassContext, *, with_value: bool = True, seeded: bool = False) -> Program:
     """The program computing ``fn``'s value and its tangent along the tangents of ``wrt``
-    (keyword-only parameters ``x_dot`` after the function's own)."""
+    (keyword-only parameters ``x_dot`` after the function's own): ``jvp_f``. Without
+    ``with_value`` only the tangent is returned; ``seeded`` starts each tangent of ``wrt`` at
+    1.0 instead of taking it as a parameter: ``derivative_f``, the derivative of a function of
+    one scalar."""
     result = fn.result
     if isinstance(result, Lit) and isinstance(result.node, cst.Name) and \
             result.node.value == "None":
@@ -190,7 +193,11 @@ def forward(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         tangent: cst.BaseExpression = ident(fwd.dot(result.name))
     else:  # the output does not depend on the inputs
         tangent = _call("zero_grad", value)
+    returns = (value, tangent) if with_value else (tangent,)
+    if seeded:  # d/dx: the tangent of x is 1
+        seeds = [Gen(t, cst.Float("1.0"), fn.result_origin) for t in tangent_params]
+        return Program(f"derivative_{_ident(fn.name)}", fn.params, (*seeds, *body), (), returns,
+                       kwonly=fn.kwonly)
     kwonly = (*tangent_params, *fn.kwonly)  # jvp_f(x, w, *, x_dot, w_dot)
     params = (*(p for p in fn.params if p not in fn.kwonly), *kwonly)
-    return Program(f"jvp_{_ident(fn.name)}", params, tuple(body), (), (value, tangent),
-                   kwonly=kwonly)
+    return Program(f"jvp_{_ident(fn.name)}", params, tuple(body), (), returns, kwonly=kwonly)

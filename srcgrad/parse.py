@@ -191,6 +191,8 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
     fn = inspect.unwrap(fn)
     name = getattr(fn, "__name__", "f")
     filename = getattr(getattr(fn, "__code__", None), "co_filename", "<unknown>")
+    if source is None:  # code srcgrad generated: differentiated again
+        source = getattr(fn, "__srcgrad_source__", None)
     if source is not None:
         raw_lines, first = source.splitlines(keepends=True), 1
         filename = f"<source of {name}>"

@@ -437,7 +437,24 @@ CASES["array"] = [C(normal(()), normal(()), normal(()), label="0d"),
 # non-differentiable rules: their primal only has to run (and agree between the backends)
 _F, _G = normal((3, 4)), normal((4,))
 _B, _I = boolean((3, 4)), (lambda r: r.integers(0, 8, (3, 4)))
+# the runtime helpers of generated code (differentiated again for higher derivatives): linear
+# in g, the second operand supplies a shape
+CASES["broadcast_like"] = [C(normal((4,)), normal((3, 4)), label="lead"),
+                           C(normal((3, 1)), normal((2, 3, 4)), label="inner"),
+                           C(normal(()), normal((2, 2)), label="0d"),
+                           C(normal(PY), normal((3,)), label="py"),
+                           C(normal((3, 4)), normal((3, 4)), label="same")]
+CASES["unbroadcast"] = [C(normal((3, 4)), normal((4,)), label="lead"),
+                        C(normal((2, 3, 4)), normal((3, 1)), label="inner"),
+                        C(normal((2, 2)), normal(()), label="0d"),
+                        C(normal((3, 4)), normal((3, 4)), label="same")]
+CASES["unreduce"] = [C(normal(()), normal((3, 4)), label="all"),
+                     C(normal((4,)), normal((3, 4)), axis=0, label="axis0"),
+                     C(normal((3, 1)), normal((3, 4)), axis=1, keepdims=True, label="keepdims"),
+                     C(normal((2,)), normal((2, 3, 4)), axis=(1, 2), label="tuple")]
+
 NONDIFF_CASES: dict[str, Case] = {
+    "zero_grad": C(_F), "seed": C(normal(())),
     **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",
                           "isfinite", "argmin", "zeros_like", "ones_like",
                           "empty_like", "shape", "ndim", "size", "len")},

@@ -89,6 +89,12 @@ class CallTable:
         self._with_jax = False
         for name, target in _MATH.items():
             self._calls[id(getattr(math, name))] = (getattr(math, name), CallSpec(target))
+        from srcgrad.rules import _util
+
+        for name in self._rule_names:  # runtime helpers in generated code being differentiated
+            helper = getattr(_util, name, None)
+            if callable(helper) and getattr(helper, "__module__", "") == _util.__name__:
+                self._calls[id(helper)] = (helper, CallSpec(name))
         for obj, spec in ((builtins.abs, CallSpec("absolute")), (builtins.len, CallSpec("len")),
                           (builtins.pow, CallSpec("power")), (builtins.round, CallSpec("round"))):
             self._calls[id(obj)] = (obj, spec)
