@@ -370,7 +370,7 @@ class JvpFunction:
                     p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
             try:
                 fn, source, positions, _ = transform(self.__wrapped__, wrt, mode="fwd",
-                                                     **self._options)
+                                                     with_value=True, **self._options)
             except SrcGradError as err:
                 raise err.with_traceback(None) from None
             names = tuple(_tangent_names(source, len(positions)))
