@@ -10,16 +10,20 @@ from srcgrad.api import (
     GradFunction,
     HvpFunction,
     JvpFunction,
+    VjpFunction,
     derivative,
     grad,
     hessian,
     hvp,
+    jacobian,
     jvp,
     show,
     value_and_grad,
+    vjp,
 )
 from srcgrad.errors import SrcGradError
 
 __all__ = ["DerivativeFunction", "GradFunction", "HvpFunction", "JvpFunction", "SrcGradError",
-           "derivative", "grad", "hessian", "hvp", "jvp", "show", "value_and_grad"]
+           "VjpFunction", "derivative", "grad", "hessian", "hvp", "jacobian", "jvp", "show",
+           "value_and_grad", "vjp"]
 __version__ = "0.1.0"

@@ -94,7 +94,8 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
                                       seeded=seeded)
             facts = optimize.Facts(frozenset(), shapes.find)
         else:
-            program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value)
+            program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value,
+                                      cotangent=mode == "vjp")
             if not single:
                 program = _tuple_returns(program, with_value)
             facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
@@ -579,6 +580,103 @@ def hessian(fn: Callable, wrt: int | str = 0, *, backend: str = "numpy", jit: bo
 
     hessian_f.__name__ = f"hessian_{getattr(fn, '__name__', 'f')}"
     return hessian_f
+
+
+class VjpFunction:
+    """Reverse mode for a function with an output of any shape: ``vjp_f(*args, d_out=c)``
+    gives ``c @ J`` for every argument in ``wrt`` (a tuple); ``.source`` is the generated
+    code, whose output adjoint ``d_out`` is a parameter instead of 1."""
+
+    def __init__(self, fn: Callable, wrt: Wrt | None = None, *, backend: str = "numpy",
+                 jit: bool = False, source: str | None = None):
+        self.__wrapped__ = fn
+        self.__name__ = f"vjp_{getattr(fn, '__name__', 'f')}"
+        self._wrt = wrt
+        self._options = dict(backend=backend, jit=jit, source=source)
+        self._built: tuple[Callable, str, str] | None = None
+
+    def _build(self) -> tuple[Callable, str, str]:
+        if self._built is None:
+            wrt = self._wrt
+            if wrt is None:
+                params = list(inspect.signature(self.__wrapped__).parameters.values())
+                wrt = tuple(i for i, p in enumerate(params) if p.kind in (
+                    p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+            if isinstance(wrt, (int, str)):
+                wrt = (wrt,)
+            try:
+                fn, text, _, _ = transform(self.__wrapped__, wrt, mode="vjp", **self._options)
+            except SrcGradError as err:
+                raise err.with_traceback(None) from None
+            self._built = (fn, text, _tangent_names(text, 1)[0])
+        return self._built
+
+    def __call__(self, *args: Any, cotangent: Any) -> tuple:
+        fn, _, name = self._build()
+        return fn(*args, **{name: cotangent})
+
+    @property
+    def source(self) -> str:
+        """The generated Python source of the vector-Jacobian product."""
+        return self._build()[1]
+
+    @property
+    def fn(self) -> Callable:
+        return self._build()[0]
+
+    def __repr__(self) -> str:
+        return f"<srcgrad.VjpFunction {self.__name__}>"
+
+
+def vjp(fn: Callable, *primals: Any, backend: str = "numpy", jit: bool = False,
+        source: str | None = None) -> tuple[Any, Callable]:
+    """Reverse mode, as ``jax.vjp``: ``out, pullback = vjp(f, *primals)``; ``pullback(c)`` is
+    the tuple of ``c @ J`` for each argument, ``c`` a cotangent of ``out``'s shape. (The
+    pullback runs the generated code, forward sweep included, at each call.)"""
+    vf = VjpFunction(fn, backend=backend, jit=jit, source=source)
+    vf._build()
+    out = fn(*primals)
+
+    def pullback(cotangent: Any) -> tuple:
+        if np.shape(cotangent) != np.shape(out):
+            raise SrcGradError(f"the cotangent has shape {np.shape(cotangent)}, the output "
+                               f"{np.shape(out)}", hint="a cotangent has the output's shape")
+        return vf(*primals, cotangent=cotangent)
+
+    return out, pullback
+
+
+def jacobian(fn: Callable, wrt: int | str = 0, *, mode: str = "rev", backend: str = "numpy",
+             jit: bool = False, source: str | None = None) -> Callable:
+    """``jacobian(f)(*args)``: the Jacobian of array-valued ``f`` with respect to argument
+    ``wrt``, of shape ``out.shape + x.shape``: one vector-Jacobian product per output element
+    (``mode="rev"``) or one Jacobian-vector product per input element (``mode="fwd"``)."""
+    if mode not in ("rev", "fwd"):
+        raise SrcGradError(f"mode must be 'rev' or 'fwd', not {mode!r}")
+    options = dict(backend=backend, jit=jit, source=source)
+    params = list(inspect.signature(fn).parameters)
+    index = wrt if isinstance(wrt, int) else params.index(wrt)
+    products: Any = VjpFunction(fn, (index,), **options) if mode == "rev" else \
+        JvpFunction(fn, (index,), **options)
+
+    def jacobian_f(*args: Any) -> Any:
+        x = args[index]
+        if mode == "fwd":
+            xs = np.asarray(x, dtype=float)
+            basis = np.eye(xs.size).reshape((xs.size, *xs.shape))
+            columns = [np.asarray(products(args, (e if np.ndim(x) else float(e),))[1])
+                       for e in basis]
+            out_shape = columns[0].shape
+            jac = np.stack(columns, axis=-1)
+            return jac.reshape(out_shape + np.shape(x))
+        out = np.asarray(fn(*args))
+        basis = np.eye(out.size).reshape((out.size, *out.shape))
+        rows = [np.asarray(products(*args, cotangent=c if out.ndim else float(c))[0])
+                for c in basis]
+        return np.stack(rows).reshape(out.shape + np.shape(x))
+
+    jacobian_f.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
+    return jacobian_f
 
 
 def show(f: Any) -> None:

@@ -534,8 +534,10 @@ def _indexed_params(fn: CoreFunction) -> set[str]:
 
 
 def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: ShapeClasses,
-            ctx: PassContext, *, with_value: bool = False) -> Program:
-    """The program computing ``fn``'s value (if ``with_value``) and its gradient wrt ``wrt``."""
+            ctx: PassContext, *, with_value: bool = False, cotangent: bool = False) -> Program:
+    """The program computing ``fn``'s value (if ``with_value``) and its gradient wrt ``wrt``.
+    With ``cotangent``, the output's adjoint is a keyword-only parameter (``d_out``) instead
+    of 1: a vector-Jacobian product, for outputs of any shape."""
     result = fn.result
     if isinstance(result, Lit) and isinstance(result.node, cst.Name) and \
             result.node.value == "None":
@@ -544,7 +546,13 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     rev = _Reverse(fn, act, shapes, ctx)
     st = _State()
     backward: list[GNode] = []
-    if isinstance(result, Var) and result.name in act.active:
+    seed_param: tuple[str, ...] = ()
+    if cotangent:  # the caller's array: never updated in place (not owned)
+        name = result.name if isinstance(result, Var) else "out"
+        seed_param = (rev.adj(name),)
+        if isinstance(result, Var) and result.name in act.active:
+            st.defined.add(result.name)
+    elif isinstance(result, Var) and result.name in act.active:
         if shapes.find(result.name) == shapes.SCALAR:  # a full reduction: surely a scalar
             seed: cst.BaseExpression = cst.Float("1.0")
         else:  # checked at run time: grad needs a scalar output
@@ -575,6 +583,11 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         value = atom_node(result)
         grads = returns[0] if len(returns) == 1 else cst.Tuple([cst.Element(r) for r in returns])
         returns = [value, grads]
+    if cotangent:
+        kwonly = (*seed_param, *fn.kwonly)
+        params = (*(p for p in fn.params if p not in fn.kwonly), *kwonly)
+        return Program(f"vjp_{_ident(fn.name)}", params, tuple(forward), tuple(backward),
+                       tuple(returns), kwonly=kwonly)
     return Program(f"grad_{_ident(fn.name)}", fn.params, tuple(forward), tuple(backward),
                    tuple(returns), kwonly=fn.kwonly)
 
