@@ -118,17 +118,14 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
 def _generated_code(fn: Callable) -> Callable:
     """The generated function behind a srcgrad derivative (``grad(f)``, ``derivative(f)``):
     what differentiating it again reads (never the user's function it wraps)."""
-    if isinstance(fn, GradFunction):
-        if fn._generic is None:
-            fn._build()
-        assert fn._generic is not None
-        return fn._generic[0]
-    if isinstance(fn, (DerivativeFunction, HvpFunction)):
-        return fn.fn
-    if isinstance(fn, JvpFunction):
+    code = getattr(type(fn), "__srcgrad_code__", None)
+    if code is not None:
+        return code(fn)
+    if isinstance(fn, (JvpFunction, VjpFunction, HvpFunction)):
         raise SrcGradError(
-            f"{fn.__name__} returns a (value, tangent) pair: differentiate derivative(f), "
-            "grad(f) or hvp(f) instead")
+            f"{fn.__name__} is called differently from the code it generates: differentiate "
+            "grad(f), derivative(f) or a function of your own that calls them instead",
+            hint="jvp returns a (value, tangent) pair; hessian(f) gives second derivatives")
     return fn
 
 
@@ -256,6 +253,14 @@ class GradFunction:
             "with jit=True, a condition or a loop bound cannot depend on array values",
             where, hint="use np.where for an elementwise choice, or call without jit=True "
             "(jax then runs the branches and loops as Python)")
+
+    def __srcgrad_code__(self) -> Callable:
+        """The generated function (for any arguments) that differentiating ``grad(f)`` again,
+        or calling it from a differentiated function, reads."""
+        if self._generic is None:
+            self._build()
+        assert self._generic is not None
+        return self._generic[0]
 
     @property
     def source(self) -> str:
@@ -478,6 +483,10 @@ class DerivativeFunction:
                 f"derivative takes a scalar argument; got shape {np.shape(args[i])}",
                 hint="use jvp (a direction) or jacobian for array arguments")
         return fn(*args, **kwargs)
+
+    def __srcgrad_code__(self) -> Callable:
+        """The generated function: what differentiating ``derivative(f)`` again reads."""
+        return self._build()[0]
 
     @property
     def source(self) -> str:

@@ -1219,6 +1219,9 @@ class _Lowering:
         spec = self.ctx.calls.lookup(callee.obj)
         if spec is not None:
             return self._primitive(frame, node, spec, args, kwargs, hint)
+        code = getattr(type(callee.obj), "__srcgrad_code__", None)
+        if code is not None:  # a derivative made by srcgrad (grad(f)): its generated code
+            return self._inline_user(frame, node, code(callee.obj), args, kwargs, hint)
         if _is_user_function(callee.obj):
             return self._inline_user(frame, node, callee.obj, args, kwargs, hint)
         return self._opaque(frame, node, callee, args, kwargs, hint, effect)

@@ -19,7 +19,7 @@ jax.config.update("jax_enable_x64", True)
 # Rules written by the language rather than a numpy call, or only made by srcgrad itself:
 # covered by test_forward.py (lists, loops, index assignment) and test_higher_order.py.
 ELSEWHERE = {"append", "stack_list", "array_list", "sum_list", "assign", "broadcast_like",
-             "unbroadcast", "unreduce"}
+             "unbroadcast", "unreduce", "matmul_grad_a", "matmul_grad_b"}
 OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
              "mod": "%", "matmul": "@"}
 LINALG = {"det", "inv", "solve", "norm"}

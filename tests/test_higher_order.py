@@ -139,3 +139,35 @@ def test_newtons_method_converges_quadratically():
     pairs = [(a, b) for a, b in zip(errors, errors[1:], strict=False) if a < 1e-1 and b > 1e-14]
     assert pairs, errors
     assert all(b <= 2.0 * a * a for a, b in pairs), errors
+
+
+GRAD_TWO_LAYER = srcgrad.grad(two_layer)
+
+
+def directional(w1, w2, x, y, v):
+    return np.sum(GRAD_TWO_LAYER(w1, w2, x, y) * v)
+
+
+def test_gradient_of_a_function_that_calls_a_gradient():
+    """Reverse over reverse: the generated gradient is inlined (matmul_grad_a/b, unbroadcast
+    and unreduce have rules), so the gradient of <grad f, v> is H v."""
+    v = R.standard_normal(NET[0].shape)
+    got = srcgrad.grad(directional)(*NET, v)
+    want = jax.jvp(lambda w: jax.grad(two_layer_jax)(w, *NET[1:]), (NET[0],), (v,))[1]
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10)
+    src = srcgrad.grad(directional).source
+    assert "grad_two_layer() L" in src  # the inlined gradient's statements are quoted
+
+
+GRAD_W2 = srcgrad.grad(two_layer, wrt="w2")
+
+
+def along_w2(w2, v):
+    return np.sum(GRAD_W2(NET[0], w2, NET[2], NET[3]) * v)
+
+
+def test_second_derivative_with_respect_to_w2_by_reverse_over_reverse():
+    hess = jax.hessian(two_layer_jax, argnums=1)(*NET)
+    v = R.standard_normal(NET[1].shape)
+    got = srcgrad.grad(along_w2)(NET[1], v)
+    np.testing.assert_allclose(got, np.tensordot(np.asarray(hess), v, axes=2), rtol=1e-10)

@@ -453,6 +453,15 @@ CASES["unreduce"] = [C(normal(()), normal((3, 4)), label="all"),
                      C(normal((3, 1)), normal((3, 4)), axis=1, keepdims=True, label="keepdims"),
                      C(normal((2,)), normal((2, 3, 4)), axis=(1, 2), label="tuple")]
 
+CASES["matmul_grad_a"] = [C(normal((3, 2)), normal((3, 4)), normal((4, 2)), label="2d"),
+                          C(normal((2,)), normal((4,)), normal((4, 2)), label="a-1d"),
+                          C(normal((3,)), normal((3, 4)), normal((4,)), label="b-1d"),
+                          C(normal((2, 3, 5)), normal((2, 3, 4)), normal((4, 5)), label="batch")]
+CASES["matmul_grad_b"] = [C(normal((3, 2)), normal((3, 4)), normal((4, 2)), label="2d"),
+                          C(normal((2,)), normal((4,)), normal((4, 2)), label="a-1d"),
+                          C(normal((3,)), normal((3, 4)), normal((4,)), label="b-1d"),
+                          C(normal((2, 3, 5)), normal((2, 3, 4)), normal((4, 5)), label="batch")]
+
 NONDIFF_CASES: dict[str, Case] = {
     "zero_grad": C(_F), "seed": C(normal(())),
     **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",

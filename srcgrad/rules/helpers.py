@@ -5,7 +5,15 @@ supplies a shape and dtype."""
 
 from __future__ import annotations
 
-from srcgrad.rules._util import broadcast_like, seed, unbroadcast, unreduce, zero_grad
+from srcgrad.rules._util import (
+    broadcast_like,
+    matmul_grad_a,
+    matmul_grad_b,
+    seed,
+    unbroadcast,
+    unreduce,
+    zero_grad,
+)
 from srcgrad.rules.core import LinearJvp, Rule, nondiff
 
 
@@ -33,4 +41,20 @@ ZERO_GRAD = nondiff("zero_grad", _zero_grad)
 def _seed(xp, out): return seed(out)
 SEED = nondiff("seed", _seed)
 
-RULES = [BROADCAST_LIKE, UNBROADCAST, UNREDUCE, ZERO_GRAD, SEED]
+# the adjoints of a @ b: bilinear in (g, b) and (g, a); the other matrix supplies a shape. As
+# mixed second derivatives of <g, a @ b>, each one's transpose is the other's adjoint.
+def _mga(xp, g, a, b): return matmul_grad_a(g, a, b)                  # g @ b^T, summed to a
+def _mga_jvp_b(xp, t, out, g, a, b): return matmul_grad_a(g, a, t)
+def _mga_vjp_g(xp, h, out, g, a, b): return unbroadcast(h @ b, g)     # the jvp of a @ b
+def _mga_vjp_b(xp, h, out, g, a, b): return matmul_grad_b(g, h, b)
+MATMUL_GRAD_A = Rule("matmul_grad_a", _mga, (LinearJvp(_mga), None, _mga_jvp_b),
+                     (_mga_vjp_g, None, _mga_vjp_b))
+
+def _mgb(xp, g, a, b): return matmul_grad_b(g, a, b)                  # a^T @ g, summed to b
+def _mgb_jvp_a(xp, t, out, g, a, b): return matmul_grad_b(g, t, b)
+def _mgb_vjp_g(xp, h, out, g, a, b): return unbroadcast(a @ h, g)
+def _mgb_vjp_a(xp, h, out, g, a, b): return matmul_grad_a(g, a, h)
+MATMUL_GRAD_B = Rule("matmul_grad_b", _mgb, (LinearJvp(_mgb), _mgb_jvp_a, None),
+                     (_mgb_vjp_g, _mgb_vjp_a, None))
+
+RULES = [BROADCAST_LIKE, UNBROADCAST, UNREDUCE, ZERO_GRAD, SEED, MATMUL_GRAD_A, MATMUL_GRAD_B]
