@@ -5,20 +5,17 @@ statement by statement (reverse mode); ``jvp(f)`` and ``derivative(f)`` write it
 derivative; ``.source`` shows the code.
 """
 
-from srcgrad.api import (
+from srcgrad.api import GradFunction, grad, show, value_and_grad
+from srcgrad.derivatives import (
     DerivativeFunction,
-    GradFunction,
     HvpFunction,
     JvpFunction,
     VjpFunction,
     derivative,
-    grad,
     hessian,
     hvp,
     jacobian,
     jvp,
-    show,
-    value_and_grad,
     vjp,
 )
 from srcgrad.errors import SrcGradError

@@ -1221,7 +1221,11 @@ class _Lowering:
             return self._primitive(frame, node, spec, args, kwargs, hint)
         code = getattr(type(callee.obj), "__srcgrad_code__", None)
         if code is not None:  # a derivative made by srcgrad (grad(f)): its generated code
-            return self._inline_user(frame, node, code(callee.obj), args, kwargs, hint)
+            try:
+                generated = code(callee.obj)
+            except SrcGradError as err:
+                raise self.error(frame, node, err.message, err.hint) from None
+            return self._inline_user(frame, node, generated, args, kwargs, hint)
         if _is_user_function(callee.obj):
             return self._inline_user(frame, node, callee.obj, args, kwargs, hint)
         return self._opaque(frame, node, callee, args, kwargs, hint, effect)

@@ -49,7 +49,7 @@ def jvp_check(fn, args, wrt, backend="numpy", rtol=1e-9, fd=True, jax_oracle=Tru
     wrt = wrt if isinstance(wrt, tuple) else (wrt,)
     argnums = tuple(w if isinstance(w, int) else params.index(w) for w in wrt)
     tangents = _directions(args, argnums)
-    jf = srcgrad.api.JvpFunction(fn, argnums, backend=backend)
+    jf = srcgrad.JvpFunction(fn, argnums, backend=backend)
     value, tangent = jf(args, tangents)
     np.testing.assert_allclose(np.asarray(value), np.asarray(fn(*copy.deepcopy(args))),
                                rtol=1e-12)  # (a copy: the function may write to its arguments)
@@ -197,7 +197,7 @@ def test_jvp_with_and_without_primals():
 
 
 def test_jvp_only_differentiates_what_it_is_given_tangents_for():
-    jf = srcgrad.api.JvpFunction(two_layer, ("w1",))
+    jf = srcgrad.JvpFunction(two_layer, ("w1",))
     assert "w2_dot" not in jf.source and "x_dot" not in jf.source
     r = np.random.default_rng(1)
     args = (r.standard_normal((4, 3)), r.standard_normal((3, 2)), r.standard_normal((5, 4)),

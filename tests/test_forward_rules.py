@@ -103,7 +103,7 @@ def test_rule_in_forward_mode(name, case):
     rng = np.random.default_rng(7)
     tangents = [float(rng.standard_normal()) if isinstance(ops[k], float)
                 else rng.standard_normal(np.shape(ops[k])) for k in active]
-    jf = srcgrad.api.JvpFunction(f_np, tuple(active), source=text)
+    jf = srcgrad.JvpFunction(f_np, tuple(active), source=text)
     value, tangent = jf([o.copy() if isinstance(o, np.ndarray) else o for o in ops], tangents)
     np.testing.assert_allclose(np.asarray(value), np.asarray(setup.out), rtol=1e-12,
                                atol=1e-14)

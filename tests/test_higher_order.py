@@ -171,3 +171,16 @@ def test_second_derivative_with_respect_to_w2_by_reverse_over_reverse():
     v = R.standard_normal(NET[1].shape)
     got = srcgrad.grad(along_w2)(NET[1], v)
     np.testing.assert_allclose(got, np.tensordot(np.asarray(hess), v, axes=2), rtol=1e-10)
+
+
+JVP_TH = srcgrad.jvp(th)
+
+
+def calls_a_jvp(x):
+    return JVP_TH((x,), (1.0,))[1]
+
+
+def test_a_jvp_called_in_a_differentiated_function_is_refused_at_the_call():
+    with pytest.raises(srcgrad.SrcGradError, match="called differently") as info:
+        srcgrad.grad(calls_a_jvp)(0.3)
+    assert info.value.lineno is not None and "JVP_TH" in str(info.value)

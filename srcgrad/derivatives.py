@@ -1,0 +1,308 @@
+"""Forward mode, vector-Jacobian products, Jacobians and second derivatives, built on
+:func:`srcgrad.api.transform`: ``jvp``, ``derivative``, ``vjp``, ``jacobian``, ``hvp``,
+``hessian``. Each generates its code on first use and shows it as ``.source``."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from srcgrad.api import GradFunction, Wrt, grad, transform
+from srcgrad.errors import SrcGradError
+
+
+class _Generated:
+    """A derivative of a user function whose code is generated on first use (and cached)."""
+
+    prefix = ""
+
+    def __init__(self, fn: Callable, wrt: Wrt | None = None, *, backend: str = "numpy",
+                 jit: bool = False, source: str | None = None):
+        self.__wrapped__ = fn
+        self.__name__ = f"{self.prefix}_{getattr(fn, '__name__', 'f')}"
+        self._wrt = wrt
+        self._options = dict(backend=backend, jit=jit, source=source)
+        self._built: tuple | None = None
+
+    def _positional(self) -> tuple[int, ...]:
+        """Every positional parameter (what ``jax.jvp`` and ``jax.vjp`` differentiate)."""
+        params = list(inspect.signature(self.__wrapped__).parameters.values())
+        return tuple(i for i, p in enumerate(params)
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+    def _transform(self, wrt: Wrt, **options: Any) -> tuple[Callable, str, tuple[int, ...]]:
+        try:
+            fn, text, positions, _ = transform(self.__wrapped__, wrt, **options,
+                                               **self._options)
+        except SrcGradError as err:  # the user's location is in the message
+            raise err.with_traceback(None) from None
+        return fn, text, positions
+
+    def _build(self) -> tuple:
+        raise NotImplementedError
+
+    def __srcgrad_code__(self) -> Callable:
+        """What differentiating this derivative again reads: its generated function, when
+        it is called the way its generated function is."""
+        raise SrcGradError(
+            f"{self.__name__} is called differently from the code it generates: differentiate "
+            "grad(f), derivative(f) or a function of your own that calls them instead",
+            hint="jvp returns a (value, tangent) pair; hessian(f) gives second derivatives")
+
+    @property
+    def source(self) -> str:
+        """The generated Python source."""
+        return self._build()[1]
+
+    @property
+    def fn(self) -> Callable:
+        """The generated function itself (no argument checks)."""
+        return self._build()[0]
+
+    def __repr__(self) -> str:
+        return f"<srcgrad.{type(self).__name__} {self.__name__}>"
+
+
+def _keyword_params(source: str, n: int) -> list[str]:
+    """The first ``n`` keyword-only parameters of a generated ``def f(x, *, x_dot, ...)``."""
+    header = source.split("\n", 1)[0]
+    kwonly = header[header.index("*,") + 2:header.rindex(")")]
+    return [p.strip() for p in kwonly.split(",")][:n]
+
+
+# --- forward mode --------------------------------------------------------------------------------
+
+class JvpFunction(_Generated):
+    """Forward mode for a user function: ``jvp_f(primals, tangents)`` gives
+    ``(f(*primals), J @ tangents)``; ``.source`` is the generated code (each statement followed
+    by its tangent ``h_dot``), ``jvp_f(x, w, *, x_dot, w_dot) -> (value, tangent)``."""
+
+    prefix = "jvp"
+
+    def _build(self) -> tuple[Callable, str, tuple[tuple[int, str], ...]]:
+        if self._built is None:
+            wrt = self._positional() if self._wrt is None else self._wrt
+            fn, text, positions = self._transform(wrt, mode="fwd", with_value=True)
+            names = _keyword_params(text, len(positions))
+            self._built = (fn, text, tuple(zip(positions, names, strict=True)))
+        return self._built
+
+    def __call__(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+        fn, _, wrt = self._build()
+        primals, tangents = tuple(primals), tuple(tangents)
+        if len(tangents) != len(wrt):
+            raise SrcGradError(
+                f"{self.__name__[4:]} takes {len(wrt)} tangent(s) (one per differentiated "
+                f"argument), got {len(tangents)}",
+                hint="pass tangents with the structure of the differentiated primals")
+        for (i, _), t in zip(wrt, tangents, strict=True):
+            if i < len(primals):
+                _check_tangent(primals[i], t, i)
+        return fn(*primals, **{name: t for (_, name), t in zip(wrt, tangents, strict=True)})
+
+
+def _check_tangent(primal: Any, tangent: Any, i: int) -> None:
+    """A tangent has its primal's structure and shapes."""
+    if isinstance(primal, dict):
+        if not isinstance(tangent, dict) or tangent.keys() != primal.keys():
+            raise SrcGradError(f"the tangent of argument {i} must be a dict with the keys "
+                               f"{sorted(primal)}", hint="a tangent has its primal's structure")
+        for k in primal:
+            _check_tangent(primal[k], tangent[k], i)
+    elif isinstance(primal, (tuple, list)):
+        if not isinstance(tangent, (tuple, list)) or len(tangent) != len(primal):
+            raise SrcGradError(f"the tangent of argument {i} must be a sequence of "
+                               f"{len(primal)} items", hint="a tangent has its primal's structure")
+        for p, t in zip(primal, tangent, strict=True):
+            _check_tangent(p, t, i)
+    elif np.shape(tangent) != np.shape(primal):
+        raise SrcGradError(
+            f"the tangent of argument {i} has shape {np.shape(tangent)}, its primal "
+            f"{np.shape(primal)}", hint="a tangent has its primal's shape")
+
+
+def jvp(fn: Callable, primals: Sequence[Any] | None = None,
+        tangents: Sequence[Any] | None = None, *, backend: str = "numpy", jit: bool = False,
+        source: str | None = None) -> Any:
+    """Forward mode, as ``jax.jvp``: ``jvp(f, primals, tangents)`` returns
+    ``(f(*primals), J @ tangents)``, one tangent per positional argument (a Python float or
+    an array of the argument's shape). ``jvp(f)`` returns the :class:`JvpFunction` itself,
+    whose ``.source`` is the generated code."""
+    jf = JvpFunction(fn, backend=backend, jit=jit, source=source)
+    if primals is None and tangents is None:
+        return jf
+    if primals is None or tangents is None:
+        raise SrcGradError("jvp takes both primals and tangents (or neither)",
+                           hint="jvp(f, (x,), (v,)), or jvp(f) for the function itself")
+    return jf(primals, tangents)
+
+
+class DerivativeFunction(_Generated):
+    """The derivative of a function of one scalar (forward mode): ``df(x, *rest)`` is
+    ``d f(x, *rest) / dx``. Its code (``.source``) starts the tangent of ``x`` at 1.0 and
+    returns the tangent of the output; it can be differentiated again."""
+
+    prefix = "derivative"
+
+    def _build(self) -> tuple[Callable, str, int]:
+        if self._built is None:
+            fn, text, positions = self._transform(self._wrt, mode="fwd", seeded=True)
+            self._built = (fn, text, positions[0])
+        return self._built
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fn, _, i = self._build()
+        if i < len(args) and np.ndim(args[i]) != 0:
+            raise SrcGradError(
+                f"derivative takes a scalar argument; got shape {np.shape(args[i])}",
+                hint="use jvp (a direction) or jacobian for array arguments")
+        return fn(*args, **kwargs)
+
+    def __srcgrad_code__(self) -> Callable:
+        return self._build()[0]
+
+
+def derivative(fn: Callable | None = None, wrt: int | str = 0, *, mode: str = "forward",
+               backend: str = "numpy", jit: bool = False, source: str | None = None) -> Any:
+    """``f'`` for a function of one scalar argument ``wrt`` (the others held fixed).
+    ``mode="forward"`` (the default) propagates a tangent alongside the value; ``"reverse"``
+    is :func:`grad`. Usable as ``@derivative``."""
+    if fn is None:
+        return lambda f: derivative(f, wrt, mode=mode, backend=backend, jit=jit, source=source)
+    if mode == "reverse":
+        return grad(fn, wrt, backend=backend, jit=jit, source=source)
+    if mode != "forward":
+        raise SrcGradError(f"mode must be 'forward' or 'reverse', not {mode!r}")
+    return DerivativeFunction(fn, wrt, backend=backend, jit=jit, source=source)
+
+
+# --- reverse mode for outputs of any shape -----------------------------------------------------
+
+class VjpFunction(_Generated):
+    """Reverse mode for a function with an output of any shape: ``vjp_f(*args, cotangent=c)``
+    gives ``c @ J`` for every argument in ``wrt`` (a tuple); ``.source`` is the generated
+    code, whose output adjoint ``d_out`` is a parameter instead of 1."""
+
+    prefix = "vjp"
+
+    def _build(self) -> tuple[Callable, str, str]:
+        if self._built is None:
+            wrt = self._positional() if self._wrt is None else self._wrt
+            wrt = (wrt,) if isinstance(wrt, (int, str)) else wrt
+            fn, text, _ = self._transform(wrt, mode="vjp")
+            self._built = (fn, text, _keyword_params(text, 1)[0])
+        return self._built
+
+    def __call__(self, *args: Any, cotangent: Any) -> tuple:
+        fn, _, name = self._build()
+        return fn(*args, **{name: cotangent})
+
+
+def vjp(fn: Callable, *primals: Any, backend: str = "numpy", jit: bool = False,
+        source: str | None = None) -> tuple[Any, Callable]:
+    """Reverse mode, as ``jax.vjp``: ``out, pullback = vjp(f, *primals)``; ``pullback(c)`` is
+    the tuple of ``c @ J`` for each argument, ``c`` a cotangent of ``out``'s shape. (The
+    pullback runs the generated code, forward sweep included, at each call.)"""
+    vf = VjpFunction(fn, backend=backend, jit=jit, source=source)
+    vf._build()
+    out = fn(*primals)
+
+    def pullback(cotangent: Any) -> tuple:
+        if np.shape(cotangent) != np.shape(out):
+            raise SrcGradError(f"the cotangent has shape {np.shape(cotangent)}, the output "
+                               f"{np.shape(out)}", hint="a cotangent has the output's shape")
+        return vf(*primals, cotangent=cotangent)
+
+    return out, pullback
+
+
+def jacobian(fn: Callable, wrt: int | str = 0, *, mode: str = "rev", backend: str = "numpy",
+             jit: bool = False, source: str | None = None) -> Callable:
+    """``jacobian(f)(*args)``: the Jacobian of array-valued ``f`` with respect to argument
+    ``wrt``, of shape ``out.shape + x.shape``: one vector-Jacobian product per output element
+    (``mode="rev"``) or one Jacobian-vector product per input element (``mode="fwd"``)."""
+    if mode not in ("rev", "fwd"):
+        raise SrcGradError(f"mode must be 'rev' or 'fwd', not {mode!r}")
+    options = dict(backend=backend, jit=jit, source=source)
+    params = list(inspect.signature(fn).parameters)
+    index = wrt if isinstance(wrt, int) else params.index(wrt)
+    products: Any = VjpFunction(fn, (index,), **options) if mode == "rev" else \
+        JvpFunction(fn, (index,), **options)
+
+    def jacobian_f(*args: Any) -> Any:
+        x = args[index]
+        if mode == "fwd":
+            xs = np.asarray(x, dtype=float)
+            basis = np.eye(xs.size).reshape((xs.size, *xs.shape))
+            columns = [np.asarray(products(args, (e if np.ndim(x) else float(e),))[1])
+                       for e in basis]
+            jac = np.stack(columns, axis=-1)
+            return jac.reshape(columns[0].shape + np.shape(x))
+        out = np.asarray(fn(*args))
+        basis = np.eye(out.size).reshape((out.size, *out.shape))
+        rows = [np.asarray(products(*args, cotangent=c if out.ndim else float(c))[0])
+                for c in basis]
+        return np.stack(rows).reshape(out.shape + np.shape(x))
+
+    jacobian_f.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
+    return jacobian_f
+
+
+# --- second derivatives ---------------------------------------------------------------------------
+
+class HvpFunction(_Generated):
+    """Hessian-vector products of a scalar function without forming the Hessian:
+    ``hvp_f(*args, v)`` is ``H @ v``, ``H`` the Hessian with respect to argument ``wrt``. The
+    gradient (reverse mode) of the forward-mode derivative along ``v``: one sweep each way."""
+
+    prefix = "hvp"
+
+    def _build(self) -> tuple[Callable, str, GradFunction, str]:
+        if self._built is None:
+            tangent_fn, text, positions = self._transform(self._wrt, mode="fwd",
+                                                          with_value=False)
+            options = {k: v for k, v in self._options.items() if k != "source"}
+            gradient = GradFunction(tangent_fn, positions[0], with_value=False, source=None,
+                                    **options)
+            self._built = (gradient.fn, gradient.source, gradient,
+                           _keyword_params(text, 1)[0])
+        return self._built
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) < 2:
+            raise SrcGradError("hvp_f takes the function's arguments, then the vector v",
+                               hint="hvp(f)(x, v)")
+        *primals, v = args
+        _, _, gradient, name = self._build()
+        return gradient(*primals, **{name: v})
+
+
+def hvp(fn: Callable, wrt: int | str = 0, *, backend: str = "numpy", jit: bool = False,
+        source: str | None = None) -> HvpFunction:
+    """``hvp(f)(x, v)``: the Hessian of scalar ``f`` (with respect to argument ``wrt``) times
+    ``v``, by reverse mode over forward mode, without forming the Hessian."""
+    return HvpFunction(fn, wrt, backend=backend, jit=jit, source=source)
+
+
+def hessian(fn: Callable, wrt: int | str = 0, *, backend: str = "numpy", jit: bool = False,
+            source: str | None = None) -> Callable:
+    """``hessian(f)(*args)``: the Hessian of scalar ``f`` with respect to argument ``wrt``,
+    of shape ``x.shape + x.shape``: one Hessian-vector product per element of ``x``."""
+    products = HvpFunction(fn, wrt, backend=backend, jit=jit, source=source)
+    params = list(inspect.signature(fn).parameters)
+
+    def hessian_f(*args: Any) -> Any:
+        i = wrt if isinstance(wrt, int) else params.index(wrt)
+        x = args[i]
+        if np.ndim(x) == 0:
+            return products(*args, 1.0)
+        x = np.asarray(x)
+        basis = np.eye(x.size, dtype=x.dtype)
+        rows = [np.asarray(products(*args, e.reshape(x.shape))) for e in basis]
+        return np.stack(rows).reshape(x.shape + x.shape)
+
+    hessian_f.__name__ = f"hessian_{getattr(fn, '__name__', 'f')}"
+    return hessian_f
