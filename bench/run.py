@@ -201,8 +201,9 @@ def helper_calls(source: str) -> str:
     from srcgrad.backends import HELPERS
 
     counts = {}
+    code = "\n".join(ln for ln in source.splitlines() if not ln.strip().startswith("#"))
     for name in HELPERS:
-        n = len(re.findall(rf"(?<![\w.]){name}\(", source))
+        n = len(re.findall(rf"(?<![\w.]){name}\(", code))
         if n:
             counts[name] = n
     stmts = sum(1 for ln in source.splitlines()[1:] if ln.strip() and

@@ -140,6 +140,8 @@ def changed(node: N, **changes: Any) -> N:
 _NAMES: dict[str, cst.Name] = {}
 _ARG = cst.Arg(cst.Name("_"))
 _CALL = cst.Call(cst.Name("_"), [])
+_KEYWORD_ARG = cst.Arg(cst.Name("_"), keyword=cst.Name("_"), equal=cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
 
 
 def ident(identifier: str) -> cst.Name:
@@ -154,7 +156,7 @@ def argument(value: cst.BaseExpression, keyword: str | None = None) -> cst.Arg:
     """An argument of a call: ``value``, or ``keyword=value``."""
     if keyword is None:
         return rebuilt(_ARG, {"value": value})
-    return cst.Arg(value, keyword=ident(keyword))
+    return rebuilt(_KEYWORD_ARG, {"value": value, "keyword": ident(keyword)})  # k=v
 
 
 def call(func: cst.BaseExpression, args: list[cst.Arg]) -> cst.Call:

@@ -625,8 +625,8 @@ def seed(out):
 
         raise SrcGradError(
             f"grad needs a function with a scalar output; this one returned shape {shape(out)}",
-            hint="reduce the output to a scalar (e.g. np.sum, np.mean); Jacobians of "
-            "vector-valued functions are not available yet",
+            hint="reduce the output to a scalar (e.g. np.sum, np.mean), or use "
+            "srcgrad.vjp or srcgrad.jacobian for an array output",
         )
     return 1.0
 
