@@ -102,8 +102,8 @@ class _Forward:
         out.append(Gen(t, value, origin, effect=s.effect))
         if active:
             tangent = self._tangent(s, ops, t) if ops else _call("zero_grad", ident(t))
-            if t in self.fn.arrays and (not ops or s.prim in VIEWS or s.prim == "assign"
-                                        or isinstance(tangent, cst.Name)):
+            if t in self.fn.arrays and ops and (s.prim in VIEWS or s.prim == "assign"
+                                                or isinstance(tangent, cst.Name)):
                 tangent = _fresh(tangent, self.ctx.alias)  # updated in place later
             out.append(Gen(self.dot(t), tangent, origin))
         return out
@@ -150,8 +150,7 @@ class _Forward:
         y = s.args[0]
         y_dot = ident(self.dot(t))
         if not (isinstance(y, Var) and y.name in self.act.active):  # zeros, then the item
-            out.insert(0, Gen(self.dot(t), _fresh(_call("zero_grad", array), self.ctx.alias),
-                              origin))
+            out.insert(0, Gen(self.dot(t), _call("zero_grad", array), origin))  # fresh
         v_dot: cst.BaseExpression = ident(self.dot(v.name)) if isinstance(v, Var) and \
             v.name in self.act.active else cst.Float("0.0")
         if self.ctx.backend == "numpy":
