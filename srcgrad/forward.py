@@ -111,6 +111,12 @@ class _Forward:
     def _tangent(self, s: Stmt, ops: list[int], out: str) -> cst.BaseExpression:
         """The sum of the jvps of ``s``'s active operands, its output named ``out``."""
         rule = self.ctx.rules[s.prim]
+        if rule.joint:  # np.stack([a_dot, zero_grad(b)]): one call on the tangents
+            tangents = tuple(Var(self.dot(a.name)) if i in ops else
+                             Lit(_call("zero_grad", atom_node(a)), _uses(a))
+                             for i, a in enumerate(s.args))
+            return apply_rule_fn(rule.primal, [ident(self.ctx.alias)],
+                                 replace(s, args=tangents))
         terms = []
         for i in ops:
             fn = rule.jvp[0] if rule.variadic else rule.jvp[i]
@@ -158,6 +164,10 @@ class _Forward:
         else:
             out.append(Gen(self.dot(t), _call("set_at", y_dot, index, v_dot), origin))
         return out
+
+
+def _uses(a) -> frozenset[str]:
+    return frozenset({a.name}) if isinstance(a, Var) else a.uses
 
 
 def _group(e: cst.BaseExpression) -> cst.BaseExpression:

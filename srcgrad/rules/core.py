@@ -43,6 +43,8 @@ class Rule:
     jvp/vjp function receives the operand index ``i`` right after ``out``.
     ``elementwise`` declares that the output has the broadcast shape of the operands, which
     lets the transformer skip summing adjoints back when operand shapes are known equal.
+    ``joint`` declares a primitive linear in all its operands at once (``np.stack``): forward
+    mode then applies it to the operands' tangents in one call.
     """
 
     name: str
@@ -51,6 +53,7 @@ class Rule:
     vjp: tuple[RuleFn | None, ...] | None = None
     variadic: bool = False
     elementwise: bool = False
+    joint: bool = False   # linear in all operands together: the jvp is the primal of tangents
     nin: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,9 +86,11 @@ def linear(name: str, primal: RuleFn, transpose: RuleFn, *, elementwise: bool = 
     return Rule(name, primal, (LinearJvp(primal),), (transpose,), elementwise=elementwise)
 
 
-def variadic(name: str, primal: RuleFn, jvp: RuleFn, vjp: RuleFn) -> Rule:
-    """Declare a primitive over a sequence of operands (``np.concatenate([a, b])``)."""
-    return Rule(name, primal, (jvp,), (vjp,), variadic=True)
+def variadic(name: str, primal: RuleFn, jvp: RuleFn, vjp: RuleFn, *,
+             joint: bool = False) -> Rule:
+    """Declare a primitive over a sequence of operands (``np.concatenate([a, b])``);
+    ``joint``: linear in all of them together."""
+    return Rule(name, primal, (jvp,), (vjp,), variadic=True, joint=joint)
 
 
 def nondiff(name: str, primal: RuleFn) -> Rule:

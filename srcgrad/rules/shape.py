@@ -128,31 +128,31 @@ def _concatenate(xp, *xs, axis=0): return xp.concatenate(xs, axis=axis)
 def _concatenate_jvp(xp, t, out, i, *xs, axis=0):
     return xp.concatenate([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)], axis=axis)
 def _concatenate_vjp(xp, g, out, i, *xs, axis=0): return concat_grad(g, i, xs, axis)
-CONCATENATE = variadic("concatenate", _concatenate, _concatenate_jvp, _concatenate_vjp)
+CONCATENATE = variadic("concatenate", _concatenate, _concatenate_jvp, _concatenate_vjp, joint=True)
 
 def _stack(xp, *xs, axis=0): return xp.stack(xs, axis=axis)
 def _stack_jvp(xp, t, out, i, *xs, axis=0):
     return xp.stack([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)], axis=axis)
 def _stack_vjp(xp, g, out, i, *xs, axis=0): return stack_grad(g, i, axis)
-STACK = variadic("stack", _stack, _stack_jvp, _stack_vjp)
+STACK = variadic("stack", _stack, _stack_jvp, _stack_vjp, joint=True)
 
 def _hstack(xp, *xs): return xp.hstack(xs)
 def _hstack_jvp(xp, t, out, i, *xs):
     return xp.hstack([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)])
 def _hstack_vjp(xp, g, out, i, *xs): return hstack_grad(g, i, xs)
-HSTACK = variadic("hstack", _hstack, _hstack_jvp, _hstack_vjp)
+HSTACK = variadic("hstack", _hstack, _hstack_jvp, _hstack_vjp, joint=True)
 
 def _vstack(xp, *xs): return xp.vstack(xs)
 def _vstack_jvp(xp, t, out, i, *xs):
     return xp.vstack([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)])
 def _vstack_vjp(xp, g, out, i, *xs): return vstack_grad(g, i, xs)
-VSTACK = variadic("vstack", _vstack, _vstack_jvp, _vstack_vjp)
+VSTACK = variadic("vstack", _vstack, _vstack_jvp, _vstack_vjp, joint=True)
 
 def _array(xp, *xs): return xp.array(xs)                     # np.array([a, b, c])
 def _array_jvp(xp, t, out, i, *xs):
     return xp.array([t if j == i else xp.zeros_like(x) for j, x in enumerate(xs)])
 def _array_vjp(xp, g, out, i, *xs): return g[i]
-ARRAY = variadic("array", _array, _array_jvp, _array_vjp)
+ARRAY = variadic("array", _array, _array_jvp, _array_vjp, joint=True)
 
 # --- no derivative: shapes, indices and fresh arrays -----------------------------------------
 
