@@ -184,3 +184,20 @@ def test_a_jvp_called_in_a_differentiated_function_is_refused_at_the_call():
     with pytest.raises(srcgrad.SrcGradError, match="called differently") as info:
         srcgrad.grad(calls_a_jvp)(0.3)
     assert info.value.lineno is not None and "JVP_TH" in str(info.value)
+
+
+def joined(a, b):
+    return np.sum(np.stack([a, b * 2.0, np.ones(3)]) ** 2) + np.sum(np.concatenate([a, b]) ** 3)
+
+
+def joined_jax(a, b):
+    return jnp.sum(jnp.stack([a, b * 2.0, jnp.ones(3)]) ** 2) + \
+        jnp.sum(jnp.concatenate([a, b]) ** 3)
+
+
+def test_hessian_through_joined_arrays():
+    a, b = np.array([0.1, 0.5, -0.3]), np.array([1.0, -2.0, 0.4])
+    for wrt in (0, 1):
+        np.testing.assert_allclose(srcgrad.hessian(joined, wrt=wrt)(a, b),
+                                   np.asarray(jax.hessian(joined_jax, argnums=wrt)(a, b)),
+                                   rtol=1e-10)
