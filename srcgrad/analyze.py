@@ -55,7 +55,8 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
                 varied.add(s.target)
         if len(varied) == size:
             break
-    useful: set[str] = {fn.result.name} if isinstance(fn.result, Var) else set()
+    outputs = fn.result if isinstance(fn.result, tuple) else (fn.result,)
+    useful: set[str] = {a.name for a in outputs if isinstance(a, Var)}
     while True:
         size = len(useful)
         for s in reversed(stmts):

@@ -211,9 +211,14 @@ def vjp(fn: Callable, *primals: Any, backend: str = "numpy", jit: bool = False,
     out = fn(*primals)
 
     def pullback(cotangent: Any) -> tuple:
-        if np.shape(cotangent) != np.shape(out):
-            raise SrcGradError(f"the cotangent has shape {np.shape(cotangent)}, the output "
-                               f"{np.shape(out)}", hint="a cotangent has the output's shape")
+        outs, cts = (out, cotangent) if isinstance(out, tuple) else ((out,), (cotangent,))
+        if not isinstance(cts, tuple) or len(cts) != len(outs):
+            raise SrcGradError(f"the function returns {len(outs)} values: the cotangent is a "
+                               f"tuple of {len(outs)}", hint="one cotangent per output")
+        for o, c in zip(outs, cts, strict=True):
+            if np.shape(c) != np.shape(o):
+                raise SrcGradError(f"the cotangent has shape {np.shape(c)}, the output "
+                                   f"{np.shape(o)}", hint="a cotangent has the output's shape")
         return vf(*primals, cotangent=cotangent)
 
     return out, pullback
@@ -237,11 +242,24 @@ def jacobian(fn: Callable, wrt: int | str = 0, *, mode: str = "rev", backend: st
         if mode == "fwd":
             xs = np.asarray(x, dtype=float)
             basis = np.eye(xs.size).reshape((xs.size, *xs.shape))
-            columns = [np.asarray(products(args, (e if np.ndim(x) else float(e),))[1])
-                       for e in basis]
-            jac = np.stack(columns, axis=-1)
-            return jac.reshape(columns[0].shape + np.shape(x))
-        out = np.asarray(fn(*args))
+            columns = [products(args, (e if np.ndim(x) else float(e),))[1] for e in basis]
+            if isinstance(columns[0], tuple):  # several outputs: one Jacobian each
+                return tuple(_stack_columns([np.asarray(c[k]) for c in columns], x)
+                             for k in range(len(columns[0])))
+            return _stack_columns([np.asarray(c) for c in columns], x)
+        out = fn(*args)
+        if isinstance(out, tuple):
+            zeros = tuple(np.zeros(np.shape(o)) if np.ndim(o) else 0.0 for o in out)
+            jacs = []
+            for k, o in enumerate(out):
+                rows = []
+                for c in np.eye(np.size(o)).reshape((np.size(o), *np.shape(o))):
+                    ct = list(zeros)
+                    ct[k] = c if np.ndim(o) else float(c)
+                    rows.append(np.asarray(products(*args, cotangent=tuple(ct))[0]))
+                jacs.append(np.stack(rows).reshape(np.shape(o) + np.shape(x)))
+            return tuple(jacs)
+        out = np.asarray(out)
         basis = np.eye(out.size).reshape((out.size, *out.shape))
         rows = [np.asarray(products(*args, cotangent=c if out.ndim else float(c))[0])
                 for c in basis]
@@ -249,6 +267,11 @@ def jacobian(fn: Callable, wrt: int | str = 0, *, mode: str = "rev", backend: st
 
     jacobian_f.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
     return jacobian_f
+
+
+def _stack_columns(columns: list[np.ndarray], x: Any) -> np.ndarray:
+    """One Jacobian from its columns (the tangents along each element of ``x``)."""
+    return np.stack(columns, axis=-1).reshape(columns[0].shape + np.shape(x))
 
 
 # --- second derivatives ---------------------------------------------------------------------------

@@ -166,6 +166,10 @@ class _Forward:
         return out
 
 
+def _tuple(items: list[cst.BaseExpression]) -> cst.Tuple:
+    return cst.Tuple([cst.Element(e) for e in items])
+
+
 def _uses(a) -> frozenset[str]:
     return frozenset({a.name}) if isinstance(a, Var) else a.uses
 
@@ -197,11 +201,19 @@ def forward(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     fwd = _Forward(fn, act, shapes, ctx)
     tangent_params = tuple(fwd.dot(p) for p in wrt)
     body = fwd.block(fn.body)
-    value = atom_node(result)
-    if isinstance(result, Var) and result.name in act.active:
-        tangent: cst.BaseExpression = ident(fwd.dot(result.name))
-    else:  # the output does not depend on the inputs
-        tangent = _call("zero_grad", value)
+
+    def output(a) -> tuple[cst.BaseExpression, cst.BaseExpression]:
+        node = atom_node(a)
+        if isinstance(a, Var) and a.name in act.active:
+            return node, ident(fwd.dot(a.name))
+        return node, _call("zero_grad", node)  # the output does not depend on the inputs
+
+    if isinstance(result, tuple):  # return r, theta: a tuple of values, a tuple of tangents
+        pairs = [output(a) for a in result]
+        value: cst.BaseExpression = _tuple([v for v, _ in pairs])
+        tangent = _tuple([t for _, t in pairs])
+    else:
+        value, tangent = output(result)
     returns = (value, tangent) if with_value else (tangent,)
     if seeded:  # d/dx: the tangent of x is 1
         seeds = [Gen(t, cst.Float("1.0"), fn.result_origin) for t in tangent_params]

@@ -170,7 +170,7 @@ class CoreFunction:
     name: str
     params: tuple[str, ...]
     body: tuple[Node, ...]
-    result: Atom
+    result: Atom | tuple[Atom, ...]   # a tuple for ``return a, b`` (several outputs)
     result_origin: Origin
     kwonly: tuple[str, ...] = ()   # the parameters (among ``params``) that are keyword-only
     lists: frozenset[str] = frozenset()   # variables holding lists built with ``append``

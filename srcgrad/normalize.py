@@ -741,6 +741,12 @@ class _Lowering:
                                      "return it after the loop")
             if node.value is None:
                 return Lit(cst.Name("None"))
+            if isinstance(node.value, cst.Tuple) and not frame.where and not frame.branches \
+                    and len(node.value.elements) > 1 and all(
+                        isinstance(e, cst.Element) for e in node.value.elements):
+                # the differentiated function returns several values: one output each
+                return tuple(self.atom(frame, e.value, hint=f"out{k}")  # type: ignore[return-value]
+                             for k, e in enumerate(node.value.elements, 1))
             return self.atom(frame, node.value, hint=frame.return_hint)
         if isinstance(node, cst.Assign):
             hint = self._name_hint(node.targets[-1].target)

@@ -543,11 +543,25 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
             result.node.value == "None":
         raise SrcGradError(f"{fn.name} returns None: there is no output to differentiate",
                            fn.result_origin.loc, hint="return the scalar to differentiate")
+    if isinstance(result, tuple) and not cotangent:
+        raise SrcGradError(f"grad needs a function with one scalar output; {fn.name} returns "
+                           f"{len(result)} values", fn.result_origin.loc,
+                           hint="differentiate a scalar made of them, or use srcgrad.jacobian "
+                           "or srcgrad.vjp for several outputs")
     rev = _Reverse(fn, act, shapes, ctx)
     st = _State()
     backward: list[GNode] = []
     seed_param: tuple[str, ...] = ()
-    if cotangent:  # the caller's array: never updated in place (not owned)
+    if cotangent and isinstance(result, tuple):  # d_out = (d_r, d_theta): one per output
+        seed_param = (ctx.namer.adjoint("out"),)
+        for k, a in enumerate(result):
+            if isinstance(a, Var) and a.name in act.active:
+                item = cst.Subscript(ident(seed_param[0]),
+                                     [cst.SubscriptElement(cst.Index(cst.Integer(str(k))))])
+                gen = rev.add(a.name, item, st, fn.result_origin)
+                if gen is not None:
+                    backward.append(gen)
+    elif cotangent:  # the caller's array: never updated in place (not owned)
         name = result.name if isinstance(result, Var) else "out"
         seed_param = (rev.adj(name),)
         if isinstance(result, Var) and result.name in act.active:

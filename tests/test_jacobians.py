@@ -121,3 +121,51 @@ def test_jacobian_of_a_scalar_function_is_its_gradient():
     x = R.standard_normal(4)
     g = srcgrad.jacobian(lambda v: np.sum(np.sin(v) * v))(x)
     np.testing.assert_allclose(g, np.cos(x) * x + np.sin(x), rtol=1e-12)
+
+
+def to_polar(x, y):
+    r = np.sqrt(x * x + y * y)
+    return r, np.arctan2(y, x)
+
+
+def two_outputs(w, x):
+    h = np.tanh(x @ w)
+    return h, np.sum(h ** 2)
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_jacobians_of_several_outputs_match_jax(mode):
+    twin, jargs = _jax(to_polar, (1.0, 2.0))
+    for wrt in (0, 1):
+        got = srcgrad.jacobian(to_polar, wrt=wrt, mode=mode)(1.0, 2.0)
+        want = jax.jacrev(twin, argnums=wrt)(*jargs)
+        assert isinstance(got, tuple) and len(got) == 2
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, np.asarray(b), rtol=1e-12)
+    w, x = R.standard_normal((3, 2)), R.standard_normal((4, 3))
+    got = srcgrad.jacobian(two_outputs, wrt=0, mode=mode)(w, x)
+    twin, jargs = _jax(two_outputs, (w, x))
+    want = (jax.jacrev if mode == "rev" else jax.jacfwd)(twin)(*jargs)
+    for a, b in zip(got, want, strict=True):
+        assert a.shape == np.shape(b)
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-10, atol=1e-12)
+
+
+def test_jvp_and_vjp_of_several_outputs():
+    (r, theta), (dr, dtheta) = srcgrad.jvp(to_polar, (1.0, 2.0), (0.3, -0.7))
+    twin, _ = _jax(to_polar, (1.0, 2.0))
+    _, want = jax.jvp(twin, (1.0, 2.0), (0.3, -0.7))
+    np.testing.assert_allclose([dr, dtheta], [float(w) for w in want], rtol=1e-12)
+    assert "return (r, out2), (r_dot, out2_dot)" in srcgrad.jvp(to_polar).source
+    out, pullback = srcgrad.vjp(to_polar, 1.0, 2.0)
+    _, jpull = jax.vjp(twin, 1.0, 2.0)
+    np.testing.assert_allclose(pullback((0.5, 2.0)), [float(v) for v in jpull((0.5, 2.0))],
+                               rtol=1e-12)
+    with pytest.raises(srcgrad.SrcGradError, match="tuple of 2"):
+        pullback(0.5)
+
+
+def test_grad_of_several_outputs_is_refused_with_a_pointer_to_jacobian():
+    with pytest.raises(srcgrad.SrcGradError, match="returns 2 values") as info:
+        srcgrad.grad(to_polar)(1.0, 2.0)
+    assert "jacobian" in str(info.value) and info.value.lineno is not None
