@@ -15,25 +15,28 @@ from dataclasses import replace
 import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses, diff_operands
+from srcgrad.build import (
+    apply_rule_fn,
+    atom_node,
+    call_of,
+    function_name,
+    primal_expr,
+    primal_gens,
+    structured,
+)
 from srcgrad.cstwalk import argument, call, ident
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     CoreFunction,
     Gen,
-    GIf,
-    GLoop,
     GNode,
-    If,
-    Jump,
     Lit,
-    Loop,
     Node,
     Program,
     Stmt,
     Var,
 )
 from srcgrad.normalize import PassContext
-from srcgrad.reverse import _call, _ident, _range, apply_rule_fn, atom_node, primal_expr
 from srcgrad.rules.core import LinearJvp
 from srcgrad.rules.shape import VIEWS
 
@@ -54,19 +57,10 @@ class _Forward:
         for node in block:
             if isinstance(node, Stmt):
                 out += self.stmt(node)
-            elif isinstance(node, If):
-                out.append(GIf(atom_node(node.test), tuple(self.block(node.body)),
-                               tuple(self.block(node.orelse)), node.origin))
-            elif isinstance(node, Loop):
-                if node.bounds is not None:
-                    out.append(GLoop(node.index, _range(node.bounds), tuple(self.block(node.body)),
-                                     node.origin))
-                else:
-                    assert node.test is not None
-                    out.append(GLoop(None, node.test.node, tuple(self.block(node.body)),
-                                     node.origin))
-            elif isinstance(node, Jump) and node.kind != "return":
-                out.append(node)  # a return only skips the other branch: nothing to write
+            else:
+                made = structured(node, self.block)
+                if made is not None:
+                    out.append(made)
         return out
 
     def _active_ops(self, s: Stmt) -> list[int]:
@@ -77,13 +71,12 @@ class _Forward:
         t, origin = s.target, s.origin
         active = t in self.act.active  # an active opaque call reads constants: zero tangent
         if s.prim == "append":  # xs.append(v): the tangent list grows alongside
-            lst, item = (atom_node(a) for a in s.args)
-            out = [Gen(t, call(cst.Attribute(lst, ident("append")), [argument(item)]), origin,
-                       effect=True)]
+            out = primal_gens(s, self.ctx)
+            item = atom_node(s.args[1])
             if active:
                 v = s.args[1]
                 v_dot = ident(self.dot(v.name)) if isinstance(v, Var) and \
-                    v.name in self.act.active else _call("zero_grad", item)
+                    v.name in self.act.active else call_of("zero_grad", item)
                 out.append(Gen(None, call(cst.Attribute(ident(self.dot(t)), ident("append")),
                                           [argument(v_dot)]), origin, effect=True))
             return out
@@ -92,16 +85,15 @@ class _Forward:
         ops = self._active_ops(s) if active and s.prim != "call" else []
         reads_target = any(isinstance(a, Var) and a.name == t for a in s.args)
         out: list[Gen] = []
-        value = primal_expr(s, self.ctx)
         if active and ops and reads_target:  # t = t * x: the tangent reads the old t
             new = self.ctx.namer.temp()
-            out.append(Gen(new, value, origin))
+            out.append(Gen(new, primal_expr(s, self.ctx), origin))
             out.append(Gen(self.dot(t), self._tangent(s, ops, new), origin))
             out.append(Gen(t, ident(new), origin))
             return out
-        out.append(Gen(t, value, origin, effect=s.effect))
+        out += primal_gens(s, self.ctx)
         if active:
-            tangent = self._tangent(s, ops, t) if ops else _call("zero_grad", ident(t))
+            tangent = self._tangent(s, ops, t) if ops else call_of("zero_grad", ident(t))
             if t in self.fn.arrays and ops and (s.prim in VIEWS or s.prim == "assign"
                                                 or isinstance(tangent, cst.Name)):
                 tangent = _fresh(tangent, self.ctx.alias)  # updated in place later
@@ -113,7 +105,7 @@ class _Forward:
         rule = self.ctx.rules[s.prim]
         if rule.joint:  # np.stack([a_dot, zero_grad(b)]): one call on the tangents
             tangents = tuple(Var(self.dot(a.name)) if i in ops else
-                             Lit(_call("zero_grad", atom_node(a)), _uses(a))
+                             Lit(call_of("zero_grad", atom_node(a)), _uses(a))
                              for i, a in enumerate(s.args))
             return apply_rule_fn(rule.primal, [ident(self.ctx.alias)],
                                  replace(s, args=tangents))
@@ -137,32 +129,28 @@ class _Forward:
         if rule.elementwise and not every and not any(
                 self.shapes.same(s.args[i].name, s.target) for i in ops):
             # an operand smaller than the output (broadcast): its tangent is too
-            total = _call("broadcast_like", total, ident(out))
+            total = call_of("broadcast_like", total, ident(out))
         return total
 
     def _setitem(self, s: Stmt, active: bool) -> list[Gen]:
         """``y[index] = v``: the tangent of ``y`` gets ``v``'s tangent (or zeros) at ``index``."""
         t, origin = s.target, s.origin
-        array, item = (atom_node(a) for a in s.args)
+        array = atom_node(s.args[0])
         index = atom_node(s.params[0][1])
-        out: list[Gen] = []
-        if self.ctx.backend == "numpy":
-            out.append(Gen(t, item, origin, index=index))
-        else:
-            out.append(Gen(t, _call("set_at", array, index, item), origin))
+        out: list[Gen] = primal_gens(s, self.ctx)
         if not active:
             return out
         v = s.args[1]
         y = s.args[0]
         y_dot = ident(self.dot(t))
         if not (isinstance(y, Var) and y.name in self.act.active):  # zeros, then the item
-            out.insert(0, Gen(self.dot(t), _call("zero_grad", array), origin))  # fresh
+            out.insert(0, Gen(self.dot(t), call_of("zero_grad", array), origin))  # fresh
         v_dot: cst.BaseExpression = ident(self.dot(v.name)) if isinstance(v, Var) and \
             v.name in self.act.active else cst.Float("0.0")
         if self.ctx.backend == "numpy":
             out.append(Gen(self.dot(t), v_dot, origin, index=index))
         else:
-            out.append(Gen(self.dot(t), _call("set_at", y_dot, index, v_dot), origin))
+            out.append(Gen(self.dot(t), call_of("set_at", y_dot, index, v_dot), origin))
         return out
 
 
@@ -206,7 +194,7 @@ def forward(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         node = atom_node(a)
         if isinstance(a, Var) and a.name in act.active:
             return node, ident(fwd.dot(a.name))
-        return node, _call("zero_grad", node)  # the output does not depend on the inputs
+        return node, call_of("zero_grad", node)  # the output does not depend on the inputs
 
     if isinstance(result, tuple):  # return r, theta: a tuple of values, a tuple of tangents
         pairs = [output(a) for a in result]
@@ -217,8 +205,8 @@ def forward(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     returns = (value, tangent) if with_value else (tangent,)
     if seeded:  # d/dx: the tangent of x is 1
         seeds = [Gen(t, cst.Float("1.0"), fn.result_origin) for t in tangent_params]
-        return Program(f"derivative_{_ident(fn.name)}", fn.params, (*seeds, *body), (), returns,
-                       kwonly=fn.kwonly)
+        return Program(f"derivative_{function_name(fn.name)}", fn.params, (*seeds, *body), (),
+                       returns, kwonly=fn.kwonly)
     kwonly = (*tangent_params, *fn.kwonly)  # jvp_f(x, w, *, x_dot, w_dot)
     params = (*(p for p in fn.params if p not in fn.kwonly), *kwonly)
-    return Program(f"jvp_{_ident(fn.name)}", params, tuple(body), (), returns, kwonly=kwonly)
+    return Program(f"jvp_{function_name(fn.name)}", params, tuple(body), (), returns, kwonly=kwonly)

@@ -14,13 +14,23 @@ adjoint that reads it.
 
 from __future__ import annotations
 
-import functools
-import inspect
-
 import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses, diff_operands
-from srcgrad.cstwalk import argument, call, changed, ident, visit
+from srcgrad.build import (
+    apply_rule_fn,
+    atom_node,
+    call_name,
+    call_of,
+    function_name,
+    method_call,
+    parameters,
+    primal_expr,
+    primal_gens,
+    range_of,
+    structured,
+)
+from srcgrad.cstwalk import call, changed, ident, visit
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
@@ -30,7 +40,6 @@ from srcgrad.ir import (
     GLoop,
     GNode,
     If,
-    Jump,
     Lit,
     Loop,
     Node,
@@ -44,76 +53,23 @@ from srcgrad.ir import (
 )
 from srcgrad.normalize import PassContext
 from srcgrad.rules.shape import VIEWS
-from srcgrad.template import instantiate, names_in_rule, used_params
+from srcgrad.template import names_in_rule, used_params
 
 _OUT = "__out__"
 
-def atom_node(a: Atom) -> cst.BaseExpression:
-    return ident(a.name) if isinstance(a, Var) else a.node
-
-
-def primal_expr(stmt: Stmt, ctx: PassContext) -> cst.BaseExpression:
-    """The expression computing ``stmt`` in generated code."""
-    if stmt.prim == "call":
-        args = [argument(atom_node(a)) for a in stmt.args[1:]]
-        args += [argument(atom_node(v), k) for k, v in stmt.params]
-        return call(atom_node(stmt.args[0]), args)
-    rule = ctx.rules[stmt.prim]
-    return apply_rule_fn(rule.primal, [ident(ctx.alias)], stmt)
-
-
-@functools.cache
-def _parameters(fn) -> tuple[inspect.Parameter, ...]:
-    return tuple(inspect.signature(fn).parameters.values())
-
-
-def apply_rule_fn(fn, lead: list[cst.BaseExpression], stmt: Stmt) -> cst.BaseExpression:
-    """Inline rule function ``fn``: its first parameters take ``lead`` (``xp``, ``g``, ``out``,
-    ``i``), the next ones the operands of ``stmt`` in order, the rest its params by name."""
-    all_params = _parameters(fn)
-    params = all_params[len(lead):]
-    values: dict = {p.name: v for p, v in zip(all_params, lead,
-                                              strict=False)}
-    operands = [atom_node(a) for a in stmt.args]
-    star = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
-    if star is not None:
-        values[star.name] = tuple(operands)
-    else:
-        positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
-        for p, node in zip(positional, operands, strict=False):
-            values[p.name] = node
-    for k, v in stmt.params:
-        values[k] = atom_node(v)
-    return instantiate(fn, values, stmt.omitted)
-
-
 def _strip_unbroadcast(expr: cst.BaseExpression) -> cst.BaseExpression:
-    if _call_name(expr) == "unbroadcast":
+    if call_name(expr) == "unbroadcast":
         inner = expr.args[0].value
         return changed(inner, lpar=(), rpar=()) if isinstance(
             inner, (cst.BinaryOperation, cst.UnaryOperation)) else inner
     return expr
 
 
-def _call_name(expr: cst.BaseExpression) -> str | None:
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
-        return expr.func.value
-    return None
-
-
-def _call(name: str, *args: cst.BaseExpression) -> cst.Call:
-    return call(ident(name), [argument(a) for a in args])
-
-
-def _method(obj: str, name: str, *args: cst.BaseExpression) -> cst.Call:
-    return call(cst.Attribute(ident(obj), ident(name)), [argument(a) for a in args])
-
-
 def _rule_reads(fn, lead: int, stmt: Stmt) -> set[str]:
     """The variables (and ``_OUT``) that rule function ``fn``, applied to ``stmt`` with ``lead``
     leading parameters (``xp``, ``g``, ``out``, ``i``), reads."""
     used = used_params(fn)
-    params = _parameters(fn)
+    params = parameters(fn)
     found: set[str] = {_OUT} if len(params) > 2 and lead > 2 and params[2].name in used else set()
     rest = params[lead:]
     star = next((p for p in rest if p.kind is p.VAR_POSITIONAL), None)
@@ -254,7 +210,7 @@ class _Reverse:
         for name in names:
             self.pairs += 1
             (pushes[0] if before else pushes[1]).append((name, self.pairs))
-            pops.append(Gen(name, _method(self.stack(name), "pop"), origin, pair=self.pairs))
+            pops.append(Gen(name, method_call(self.stack(name), "pop"), origin, pair=self.pairs))
         return pops
 
     # --- backward sweep ------------------------------------------------------------------------
@@ -327,7 +283,7 @@ class _Reverse:
             out += self._saved(s, [t], s.origin)
         st.defined.add(t)
         st.owned.add(t)
-        return [*out, Gen(self.adj(t), _call("zero_grad", ident(t)), s.origin)]
+        return [*out, Gen(self.adj(t), call_of("zero_grad", ident(t)), s.origin)]
 
     def _reads(self, s: Stmt, t: str, read: set[str]) -> list[Gen]:
         """Pops (and a copy) so that the adjoint of ``s`` sees the values ``s`` saw: those the
@@ -364,19 +320,19 @@ class _Reverse:
         """``d_var`` receives ``contrib``: the first time an assignment, then a sum (in place
         for an index into an array made here)."""
         name = self.adj(var)
-        scatter = _call_name(contrib) == "getitem_grad"
+        scatter = call_name(contrib) == "getitem_grad"
         if isinstance(contrib, cst.Name) and contrib.value == name and var not in st.defined:
             st.defined.add(var)  # t = t + c: the adjoint of the old t is the one of the new
             return None
         if var not in st.defined:
             st.defined.add(var)
-            fresh = scatter or _call_name(contrib) == "zero_at" or isinstance(
+            fresh = scatter or call_name(contrib) == "zero_at" or isinstance(
                 contrib, (cst.BinaryOperation, cst.UnaryOperation))  # an array made here
             (st.owned.add if fresh else st.owned.discard)(var)
             return Gen(name, contrib, origin)
         if scatter and var in st.owned:
             g, _, index = (a.value for a in contrib.args)
-            return Gen(name, _call("add_at", ident(name), index, g), origin)
+            return Gen(name, call_of("add_at", ident(name), index, g), origin)
         st.owned.add(var)
         right = contrib if not isinstance(contrib, cst.BinaryOperation) or not isinstance(
             contrib.operator, (cst.Add, cst.Subtract)) else changed(contrib,
@@ -409,7 +365,7 @@ class _Reverse:
     def _zeros(self, names, st: _State, origin: Origin) -> list[Gen]:
         st.defined |= set(names)
         st.owned |= set(names)
-        return [Gen(self.adj(v), _call("zero_grad", ident(v)), origin) for v in sorted(names)]
+        return [Gen(self.adj(v), call_of("zero_grad", ident(v)), origin) for v in sorted(names)]
 
     def loop(self, node: Loop, st: _State) -> list[GNode]:
         entry = st.copy()
@@ -444,11 +400,11 @@ class _Reverse:
     def _reverse_range(self, node: Loop) -> cst.BaseExpression:
         if node.bounds is None:
             assert node.trips
-            return _call("range", ident(node.trips))
-        r: cst.BaseExpression = _range(node.bounds)
+            return call_of("range", ident(node.trips))
+        r: cst.BaseExpression = range_of(node.bounds)
         if node.trips:  # a loop that may break: the iterations it ran
             r = cst.Subscript(r, [cst.SubscriptElement(cst.Slice(None, ident(node.trips)))])
-        return _call("reversed", r)
+        return call_of("reversed", r)
 
     # --- forward sweep -------------------------------------------------------------------------
 
@@ -457,50 +413,28 @@ class _Reverse:
         for node in block:
             before, after = self.pushes.get(id(node), ([], []))
             out += [self._push(name, pair, node.origin) for name, pair in before]
-            if isinstance(node, Stmt) and node.prim == "append":  # xs.append(v), in place
-                lst, item = (atom_node(a) for a in node.args)
-                out.append(Gen(node.target, call(cst.Attribute(lst, ident("append")),
-                                                     [argument(item)]), node.origin, effect=True))
-            elif isinstance(node, Stmt) and node.prim == "setitem":  # y[index] = v
-                array, item = (atom_node(a) for a in node.args)
-                index = atom_node(node.params[0][1])
-                if self.ctx.backend == "numpy":
-                    out.append(Gen(node.target, item, node.origin, index=index))
-                else:  # immutable arrays: y = y.at[index].set(v)
-                    out.append(Gen(node.target, _call("set_at", array, index, item),
-                                   node.origin))
-            elif isinstance(node, Stmt):
-                out.append(Gen(node.target, primal_expr(node, self.ctx), node.origin,
-                               effect=node.effect))
-            elif isinstance(node, If):
-                out.append(GIf(atom_node(node.test), tuple(self.forward(node.body)),
-                               tuple(self.forward(node.orelse)), node.origin))
-            elif isinstance(node, Loop):
-                if node.bounds is not None:
-                    out.append(GLoop(node.index, _range(node.bounds),
-                                     tuple(self.forward(node.body)), node.origin))
-                else:
-                    assert node.test is not None
-                    out.append(GLoop(None, node.test.node, tuple(self.forward(node.body)),
-                                     node.origin))
-            elif isinstance(node, Jump) and node.kind != "return":
-                out.append(node)  # a return only skips the other branch: nothing to write
+            if isinstance(node, Stmt):
+                out += primal_gens(node, self.ctx)
+            else:
+                made = structured(node, self.forward)
+                if made is not None:
+                    out.append(made)
             out += [self._push(name, pair, node.origin) for name, pair in after]
         return out
 
     def _push(self, name: str, pair: int, origin: Origin) -> Gen:
         value: cst.BaseExpression = ident(name)
         if name in self.fn.lists:  # appended to later: save a copy of the list as it is now
-            value = _call("list", value)
+            value = call_of("list", value)
         elif name in self.changing:  # an array (or a view of one) assigned by index later
             value = call(cst.Attribute(value, ident("copy")), [])
-        return Gen(None, _method(self.stack(name), "append", value), origin, effect=True,
+        return Gen(None, method_call(self.stack(name), "append", value), origin, effect=True,
                    pair=pair)
 
 
 def _in_place(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``zero_at(g, index, copy=True)`` -> ``zero_at(g, index)``."""
-    if _call_name(expr) == "zero_at":
+    if call_name(expr) == "zero_at":
         args = [a for a in expr.args if a.keyword is None]
         args[-1] = changed(args[-1], comma=cst.MaybeSentinel.DEFAULT)
         return changed(expr, args=args)
@@ -513,17 +447,6 @@ def _call_target(expr: cst.BaseExpression) -> str | None:
             expr.func.value, cst.Name):
         return expr.func.value.value
     return None
-
-
-def _range(bounds) -> cst.Call:
-    start, stop, step = (atom_node(a) for a in bounds)
-    args = [stop] if _is_int(start, 0) and _is_int(step, 1) else \
-        [start, stop] if _is_int(step, 1) else [start, stop, step]
-    return _call("range", *args)
-
-
-def _is_int(node: cst.BaseExpression, value: int) -> bool:
-    return isinstance(node, cst.Integer) and int(node.value) == value
 
 
 def _indexed_params(fn: CoreFunction) -> set[str]:
@@ -570,7 +493,7 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         if shapes.find(result.name) == shapes.SCALAR:  # a full reduction: surely a scalar
             seed: cst.BaseExpression = cst.Float("1.0")
         else:  # checked at run time: grad needs a scalar output
-            seed = _call("seed", ident(result.name))
+            seed = call_of("seed", ident(result.name))
         backward.append(rev.add(result.name, seed, st, fn.result_origin))
     backward += rev.block(fn.body, st)
     forward: list[GNode] = []
@@ -589,9 +512,9 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         if p in st.defined:
             g: cst.BaseExpression = ident(rev.adj(p))
             if p in containers:
-                g = _call("densify", g, ident(p))
+                g = call_of("densify", g, ident(p))
         else:
-            g = _call("zero_grad", ident(p))
+            g = call_of("zero_grad", ident(p))
         returns.append(g)
     if with_value:
         value = atom_node(result)
@@ -600,9 +523,9 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     if cotangent:
         kwonly = (*seed_param, *fn.kwonly)
         params = (*(p for p in fn.params if p not in fn.kwonly), *kwonly)
-        return Program(f"vjp_{_ident(fn.name)}", params, tuple(forward), tuple(backward),
+        return Program(f"vjp_{function_name(fn.name)}", params, tuple(forward), tuple(backward),
                        tuple(returns), kwonly=kwonly)
-    return Program(f"grad_{_ident(fn.name)}", fn.params, tuple(forward), tuple(backward),
+    return Program(f"grad_{function_name(fn.name)}", fn.params, tuple(forward), tuple(backward),
                    tuple(returns), kwonly=fn.kwonly)
 
 
@@ -634,10 +557,6 @@ class _ShapeOnly:
 def scalar_adjoints(program: Program, fn: CoreFunction, shapes: ShapeClasses,
                     act: Activity) -> frozenset[str]:
     """Adjoint names known to hold scalars: the seed and adjoints of full reductions."""
-    names = {g.target for g in gens(program.backward) if _call_name(g.expr) == "seed"}
+    names = {g.target for g in gens(program.backward) if call_name(g.expr) == "seed"}
     scalar_vars = {v for v in act.active if shapes.find(v) == shapes.SCALAR}
     return frozenset(names | {f"d_{v}" for v in scalar_vars})
-
-
-def _ident(name: str) -> str:
-    return name if name.isidentifier() else "lambda"
