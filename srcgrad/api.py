@@ -92,14 +92,14 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         if mode == "fwd":
             program = forward.forward(core, names, act, shapes, ctx, with_value=with_value,
                                       seeded=seeded)
-            facts = optimize.Facts(frozenset(), shapes.find)
+            facts = optimize.Facts(frozenset(), shapes.find, ctx.alias)
         else:
             program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value,
                                       cotangent=mode == "vjp")
             if not single:
                 program = _tuple_returns(program, with_value)
             facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
-                                   shapes.find)
+                                   shapes.find, ctx.alias)
         program = optimize.optimize(program, frozenset(user), facts)
         text = emit.emit(program)
         be = get_backend(backend, jit)
