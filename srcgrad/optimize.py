@@ -54,17 +54,27 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
             _KEEP.extend((e, hit))
         return hit
 
+    def fixed_point(program: Program) -> Program:
+        for _ in range(8):
+            before = _signature(program)
+            program = _map_exprs(program, simplify)
+            program = eliminate(program)
+            program = inline(program, user_names)
+            program = propagate_constants(program)
+            program = coalesce(program)
+            program = prune_pushes(program)
+            if _signature(program) == before:
+                break
+        return program
+
+    program = fixed_point(program)
     for _ in range(8):
-        before = _signature(program)
-        program = _map_exprs(program, simplify)
-        program = eliminate(program)
-        program = inline(program, user_names)
-        program = propagate_constants(program)
-        program = common_subexpressions(program, facts.alias)
-        program = coalesce(program)
-        program = prune_pushes(program)
-        if _signature(program) == before:
+        # values computed twice (derivatives of derivatives repeat terms): to a fixed point
+        # again after each merge; most code has none, and pays one pass
+        merged = common_subexpressions(program, facts.alias)
+        if _signature(merged) == _signature(program):
             break
+        program = fixed_point(merged)
     _KEEP.clear()
     _READS.clear()
     _LENGTHS.clear()
