@@ -63,6 +63,7 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
             program = propagate_constants(program)
             program = coalesce(program)
             program = prune_pushes(program)
+            program = merge_saves(program)
             if _signature(program) == before:
                 break
         return program
@@ -469,6 +470,87 @@ def prune_pushes(p: Program) -> Program:
         return tuple(out)
 
     return replace(p, forward=keep(p.forward))
+
+
+def merge_saves(p: Program) -> Program:
+    """A value pushed twice in a row (two adjoint statements read it) is pushed once: of the
+    two pops, the one the backward sweep runs first stays, and the second, which would take
+    back the same value into the same name, goes with the other push."""
+    pushes: dict[int, tuple[tuple[GNode, ...], int]] = {}  # pair -> (its block, position)
+    pops: dict[int, tuple[tuple[GNode, ...], int]] = {}
+
+    def index(block: tuple[GNode, ...], into: dict) -> None:
+        for k, node in enumerate(block):
+            if isinstance(node, Gen) and node.pair:
+                into[node.pair] = (block, k)
+            elif isinstance(node, GIf):
+                index(node.body, into)
+                index(node.orelse, into)
+            elif isinstance(node, GLoop):
+                index(node.body, into)
+
+    index(p.forward, pushes)
+    index(p.backward, pops)
+    drop: set[int] = set()      # pairs whose push goes
+    gone_pops: set[int] = set()  # pairs whose pop goes
+    repaired: dict[int, int] = {}  # the kept pop -> the pair of the kept push
+    used: set[int] = set()  # pairs merged this round (a run of three merges over rounds)
+    for pair, (block, k) in pushes.items():
+        if pair in used:
+            continue
+        first = block[k]
+        assert isinstance(first, Gen)
+        stack = _call_target_name(first.expr)
+        for later in block[k + 1:]:
+            if not isinstance(later, Gen):
+                break
+            if later.pair and not later.target and _call_target_name(later.expr) == stack:
+                if _key(later.expr, "")[0] != _key(first.expr, "")[0] or later.pair in used:
+                    break
+                # `later` is popped first: its pop takes the value back; the pop of `first`
+                # runs after it and may go if nothing between the two pops writes the name
+                if pair in pops and later.pair in pops:
+                    (b1, i1), (b2, i2) = pops[later.pair], pops[pair]
+                    name = b1[i1].target
+                    if b1 is b2 and i1 < i2 and b2[i2].target == name and not any(
+                            name in _node_writes(n) for n in b1[i1 + 1:i2]):
+                        drop.add(later.pair)
+                        gone_pops.add(pair)
+                        repaired[later.pair] = pair
+                        used |= {pair, later.pair}
+                break
+            if later.target and later.target in reads(first.expr):
+                break
+    if not drop:
+        return p
+
+    def keep(block: tuple[GNode, ...], pushes_: bool) -> tuple[GNode, ...]:
+        out: list[GNode] = []
+        for node in block:
+            if isinstance(node, Gen) and node.pair and (
+                    (pushes_ and not node.target and node.pair in drop) or
+                    (not pushes_ and node.target and node.pair in gone_pops)):
+                continue
+            if isinstance(node, Gen) and not pushes_ and node.target and node.pair in repaired:
+                node = replace(node, pair=repaired[node.pair])
+            if isinstance(node, GIf):
+                node = replace(node, body=keep(node.body, pushes_),
+                               orelse=keep(node.orelse, pushes_))
+            elif isinstance(node, GLoop):
+                node = replace(node, body=keep(node.body, pushes_))
+            out.append(node)
+        return tuple(out)
+
+    # the kept pop of `later` now takes back the value `first` pushed: same value, same name
+    return replace(p, forward=keep(p.forward, True), backward=keep(p.backward, False))
+
+
+def _call_target_name(expr: cst.BaseExpression) -> str | None:
+    """``saved_h`` for ``saved_h.append(h)``."""
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and isinstance(
+            expr.func.value, cst.Name):
+        return expr.func.value.value
+    return None
 
 
 # --- common subexpressions ----------------------------------------------------------------------
