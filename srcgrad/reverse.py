@@ -385,7 +385,12 @@ class _Reverse:
             self._restore(snap)
             self.pushes = pushes
         body += self._zeros(entry.defined - exit_.defined, exit_, node.origin)
-        inits = self._zeros(entry.defined - st.defined, st, node.origin)
+        new = entry.defined - st.defined
+        # a variable assigned again after the loop holds a later value here: its value at the
+        # end of the loop comes back from the stack, so that its zero adjoint has its shape
+        stale = sorted(v for v in new if v in self.kills[id(node)] and v in self.primal)
+        restore = self._saved(node, stale, node.origin, before=False) if body else []
+        inits = self._zeros(new, st, node.origin)
         st.defined, st.owned = entry.defined, entry.owned
         if not body:
             return []
@@ -394,8 +399,8 @@ class _Reverse:
         reads += [node.trips] if node.trips else []
         pops = self._saved(node, sorted(set(reads) & self.kills[id(node)]), node.origin,
                            before=False)
-        return [*inits, *pops, GLoop(node.index or "_", self._reverse_range(node), tuple(body),
-                                     node.origin)]
+        return [*restore, *inits, *pops, GLoop(node.index or "_", self._reverse_range(node),
+                                               tuple(body), node.origin)]
 
     def _reverse_range(self, node: Loop) -> cst.BaseExpression:
         if node.bounds is None:
