@@ -62,6 +62,14 @@ def call_name(expr: cst.BaseExpression) -> str | None:
     return None
 
 
+def call_receiver(expr: cst.BaseExpression) -> str | None:
+    """``saved_h`` for ``saved_h.append(h)``: the name a method is called on."""
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and isinstance(
+            expr.func.value, cst.Name):
+        return expr.func.value.value
+    return None
+
+
 def call_of(name: str, *args: cst.BaseExpression) -> cst.Call:
     return call(ident(name), [argument(a) for a in args])
 

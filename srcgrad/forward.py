@@ -39,6 +39,7 @@ from srcgrad.ir import (
 from srcgrad.normalize import PassContext
 from srcgrad.rules.core import LinearJvp
 from srcgrad.rules.shape import VIEWS
+from srcgrad.template import grouped
 
 
 class _Forward:
@@ -123,7 +124,7 @@ class _Forward:
             terms.append(apply_rule_fn(fn, lead, s))
         total = terms[0]
         for term in terms[1:]:
-            total = cst.BinaryOperation(_group(total), cst.Add(), _group(term))
+            total = cst.BinaryOperation(grouped(total), cst.Add(), grouped(term))
         every = all(i in ops or (isinstance(a, Lit) and a.is_scalar_number)
                     for i, a in enumerate(s.args))  # the terms broadcast to the output
         if rule.elementwise and not every and not any(
@@ -160,12 +161,6 @@ def _tuple(items: list[cst.BaseExpression]) -> cst.Tuple:
 
 def _uses(a) -> frozenset[str]:
     return frozenset({a.name}) if isinstance(a, Var) else a.uses
-
-
-def _group(e: cst.BaseExpression) -> cst.BaseExpression:
-    from srcgrad.template import grouped
-
-    return grouped(e)
 
 
 def _fresh(e: cst.BaseExpression, alias: str) -> cst.BaseExpression:

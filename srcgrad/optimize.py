@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from srcgrad.build import call_receiver
 from srcgrad.cstwalk import changed, ident, visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
 from srcgrad.printer import code
@@ -500,11 +501,11 @@ def merge_saves(p: Program) -> Program:
             continue
         first = block[k]
         assert isinstance(first, Gen)
-        stack = _call_target_name(first.expr)
+        stack = call_receiver(first.expr)
         for later in block[k + 1:]:
             if not isinstance(later, Gen):
                 break
-            if later.pair and not later.target and _call_target_name(later.expr) == stack:
+            if later.pair and not later.target and call_receiver(later.expr) == stack:
                 if _key(later.expr, "")[0] != _key(first.expr, "")[0] or later.pair in used:
                     break
                 # `later` is popped first: its pop takes the value back; the pop of `first`
@@ -543,14 +544,6 @@ def merge_saves(p: Program) -> Program:
 
     # the kept pop of `later` now takes back the value `first` pushed: same value, same name
     return replace(p, forward=keep(p.forward, True), backward=keep(p.backward, False))
-
-
-def _call_target_name(expr: cst.BaseExpression) -> str | None:
-    """``saved_h`` for ``saved_h.append(h)``."""
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and isinstance(
-            expr.func.value, cst.Name):
-        return expr.func.value.value
-    return None
 
 
 # --- common subexpressions ----------------------------------------------------------------------
@@ -619,9 +612,9 @@ def common_subexpressions(p: Program, alias: str = "np") -> Program:
         if isinstance(e, cst.Call) and e.args and isinstance(e.args[0].value, cst.Name) and (
                 isinstance(e.func, cst.Name) and e.func.value in _IN_PLACE):
             mutated.add(e.args[0].value.value)  # add_at(d_h, ...) may update d_h in place
-        if isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute) and isinstance(
-                e.func.value, cst.Name):
-            mutated.add(e.func.value.value)     # xs.append(v), saved.pop()
+        receiver = call_receiver(e)
+        if receiver is not None:
+            mutated.add(receiver)     # xs.append(v), saved.pop()
 
     merged: dict[str, str] = {}  # the second holder of a value -> the first
 

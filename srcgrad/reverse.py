@@ -22,6 +22,7 @@ from srcgrad.build import (
     atom_node,
     call_name,
     call_of,
+    call_receiver,
     function_name,
     method_call,
     parameters,
@@ -446,14 +447,6 @@ def _in_place(expr: cst.BaseExpression) -> cst.BaseExpression:
     return expr
 
 
-def _call_target(expr: cst.BaseExpression) -> str | None:
-    """``saved_h`` for ``saved_h.append(h)``."""
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and isinstance(
-            expr.func.value, cst.Name):
-        return expr.func.value.value
-    return None
-
-
 def _indexed_params(fn: CoreFunction) -> set[str]:
     """Parameters read by index: they may be tuples, lists or dicts, whose adjoints are put
     back into the argument's structure at the end (``densify``)."""
@@ -506,7 +499,7 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     for node in fn.body:  # each stack starts empty before the statement that first pushes
         part = rev.forward((node,))
         for g in gens(tuple(part)):
-            stack = _call_target(g.expr) if g.pair and not g.target else None
+            stack = call_receiver(g.expr) if g.pair and not g.target else None
             if stack and stack not in started:
                 started.add(stack)
                 forward.append(Gen(stack, cst.List([]), node.origin))
