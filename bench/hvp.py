@@ -1,7 +1,7 @@
 """Hessian-vector product of the seed two-layer net loss with respect to w1.
 
-srcgrad's ``hvp`` (the reverse-mode gradient of the forward-mode derivative along v, both
-generated as source) against a hand-written HVP in NumPy, ``jax.jvp(jax.grad)`` with and without
+srcgrad's ``hvp`` in both modes (the forward-mode derivative of the gradient code along v, the
+default, and the gradient of the forward-mode derivative; all generated as source) against a hand-written HVP in NumPy, ``jax.jvp(jax.grad)`` with and without
 jit, and PyTorch's double backward; all checked against each other first. Run:
 ``.venv/bin/python bench/hvp.py [--quick] [--show]``.
 """
@@ -45,11 +45,15 @@ def main() -> int:
     v = np.random.default_rng(5).standard_normal(args[0].shape)
     want = hvp_hand(*args, v)
     h = srcgrad.hvp(two_layer_loss, wrt="w1")
+    rof = srcgrad.hvp(two_layer_loss, wrt="w1", mode="reverse-over-forward")
     run.check_close("hvp: srcgrad", h(*args, v), want, rtol=1e-9)
+    run.check_close("hvp: srcgrad, reverse over forward", rof(*args, v), want, rtol=1e-9)
     if opts.show:
         print(h.source)
+        print(rof.source)
     cases = {"hand-written NumPy": (hvp_hand, (*args, v)),
-             "srcgrad hvp": (lambda *a: h(*a), (*args, v))}
+             "srcgrad hvp": (lambda *a: h(*a), (*args, v)),
+             "srcgrad hvp, reverse over forward": (lambda *a: rof(*a), (*args, v))}
     jax_mod = run._import_jax()
     if not isinstance(jax_mod, str):
         jax, jnp = jax_mod
@@ -85,8 +89,10 @@ def main() -> int:
     timed = run.measure(cases, rounds=20 if opts.quick else 100, batch_s=0.004)
     run.table("HVP of the two-layer net loss (N=64, D_in=1000, H=100, D_out=10, float64) "
               "wrt w1", timed, "hand-written NumPy", {})
-    src = h.source
-    run.say(f"  generated code: {len(src.splitlines())} lines; {run.helper_calls(src)}")
+    for name, fn in (("forward over reverse", h), ("reverse over forward", rof)):
+        src = fn.source
+        run.say(f"  generated code, {name}: {len(src.splitlines())} lines; "
+                f"{run.helper_calls(src)}")
     base = timed["srcgrad hvp"].best
     for name, t in timed.items():
         if name != "srcgrad hvp":

@@ -22,7 +22,8 @@ import numpy as np
 from srcgrad import normalize
 from srcgrad.backends import HELPERS
 from srcgrad.backends.calls import METHODS, PROPERTIES, CallTable
-from srcgrad.rules import DEFAULT_RULES, compare, elementwise, linalg, reduce, shape
+from srcgrad.rules import DEFAULT_RULES, compare, elementwise, helpers, linalg, reduce, shape
+from srcgrad.rules.core import Undefined
 
 FAMILIES = [
     ("Elementwise (`srcgrad/rules/elementwise.py`)", elementwise.RULES),
@@ -30,6 +31,7 @@ FAMILIES = [
     ("Reductions (`srcgrad/rules/reduce.py`)", reduce.RULES),
     ("Products and linear algebra (`srcgrad/rules/linalg.py`)", linalg.RULES),
     ("Shapes, joins and indexing (`srcgrad/rules/shape.py`)", shape.RULES),
+    ("Runtime helpers (`srcgrad/rules/helpers.py`)", helpers.RULES),
 ]
 
 _OP_TEXT = {
@@ -82,13 +84,20 @@ def _signature(rule) -> str:
 def _differentiable(rule) -> str:
     if rule.vjp is None:
         return "no"
+    if all(isinstance(v, Undefined) for v in rule.vjp):
+        forward = any(v is not None and not isinstance(v, Undefined) for v in rule.jvp)
+        return "forward mode only" if forward else "no (derivatives not available)"
     if rule.variadic:
         return "yes (every operand)"
     params = list(inspect.signature(rule.primal).parameters.values())[1:1 + rule.nin]
     diff = [p.name for p, v in zip(params, rule.vjp, strict=True) if v is not None]
-    if len(diff) == len(params):
-        return "yes"
-    return "in " + ", ".join(f"`{d}`" for d in diff)
+    undefined = [p.name for p, v in zip(params, rule.vjp, strict=True)
+                 if isinstance(v, Undefined)]
+    text = "yes" if len(diff) == len(params) else "in " + ", ".join(f"`{d}`" for d in diff)
+    if undefined:
+        text += "; forward mode only" if len(undefined) == len(diff) else \
+            "; no adjoint in " + ", ".join(f"`{d}`" for d in undefined)
+    return text
 
 
 def main() -> None:
@@ -118,7 +127,7 @@ def helpers() -> None:
     for name, obj in HELPERS.items():
         doc = " ".join((obj.__doc__ or "").split())
         first = re.split(r"(?<=[^ ]\.)\s+(?=[A-Z`])", doc, maxsplit=1)[0].rstrip(".")
-        first = first.replace("``", "`").replace("|", "\\|")
+        first = re.sub(r":(func|class):`", "`", first.replace("``", "`").replace("|", "\\|"))
         if name == "s_":  # numpy's own object: its docstring is about numpy
             first = "`numpy.s_`: the index of a subscript as a value (`s_[1:, None]`)"
         print(f"| `{name}` | {first} |")

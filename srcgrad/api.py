@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -60,10 +61,11 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
 
 def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
               jit: bool = False, source: str | None = None, scalars: bool = False,
-              mode: str = "rev", seeded: bool = False,
+              mode: str = "rev", seeded: bool = False, name: str | None = None,
               ) -> tuple[Callable, str, tuple[int, ...], tuple]:
     """Generate (or fetch from the cache) the gradient function of ``fn`` (``mode="rev"``) or
-    its forward-mode derivative, value and tangent (``mode="fwd"``).
+    its forward-mode derivative, value and tangent (``mode="fwd"``); ``name`` names the
+    generated function (``grad_f``, ``jvp_f`` unless given).
 
     With ``scalars``, the code is specialized for calls whose arguments are all Python numbers
     (no broadcasting to undo); the last item returned lists the module-level numbers it
@@ -71,7 +73,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
     """
     fn = _generated_code(fn)  # a derivative made by srcgrad: its generated function
     key = (fn, tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-           source, scalars, mode, seeded)
+           source, scalars, mode, seeded, name)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
@@ -100,6 +102,8 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
                 program = _tuple_returns(program, with_value)
             facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
                                    shapes.find, ctx.alias)
+        if name is not None:
+            program = replace(program, name=name)
         program = optimize.optimize(program, frozenset(user), facts)
         text = emit.emit(program)
         be = get_backend(backend, jit)

@@ -85,6 +85,20 @@ def range_of(bounds) -> cst.Call:
     return call_of("range", *args)
 
 
+def loop_range(node: Loop) -> cst.BaseExpression:
+    """The integers a counted loop runs over, as the source writes them."""
+    r: cst.BaseExpression = range_of(node.bounds)
+    if node.limit is not None:
+        r = sliced(r, stop=atom_node(node.limit))
+    return call_of("reversed", r) if node.backward else r
+
+
+def sliced(r: cst.BaseExpression, stop: cst.BaseExpression | None = None,
+           step: cst.BaseExpression | None = None) -> cst.Subscript:
+    """``r[:stop]`` or ``r[::step]``."""
+    return cst.Subscript(r, [cst.SubscriptElement(cst.Slice(None, stop, step))])
+
+
 def _is_int(node: cst.BaseExpression, value: int) -> bool:
     return isinstance(node, cst.Integer) and int(node.value) == value
 
@@ -98,6 +112,8 @@ def primal_gens(s: Stmt, ctx: PassContext) -> list[Gen]:
         lst, item = (atom_node(a) for a in s.args)
         return [Gen(s.target, call(cst.Attribute(lst, ident("append")), [argument(item)]),
                     s.origin, effect=True)]
+    if s.prim == "pop":
+        return [Gen(s.target, method_call(s.target, "pop"), s.origin, effect=True)]
     if s.prim == "setitem":
         array, item = (atom_node(a) for a in s.args)
         index = atom_node(s.params[0][1])
@@ -115,7 +131,7 @@ def structured(node: Node, block: Callable[[tuple[Node, ...]], list[GNode]]) -> 
                    node.origin)
     if isinstance(node, Loop):
         if node.bounds is not None:
-            return GLoop(node.index, range_of(node.bounds), tuple(block(node.body)), node.origin)
+            return GLoop(node.index, loop_range(node), tuple(block(node.body)), node.origin)
         assert node.test is not None
         return GLoop(None, node.test.node, tuple(block(node.body)), node.origin)
     if isinstance(node, Jump) and node.kind != "return":

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from srcgrad.api import GradFunction, Wrt, grad, transform
+from srcgrad.build import function_name
 from srcgrad.errors import SrcGradError
 
 
@@ -276,22 +277,43 @@ def _stack_columns(columns: list[np.ndarray], x: Any) -> np.ndarray:
 
 # --- second derivatives ---------------------------------------------------------------------------
 
+_FOR, _ROF = "forward-over-reverse", "reverse-over-forward"
+
 class HvpFunction(_Generated):
     """Hessian-vector products of a scalar function without forming the Hessian:
-    ``hvp_f(*args, v)`` is ``H @ v``, ``H`` the Hessian with respect to argument ``wrt``. The
-    gradient (reverse mode) of the forward-mode derivative along ``v``: one sweep each way."""
+    ``hvp_f(*args, v)`` is ``H @ v``, ``H`` the Hessian with respect to argument ``wrt``.
+    Forward over reverse (the default): the forward-mode derivative of the gradient code along
+    ``v``. Reverse over forward: the gradient of the forward-mode derivative along ``v``.
+    Either way one sweep each way; ``.source`` is the code that runs."""
 
     prefix = "hvp"
 
-    def _build(self) -> tuple[Callable, str, GradFunction, str]:
+    def __init__(self, fn: Callable, wrt: Wrt | None = 0, *, mode: str = _FOR,
+                 backend: str = "numpy", jit: bool = False, source: str | None = None):
+        if mode not in (_FOR, _ROF):
+            raise SrcGradError(f"mode must be {_FOR!r} or {_ROF!r}, not {mode!r}")
+        super().__init__(fn, wrt, backend=backend, jit=jit, source=source)
+        self.mode = mode
+
+    def _build(self) -> tuple[Callable, str, str]:
         if self._built is None:
-            tangent_fn, text, positions = self._transform(self._wrt, mode="fwd",
-                                                          with_value=False)
             options = {k: v for k, v in self._options.items() if k != "source"}
-            gradient = GradFunction(tangent_fn, positions[0], with_value=False, source=None,
-                                    **options)
-            self._built = (gradient.fn, gradient.source, gradient,
-                           _keyword_params(text, 1)[0])
+            if self.mode == _FOR:
+                gradient = GradFunction(self.__wrapped__, self._wrt, with_value=False,
+                                        **self._options)
+                name = f"hvp_{function_name(self.__name__[4:])}"
+                try:
+                    fn, text, _, _ = transform(gradient, self._wrt, mode="fwd",
+                                               with_value=False, name=name, **options)
+                except SrcGradError as err:
+                    raise err.with_traceback(None) from None
+            else:
+                tangent_fn, tangent_text, positions = self._transform(
+                    self._wrt, mode="fwd", with_value=False)
+                gradient = GradFunction(tangent_fn, positions[0], with_value=False,
+                                        source=None, **options)
+                fn, text = gradient.fn, gradient.source
+            self._built = (fn, text, _keyword_params(text, 1)[0])
         return self._built
 
     def __call__(self, *args: Any) -> Any:
@@ -299,22 +321,24 @@ class HvpFunction(_Generated):
             raise SrcGradError("hvp_f takes the function's arguments, then the vector v",
                                hint="hvp(f)(x, v)")
         *primals, v = args
-        _, _, gradient, name = self._build()
-        return gradient(*primals, **{name: v})
+        fn, _, name = self._build()
+        return fn(*primals, **{name: v})
 
 
-def hvp(fn: Callable, wrt: int | str = 0, *, backend: str = "numpy", jit: bool = False,
-        source: str | None = None) -> HvpFunction:
+def hvp(fn: Callable, wrt: int | str = 0, *, mode: str = _FOR, backend: str = "numpy",
+        jit: bool = False, source: str | None = None) -> HvpFunction:
     """``hvp(f)(x, v)``: the Hessian of scalar ``f`` (with respect to argument ``wrt``) times
-    ``v``, by reverse mode over forward mode, without forming the Hessian."""
-    return HvpFunction(fn, wrt, backend=backend, jit=jit, source=source)
+    ``v``, without forming the Hessian; ``mode`` ``"forward-over-reverse"`` (the default) or
+    ``"reverse-over-forward"``."""
+    return HvpFunction(fn, wrt, mode=mode, backend=backend, jit=jit, source=source)
 
 
-def hessian(fn: Callable, wrt: int | str = 0, *, backend: str = "numpy", jit: bool = False,
-            source: str | None = None) -> Callable:
+def hessian(fn: Callable, wrt: int | str = 0, *, mode: str = _FOR, backend: str = "numpy",
+            jit: bool = False, source: str | None = None) -> Callable:
     """``hessian(f)(*args)``: the Hessian of scalar ``f`` with respect to argument ``wrt``,
-    of shape ``x.shape + x.shape``: one Hessian-vector product per element of ``x``."""
-    products = HvpFunction(fn, wrt, backend=backend, jit=jit, source=source)
+    of shape ``x.shape + x.shape``: one Hessian-vector product (``mode`` as for :func:`hvp`)
+    per element of ``x``."""
+    products = HvpFunction(fn, wrt, mode=mode, backend=backend, jit=jit, source=source)
     params = list(inspect.signature(fn).parameters)
 
     def hessian_f(*args: Any) -> Any:

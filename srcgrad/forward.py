@@ -20,6 +20,7 @@ from srcgrad.build import (
     atom_node,
     call_of,
     function_name,
+    method_call,
     primal_expr,
     primal_gens,
     structured,
@@ -37,9 +38,9 @@ from srcgrad.ir import (
     Var,
 )
 from srcgrad.normalize import PassContext
-from srcgrad.rules.core import LinearJvp
+from srcgrad.rules.core import LinearJvp, Undefined, undefined
 from srcgrad.rules.shape import VIEWS
-from srcgrad.template import grouped
+from srcgrad.template import grouped, names_in
 
 
 class _Forward:
@@ -78,8 +79,15 @@ class _Forward:
                 v = s.args[1]
                 v_dot = ident(self.dot(v.name)) if isinstance(v, Var) and \
                     v.name in self.act.active else call_of("zero_grad", item)
-                out.append(Gen(None, call(cst.Attribute(ident(self.dot(t)), ident("append")),
-                                          [argument(v_dot)]), origin, effect=True))
+                out.append(Gen(self.dot(t), call(cst.Attribute(ident(self.dot(t)),
+                                                               ident("append")),
+                                                 [argument(v_dot)]), origin, effect=True))
+            return out
+        if s.prim == "pop":  # xs.pop(): the tangent list shrinks alongside
+            out = primal_gens(s, self.ctx)
+            if active:
+                out.append(Gen(self.dot(t), method_call(self.dot(t), "pop"), origin,
+                               effect=True))
             return out
         if s.prim == "setitem":
             return self._setitem(s, active)
@@ -88,13 +96,17 @@ class _Forward:
         out: list[Gen] = []
         if active and ops and reads_target:  # t = t * x: the tangent reads the old t
             new = self.ctx.namer.temp()
+            tangent = self._tangent(s, ops, new)
+            if new not in names_in(tangent):  # t = t + x: the tangent first, then t
+                return [Gen(self.dot(t), tangent, origin), *primal_gens(s, self.ctx)]
             out.append(Gen(new, primal_expr(s, self.ctx), origin))
-            out.append(Gen(self.dot(t), self._tangent(s, ops, new), origin))
+            out.append(Gen(self.dot(t), tangent, origin))
             out.append(Gen(t, ident(new), origin))
             return out
         out += primal_gens(s, self.ctx)
         if active:
-            tangent = self._tangent(s, ops, t) if ops else call_of("zero_grad", ident(t))
+            tangent = self._tangent(s, ops, t) if ops else cst.List([]) if _empty_list(s) \
+                else call_of("zero_grad", ident(t))
             if t in self.fn.arrays and ops and (s.prim in VIEWS or s.prim == "assign"
                                                 or isinstance(tangent, cst.Name)):
                 tangent = _fresh(tangent, self.ctx.alias)  # updated in place later
@@ -113,6 +125,8 @@ class _Forward:
         terms = []
         for i in ops:
             fn = rule.jvp[0] if rule.variadic else rule.jvp[i]
+            if isinstance(fn, Undefined):
+                raise undefined(fn, s, "tangent")
             tangent = self.dot(s.args[i].name)
             if isinstance(fn, LinearJvp):  # linear in its operand: the primitive of the tangent
                 along = replace(s, args=(Var(tangent), *s.args[1:]))
@@ -205,3 +219,9 @@ def forward(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     kwonly = (*tangent_params, *fn.kwonly)  # jvp_f(x, w, *, x_dot, w_dot)
     params = (*(p for p in fn.params if p not in fn.kwonly), *kwonly)
     return Program(f"jvp_{function_name(fn.name)}", params, tuple(body), (), returns, kwonly=kwonly)
+
+
+def _empty_list(s: Stmt) -> bool:
+    """``xs = []``: its tangent is a list of its own (``xs_dot = []``)."""
+    return s.prim == "assign" and isinstance(s.args[0], Lit) and isinstance(
+        s.args[0].node, cst.List) and not s.args[0].node.elements

@@ -92,7 +92,10 @@ class If:
 class Loop:
     """``for index in range(*bounds)`` (``bounds`` set) or ``while test`` (``test`` set, a
     non-differentiable expression evaluated before every iteration). ``trips`` names the
-    counter of iterations run, kept where the trip count is not known from the bounds."""
+    counter of iterations run, kept where the trip count is not known from the bounds.
+    A counted loop may run over the first ``limit`` integers of the range only
+    (``range(n)[:limit]``), and over them last first (``backward``: ``reversed(range(n))``,
+    as gradient code loops)."""
 
     body: tuple[Node, ...]
     origin: Origin
@@ -100,6 +103,8 @@ class Loop:
     bounds: tuple[Atom, Atom, Atom] | None = None
     test: Lit | None = None
     trips: str | None = None
+    limit: Atom | None = None
+    backward: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,7 +44,7 @@ from srcgrad.ir import (
 from srcgrad.naming import Namer
 from srcgrad.parse import ParsedFunction, parse_function
 from srcgrad.printer import code
-from srcgrad.rules import RuleTable
+from srcgrad.rules import RuleTable, helpers
 from srcgrad.rules.shape import VIEWS
 from srcgrad.template import grouped, names_in
 
@@ -465,13 +465,14 @@ class _Lowering:
         call = iterable if isinstance(iterable, cst.Call) else None
         builtin = self._builtin_callee(frame, call) if call is not None else None
         statements = _statement_list(node.body)
-        if builtin is range:
+        counted = self._counted(frame, iterable)
+        if counted is not None:
             if not isinstance(target, cst.Name):
                 raise self.error(frame, target, "the target of a loop over range() must be a "
                                  "name")
-            bounds = self._range_bounds(frame, call, node)
+            bounds, limit, backward = counted
             self._loop(frame, node, origin, frame.homes[target.value], bounds, [], statements,
-                       target.value)
+                       target.value, limit=limit, backward=backward)
             return
         if builtin in (enumerate, zip):
             self._for_items(frame, node, origin, builtin, call, statements)
@@ -525,11 +526,31 @@ class _Lowering:
     def _builtin_callee(self, frame: Frame, call: cst.Call):
         if isinstance(call.func, cst.Name) and call.func.value not in frame.env:
             found = self._lookup(frame, call.func.value)
-            if found in (range, enumerate, zip):
+            if found in (range, enumerate, zip, reversed):
                 return found
         return None
 
-    def _range_bounds(self, frame: Frame, call: cst.Call, node: cst.For):
+    def _counted(self, frame: Frame, iterable: cst.BaseExpression):
+        """``(bounds, limit, backward)`` of a loop over ``range(...)``, ``range(...)[:limit]``
+        or ``reversed(`` either ``)``; None for a loop over anything else."""
+        backward = False
+        if isinstance(iterable, cst.Call) and self._builtin_callee(frame, iterable) is \
+                reversed and len(iterable.args) == 1 and iterable.args[0].keyword is None:
+            backward, iterable = True, iterable.args[0].value
+        limit = None
+        if isinstance(iterable, cst.Subscript) and len(iterable.slice) == 1 and isinstance(
+                s := iterable.slice[0].slice, cst.Slice) and s.lower is None and \
+                s.step is None and s.upper is not None:
+            limit, iterable = s.upper, iterable.value
+        if not (isinstance(iterable, cst.Call) and
+                self._builtin_callee(frame, iterable) is range):
+            return None
+        bounds = self._range_bounds(frame, iterable)
+        if limit is not None:
+            limit = self._kept(frame, self.atom(frame, limit))
+        return bounds, limit, backward
+
+    def _range_bounds(self, frame: Frame, call: cst.Call):
         if any(a.keyword is not None for a in call.args) or not 1 <= len(call.args) <= 3:
             raise self.error(frame, call, "range() takes one to three positional arguments")
         atoms = [self.atom(frame, a.value) for a in call.args]
@@ -537,13 +558,18 @@ class _Lowering:
             atoms = [Lit(cst.Integer("0")), atoms[0]]
         if len(atoms) == 2:
             atoms.append(Lit(cst.Integer("1")))
-        changed = set(frame.homes.values())
-        # the bounds are read again by the reverse sweep: keep them if the loop changes them
-        return tuple(self.emit(frame, self.ctx.namer.temp(), "assign", (a,))
-                     if _uses(a) & changed else a for a in atoms)
+        return tuple(self._kept(frame, a) for a in atoms)
+
+    def _kept(self, frame: Frame, bound: Atom) -> Atom:
+        """A loop bound, copied if the loop changes what it reads (the reverse sweep reads it
+        again after the loop)."""
+        if _uses(bound) & set(frame.homes.values()):
+            return self.emit(frame, self.ctx.namer.temp(), "assign", (bound,))
+        return bound
 
     def _loop(self, frame: Frame, node, origin: Origin, index: str | None, bounds,
-              items: list, statements: list, user_index: str | None = None) -> None:
+              items: list, statements: list, user_index: str | None = None, *,
+              limit: Atom | None = None, backward: bool = False) -> None:
         """Lower a counted loop: ``items`` are (target, sequence) pairs read at the index."""
         if user_index is not None:  # an int, never differentiated: `t + 1` stays as written
             frame.env[user_index] = Lit(cst.Name(index), frozenset({index}), scalar=True)
@@ -561,7 +587,8 @@ class _Lowering:
         if any(isinstance(n, Jump) and n.kind == "break" for n in _own_jumps(body)):
             trips = self._count_trips(frame, origin)
             body = (self._increment(frame, trips, origin), *body)
-        self.body.append(Loop(body, origin, index=index, bounds=bounds, trips=trips))
+        self.body.append(Loop(body, origin, index=index, bounds=bounds, trips=trips,
+                              limit=limit, backward=backward))
 
     def _loop_body(self, frame: Frame, lower: Callable[[], None]) -> tuple[Node, ...]:
         if not frame.loops:
@@ -1130,6 +1157,8 @@ class _Lowering:
         return self.emit(frame, self._target(frame, hint), prim, (left, right))
 
     def _expr_Subscript(self, frame, node, hint):
+        if self._is_s_(frame, node.value):  # an index written np.s_[...], as gradient code does
+            return self._index(frame, node)
         base = self.value(frame, node.value, None)
         if isinstance(base, Pack):
             key = self._static_index(frame, node)
@@ -1153,6 +1182,14 @@ class _Lowering:
                 hint = f"{base_atom.name}_{key}"
         return self.emit(frame, self._target(frame, hint), "getitem", (base_atom,),
                          (("index", index),))
+
+    def _is_s_(self, frame: Frame, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Name) and node.value not in frame.env:
+            return self._lookup(frame, node.value) is np.s_
+        if isinstance(node, cst.Attribute) and node.attr.value == "s_" and isinstance(
+                node.value, cst.Name) and node.value.value not in frame.env:
+            return getattr(self._lookup(frame, node.value.value), "s_", None) is np.s_
+        return False
 
     def _static_index(self, frame: Frame, node: cst.Subscript):
         if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
@@ -1210,6 +1247,8 @@ class _Lowering:
                 return self._method(frame, node, base, func.attr.value, hint)
             if isinstance(base, Pack) and base.kind == "list" and func.attr.value == "append":
                 return self._pack_append(frame, node, base)
+            if isinstance(base, Pack) and base.kind == "list" and func.attr.value == "pop":
+                return self._pack_pop(frame, node, base)
             callee = self._callee_attribute(frame, func, base)
         else:
             callee = self.value(frame, func, None)
@@ -1247,6 +1286,35 @@ class _Lowering:
         self.emit(frame, base.name, "append", (base, item))
         return Lit(cst.Name("None"))
 
+    def _pop(self, frame: Frame, node: cst.Call, base: Atom, hint):
+        """``v = xs.pop()``: the last item read, then taken off the list (``xs = pop(xs)``)."""
+        if not isinstance(base, Var) or base.name not in self.lists:
+            raise self.error(frame, node.func, "only a list made in the function (xs = []) "
+                             "can be popped from", "read the item instead: v = xs[-1]")
+        if node.args:
+            raise self.error(frame, node, "only the last item can be popped: xs.pop()",
+                             "read other items by index, v = xs[i], and build a new list")
+        last = Lit(cst.Subscript(cst.Name("s_"), [cst.SubscriptElement(cst.Index(
+            cst.UnaryOperation(cst.Minus(), cst.Integer("1"))))]))
+        item = self.emit(frame, self._target(frame, hint), "getitem", (base,),
+                         (("index", last),))
+        self._computed.clear()  # the list changes: xs[-1] is another item now
+        self.emit(frame, base.name, "pop", (base,))
+        return item
+
+    def _pack_pop(self, frame: Frame, node: cst.Call, pack: Pack):
+        """``xs.pop()`` or ``xs.pop(i)`` on a list that is still a literal: one item less."""
+        index = _literal_int(node.args[0].value) if len(node.args) == 1 else \
+            -1 if not node.args else None
+        if not isinstance(node.func.value, cst.Name) or index is None or \
+                not -len(pack.items) <= index < len(pack.items):
+            raise self.error(frame, node, "write xs.pop() or xs.pop(i), i a number in range, "
+                             "on a list variable")
+        items = list(pack.items)
+        item = items.pop(index)
+        frame.env[node.func.value.value] = Pack("list", tuple(items))
+        return item
+
     def _pack_append(self, frame: Frame, node: cst.Call, pack: Pack):
         """``xs.append(v)`` on a list that is still a literal: one more item."""
         if not isinstance(node.func.value, cst.Name) or len(node.args) != 1:
@@ -1266,6 +1334,8 @@ class _Lowering:
     def _method(self, frame: Frame, node: cst.Call, base: Atom, name: str, hint):
         if name == "append":
             return self._append(frame, node, base)
+        if name == "pop":
+            return self._pop(frame, node, base, hint)
         spec = METHODS.get(name)
         if spec is None:
             raise self.error(frame, node.func, f"the array method .{name}() is not supported",
@@ -1338,16 +1408,27 @@ class _Lowering:
             raise self.error(frame, node, f"unsupported arguments for {rule.name}: {exc}",
                              "see docs/rules.md for the supported signature") from None
         op_atoms = [self.materialize(frame, v, node) for v in ops]
-        if rule.name not in _LIST_RULES:  # a list where an array is expected: np.array(xs)
+        if rule.name not in _LIST_RULES and rule.name not in _HELPER_RULES:
+            # a list where an array is expected: np.array(xs)
             op_atoms = [self.emit(frame, self.ctx.namer.temp(), "array_list", (a,))
                         if isinstance(a, Var) and a.name in self.lists else a
                         for a in op_atoms]
-        param_atoms = [(k, self.materialize(frame, v, node)) for k, v in bound.arguments.items()]
+        param_atoms = [(k, self._parameter(frame, v, node)) for k, v in bound.arguments.items()]
         omitted = [p.name for p in params if p.name not in bound.arguments
                    and p.kind is not p.VAR_POSITIONAL and p.name not in
                    {q.name for q in params[: rule.nin]}]
         return self.emit(frame, self._target(frame, hint), rule.name, op_atoms, param_atoms,
                          omitted)
+
+    def _parameter(self, frame: Frame, value: Any, node: cst.CSTNode) -> Atom:
+        """A rule's parameter, never differentiated: a tuple or list of variables is one
+        expression (``concat_grad(g, 0, (a, b))`` in gradient code, which reads a and b's
+        shapes)."""
+        if isinstance(value, Pack) and value.kind in ("tuple", "list"):
+            atoms = [self._parameter(frame, v, node) for v in value.items]
+            return Lit(_container_node(value, [_atom_node(a) for a in atoms]),
+                       frozenset().union(*(_uses(a) for a in atoms)))
+        return self.materialize(frame, value, node)
 
     def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):
         atoms = [self.materialize(frame, v, node) for v in args]
@@ -1572,6 +1653,16 @@ class _Missing:
 _MISSING = _Missing()
 
 
+def _literal_int(node: cst.BaseExpression) -> int | None:
+    """The value of ``3`` or ``-1`` as written; None for any other expression."""
+    if isinstance(node, cst.Integer):
+        return int(node.value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and \
+            isinstance(node.expression, cst.Integer):
+        return -int(node.expression.value)
+    return None
+
+
 def _is_user_function(obj: Any) -> bool:
     fn_code = getattr(obj, "__code__", None)
     if fn_code is None or not inspect.isfunction(obj):
@@ -1583,7 +1674,8 @@ def _is_user_function(obj: Any) -> bool:
 _TEMP = re.compile(r"^t\d+$")
 _CONSTRUCTORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",
                  "zeros_like", "ones_like", "empty_like", "full_like")
-_LIST_RULES = {"append", "stack_list", "array_list", "sum_list", "getitem", "len", "assign"}
+_HELPER_RULES = frozenset(r.name for r in helpers.RULES)  # of generated code: lists stay lists
+_LIST_RULES = {"append", "pop", "stack_list", "array_list", "sum_list", "getitem", "len", "assign"}
 
 
 def _atom_key(a: Atom) -> tuple:

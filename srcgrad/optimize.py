@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from srcgrad.build import call_receiver
+from srcgrad.build import call_receiver, method_call
 from srcgrad.cstwalk import changed, ident, visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
 from srcgrad.printer import code
@@ -65,6 +65,7 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
             program = coalesce(program)
             program = prune_pushes(program)
             program = merge_saves(program)
+            program = drop_unread_lists(program)
             if _signature(program) == before:
                 break
         return program
@@ -81,7 +82,7 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
     _READS.clear()
     _LENGTHS.clear()
     _CODES.clear()
-    return _map_exprs(drop_fresh_copies(program), tidy)
+    return fuse_pops(_map_exprs(drop_fresh_copies(program), tidy))
 
 
 def drop_fresh_copies(p: Program) -> Program:
@@ -471,6 +472,92 @@ def prune_pushes(p: Program) -> Program:
         return tuple(out)
 
     return replace(p, forward=keep(p.forward))
+
+
+def _list_method(g: GNode) -> tuple[str, str] | None:
+    """``(xs, "append")`` for the statement ``xs.append(v)`` (or ``xs.pop()``)."""
+    if not (isinstance(g, Gen) and g.effect and g.index is None):
+        return None
+    receiver = call_receiver(g.expr)
+    if receiver is None or g.target not in (None, receiver):
+        return None
+    method = g.expr.func.attr.value
+    return (receiver, method) if method in ("append", "pop") else None
+
+
+def drop_unread_lists(p: Program) -> Program:
+    """Lists only ever appended to and popped from, never read (the stack of a tangent that
+    nothing reads, in the derivative of gradient code): those appends and pops go."""
+    ops: Counter[str] = Counter()
+    for g in gens(p.forward + p.backward):
+        found = _list_method(g)
+        if found is not None:
+            ops[found[0]] += 1
+    if not ops:
+        return p
+    uses: Counter[str] = Counter()
+    for node in p.forward + p.backward:
+        uses.update(_node_reads(node))
+    for r in p.returns:
+        uses.update(reads(r))
+    unread = {name for name, k in ops.items() if uses[name] == k}
+    if not unread:
+        return p
+
+    def keep(block: tuple[GNode, ...]) -> tuple[GNode, ...]:
+        out: list[GNode] = []
+        for node in block:
+            found = _list_method(node)
+            if found is not None and found[0] in unread:
+                continue
+            if isinstance(node, GIf):
+                node = replace(node, body=keep(node.body), orelse=keep(node.orelse))
+            elif isinstance(node, GLoop):
+                node = replace(node, body=keep(node.body))
+            out.append(node)
+        return tuple(out)
+
+    return replace(p, forward=keep(p.forward), backward=keep(p.backward))
+
+
+def fuse_pops(p: Program) -> Program:
+    """``v = xs[-1]``, then ``xs.pop()`` with nothing using ``xs`` between: ``v = xs.pop()``.
+    Run last, on tidied code: the read becomes a statement no other pass may move."""
+    def block(nodes: tuple[GNode, ...]) -> tuple[GNode, ...]:
+        out = list(nodes)
+        for i, g in enumerate(out):
+            if isinstance(g, GIf):
+                out[i] = replace(g, body=block(g.body), orelse=block(g.orelse))
+            elif isinstance(g, GLoop):
+                out[i] = replace(g, body=block(g.body))
+        i = 0
+        while i < len(out):
+            g = out[i]
+            lst = _last_item_of(g.expr) if isinstance(g, Gen) and g.index is None and \
+                g.target and not g.effect else None
+            if lst is not None and lst != g.target:
+                k = next((k for k in range(i + 1, len(out)) if lst in _node_reads(out[k])
+                          or lst in _node_writes(out[k])), None)
+                if k is not None and _list_method(out[k]) == (lst, "pop") and \
+                        not out[k].expr.args:
+                    out[i] = replace(g, expr=method_call(lst, "pop"))
+                    del out[k]
+            i += 1
+        return tuple(out)
+
+    return replace(p, forward=block(p.forward), backward=block(p.backward))
+
+
+def _last_item_of(expr: cst.BaseExpression) -> str | None:
+    """``xs`` for ``xs[-1]``."""
+    if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Name) and \
+            len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index):
+        index = expr.slice[0].slice.value
+        if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus) \
+                and isinstance(index.expression, cst.Integer) and \
+                index.expression.value == "1":
+            return expr.value.value
+    return None
 
 
 def merge_saves(p: Program) -> Program:

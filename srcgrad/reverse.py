@@ -29,6 +29,7 @@ from srcgrad.build import (
     primal_expr,
     primal_gens,
     range_of,
+    sliced,
     structured,
 )
 from srcgrad.cstwalk import call, changed, ident, visit
@@ -53,6 +54,7 @@ from srcgrad.ir import (
     walk,
 )
 from srcgrad.normalize import PassContext
+from srcgrad.rules.core import Undefined, undefined
 from srcgrad.rules.shape import VIEWS
 from srcgrad.template import names_in_rule, used_params
 
@@ -246,6 +248,9 @@ class _Reverse:
         read: set[str] = set()
         fns = [rule.vjp[0] if rule.variadic else rule.vjp[i] for i, _ in ops]
         for fn in fns:
+            if isinstance(fn, Undefined):
+                raise undefined(fn, s, "adjoint")
+        for fn in fns:
             read |= _rule_reads(fn, 4 if rule.variadic else 3, s)
         out += self._reads(s, t, read)  # names the output: self._out_name
         lead = [ident(self.ctx.alias), g, ident(self._out_name)]
@@ -395,8 +400,9 @@ class _Reverse:
         st.defined, st.owned = entry.defined, entry.owned
         if not body:
             return []
-        reads = [a.name for a in node.bounds or () if isinstance(a, Var)]
-        reads += [n for a in node.bounds or () if isinstance(a, Lit) for n in sorted(a.uses)]
+        atoms = [*(node.bounds or ()), *([node.limit] if node.limit is not None else [])]
+        reads = [a.name for a in atoms if isinstance(a, Var)]
+        reads += [n for a in atoms if isinstance(a, Lit) for n in sorted(a.uses)]
         reads += [node.trips] if node.trips else []
         pops = self._saved(node, sorted(set(reads) & self.kills[id(node)]), node.origin,
                            before=False)
@@ -408,8 +414,14 @@ class _Reverse:
             assert node.trips
             return call_of("range", ident(node.trips))
         r: cst.BaseExpression = range_of(node.bounds)
+        if node.limit is not None:
+            r = sliced(r, stop=atom_node(node.limit))
+        if node.backward:  # a loop over reversed(r): back in r's order
+            if not node.trips:
+                return r
+            r = sliced(r, step=cst.UnaryOperation(cst.Minus(), cst.Integer("1")))
         if node.trips:  # a loop that may break: the iterations it ran
-            r = cst.Subscript(r, [cst.SubscriptElement(cst.Slice(None, ident(node.trips)))])
+            r = sliced(r, stop=ident(node.trips))
         return call_of("reversed", r)
 
     # --- forward sweep -------------------------------------------------------------------------

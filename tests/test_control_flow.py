@@ -353,7 +353,33 @@ def partial_jumps(x, w):
     return np.sum(h)
 
 
-LOOPS = [partial_jumps, for_else, while_else, for_range, range_bounds, zero_trips, while_loop,
+def reversed_range(x, w):
+    h = x
+    for i in reversed(range(1, 5)):
+        h = np.sin(h * w) + i * x
+    return np.sum(h)
+
+
+def first_iterations(x, w):
+    n = 2
+    h = x
+    for i in range(6)[:n + 1]:
+        h = np.cos(h) * w + i
+        n = n + 1  # the slice was taken before the loop
+    return np.sum(h)
+
+
+def reversed_with_break(x, w):
+    h = x
+    for i in reversed(range(7)[:5]):
+        if np.sum(h) > 4.0:
+            break
+        h = h * w + i * 0.1
+    return np.sum(h)
+
+
+LOOPS = [reversed_range, first_iterations, reversed_with_break, partial_jumps, for_else,
+         while_else, for_range, range_bounds, zero_trips, while_loop,
          while_counter, with_break, while_break, self_updates, returns_from_loop,
          returns_from_nested_loops, returns_from_while]
 SEQUENCES = [range_from_data, over_rows, with_enumerate, with_zip, rnn, with_continue,
@@ -520,10 +546,32 @@ def comprehension_over_range(xs, w):
     return np.sum(ys ** 2)
 
 
-@pytest.mark.parametrize("fn", [appended_then_stacked, appended_then_summed,
-                                reads_the_list_while_growing, literal_appends,
-                                list_comprehension, generator_in_sum, nested_comprehension,
-                                comprehension_over_range, numpy_of_comprehensions])
+def used_as_a_stack(xs, w):
+    stack = []
+    for row in xs:
+        stack.append(np.sin(row * w))
+    top = stack.pop()
+    below = stack.pop()
+    return np.sum(top * below + stack[0] * len(stack))
+
+
+def popped_in_a_loop(xs, w):
+    stack = [w]
+    for row in xs:
+        stack.append(np.tanh(stack[-1] * row))
+    total = 0.0
+    for k in range(xs.shape[0]):
+        total = total + np.sum(stack.pop() * (k + 1))
+    stack.pop()  # for its effect only
+    return total + len(stack)
+
+
+LISTS = [appended_then_stacked, appended_then_summed, reads_the_list_while_growing,
+         literal_appends, list_comprehension, generator_in_sum, nested_comprehension,
+         comprehension_over_range, numpy_of_comprehensions, used_as_a_stack, popped_in_a_loop]
+
+
+@pytest.mark.parametrize("fn", LISTS)
 def test_lists_and_comprehensions(fn):
     # jax.numpy refuses a Python list where numpy takes it (np.sum([...])): no jax oracle there
     check(fn, (M, W), wrt=("xs", "w"), jax_oracle=fn is not numpy_of_comprehensions)
@@ -538,6 +586,40 @@ def test_list_rules_appear_in_generated_code():
     src = srcgrad.grad(appended_then_stacked, wrt="w").source
     assert "hs.append(h)" in src and "unstack_grad(" in src and "pop_grad(d_hs" in src
     assert "sum_list_grad(" in srcgrad.grad(appended_then_summed, wrt="w").source
+
+
+def test_pop_reads_like_the_source():
+    src = srcgrad.grad(used_as_a_stack, wrt="w").source
+    assert "top = stack.pop()" in src and "unpop_grad(d_stack)" in src
+
+
+def test_only_the_last_item_of_a_list_made_here_is_popped():
+    def pops_the_callers(xs, w):
+        return np.sum(xs.pop() * w)
+
+    def pops_the_first(w):
+        ys = []
+        for k in range(3):
+            ys.append(w * k)
+        return np.sum(ys.pop(0))
+
+    with pytest.raises(srcgrad.SrcGradError, match="only a list made in the function"):
+        srcgrad.grad(pops_the_callers, wrt="w")([np.ones(2)], np.ones(2))
+    with pytest.raises(srcgrad.SrcGradError, match="only the last item") as err:
+        srcgrad.grad(pops_the_first)(np.ones(2))
+    assert "ys.pop(0)" in str(err.value)
+
+
+def literal_list_pops(xs, w):
+    ys = [w, xs[0] * w, np.sin(w)]
+    ys.append(xs[1])
+    first = ys.pop(0)
+    last = ys.pop()
+    return np.sum(first * last + ys[-1] * ys.pop(-2))
+
+
+def test_a_literal_list_pops_any_item():
+    check(literal_list_pops, (M, W), wrt=("xs", "w"))
 
 
 def test_the_callers_list_is_never_appended_to():

@@ -114,10 +114,7 @@ def test_loops_over_sequences(fn):
     jvp_check(fn, (cf.M, cf.W), ("xs", "w"))
 
 
-@pytest.mark.parametrize("fn", [cf.appended_then_stacked, cf.appended_then_summed,
-                                cf.reads_the_list_while_growing, cf.literal_appends,
-                                cf.list_comprehension, cf.generator_in_sum,
-                                cf.nested_comprehension, cf.comprehension_over_range])
+@pytest.mark.parametrize("fn", [f for f in cf.LISTS if f is not cf.numpy_of_comprehensions])
 def test_lists_and_comprehensions(fn):
     jvp_check(fn, (cf.M, cf.W), ("xs", "w"))
 

@@ -12,14 +12,15 @@ import pytest
 import test_rules as tr
 
 import srcgrad
-from srcgrad.rules import DEFAULT_RULES
+from srcgrad.rules import DEFAULT_RULES, helpers
 
 jax.config.update("jax_enable_x64", True)
 
-# Rules written by the language rather than a numpy call, or only made by srcgrad itself:
-# covered by test_forward.py (lists, loops, index assignment) and test_higher_order.py.
-ELSEWHERE = {"append", "stack_list", "array_list", "sum_list", "assign", "broadcast_like",
-             "unbroadcast", "unreduce", "matmul_grad_a", "matmul_grad_b"}
+# Rules written by the language rather than a numpy call, or only made by srcgrad itself (the
+# runtime helpers of generated code): covered by test_forward.py (lists, loops, index
+# assignment), test_higher_order.py and, for the helpers, test_rules.py.
+ELSEWHERE = {"append", "pop", "stack_list", "array_list", "sum_list", "assign"} | {
+    r.name for r in helpers.RULES}
 OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
              "mod": "%", "matmul": "@"}
 LINALG = {"det", "inv", "solve", "norm"}

@@ -132,14 +132,40 @@ def prod_grad(g, x, axis=None, keepdims=False):
     rest = tuple(i for i in range(len(xs)) if i not in axes)
     moved = xp.transpose(x, rest + axes)
     flat = xp.reshape(moved, tuple(xs[i] for i in rest) + (-1,))
+    others = xp.reshape(_others(xp, flat), shape(moved))
+    others = xp.transpose(others, tuple(np.argsort(rest + axes)))
+    return keep(g, x, axis, keepdims) * others
+
+
+def _others(xp, flat):
+    """Along the last axis: the product of all the other elements, exact with zeros."""
     ones = xp.ones_like(flat[..., :1])
     left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     right = xp.flip(
         xp.cumprod(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1
     )
-    others = xp.reshape(left * right, shape(moved))
-    others = xp.transpose(others, tuple(np.argsort(rest + axes)))
-    return keep(g, x, axis, keepdims) * others
+    return left * right
+
+
+def prod_grad_jvp(g, x, t, axis=None, keepdims=False):
+    """The derivative of :func:`prod_grad` along ``t`` in ``x``: ``sum_j t_j prod_{k != i, j}
+    x_k`` for each ``i`` of a reduced group, exact with zeros (a symmetric map: also its
+    transpose)."""
+    xp = _xp(g, x, t)
+    xs = shape(x)
+    axes = tuple(range(len(xs))) if axis is None else _positive_axes(axis, len(xs))
+    rest = tuple(i for i in range(len(xs)) if i not in axes)
+    lead = tuple(xs[i] for i in rest)
+    flat = xp.reshape(xp.transpose(x, rest + axes), lead + (-1,))
+    flat_t = xp.reshape(xp.transpose(xp.broadcast_to(t, xs), rest + axes), lead + (-1,))
+    n = shape(flat)[-1]
+    eye = xp.eye(n, dtype=bool)
+    # row i: x with x_i replaced by 1; its leave-one-out products are prod_{k != i, j} x_k
+    pairs = _others(xp, xp.where(eye, xp.ones_like(flat)[..., None, :], flat[..., None, :]))
+    d = xp.sum(xp.where(eye, 0, pairs) * flat_t[..., None, :], axis=-1)
+    moved = tuple(xs[i] for i in rest + axes)
+    d = xp.transpose(xp.reshape(d, moved), tuple(np.argsort(rest + axes)))
+    return keep(g, x, axis, keepdims) * d
 
 
 def var_grad(g, x, axis=None, ddof=0, keepdims=False):
@@ -438,6 +464,85 @@ def _matrix_norm_grad(x, ord, axis):
     raise NotImplementedError(f"adjoint of the matrix norm ord={ord!r}")
 
 
+def concat_grad_t(h, g, i, xs, axis=0):
+    """The transpose of :func:`concat_grad`: ``h`` in ``xs[i]``'s part of zeros shaped like
+    ``g``."""
+    xp = _xp(h, g)
+    if axis is None:
+        sizes = [int(np.prod(shape(x), dtype=np.int64)) for x in xs]
+        start = sum(sizes[:i])
+        return getitem_grad(xp.ravel(h), g, slice(start, start + sizes[i]))
+    sizes = [shape(x)[axis] for x in xs]
+    start = sum(sizes[:i])
+    index = [slice(None)] * len(shape(g))
+    index[axis] = slice(start, start + sizes[i])
+    return getitem_grad(h, g, tuple(index))
+
+
+def stack_grad_t(h, g, i, axis=0):
+    """The transpose of :func:`stack_grad`: ``h`` at ``i`` along ``axis`` of zeros like ``g``."""
+    index = [slice(None)] * len(shape(g))
+    index[axis] = i
+    return getitem_grad(h, g, tuple(index))
+
+
+def hstack_grad_t(h, g, i, xs):
+    """The transpose of :func:`hstack_grad`."""
+    axis = 0 if all(len(shape(x)) <= 1 for x in xs) else 1
+    parts = [x if len(shape(x)) else _xp(x).reshape(x, (1,)) for x in xs]
+    return concat_grad_t(_xp(h).reshape(h, shape(parts[i])), g, i, parts, axis)
+
+
+def vstack_grad_t(h, g, i, xs):
+    """The transpose of :func:`vstack_grad`."""
+    parts = [_xp(x).atleast_2d(x) for x in xs]
+    return concat_grad_t(_xp(h).reshape(h, shape(parts[i])), g, i, parts, 0)
+
+
+def norm_grad_dx(g, out, x, t, ord=None, axis=None, keepdims=False):
+    """The derivative of :func:`norm_grad` along ``t`` in ``x`` (the norm ``out`` held fixed;
+    a diagonal map: also its transpose). Vector norms and the Frobenius norm."""
+    xp = _xp(g, x, t)
+    vector = _norm_kind(x, ord, axis)
+    gk, nk = keep(g, x, axis, keepdims), keep(out, x, axis, keepdims)
+    if ord is None or ord == "fro" or (vector and ord == 2):
+        return gk * t / xp.where(nk == 0, 1, nk)
+    if ord in (0, 1, np.inf, -np.inf):  # piecewise constant in x
+        return xp.zeros_like(x * t * gk)
+    p = ord
+    return gk * (p - 1) * xp.abs(x) ** (p - 2) * t / xp.where(nk == 0, 1, nk) ** (p - 1)
+
+
+def norm_grad_dout(g, out, x, t, ord=None, axis=None, keepdims=False):
+    """The derivative of :func:`norm_grad` along ``t`` in the norm ``out`` (``x`` held
+    fixed). Vector norms and the Frobenius norm."""
+    xp = _xp(g, x, t)
+    vector = _norm_kind(x, ord, axis)
+    gk, nk = keep(g, x, axis, keepdims), keep(out, x, axis, keepdims)
+    tk = keep(t, x, axis, keepdims)
+    if ord in (0, 1, np.inf, -np.inf):
+        return xp.zeros_like(x * tk * gk)
+    p = 2 if ord is None or ord == "fro" or (vector and ord == 2) else ord
+    return -(p - 1) * gk * xp.sign(x) * xp.abs(x) ** (p - 1) * tk / \
+        xp.where(nk == 0, 1, nk) ** p
+
+
+def _norm_kind(x, ord, axis) -> bool:
+    """Whether ``norm(x, ord, axis)`` is a vector norm; a matrix norm other than Frobenius
+    has no second derivative here."""
+    nd = len(shape(x))
+    if isinstance(axis, tuple) and len(axis) == 1:
+        axis = axis[0]
+    vector = (axis is None and nd == 1) or isinstance(axis, (int, np.integer))
+    if not vector and ord not in (None, "fro"):
+        from srcgrad.errors import SrcGradError
+
+        raise SrcGradError(f"the second derivative of the matrix norm ord={ord!r} is not "
+                           "available", hint="use the Frobenius norm (ord=None), or a vector "
+                           "norm over an axis")
+    return vector
+
+
 def concat_grad(g, i, xs, axis=0):
     """Adjoint of ``np.concatenate(xs, axis)`` for ``xs[i]``: its slice of ``g``."""
     xp = _xp(g)
@@ -684,6 +789,12 @@ class StructGrad:
             return StructGrad.of(other) + self
         return NotImplemented
 
+    def __getitem__(self, index):  # the adjoint of one item (zero if it was never read)
+        if isinstance(index, int) and index < 0 and self.length is not None:
+            index %= self.length
+        item = self.items.get(index)
+        return 0.0 if item is None else item
+
     def __repr__(self) -> str:
         return f"StructGrad({self.items!r})"
 
@@ -697,6 +808,21 @@ def pop_grad(g, v):
     item = g.items.pop(n - 1, None)
     g.length = n - 1
     return zero_grad(v) if item is None else item
+
+
+def list_pop(xs):
+    """``xs.pop()`` for its effect, returning ``xs``."""
+    xs.pop()
+    return xs
+
+
+def unpop_grad(g):
+    """Adjoint of ``xs.pop()`` for ``xs``: the adjoint ``g`` of the shorter list, one item
+    longer (the popped item's adjoint is added by the read that took it, ``v = xs[-1]``)."""
+    if isinstance(g, list):
+        return StructGrad(dict(enumerate(g)), len(g) + 1)
+    n = g.length if g.length is not None else max(g.items, default=-1) + 1
+    return StructGrad(dict(g.items), n + 1)
 
 
 def unstack_grad(g, xs, axis=0):

@@ -33,6 +33,27 @@ class LinearJvp:
         return self.primal(xp, t, *operands[1:], **params)
 
 
+class Undefined:
+    """In a jvp/vjp table: the operand is differentiable, but this derivative is not available
+    (a third derivative of a runtime helper); using it is a located error, never a zero."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __call__(self, *args, **kwargs):
+        raise NotImplementedError(self.reason)
+
+
+def undefined(fn: Undefined, stmt, kind: str):
+    """The located error for a statement whose ``kind`` ("tangent" or "adjoint") is
+    :class:`Undefined`."""
+    from srcgrad.errors import SrcGradError
+
+    return SrcGradError(f"no {kind} rule for {stmt.prim}() here: {fn.reason}", stmt.origin.loc,
+                        hint="differentiate the function once less, or by the other mode "
+                        "(hvp and hessian take mode=)")
+
+
 @dataclass(frozen=True)
 class Rule:
     """How to compute, differentiate forward and differentiate backward one primitive.

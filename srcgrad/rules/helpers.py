@@ -1,26 +1,86 @@
 """Rules for the runtime helpers generated code calls, so that generated code can be
-differentiated again (a Hessian-vector product is the gradient of a forward-mode derivative;
-``derivative(derivative(f))``). Each helper is linear in its first operand; the second only
-supplies a shape and dtype."""
+differentiated again: a Hessian-vector product is the tangent of gradient code (or the gradient
+of tangent code), ``grad(grad(f))`` the gradient of gradient code.
+
+Most helpers are the adjoint of a linear primitive, linear in their first operand ``g``: their
+tangent is the helper applied to ``g``'s tangent, and their adjoint is the transpose, which is
+the primitive they came from (the adjoint of ``getitem_grad`` is indexing). The others operands
+only supply shapes and dtypes, and are parameters here. Adjoints of bilinear primitives
+(``dot_grad_a(g, a, b)``) are linear in ``b`` too, and their mixed second derivatives are each
+other's transposes. ``Undefined`` marks the few derivatives not available (third derivatives of
+the list helpers): using one is a located error, never a silent zero.
+"""
 
 from __future__ import annotations
 
 from srcgrad.rules._util import (
+    add_at,
+    astype_grad,
     broadcast_like,
+    clip_mask,
+    concat_grad,
+    concat_grad_t,
+    cumsum_grad,
+    densify,
+    diag_grad,
+    dot_grad_a,
+    dot_grad_b,
+    extremum_grad,
+    getitem_grad,
+    hstack_grad,
+    hstack_grad_t,
+    inner_grad_a,
+    inner_grad_b,
+    keep,
+    log_base,
     matmul_grad_a,
     matmul_grad_b,
+    mT,
+    norm_grad,
+    norm_grad_dout,
+    norm_grad_dx,
+    pop_grad,
+    prod_grad,
+    prod_grad_jvp,
+    reduced_count,
+    repeat_grad,
+    replace_zero,
     seed,
+    set_at,
+    solve_grad_a,
+    solve_grad_b,
+    solve_jvp_a,
+    stack_grad,
+    stack_grad_t,
+    sum_list_grad,
+    take_at,
+    tensordot_grad_a,
+    tensordot_grad_b,
+    tile_grad,
+    trace_grad,
+    transpose_grad,
     unbroadcast,
+    unpop_grad,
     unreduce,
+    unstack_grad,
+    var_grad,
+    vstack_grad,
+    vstack_grad_t,
+    zero_at,
     zero_grad,
 )
-from srcgrad.rules.core import LinearJvp, Rule, nondiff
+from srcgrad.rules.core import LinearJvp, Rule, Undefined, linear, nondiff, rule
 
 
 def _helper(name, primal, transpose) -> Rule:
     # linear in g; the shape operand x carries no derivative
     return Rule(name, primal, (LinearJvp(primal), None), (transpose, None))
 
+
+_LISTS = Undefined("the adjoints of list helpers are not differentiated again")
+
+
+# --- broadcasting and reductions ------------------------------------------------------------------
 
 def _broadcast_like(xp, g, x): return broadcast_like(g, x)
 def _broadcast_like_t(xp, h, out, g, x): return unbroadcast(h, g)    # sum back to g's shape
@@ -35,12 +95,84 @@ def _unreduce_t(xp, h, out, g, x, axis=None, keepdims=False):         # the sum 
     return xp.reshape(xp.sum(h, axis=axis, keepdims=keepdims), xp.shape(g))
 UNREDUCE = Rule("unreduce", _unreduce, (LinearJvp(_unreduce), None), (_unreduce_t, None))
 
+def _keep(xp, g, x, axis=None, keepdims=False): return keep(g, x, axis, keepdims)
+def _keep_t(xp, h, out, g, x, axis=None, keepdims=False): return xp.reshape(h, xp.shape(g))
+KEEP = Rule("keep", _keep, (LinearJvp(_keep), None), (_keep_t, None))
+
 def _zero_grad(xp, x): return zero_grad(x)
 ZERO_GRAD = nondiff("zero_grad", _zero_grad)
 
 def _seed(xp, out): return seed(out)
 SEED = nondiff("seed", _seed)
 
+def _reduced_count(xp, x, axis=None): return reduced_count(x, axis)
+REDUCED_COUNT = nondiff("reduced_count", _reduced_count)
+
+# max/min share g among the positions that attain the extremum: piecewise constant in x
+def _ext(xp, g, out, x, axis=None, keepdims=False): return extremum_grad(g, out, x, axis, keepdims)
+def _ext_t(xp, h, y, g, out, x, axis=None, keepdims=False):
+    return xp.reshape(xp.sum(h * extremum_grad(1.0, out, x, axis, keepdims),
+                      axis=axis, keepdims=keepdims), xp.shape(g))
+EXTREMUM_GRAD = Rule("extremum_grad", _ext, (LinearJvp(_ext), None, None), (_ext_t, None, None))
+
+# prod: g times the product of the other elements
+def _prod_g(xp, g, x, axis=None, keepdims=False): return prod_grad(g, x, axis, keepdims)
+def _prod_g_jvp_x(xp, t, y, g, x, axis=None, keepdims=False):
+    return prod_grad_jvp(g, x, t, axis, keepdims)
+def _prod_g_vjp_g(xp, h, y, g, x, axis=None, keepdims=False):
+    return xp.reshape(xp.sum(h * prod_grad(1.0, x, axis, keepdims),
+                      axis=axis, keepdims=keepdims), xp.shape(g))
+def _prod_g_vjp_x(xp, h, y, g, x, axis=None, keepdims=False):   # a symmetric map
+    return prod_grad_jvp(g, x, h, axis, keepdims)
+PROD_GRAD = Rule("prod_grad", _prod_g, (LinearJvp(_prod_g), _prod_g_jvp_x),
+                 (_prod_g_vjp_g, _prod_g_vjp_x))
+_LEAVE_TWO_OUT = Undefined("the third derivative of np.prod is not available")
+def _prod_g_jvp(xp, g, x, t, axis=None, keepdims=False):
+    return prod_grad_jvp(g, x, t, axis, keepdims)
+PROD_GRAD_JVP = Rule("prod_grad_jvp", _prod_g_jvp, (_LEAVE_TWO_OUT,) * 3, (_LEAVE_TWO_OUT,) * 3)
+
+# var: keep(g) * 2 (x - mean(x)) / (n - ddof), bilinear in g and x
+def _var_g(xp, g, x, axis=None, ddof=0, keepdims=False): return var_grad(g, x, axis, ddof, keepdims)
+def _var_g_jvp_x(xp, t, y, g, x, axis=None, ddof=0, keepdims=False):
+    return var_grad(g, t, axis, ddof, keepdims)
+def _var_g_vjp_g(xp, h, y, g, x, axis=None, ddof=0, keepdims=False):
+    return xp.reshape(xp.sum(h * var_grad(1.0, x, axis, ddof, keepdims),
+                      axis=axis, keepdims=keepdims), xp.shape(g))
+def _var_g_vjp_x(xp, h, y, g, x, axis=None, ddof=0, keepdims=False):  # centering is symmetric
+    return var_grad(1.0, keep(g, x, axis, keepdims) * h, axis, ddof, keepdims)
+VAR_GRAD = Rule("var_grad", _var_g, (LinearJvp(_var_g), _var_g_jvp_x),
+                (_var_g_vjp_g, _var_g_vjp_x))
+
+def _cumsum_g(xp, g, x, axis=None): return cumsum_grad(g, x, axis)
+def _cumsum_g_t(xp, h, y, g, x, axis=None): return xp.cumsum(h, axis=axis)
+CUMSUM_GRAD = _helper("cumsum_grad", _cumsum_g, _cumsum_g_t)
+
+# norm: keep(g) x / keep(out) for the 2-norm; out is the norm's value, x its argument
+def _norm_g(xp, g, out, x, ord=None, axis=None, keepdims=False):
+    return norm_grad(g, out, x, ord, axis, keepdims)
+def _norm_g_jvp_out(xp, t, y, g, out, x, ord=None, axis=None, keepdims=False):
+    return norm_grad_dout(g, out, x, t, ord, axis, keepdims)
+def _norm_g_jvp_x(xp, t, y, g, out, x, ord=None, axis=None, keepdims=False):
+    return norm_grad_dx(g, out, x, t, ord, axis, keepdims)
+def _norm_g_vjp_g(xp, h, y, g, out, x, ord=None, axis=None, keepdims=False):
+    return xp.reshape(xp.sum(h * norm_grad(1.0, out, x, ord, axis, keepdims),
+                      axis=axis, keepdims=keepdims), xp.shape(g))
+def _norm_g_vjp_out(xp, h, y, g, out, x, ord=None, axis=None, keepdims=False):
+    return xp.reshape(xp.sum(h * norm_grad_dout(g, out, x, 1.0, ord, axis, keepdims),
+                      axis=axis, keepdims=keepdims), xp.shape(out))
+def _norm_g_vjp_x(xp, h, y, g, out, x, ord=None, axis=None, keepdims=False):  # diagonal
+    return norm_grad_dx(g, out, x, h, ord, axis, keepdims)
+NORM_GRAD = Rule("norm_grad", _norm_g, (LinearJvp(_norm_g), _norm_g_jvp_out, _norm_g_jvp_x),
+                 (_norm_g_vjp_g, _norm_g_vjp_out, _norm_g_vjp_x))
+_NORM_THIRD = Undefined("the third derivative of np.linalg.norm is not available")
+def _norm_g_dx(xp, g, out, x, t, ord=None, axis=None, keepdims=False):
+    return norm_grad_dx(g, out, x, t, ord, axis, keepdims)
+def _norm_g_dout(xp, g, out, x, t, ord=None, axis=None, keepdims=False):
+    return norm_grad_dout(g, out, x, t, ord, axis, keepdims)
+NORM_GRAD_DX = Rule("norm_grad_dx", _norm_g_dx, (_NORM_THIRD,) * 4, (_NORM_THIRD,) * 4)
+NORM_GRAD_DOUT = Rule("norm_grad_dout", _norm_g_dout, (_NORM_THIRD,) * 4, (_NORM_THIRD,) * 4)
+
+# --- products -------------------------------------------------------------------------------------
 # the adjoints of a @ b: bilinear in (g, b) and (g, a); the other matrix supplies a shape. As
 # mixed second derivatives of <g, a @ b>, each one's transpose is the other's adjoint.
 def _mga(xp, g, a, b): return matmul_grad_a(g, a, b)                  # g @ b^T, summed to a
@@ -57,4 +189,209 @@ def _mgb_vjp_a(xp, h, out, g, a, b): return matmul_grad_a(g, a, h)
 MATMUL_GRAD_B = Rule("matmul_grad_b", _mgb, (LinearJvp(_mgb), _mgb_jvp_a, None),
                      (_mgb_vjp_g, _mgb_vjp_a, None))
 
-RULES = [BROADCAST_LIKE, UNBROADCAST, UNREDUCE, ZERO_GRAD, SEED, MATMUL_GRAD_A, MATMUL_GRAD_B]
+def _dga(xp, g, a, b): return dot_grad_a(g, a, b)
+def _dga_jvp_b(xp, t, out, g, a, b): return dot_grad_a(g, a, t)
+def _dga_vjp_g(xp, h, out, g, a, b): return xp.dot(h, b)
+def _dga_vjp_b(xp, h, out, g, a, b): return dot_grad_b(g, h, b)
+DOT_GRAD_A = Rule("dot_grad_a", _dga, (LinearJvp(_dga), None, _dga_jvp_b),
+                  (_dga_vjp_g, None, _dga_vjp_b))
+
+def _dgb(xp, g, a, b): return dot_grad_b(g, a, b)
+def _dgb_jvp_a(xp, t, out, g, a, b): return dot_grad_b(g, t, b)
+def _dgb_vjp_g(xp, h, out, g, a, b): return xp.dot(a, h)
+def _dgb_vjp_a(xp, h, out, g, a, b): return dot_grad_a(g, a, h)
+DOT_GRAD_B = Rule("dot_grad_b", _dgb, (LinearJvp(_dgb), _dgb_jvp_a, None),
+                  (_dgb_vjp_g, _dgb_vjp_a, None))
+
+def _iga(xp, g, a, b): return inner_grad_a(g, a, b)
+def _iga_jvp_b(xp, t, out, g, a, b): return inner_grad_a(g, a, t)
+def _iga_vjp_g(xp, h, out, g, a, b): return xp.inner(h, b)
+def _iga_vjp_b(xp, h, out, g, a, b): return inner_grad_b(g, h, b)
+INNER_GRAD_A = Rule("inner_grad_a", _iga, (LinearJvp(_iga), None, _iga_jvp_b),
+                    (_iga_vjp_g, None, _iga_vjp_b))
+
+def _igb(xp, g, a, b): return inner_grad_b(g, a, b)
+def _igb_jvp_a(xp, t, out, g, a, b): return inner_grad_b(g, t, b)
+def _igb_vjp_g(xp, h, out, g, a, b): return xp.inner(a, h)
+def _igb_vjp_a(xp, h, out, g, a, b): return inner_grad_a(g, a, h)
+INNER_GRAD_B = Rule("inner_grad_b", _igb, (LinearJvp(_igb), _igb_jvp_a, None),
+                    (_igb_vjp_g, _igb_vjp_a, None))
+
+def _tga(xp, g, a, b, axes=2): return tensordot_grad_a(g, a, b, axes)
+def _tga_jvp_b(xp, t, out, g, a, b, axes=2): return tensordot_grad_a(g, a, t, axes)
+def _tga_vjp_g(xp, h, out, g, a, b, axes=2): return xp.tensordot(h, b, axes)
+def _tga_vjp_b(xp, h, out, g, a, b, axes=2): return tensordot_grad_b(g, h, b, axes)
+TENSORDOT_GRAD_A = Rule("tensordot_grad_a", _tga, (LinearJvp(_tga), None, _tga_jvp_b),
+                        (_tga_vjp_g, None, _tga_vjp_b))
+
+def _tgb(xp, g, a, b, axes=2): return tensordot_grad_b(g, a, b, axes)
+def _tgb_jvp_a(xp, t, out, g, a, b, axes=2): return tensordot_grad_b(g, t, b, axes)
+def _tgb_vjp_g(xp, h, out, g, a, b, axes=2): return xp.tensordot(a, h, axes)
+def _tgb_vjp_a(xp, h, out, g, a, b, axes=2): return tensordot_grad_a(g, a, h, axes)
+TENSORDOT_GRAD_B = Rule("tensordot_grad_b", _tgb, (LinearJvp(_tgb), _tgb_jvp_a, None),
+                        (_tgb_vjp_g, _tgb_vjp_a, None))
+
+def _mT(xp, a): return mT(a)
+def _mT_t(xp, h, out, a): return mT(h)
+MT = linear("mT", _mT, _mT_t)
+
+# solve: y = solve_grad_b(g, ...) = a^-T g; solve_grad_a(g, x, ...) = -(a^-T g) x^T, x the solution;
+# solve_jvp_a(t, x, ...) = -a^-1 (t x). Linear in g (t) and x; d(a^-1) = -a^-1 da a^-1.
+def _sgb(xp, g, x, a, b): return solve_grad_b(g, x, a, b)
+def _sgb_jvp_a(xp, t, y, g, x, a, b): return -solve_grad_b(mT(t) @ y, x, a, b)
+def _sgb_vjp_g(xp, h, y, g, x, a, b): return xp.linalg.solve(a, h)
+def _sgb_vjp_a(xp, h, y, g, x, a, b): return solve_grad_a(g, xp.linalg.solve(a, h), a, b)
+SOLVE_GRAD_B = Rule("solve_grad_b", _sgb, (LinearJvp(_sgb), None, _sgb_jvp_a, None),
+                    (_sgb_vjp_g, None, _sgb_vjp_a, None))
+
+def _sga(xp, g, x, a, b): return solve_grad_a(g, x, a, b)
+def _sga_jvp_x(xp, t, y, g, x, a, b): return solve_grad_a(g, t, a, b)
+def _sga_jvp_a(xp, t, y, g, x, a, b):
+    return -solve_grad_a(mT(t) @ solve_grad_b(g, x, a, b), x, a, b)
+def _sga_vjp_g(xp, h, y, g, x, a, b): return -xp.linalg.solve(a, h @ x)
+def _sga_vjp_x(xp, h, y, g, x, a, b): return -(mT(h) @ solve_grad_b(g, x, a, b))
+def _sga_vjp_a(xp, h, y, g, x, a, b): return -solve_grad_a(g, xp.linalg.solve(a, h @ x), a, b)
+SOLVE_GRAD_A = Rule("solve_grad_a", _sga, (LinearJvp(_sga), _sga_jvp_x, _sga_jvp_a, None),
+                    (_sga_vjp_g, _sga_vjp_x, _sga_vjp_a, None))
+
+def _sja(xp, t, x, a, b): return solve_jvp_a(t, x, a, b)
+def _sja_jvp_x(xp, s, y, t, x, a, b): return solve_jvp_a(t, s, a, b)
+def _sja_jvp_a(xp, s, y, t, x, a, b): return solve_jvp_a(s, y, a, b)
+def _sja_vjp_t(xp, h, y, t, x, a, b): return solve_grad_a(h, x, a, b)
+def _sja_vjp_x(xp, h, y, t, x, a, b): return -(mT(t) @ solve_grad_b(h, x, a, b))
+def _sja_vjp_a(xp, h, y, t, x, a, b): return solve_grad_a(h, y, a, b)
+SOLVE_JVP_A = Rule("solve_jvp_a", _sja, (LinearJvp(_sja), _sja_jvp_x, _sja_jvp_a, None),
+                   (_sja_vjp_t, _sja_vjp_x, _sja_vjp_a, None))
+
+def _trace_g(xp, g, x, offset=0, axis1=0, axis2=1): return trace_grad(g, x, offset, axis1, axis2)
+def _trace_g_t(xp, h, y, g, x, offset=0, axis1=0, axis2=1): return xp.trace(h, offset, axis1, axis2)
+TRACE_GRAD = _helper("trace_grad", _trace_g, _trace_g_t)
+
+def _diag_g(xp, g, x, k=0): return diag_grad(g, x, k)
+def _diag_g_t(xp, h, y, g, x, k=0): return xp.diag(h, k)    # extracts, or places, back
+DIAG_GRAD = _helper("diag_grad", _diag_g, _diag_g_t)
+
+# --- shapes and indexing --------------------------------------------------------------------------
+
+def _getitem_g(xp, g, x, index): return getitem_grad(g, x, index)
+def _getitem_g_t(xp, h, y, g, x, index): return h[index]        # a scatter's transpose: a gather
+GETITEM_GRAD = _helper("getitem_grad", _getitem_g, _getitem_g_t)
+
+def _take_at(xp, g, index): return take_at(g, index)
+def _take_at_t(xp, h, y, g, index): return getitem_grad(h, g, index)
+TAKE_AT = linear("take_at", _take_at, _take_at_t)
+
+def _zero_at(xp, g, index, copy=False): return zero_at(g, index, copy)
+def _zero_at_t(xp, h, y, g, index, copy=False): return zero_at(h, index, copy=True)  # a projection
+ZERO_AT = linear("zero_at", _zero_at, _zero_at_t)
+
+# add_at(a, index, g) adds g at index into a (in place); set_at(x, index, v) sets it
+def _add_at(xp, a, index, g): return add_at(a, index, g)
+def _add_at_jvp_a(xp, t, out, a, index, g): return t
+def _add_at_jvp_g(xp, t, out, a, index, g): return getitem_grad(t, a, index)
+def _add_at_vjp_a(xp, h, out, a, index, g): return h
+def _add_at_vjp_g(xp, h, out, a, index, g): return unbroadcast(take_at(h, index), g)
+ADD_AT = Rule("add_at", _add_at, (_add_at_jvp_a, None, _add_at_jvp_g),
+              (_add_at_vjp_a, None, _add_at_vjp_g))
+
+def _set_at(xp, x, index, v): return set_at(x, index, v)
+def _set_at_jvp_x(xp, t, out, x, index, v): return zero_at(t, index, copy=True)
+def _set_at_jvp_v(xp, t, out, x, index, v): return set_at(xp.zeros_like(out), index, t)
+def _set_at_vjp_x(xp, h, out, x, index, v): return zero_at(h, index, copy=True)
+def _set_at_vjp_v(xp, h, out, x, index, v): return unbroadcast(take_at(h, index), v)
+SET_AT = Rule("set_at", _set_at, (_set_at_jvp_x, None, _set_at_jvp_v),
+              (_set_at_vjp_x, None, _set_at_vjp_v))
+
+def _concat_g(xp, g, i, xs, axis=0): return concat_grad(g, i, xs, axis)
+def _concat_g_t(xp, h, y, g, i, xs, axis=0): return concat_grad_t(h, g, i, xs, axis)
+CONCAT_GRAD = linear("concat_grad", _concat_g, _concat_g_t)
+
+def _concat_g_t_p(xp, h, g, i, xs, axis=0): return concat_grad_t(h, g, i, xs, axis)
+def _concat_g_t_t(xp, k, y, h, g, i, xs, axis=0): return concat_grad(k, i, xs, axis)
+CONCAT_GRAD_T = linear("concat_grad_t", _concat_g_t_p, _concat_g_t_t)
+
+def _stack_g(xp, g, i, axis=0): return stack_grad(g, i, axis)
+def _stack_g_t(xp, h, y, g, i, axis=0): return stack_grad_t(h, g, i, axis)
+STACK_GRAD = linear("stack_grad", _stack_g, _stack_g_t)
+
+def _stack_g_t_p(xp, h, g, i, axis=0): return stack_grad_t(h, g, i, axis)
+def _stack_g_t_t(xp, k, y, h, g, i, axis=0): return stack_grad(k, i, axis)
+STACK_GRAD_T = linear("stack_grad_t", _stack_g_t_p, _stack_g_t_t)
+
+def _hstack_g(xp, g, i, xs): return hstack_grad(g, i, xs)
+def _hstack_g_t(xp, h, y, g, i, xs): return hstack_grad_t(h, g, i, xs)
+HSTACK_GRAD = linear("hstack_grad", _hstack_g, _hstack_g_t)
+
+def _hstack_g_t_p(xp, h, g, i, xs): return hstack_grad_t(h, g, i, xs)
+def _hstack_g_t_t(xp, k, y, h, g, i, xs): return hstack_grad(k, i, xs)
+HSTACK_GRAD_T = linear("hstack_grad_t", _hstack_g_t_p, _hstack_g_t_t)
+
+def _vstack_g(xp, g, i, xs): return vstack_grad(g, i, xs)
+def _vstack_g_t(xp, h, y, g, i, xs): return vstack_grad_t(h, g, i, xs)
+VSTACK_GRAD = linear("vstack_grad", _vstack_g, _vstack_g_t)
+
+def _vstack_g_t_p(xp, h, g, i, xs): return vstack_grad_t(h, g, i, xs)
+def _vstack_g_t_t(xp, k, y, h, g, i, xs): return vstack_grad(k, i, xs)
+VSTACK_GRAD_T = linear("vstack_grad_t", _vstack_g_t_p, _vstack_g_t_t)
+
+def _tile_g(xp, g, x, reps): return tile_grad(g, x, reps)
+def _tile_g_t(xp, h, y, g, x, reps): return xp.tile(h, reps)
+TILE_GRAD = _helper("tile_grad", _tile_g, _tile_g_t)
+
+def _repeat_g(xp, g, x, repeats, axis=None): return repeat_grad(g, x, repeats, axis)
+def _repeat_g_t(xp, h, y, g, x, repeats, axis=None): return xp.repeat(h, repeats, axis)
+REPEAT_GRAD = _helper("repeat_grad", _repeat_g, _repeat_g_t)
+
+def _transpose_g(xp, g, axes=None): return transpose_grad(g, axes)
+def _transpose_g_t(xp, h, y, g, axes=None): return xp.transpose(h, axes)
+TRANSPOSE_GRAD = linear("transpose_grad", _transpose_g, _transpose_g_t)
+
+def _astype_g(xp, g, x): return astype_grad(g, x)
+def _astype_g_t(xp, h, y, g, x): return astype_grad(h, g)          # back to g's dtype
+ASTYPE_GRAD = _helper("astype_grad", _astype_g, _astype_g_t)
+
+# --- elementwise ----------------------------------------------------------------------------------
+
+def _clip_mask(xp, x, lo, hi): return clip_mask(x, lo, hi)
+CLIP_MASK = nondiff("clip_mask", _clip_mask)
+
+def _log_base(xp, a): return log_base(a)                      # log(a), 0 where a == 0
+def _log_base_jvp(xp, t, out, a): return t * (a != 0) / replace_zero(a)
+def _log_base_vjp(xp, g, out, a): return g * (a != 0) / replace_zero(a)
+LOG_BASE = rule("log_base", _log_base, (_log_base_jvp,), (_log_base_vjp,), elementwise=True)
+
+def _replace_zero(xp, x): return replace_zero(x)              # x, 1 where x == 0
+def _replace_zero_jvp(xp, t, out, x): return t * (x != 0)
+def _replace_zero_vjp(xp, g, out, x): return g * (x != 0)
+REPLACE_ZERO = rule("replace_zero", _replace_zero, (_replace_zero_jvp,), (_replace_zero_vjp,),
+                    elementwise=True)
+
+# --- lists (the adjoints of lists built at run time): forward mode only ---------------------------
+
+def _pop_grad(xp, g, v): return pop_grad(g, v)
+POP_GRAD = Rule("pop_grad", _pop_grad, (LinearJvp(_pop_grad), None), (_LISTS, None))
+
+def _unpop_grad(xp, g): return unpop_grad(g)
+UNPOP_GRAD = Rule("unpop_grad", _unpop_grad, (LinearJvp(_unpop_grad),), (_LISTS,))
+
+def _unstack_grad(xp, g, xs, axis=0): return unstack_grad(g, xs, axis)
+def _unstack_grad_t(xp, h, y, g, xs, axis=0): return xp.stack(densify(h, xs), axis=axis)
+UNSTACK_GRAD = linear("unstack_grad", _unstack_grad, _unstack_grad_t)
+
+def _sum_list_grad(xp, g, xs): return sum_list_grad(g, xs)
+SUM_LIST_GRAD = Rule("sum_list_grad", _sum_list_grad, (LinearJvp(_sum_list_grad),), (_LISTS,))
+
+def _densify(xp, g, x): return densify(g, x)
+def _densify_t(xp, h, y, g, x): return h      # added to a StructGrad item by item
+DENSIFY = Rule("densify", _densify, (LinearJvp(_densify), None), (_densify_t, None))
+
+
+RULES = [BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP, ZERO_GRAD, SEED, REDUCED_COUNT,
+         EXTREMUM_GRAD, PROD_GRAD, PROD_GRAD_JVP, VAR_GRAD, CUMSUM_GRAD, NORM_GRAD,
+         NORM_GRAD_DX, NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, DOT_GRAD_A, DOT_GRAD_B,
+         INNER_GRAD_A, INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, MT, SOLVE_GRAD_B,
+         SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT, ZERO_AT,
+         ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T, HSTACK_GRAD,
+         HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD, TRANSPOSE_GRAD,
+         ASTYPE_GRAD, CLIP_MASK, LOG_BASE, REPLACE_ZERO, POP_GRAD, UNPOP_GRAD, UNSTACK_GRAD,
+         SUM_LIST_GRAD, DENSIFY]

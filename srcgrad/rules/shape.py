@@ -9,6 +9,7 @@ from srcgrad.rules._util import (
     getitem_grad,
     hstack_grad,
     list_append,
+    list_pop,
     pop_grad,
     repeat_grad,
     set_at,
@@ -18,6 +19,7 @@ from srcgrad.rules._util import (
     tile_grad,
     transpose_grad,
     unbroadcast,
+    unpop_grad,
     unstack_grad,
     vstack_grad,
     zero_at,
@@ -99,6 +101,10 @@ def _append_vjp_v(xp, g, out, xs, v): return pop_grad(g, v)
 APPEND = rule("append", _append, (_append_jvp_xs, _append_jvp_v),
               (_append_vjp_xs, _append_vjp_v))
 
+def _pop(xp, xs): return list_pop(xs)                       # written `xs.pop()`
+def _pop_t(xp, g, out, xs): return unpop_grad(g)              # the item's slot comes back
+POP = linear("pop", _pop, _pop_t)
+
 def _stack_list(xp, xs, axis=0): return xp.stack(xs, axis=axis)
 def _stack_list_t(xp, g, out, xs, axis=0): return unstack_grad(g, xs, axis)
 STACK_LIST = linear("stack_list", _stack_list, _stack_list_t)
@@ -175,7 +181,7 @@ VIEWS = frozenset({"getitem", "reshape", "ravel", "transpose", "swapaxes", "move
 RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
-    APPEND, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM,
+    APPEND, POP, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
