@@ -1,8 +1,9 @@
 """Hessian-vector product of the seed two-layer net loss with respect to w1.
 
 srcgrad's ``hvp`` in both modes (the forward-mode derivative of the gradient code along v, the
-default, and the gradient of the forward-mode derivative; all generated as source) against a hand-written HVP in NumPy, ``jax.jvp(jax.grad)`` with and without
-jit, and PyTorch's double backward; all checked against each other first. Run:
+default, and the gradient of the forward-mode derivative; all generated as source) against a
+hand-written HVP in NumPy, ``jax.jvp(jax.grad)`` with and without jit, and PyTorch's double
+backward; all checked against each other first. Run:
 ``.venv/bin/python bench/hvp.py [--quick] [--show]``.
 """
 
@@ -53,7 +54,7 @@ def main() -> int:
         print(rof.source)
     cases = {"hand-written NumPy": (hvp_hand, (*args, v)),
              "srcgrad hvp": (lambda *a: h(*a), (*args, v)),
-             "srcgrad hvp, reverse over forward": (lambda *a: rof(*a), (*args, v))}
+             "srcgrad hvp rev-over-fwd": (lambda *a: rof(*a), (*args, v))}
     jax_mod = run._import_jax()
     if not isinstance(jax_mod, str):
         jax, jnp = jax_mod

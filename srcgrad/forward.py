@@ -10,6 +10,7 @@ Index assignments and list appends update the tangent the way the value is updat
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 
 import libcst as cst
@@ -40,7 +41,7 @@ from srcgrad.ir import (
 from srcgrad.normalize import PassContext
 from srcgrad.rules.core import LinearJvp, Undefined, undefined
 from srcgrad.rules.shape import VIEWS
-from srcgrad.template import grouped, names_in
+from srcgrad.template import grouped, names_in, used_params
 
 
 class _Forward:
@@ -123,6 +124,7 @@ class _Forward:
             return apply_rule_fn(rule.primal, [ident(self.ctx.alias)],
                                  replace(s, args=tangents))
         terms = []
+        full = False  # a term reads every operand (t * b for a * b): it has the output's shape
         for i in ops:
             fn = rule.jvp[0] if rule.variadic else rule.jvp[i]
             if isinstance(fn, Undefined):
@@ -136,12 +138,13 @@ class _Forward:
             if rule.variadic:
                 lead.append(cst.Integer(str(i)))
             terms.append(apply_rule_fn(fn, lead, s))
+            full = full or (rule.elementwise and _reads_every_operand(fn, s, i))
         total = terms[0]
         for term in terms[1:]:
             total = cst.BinaryOperation(grouped(total), cst.Add(), grouped(term))
         every = all(i in ops or (isinstance(a, Lit) and a.is_scalar_number)
                     for i, a in enumerate(s.args))  # the terms broadcast to the output
-        if rule.elementwise and not every and not any(
+        if rule.elementwise and not every and not full and not any(
                 self.shapes.same(s.args[i].name, s.target) for i in ops):
             # an operand smaller than the output (broadcast): its tangent is too
             total = call_of("broadcast_like", total, ident(out))
@@ -225,3 +228,14 @@ def _empty_list(s: Stmt) -> bool:
     """``xs = []``: its tangent is a list of its own (``xs_dot = []``)."""
     return s.prim == "assign" and isinstance(s.args[0], Lit) and isinstance(
         s.args[0].node, cst.List) and not s.args[0].node.elements
+
+
+def _reads_every_operand(fn, s: Stmt, i: int) -> bool:
+    """Whether elementwise jvp ``fn`` of operand ``i`` reads the output, or every other operand
+    that is not a number: its term (the tangent of ``i`` times those) then broadcasts to the
+    output's shape."""
+    names = list(inspect.signature(fn).parameters)
+    params, read = names[3:3 + len(s.args)], used_params(fn)
+    return names[2] in read or all(
+        p in read for k, (p, a) in enumerate(zip(params, s.args, strict=False))
+        if k != i and not (isinstance(a, Lit) and a.is_scalar_number))
