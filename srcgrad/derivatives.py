@@ -53,6 +53,13 @@ class _Generated:
             "grad(f), derivative(f) or a function of your own that calls them instead",
             hint="jvp returns a (value, tangent) pair; hessian(f) gives second derivatives")
 
+    def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
+        """A call of this derivative inside a function srcgrad differentiates: the generated
+        function it runs, and that function's arguments made from the call's. The items are
+        opaque to this method; a literal tuple or list written in the call arrives as a
+        tuple."""
+        return self.__srcgrad_code__(), args, kwargs
+
     @property
     def source(self) -> str:
         """The generated Python source."""
@@ -105,6 +112,18 @@ class JvpFunction(_Generated):
         return fn(*primals, **{name: t for (_, name), t in zip(wrt, tangents, strict=True)})
 
 
+    def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
+        fn, _, wrt = self._build()
+        if kwargs or len(args) != 2 or not all(isinstance(a, tuple) for a in args):
+            raise SrcGradError(f"write {self.__name__[4:]}'s primals and tangents as two "
+                               "tuples here", hint="jvp(f, (x, w), (x_dot, w_dot))")
+        primals, tangents = args
+        if len(tangents) != len(wrt):
+            raise SrcGradError(f"{self.__name__[4:]} takes {len(wrt)} tangent(s), got "
+                               f"{len(tangents)}", hint="one tangent per differentiated argument")
+        return fn, list(primals), {name: t for (_, name), t in zip(wrt, tangents, strict=True)}
+
+
 def _check_tangent(primal: Any, tangent: Any, i: int) -> None:
     """A tangent has its primal's structure and shapes."""
     if isinstance(primal, dict):
@@ -139,6 +158,17 @@ def jvp(fn: Callable, primals: Sequence[Any] | None = None,
         raise SrcGradError("jvp takes both primals and tangents (or neither)",
                            hint="jvp(f, (x,), (v,)), or jvp(f) for the function itself")
     return jf(primals, tangents)
+
+
+def _jvp_inline(args: list, kwargs: dict) -> tuple[Callable, list, dict]:
+    """``jvp(f, primals, tangents)`` called inside a function srcgrad differentiates."""
+    if len(args) != 3 or kwargs or not callable(args[0]):
+        raise SrcGradError("write jvp(f, primals, tangents) here, f a function",
+                           hint="jvp(f, (x,), (v,))")
+    return JvpFunction(args[0]).__srcgrad_inline__(list(args[1:]), {})
+
+
+jvp.__srcgrad_inline__ = _jvp_inline  # type: ignore[attr-defined]
 
 
 class DerivativeFunction(_Generated):
@@ -200,6 +230,12 @@ class VjpFunction(_Generated):
     def __call__(self, *args: Any, cotangent: Any) -> tuple:
         fn, _, name = self._build()
         return fn(*args, **{name: cotangent})
+
+    def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
+        fn, _, name = self._build()
+        if set(kwargs) != {"cotangent"}:
+            raise SrcGradError(f"call {self.__name__} with the keyword cotangent= here")
+        return fn, args, {name: kwargs["cotangent"]}
 
 
 def vjp(fn: Callable, *primals: Any, backend: str = "numpy", jit: bool = False,
@@ -323,6 +359,13 @@ class HvpFunction(_Generated):
         *primals, v = args
         fn, _, name = self._build()
         return fn(*primals, **{name: v})
+
+    def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
+        fn, _, name = self._build()
+        if len(args) < 2 or kwargs:
+            raise SrcGradError(f"{self.__name__} takes the function's arguments, then the "
+                               "vector v", hint="hvp(f)(x, v)")
+        return fn, args[:-1], {name: args[-1]}
 
 
 def hvp(fn: Callable, wrt: int | str = 0, *, mode: str = _FOR, backend: str = "numpy",

@@ -18,6 +18,7 @@ class Namer:
     def __init__(self, taken: set[str] | frozenset[str] = frozenset()):
         self._taken: set[str] = set(taken)
         self._claimed: set[str] = set()
+        self._issued: set[str] = set()  # temporaries and fresh names handed out
         self._temps = 0
 
     def reserve_all(self, names) -> None:
@@ -26,7 +27,7 @@ class Namer:
     def claim(self, name: str) -> str:
         """The name for a binding of the user name ``name``: itself the first time, else a new
         version (``h_2``)."""
-        if name not in self._claimed:
+        if name not in self._claimed and name not in self._issued:
             self._claimed.add(name)
             self._taken.add(name)
             return name
@@ -38,12 +39,14 @@ class Namer:
         """``base`` itself if free, else ``base_2``, ``base_3``, …"""
         if base not in self._taken:
             self._taken.add(base)
+            self._issued.add(base)
             return base
         n = 2
         while f"{base}_{n}" in self._taken:
             n += 1
         name = f"{base}_{n}"
         self._taken.add(name)
+        self._issued.add(name)
         return name
 
     def temp(self) -> str:
@@ -53,6 +56,7 @@ class Namer:
             name = f"t{self._temps}"
             if name not in self._taken:
                 self._taken.add(name)
+                self._issued.add(name)
                 return name
 
     def adjoint(self, var: str) -> str:

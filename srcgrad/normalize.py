@@ -122,7 +122,7 @@ class Frame:
     branches: int = 0  # how many branches enclose it
     mutated: frozenset[str] = frozenset()  # user names assigned by index (`y[i] = v`)
     pinned: dict[str, str] = field(default_factory=dict)  # ... and their one core name each
-    result: str | None = None  # the variable every `return` of this function assigns
+    result: str | tuple[str, ...] | None = None  # the variable(s) every `return` assigns
     returned: str | None = None  # the flag a `return` inside a loop sets
     outer_block: int = -1  # the block the outermost loop being lowered goes into
     loop_returns: int = 0  # how many `return`s inside loops have been lowered
@@ -235,7 +235,7 @@ class _Lowering:
         if ret is not None:
             return ret
         if frame.result is not None:  # every path returned inside a branch
-            return Var(frame.result), frame.origin
+            return self._result_atoms(frame), frame.origin
         origin = frame.origin or Origin(frame.parsed.loc(frame.parsed.node), "return None",
                                         frame.where)
         return Lit(cst.Name("None")), origin
@@ -382,15 +382,47 @@ class _Lowering:
     def _early_return(self, frame: Frame, node: cst.Return) -> None:
         """``return v`` inside a branch: ``v`` goes to the function's result variable and the
         statements after the ``if`` move to the other branch."""
-        if frame.result is None:
-            frame.result = self._target(frame, frame.return_hint)
-        if node.value is None:
-            raise self.error(frame, node, "a bare `return` has no value to differentiate")
-        value = self.atom(frame, node.value, Home(frame.result))
-        if value != Var(frame.result):
-            self.emit(frame, frame.result, "assign", (value,))
+        self._assign_result(frame, node)
         self.body.append(Jump("return", frame.origin, id(frame)))
         return None
+
+    def _assign_result(self, frame: Frame, node: cst.Return) -> None:
+        """``return v`` into the function's result variable; ``return a, b`` of the function
+        being differentiated into one result variable per output."""
+        if node.value is None:
+            raise self.error(frame, node, "a bare `return` has no value to differentiate")
+        parts = self._outputs(frame, node)
+        if frame.result is None:
+            frame.result = self._target(frame, frame.return_hint) if parts is None else \
+                tuple(self._target(frame, f"out{k}") for k in range(1, len(parts) + 1))
+        several = isinstance(frame.result, tuple)
+        if several != (parts is not None) or (several and len(parts) != len(frame.result)):
+            n = len(frame.result) if several else 1
+            raise self.error(frame, node, f"this return gives {len(parts or [1])} value(s), an "
+                             f"earlier one {n}", "return as many values on every path")
+        for home, expr in zip(frame.result, parts, strict=True) if several else \
+                [(frame.result, node.value)]:
+            value = self.atom(frame, expr, Home(home))
+            if value != Var(home):
+                self.emit(frame, home, "assign", (value,))
+
+    @staticmethod
+    def _outputs(frame: Frame, node: cst.Return) -> list[cst.BaseExpression] | None:
+        """The values of ``return a, b`` (several outputs of the function being
+        differentiated; a tuple its caller unpacks for a function inlined); None for any other
+        return."""
+        if isinstance(node.value, cst.Tuple) and len(
+                node.value.elements) > 1 and all(isinstance(e, cst.Element)
+                                                 for e in node.value.elements):
+            return [e.value for e in node.value.elements]
+        return None
+
+    @staticmethod
+    def _result_atoms(frame: Frame) -> Any:
+        if isinstance(frame.result, tuple):
+            atoms = tuple(Var(r) for r in frame.result)
+            return Pack("tuple", atoms) if frame.where else atoms
+        return Var(frame.result)
 
     def _jump_rest(self, frame: Frame, stmt: cst.If, rest: list) -> bool:
         """After ``if c: ... break``, the statements that follow run only on the paths through
@@ -606,17 +638,11 @@ class _Lowering:
     def _loop_return(self, frame: Frame, node: cst.Return) -> None:
         """``return v`` inside a loop: ``v`` goes to the result, a flag says so, and ``break``;
         after each loop the flag ends the enclosing loop or the function (``_after_loop``)."""
-        if node.value is None:
-            raise self.error(frame, node, "a bare `return` has no value to differentiate")
-        if frame.result is None:
-            frame.result = self._target(frame, frame.return_hint)
         if frame.returned is None:
             frame.returned = self.ctx.namer.fresh("returned")
             self.blocks[frame.outer_block].append(Stmt(
                 frame.returned, "assign", (Lit(cst.Name("False")),), (), frame.origin))
-        value = self.atom(frame, node.value, Home(frame.result))
-        if value != Var(frame.result):
-            self.emit(frame, frame.result, "assign", (value,))
+        self._assign_result(frame, node)
         self.body.append(Stmt(frame.returned, "assign", (Lit(cst.Name("True")),), (),
                               frame.origin))
         self.body.extend(self._break(frame, frame.origin))
@@ -759,7 +785,7 @@ class _Lowering:
             last = True  # statements after it never run
         if isinstance(node, cst.Return) and frame.result and last:
             self._early_return(frame, node)
-            return Var(frame.result)
+            return self._result_atoms(frame)
         if isinstance(node, cst.Return):
             if not last:
                 if frame.loops:
@@ -768,12 +794,13 @@ class _Lowering:
                                      "return it after the loop")
             if node.value is None:
                 return Lit(cst.Name("None"))
-            if isinstance(node.value, cst.Tuple) and not frame.where and not frame.branches \
-                    and len(node.value.elements) > 1 and all(
-                        isinstance(e, cst.Element) for e in node.value.elements):
+            parts = self._outputs(frame, node)
+            if parts is not None and frame.where:  # a called function returns a tuple
+                return self.value(frame, node.value, None)
+            if parts is not None and not frame.branches:
                 # the differentiated function returns several values: one output each
-                return tuple(self.atom(frame, e.value, hint=f"out{k}")  # type: ignore[return-value]
-                             for k, e in enumerate(node.value.elements, 1))
+                return tuple(self.atom(frame, e, hint=f"out{k}")  # type: ignore[return-value]
+                             for k, e in enumerate(parts, 1))
             return self.atom(frame, node.value, hint=frame.return_hint)
         if isinstance(node, cst.Assign):
             hint = self._name_hint(node.targets[-1].target)
@@ -1264,6 +1291,14 @@ class _Lowering:
         spec = self.ctx.calls.lookup(callee.obj)
         if spec is not None:
             return self._primitive(frame, node, spec, args, kwargs, hint)
+        inline = _srcgrad_hook(callee.obj, "__srcgrad_inline__")
+        if inline is not None:  # jvp(f, ...), jvp(f)(...), hvp(f)(...): generated code
+            try:
+                generated, args, kwargs = inline([_opened(a) for a in args],
+                                                 {k: _opened(v) for k, v in kwargs.items()})
+            except SrcGradError as err:
+                raise self.error(frame, node, err.message, err.hint) from None
+            return self._inline_user(frame, node, generated, list(args), dict(kwargs), hint)
         code = getattr(type(callee.obj), "__srcgrad_code__", None)
         if code is not None:  # a derivative made by srcgrad (grad(f)): its generated code
             try:
@@ -1651,6 +1686,24 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def _srcgrad_hook(obj: Any, name: str) -> Callable | None:
+    """``obj.<name>`` for an object of srcgrad's own (a derivative, ``srcgrad.jvp``)."""
+    owner = obj if inspect.isfunction(obj) else type(obj)
+    if not (getattr(owner, "__module__", "") or "").startswith("srcgrad."):
+        return None
+    return getattr(obj, name, None)
+
+
+def _opened(value: Any) -> Any:
+    """A call's argument as an inline hook sees it: a literal tuple or list as a tuple of
+    its items, a function or object as itself, any other value unchanged (opaque)."""
+    if isinstance(value, Pack) and value.kind in ("tuple", "list"):
+        return tuple(value.items)
+    if isinstance(value, Ref):
+        return value.obj
+    return value
 
 
 def _literal_int(node: cst.BaseExpression) -> int | None:

@@ -108,9 +108,27 @@ def calls_with_returns(x, y):
     return np.sum(h)
 
 
+def layer_and_cache(x, y):
+    pre = x * y
+    return np.tanh(pre), pre
+
+
+def split_or_swap(a, b):
+    if np.sum(a) > np.sum(b):
+        return a * 2.0, b
+    return b, np.sin(a)
+
+
+def calls_returning_tuples(x, y):
+    h, pre = layer_and_cache(x, y)
+    p, q = split_or_swap(h, pre)
+    pair = split_or_swap(q, x)
+    return np.sum(p * q + pre) + np.sum(pair[0] * pair[1])
+
+
 @pytest.mark.parametrize("fn", [if_else, elif_chain, nested_if, if_without_else, ternary,
                                 nested_ternary, bool_ops, early_returns, returns_in_both,
-                                calls_with_returns])
+                                calls_with_returns, calls_returning_tuples])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_branches(fn, sign):
     check(fn, (sign * np.abs(V), W), wrt=("x", "y"))

@@ -97,7 +97,8 @@ def test_end_to_end_against_jax_jvp(index, backend):
 
 @pytest.mark.parametrize("fn", [cf.if_else, cf.elif_chain, cf.nested_if, cf.if_without_else,
                                 cf.ternary, cf.nested_ternary, cf.bool_ops, cf.early_returns,
-                                cf.returns_in_both, cf.calls_with_returns])
+                                cf.returns_in_both, cf.calls_with_returns,
+                                cf.calls_returning_tuples])
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_branches(fn, sign):
     jvp_check(fn, (sign * np.abs(cf.V), cf.W), ("x", "y"))

@@ -180,10 +180,45 @@ def calls_a_jvp(x):
     return JVP_TH((x,), (1.0,))[1]
 
 
-def test_a_jvp_called_in_a_differentiated_function_is_refused_at_the_call():
-    with pytest.raises(srcgrad.SrcGradError, match="called differently") as info:
-        srcgrad.grad(calls_a_jvp)(0.3)
-    assert info.value.lineno is not None and "JVP_TH" in str(info.value)
+def test_a_jvp_called_in_a_differentiated_function_is_inlined():
+    # d/dx of tanh'(x) is tanh''(x)
+    np.testing.assert_allclose(srcgrad.grad(calls_a_jvp)(0.3),
+                               float(jax.grad(jax.grad(jnp.tanh))(0.3)), rtol=1e-12)
+    assert "# jvp_th() L" in srcgrad.grad(calls_a_jvp).source
+
+
+def directional_by_jvp(w1, w2, x, y, v):          # <grad loss(w1), v> = d/dt loss(w1 + t v)
+    _, tangent = srcgrad.jvp(two_layer, (w1, w2, x, y), (v, 0.0 * w2, 0.0 * x, 0.0 * y))
+    return tangent
+
+
+HVP_TWO_LAYER = srcgrad.hvp(two_layer)
+
+
+def hvp_norm(w1, w2, x, y, v):                      # a function of an HVP
+    return np.sum(HVP_TWO_LAYER(w1, w2, x, y, v) ** 2)
+
+
+def test_gradients_of_functions_that_call_jvp_and_hvp():
+    v = R.standard_normal(NET[0].shape)
+    got = srcgrad.grad(directional_by_jvp)(*NET, v)
+    want = jax.jvp(lambda w: jax.grad(two_layer_jax)(w, *NET[1:]), (NET[0],), (v,))[1]
+    np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10)
+    hess = np.asarray(jax.hessian(two_layer_jax)(*NET)).reshape(NET[0].size, NET[0].size)
+    got = srcgrad.grad(hvp_norm, wrt="v")(*NET, v)
+    np.testing.assert_allclose(got.ravel(), 2 * hess @ (hess @ v.ravel()), rtol=1e-9)
+
+
+def test_a_jvp_call_needs_literal_tuples():
+    def bad(x):
+        primals = []
+        for _ in range(1):
+            primals.append(x)  # a list made at run time
+        return srcgrad.jvp(th, primals, (1.0,))[1]
+
+    with pytest.raises(srcgrad.SrcGradError, match="two tuples") as info:
+        srcgrad.grad(bad)(0.3)
+    assert info.value.lineno is not None
 
 
 def joined(a, b):

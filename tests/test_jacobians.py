@@ -169,3 +169,48 @@ def test_grad_of_several_outputs_is_refused_with_a_pointer_to_jacobian():
     with pytest.raises(srcgrad.SrcGradError, match="returns 2 values") as info:
         srcgrad.grad(to_polar)(1.0, 2.0)
     assert "jacobian" in str(info.value) and info.value.lineno is not None
+
+
+def polar_or_product(x, y):
+    r = np.sqrt(x ** 2 + y ** 2)
+    if np.sum(r) > 1.0:
+        return r, np.arctan2(y, x)
+    return r * 2.0, x * y
+
+
+def returns_from_a_loop(x, w):
+    h = x
+    for i in range(5):
+        h = np.tanh(h * w + i * 0.1)
+        if np.sum(h) < 0.5:
+            return h, np.sum(h) * w
+    return h * 2.0, w
+
+
+@pytest.mark.parametrize(("fn", "args"), [
+    (polar_or_product, (np.array([0.8, 0.3]), np.array([0.5, -0.9]))),
+    (polar_or_product, (np.array([0.2, 0.3]), np.array([0.1, -0.2]))),
+    (returns_from_a_loop, (np.array([0.8, 0.3]), 0.7)),
+    (returns_from_a_loop, (np.array([0.1, -0.3]), 0.7)),
+], ids=["branch-taken", "branch-not-taken", "loop-runs-out", "loop-returns"])
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_several_outputs_returned_from_branches_and_loops(fn, args, mode):
+    twin, jargs = _jax(fn, args)
+    for wrt in (0, 1):
+        got = srcgrad.jacobian(fn, wrt=wrt, mode=mode)(*args)
+        want = jax.jacrev(twin, argnums=wrt)(*jargs)
+        for k, (a, b) in enumerate(zip(got, want, strict=True)):
+            np.testing.assert_allclose(a, np.asarray(b), rtol=1e-10, atol=1e-12)
+            fd = _fd_jacobian(lambda *a, k=k: fn(*a)[k], args, wrt)
+            np.testing.assert_allclose(a, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_every_return_gives_as_many_values():
+    def mixed(x):
+        if np.sum(x) > 0:
+            return x, x * 2.0
+        return x
+
+    with pytest.raises(srcgrad.SrcGradError, match="gives 1 value") as info:
+        srcgrad.jvp(mixed, (np.ones(2),), (np.ones(2),))
+    assert info.value.lineno is not None and "return x" in str(info.value)

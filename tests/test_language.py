@@ -159,6 +159,22 @@ def test_nested_defs_lambdas_and_closures():
     check(make_closure(2.5), (A,))
 
 
+def scaled_by_t3(h, x):
+    t3 = x * 3.0  # named like srcgrad's temporaries
+    return t3 * h
+
+
+def passes_an_expression(x, w):
+    return np.sum(scaled_by_t3(np.tanh(x * w) * 2.0, x) * w)
+
+
+def test_a_callee_local_named_like_a_temporary_keeps_the_argument():
+    # regression: the argument np.tanh(x * w) * 2.0 was the temporary t3, and the callee's own
+    # t3 overwrote it before `t3 * h` read it (a silently wrong gradient, 2.2x off)
+    check(passes_an_expression, (A[0], 0.7), wrt=(0, 1))
+    assert "t3_2 = x * 3.0" in srcgrad.grad(passes_an_expression).source
+
+
 def test_inlined_calls_are_commented_with_the_callee_line():
     src = srcgrad.grad(calls_user_function).source
     assert "# layer() L" in src and "h = x @ w + b" in src
