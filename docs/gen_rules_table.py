@@ -110,7 +110,9 @@ def main() -> None:
         for r in rules:
             rule = DEFAULT_RULES[r.name]
             seen.add(rule.name)
-            written = ", ".join(dict.fromkeys(_code(s) for s in spell.get(rule.name, []))) or "—"
+            written = ", ".join(dict.fromkeys(_code(s) for s in spell.get(rule.name, []))) or (
+                f"`{rule.name}{inspect.signature(HELPERS[rule.name])}` in generated code"
+                if rule.name in HELPERS else "—")
             print(f"| `{rule.name}` | `{_signature(rule)}` | {written} | "
                   f"{_differentiable(rule)} |")
         print()

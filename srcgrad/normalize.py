@@ -1422,6 +1422,12 @@ class _Lowering:
                 raise self.error(frame, node, "einsum needs subscripts")
             kwargs = {"subscripts": args[0], **kwargs}
             operands, args = [self.materialize(frame, v, node) for v in args[1:]], []
+        elif spec.form == "einsum_grad":  # einsum_grad(g, i, subscripts, *operands)
+            if len(args) < 4 or kwargs:
+                raise self.error(frame, node, "einsum_grad takes g, i, subscripts, operands")
+            kwargs = {"i": args[1], "subscripts": args[2]}
+            operands = [self.materialize(frame, v, node) for v in (args[0], *args[3:])]
+            args = []
         else:
             operands = None
         return self._bind_primitive(frame, node, rule, operands, args, kwargs, hint)

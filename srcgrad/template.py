@@ -177,17 +177,29 @@ def _compile_call(node: cst.Call, params: frozenset[str]) -> Builder | None:
     their default, as a keyword or trailing positional argument)."""
     func = _compile(node.func, params)
     args: list[tuple[cst.Arg, str | None, Builder | None]] = []  # (arg, its param, builder)
+    slices: dict[int, tuple[str, Builder | None, Builder | None]] = {}  # *args[lo:hi]
     for a in node.args:
-        if isinstance(a.value, cst.Name) and a.value.value in params:
-            args.append((a, a.value.value, None))
-        else:
-            args.append((a, None, _compile(a.value, params)))
+        v = a.value
+        if isinstance(v, cst.Name) and v.value in params:
+            args.append((a, v.value, None))
+            continue
+        if a.star == "*" and isinstance(v, cst.Subscript) and isinstance(
+                v.value, cst.Name) and v.value.value in params and len(v.slice) == 1 and \
+                isinstance(v.slice[0].slice, cst.Slice) and v.slice[0].slice.step is None:
+            part = v.slice[0].slice
+            slices[len(args)] = (v.value.value, _bound(part.lower, params),
+                                 _bound(part.upper, params))
+        args.append((a, None, _compile(v, params)))
     if func is None and all(p is None and b is None for _, p, b in args):
         return None
 
     def build(s: _Substitution) -> cst.Call:
         out: list[tuple[cst.Arg, str | None]] = []  # (argument, name of an omitted parameter)
-        for a, param, value in args:
+        for k, (a, param, value) in enumerate(args):
+            spliced = _spliced(s, *slices[k]) if k in slices else None
+            if spliced is not None:  # *operands[:i] with i a number: those operands
+                out.extend((argument(v), None) for v in spliced)
+                continue
             if param is not None:
                 new = s.subst[param]
                 if a.star == "*" and isinstance(new, tuple):
@@ -213,6 +225,46 @@ def _compile_call(node: cst.Call, params: frozenset[str]) -> Builder | None:
         return rebuilt(node, changes)
 
     return build
+
+
+def _bound(node: cst.BaseExpression | None, params: frozenset[str]) -> Builder | None:
+    if node is None:
+        return None
+    build = _compile(node, params)
+    return build or (lambda s: node)
+
+
+def _spliced(s: _Substitution, param: str, lower: Builder | None, upper: Builder | None):
+    """The items of ``*param[lower:upper]`` when ``param`` holds a tuple and both bounds
+    come out as whole numbers; None otherwise."""
+    items = s.subst[param]
+    if not isinstance(items, tuple):
+        return None
+    bounds = [None if b is None else _int_value(b(s)) for b in (lower, upper)]
+    if any(b is _NOT_INT for b in bounds):
+        return None
+    return items[bounds[0]:bounds[1]]
+
+
+_NOT_INT = object()
+
+
+def _int_value(node: cst.BaseExpression) -> object:
+    """The value of an integer expression of literals (``i + 1`` once ``i`` is 2)."""
+    if node.lpar:
+        node = changed(node, lpar=[], rpar=[])
+    if isinstance(node, cst.Integer):
+        return int(node.value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        v = _int_value(node.expression)
+        return _NOT_INT if v is _NOT_INT else -v  # type: ignore[operator]
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator,
+                                                            (cst.Add, cst.Subtract)):
+        a, b = _int_value(node.left), _int_value(node.right)
+        if a is _NOT_INT or b is _NOT_INT:
+            return _NOT_INT
+        return a + b if isinstance(node.operator, cst.Add) else a - b  # type: ignore[operator]
+    return _NOT_INT
 
 
 _ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float,

@@ -319,7 +319,17 @@ def with_a_list(x):
     return np.sum(np.stack(hs) ** 2) + np.sum(hs.pop() * hs[0])
 
 
-SECOND = [with_extrema, with_prod, with_var, with_norm, with_solve, with_products, with_joins,
+def with_einsum(x):
+    return (np.sum(np.einsum("ij,ij->i", x, np.tanh(x)) ** 2)
+            + np.sum(np.einsum("ij,kj->ik", x, x) ** 2) + np.einsum("ii->", x[:, :3]) ** 3)
+
+
+def with_einsum_of_a_scalar(s):
+    return np.einsum("i,i->", np.sin(XS[0] * s), XS[1] * s * s)
+
+
+SECOND = [with_einsum, with_extrema, with_prod, with_var, with_norm, with_solve, with_products,
+          with_joins,
           with_shapes, with_index_assignment, with_kinks, with_a_loop, with_a_list]
 XS = R.uniform(0.2, 1.2, (3, 4)) * np.array([1.0, -1.0, 1.0, -1.0])
 
@@ -370,12 +380,12 @@ def test_the_gradient_of_list_adjoints_is_refused_where_it_is_used():
     assert err.value.lineno is not None
 
 
-def test_einsum_has_no_second_derivative_yet():
-    def f(x):
-        return np.sum(np.einsum("ij,ij->i", x, x) ** 2)
-
-    with pytest.raises(srcgrad.SrcGradError, match="einsum_grad") as err:
-        srcgrad.hessian(f)(XS)
+def test_third_derivatives_of_einsum_are_refused_where_they_are_needed():
+    d2 = srcgrad.derivative(srcgrad.derivative(lambda s: np.einsum("i,i->", XS[0] * s, XS[1] * s),
+                                               ))
+    assert np.isclose(d2(0.3), 2 * np.sum(XS[0] * XS[1]))
+    with pytest.raises(srcgrad.SrcGradError, match="einsum_grad_jvp") as err:
+        srcgrad.derivative(srcgrad.derivative(srcgrad.grad(with_einsum_of_a_scalar)))(0.3)
     assert err.value.lineno is not None
 
 

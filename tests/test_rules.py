@@ -535,6 +535,11 @@ CASES["tensordot_grad_b"] = [C(normal((3, 2)), normal((3, 4)), normal((4, 2)), a
                                label="1"),
                              C(normal(()), normal((3, 4)), normal((4, 3)),
                                axes=([1, 0], [0, 1]), label="pairs")]
+CASES["einsum_grad"] = [C(normal((3,)), normal((3, 4)), normal((3, 4)), i=0,
+                          subscripts="ij,ij->i", label="rows"),
+                        C(normal((3, 2)), normal((3, 4)), normal((4, 2)), i=1,
+                          subscripts="ij,jk->ik", label="matmul-b"),
+                        C(normal(()), normal((3, 3)), i=0, subscripts="ii->", label="trace")]
 CASES["mT"] = [C(normal((2, 3, 4)), label="3d"), C(normal((3, 4)), label="2d")]
 CASES["solve_grad_b"] = [made("vector", _solved((3,))), made("matrix", _solved((3, 2)))]
 CASES["solve_grad_a"] = [made("vector", _solved((3,))), made("matrix", _solved((3, 2)))]

@@ -18,11 +18,14 @@ from typing import Any
 class CallSpec:
     """How a call maps onto a rule. ``form``: ``plain`` (bind to the rule's signature), ``seq``
     (the first argument is a list of operands), ``einsum`` (subscripts, then operands),
-    ``shape_args`` (a method taking ``*shape`` or ``*axes``: ``x.reshape(2, 3)``)."""
+    ``einsum_grad`` (``g``, an index, subscripts, then operands), ``shape_args`` (a method
+    taking ``*shape`` or ``*axes``: ``x.reshape(2, 3)``)."""
 
     rule: str
     form: str = "plain"
 
+
+_HELPER_FORMS = {"einsum_grad": "einsum_grad"}
 
 # numpy names whose primitive has another name, or that take a sequence of operands
 _RENAMED = {
@@ -94,7 +97,8 @@ class CallTable:
         for name in self._rule_names:  # runtime helpers in generated code being differentiated
             helper = getattr(_util, name, None)
             if callable(helper) and getattr(helper, "__module__", "") == _util.__name__:
-                self._calls[id(helper)] = (helper, CallSpec(name))
+                self._calls[id(helper)] = (helper, CallSpec(name, _HELPER_FORMS.get(name,
+                                                                                "plain")))
         for obj, spec in ((builtins.abs, CallSpec("absolute")), (builtins.len, CallSpec("len")),
                           (builtins.pow, CallSpec("power")), (builtins.round, CallSpec("round"))):
             self._calls[id(obj)] = (obj, spec)

@@ -337,6 +337,31 @@ def einsum_grad(g, i, subscripts, *operands):
     return xp.asarray(expanded, dtype=xp.result_type(operands[i], g))
 
 
+def einsum_grad_jvp(t, k, i, subscripts, g, *operands):
+    """The derivative of ``einsum_grad(g, i, subscripts, *operands)`` along ``t`` in its
+    ``k``-th operand (0: ``g``; it is linear in each, and operand ``i`` gives only a shape)."""
+    if k == 0:
+        return einsum_grad(t, i, subscripts, *operands)
+    if k - 1 == i:
+        return _xp(t).zeros_like(einsum_grad(g, i, subscripts, *operands))
+    ops = list(operands)
+    ops[k - 1] = t
+    return einsum_grad(g, i, subscripts, *ops)
+
+
+def einsum_grad_vjp(h, k, i, subscripts, g, *operands):
+    """The transpose of :func:`einsum_grad_jvp`: the einsum with operand ``i`` replaced by
+    ``h`` (for ``g``), or the adjoint for operand ``k - 1`` of that einsum (mixed second
+    derivatives are symmetric)."""
+    ops = list(operands)
+    ops[i] = h
+    if k == 0:
+        return _xp(h).einsum(subscripts, *ops)
+    if k - 1 == i:
+        return _xp(h).zeros_like(operands[i])
+    return einsum_grad(g, k - 1, subscripts, *ops)
+
+
 def _diag_mask(xp, target, sizes, dtype):
     mask = xp.ones(tuple(sizes[c] for c in target), dtype=dtype)
     for a, ca in enumerate(target):

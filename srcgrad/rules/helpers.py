@@ -25,6 +25,9 @@ from srcgrad.rules._util import (
     diag_grad,
     dot_grad_a,
     dot_grad_b,
+    einsum_grad,
+    einsum_grad_jvp,
+    einsum_grad_vjp,
     extremum_grad,
     getitem_grad,
     hstack_grad,
@@ -69,7 +72,7 @@ from srcgrad.rules._util import (
     zero_at,
     zero_grad,
 )
-from srcgrad.rules.core import LinearJvp, Rule, Undefined, linear, nondiff, rule
+from srcgrad.rules.core import LinearJvp, Rule, Undefined, linear, nondiff, rule, variadic
 
 
 def _helper(name, primal, transpose) -> Rule:
@@ -263,6 +266,15 @@ def _sja_vjp_a(xp, h, y, t, x, a, b): return solve_grad_a(h, y, a, b)
 SOLVE_JVP_A = Rule("solve_jvp_a", _sja, (LinearJvp(_sja), _sja_jvp_x, _sja_jvp_a, None),
                    (_sja_vjp_t, _sja_vjp_x, _sja_vjp_a, None))
 
+# einsum: linear in g and in every operand but the i-th, which supplies a shape
+def _einsum_g(xp, *operands, i, subscripts):
+    return einsum_grad(operands[0], i, subscripts, *operands[1:])
+def _einsum_g_jvp(xp, t, y, k, *operands, i, subscripts):
+    return einsum_grad_jvp(t, k, i, subscripts, *operands)
+def _einsum_g_vjp(xp, h, y, k, *operands, i, subscripts):
+    return einsum_grad_vjp(h, k, i, subscripts, *operands)
+EINSUM_GRAD = variadic("einsum_grad", _einsum_g, _einsum_g_jvp, _einsum_g_vjp)
+
 def _trace_g(xp, g, x, offset=0, axis1=0, axis2=1): return trace_grad(g, x, offset, axis1, axis2)
 def _trace_g_t(xp, h, y, g, x, offset=0, axis1=0, axis2=1): return xp.trace(h, offset, axis1, axis2)
 TRACE_GRAD = _helper("trace_grad", _trace_g, _trace_g_t)
@@ -387,11 +399,11 @@ DENSIFY = Rule("densify", _densify, (LinearJvp(_densify), None), (_densify_t, No
 
 
 RULES = [BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP, ZERO_GRAD, SEED, REDUCED_COUNT,
-         EXTREMUM_GRAD, PROD_GRAD, PROD_GRAD_JVP, VAR_GRAD, CUMSUM_GRAD, NORM_GRAD,
-         NORM_GRAD_DX, NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, DOT_GRAD_A, DOT_GRAD_B,
-         INNER_GRAD_A, INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, MT, SOLVE_GRAD_B,
-         SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT, ZERO_AT,
-         ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T, HSTACK_GRAD,
-         HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD, TRANSPOSE_GRAD,
-         ASTYPE_GRAD, CLIP_MASK, LOG_BASE, REPLACE_ZERO, POP_GRAD, UNPOP_GRAD, UNSTACK_GRAD,
-         SUM_LIST_GRAD, DENSIFY]
+         EXTREMUM_GRAD, PROD_GRAD, PROD_GRAD_JVP, VAR_GRAD, CUMSUM_GRAD, NORM_GRAD, NORM_GRAD_DX,
+         NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, DOT_GRAD_A, DOT_GRAD_B, INNER_GRAD_A,
+         INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, EINSUM_GRAD, MT, SOLVE_GRAD_B,
+         SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT, ZERO_AT, ADD_AT,
+         SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T, HSTACK_GRAD, HSTACK_GRAD_T,
+         VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD, TRANSPOSE_GRAD, ASTYPE_GRAD,
+         CLIP_MASK, LOG_BASE, REPLACE_ZERO, POP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD,
+         DENSIFY]
