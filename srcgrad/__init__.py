@@ -2,10 +2,12 @@
 
 ``grad(f)`` reads ``f``'s source and writes a new Python function computing its gradient,
 statement by statement (reverse mode); ``jvp(f)`` and ``derivative(f)`` write its forward-mode
-derivative; ``.source`` shows the code.
+derivative; ``.source`` shows the code. ``@adjoint(fn)`` and ``@tangent(fn)`` give a function
+rules of its own; ``stop_gradient(x)`` passes a value without its derivative.
 """
 
 from srcgrad.api import GradFunction, grad, show, value_and_grad
+from srcgrad.custom import adjoint, tangent
 from srcgrad.derivatives import (
     DerivativeFunction,
     HvpFunction,
@@ -19,8 +21,9 @@ from srcgrad.derivatives import (
     vjp,
 )
 from srcgrad.errors import SrcGradError
+from srcgrad.rules._util import stop_gradient
 
 __all__ = ["DerivativeFunction", "GradFunction", "HvpFunction", "JvpFunction", "SrcGradError",
-           "VjpFunction", "derivative", "grad", "hessian", "hvp", "jacobian", "jvp", "show",
-           "value_and_grad", "vjp"]
+           "VjpFunction", "adjoint", "derivative", "grad", "hessian", "hvp", "jacobian", "jvp",
+           "show", "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from srcgrad import analyze, emit, forward, normalize, optimize, reverse
+from srcgrad import analyze, custom, emit, forward, normalize, optimize, reverse
 from srcgrad.backends import get_backend
 from srcgrad.backends.calls import CallTable, is_array_module
 from srcgrad.errors import SrcGradError
@@ -73,7 +73,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
     """
     fn = _generated_code(fn)  # a derivative made by srcgrad: its generated function
     key = (fn, tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-           source, scalars, mode, seeded, name)
+           source, scalars, mode, seeded, name, custom.version())
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:

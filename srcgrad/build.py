@@ -7,13 +7,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from dataclasses import replace
 
 import libcst as cst
 
-from srcgrad.cstwalk import argument, call, ident
+from srcgrad.cstwalk import argument, call, ident, visit
 from srcgrad.ir import Atom, Gen, GIf, GLoop, GNode, If, Jump, Loop, Node, Stmt, Var
 from srcgrad.normalize import PassContext
-from srcgrad.template import instantiate
+from srcgrad.template import instantiate, names_in
 
 
 def atom_node(a: Atom) -> cst.BaseExpression:
@@ -121,6 +122,48 @@ def primal_gens(s: Stmt, ctx: PassContext) -> list[Gen]:
             return [Gen(s.target, item, s.origin, index=index)]
         return [Gen(s.target, call_of("set_at", array, index, item), s.origin)]
     return [Gen(s.target, primal_expr(s, ctx), s.origin, effect=s.effect)]
+
+
+def lowered_gens(body: tuple[Node, ...], names: dict[str, cst.BaseExpression],
+                 ctx: PassContext) -> list[GNode]:
+    """The statements of a custom rule's lowered body, with the names standing for what the
+    transformer binds replaced by ``names`` (``d_out`` by the output's adjoint)."""
+    def block(nodes: tuple[Node, ...]) -> list[GNode]:
+        out: list[GNode] = []
+        for node in nodes:
+            if isinstance(node, Stmt):
+                out += [_renamed_gen(g, names) for g in primal_gens(node, ctx)]
+            else:
+                made = structured(node, block)
+                if isinstance(made, GIf):
+                    made = replace(made, test=renamed(made.test, names))
+                elif isinstance(made, GLoop):
+                    made = replace(made, expr=renamed(made.expr, names))
+                if made is not None:
+                    out.append(made)
+        return out
+    return block(body)
+
+
+def _renamed_gen(g: Gen, names: dict[str, cst.BaseExpression]) -> Gen:
+    index = None if g.index is None else renamed(g.index, names)
+    return replace(g, expr=renamed(g.expr, names), index=index)
+
+
+class _Renamer:
+    def __init__(self, names: dict[str, cst.BaseExpression]):
+        self.names = names
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        return self.names.get(updated.value, updated)
+
+
+def renamed(expr: cst.BaseExpression, names: dict[str, cst.BaseExpression]
+            ) -> cst.BaseExpression:
+    """``expr`` with the variables in ``names`` replaced (by names or atomic expressions)."""
+    if not names_in(expr) & names.keys():
+        return expr
+    return visit(expr, _Renamer(names))
 
 
 def structured(node: Node, block: Callable[[tuple[Node, ...]], list[GNode]]) -> GNode | None:

@@ -21,9 +21,11 @@ from srcgrad.build import (
     atom_node,
     call_of,
     function_name,
+    lowered_gens,
     method_call,
     primal_expr,
     primal_gens,
+    renamed,
     structured,
 )
 from srcgrad.cstwalk import argument, call, ident
@@ -93,6 +95,8 @@ class _Forward:
         if s.prim == "setitem":
             return self._setitem(s, active)
         ops = self._active_ops(s) if active and s.prim != "call" else []
+        if s.custom is not None and ops:
+            return self._custom(s, ops)
         reads_target = any(isinstance(a, Var) and a.name == t for a in s.args)
         out: list[Gen] = []
         if active and ops and reads_target:  # t = t * x: the tangent reads the old t
@@ -112,6 +116,31 @@ class _Forward:
                                                 or isinstance(tangent, cst.Name)):
                 tangent = _fresh(tangent, self.ctx.alias)  # updated in place later
             out.append(Gen(self.dot(t), tangent, origin))
+        return out
+
+    def _custom(self, s: Stmt, ops: list[int]) -> list[GNode]:
+        """A call with a custom tangent rule: its value, then the rule's lowered body, its
+        ``out`` bound to the output and one tangent per argument (zeros for an argument that
+        carries none); what it returns is the output's tangent."""
+        low = s.custom.tangent
+        if low is None:
+            raise undefined(self.ctx.rules[s.prim].jvp[ops[0]], s, "tangent")
+        t, origin = s.target, s.origin
+        out: list[GNode] = []
+        value = t
+        if any(isinstance(a, Var) and a.name == t for a in s.args):  # h = f(h): old h read
+            value = self.ctx.namer.temp()
+        out.append(Gen(value, primal_expr(s, self.ctx), origin))
+        names: dict[str, cst.BaseExpression] = {low.inputs[0]: ident(value)}
+        for i, (a, name) in enumerate(zip(s.args, low.inputs[1:], strict=True)):
+            names[name] = ident(self.dot(a.name)) if i in ops else call_of(
+                "zero_grad", atom_node(a))
+        out += lowered_gens(low.body, names, self.ctx)
+        tangent = renamed(atom_node(low.results[0]), names)
+        out.append(Gen(self.dot(t), call_of("shaped_like", tangent, ident(value),
+                                            cst.SimpleString(repr(low.name))), origin))
+        if value != t:
+            out.append(Gen(t, ident(value), origin))
         return out
 
     def _tangent(self, s: Stmt, ops: list[int], out: str) -> cst.BaseExpression:

@@ -58,6 +58,30 @@ class Origin:
     where: str = ""     # "" for the differentiated function, else the inlined callee's name
 
 
+@dataclass(frozen=True, eq=False)
+class Lowered:
+    """A custom rule's body, lowered like an inlined call: statements in which the names
+    ``inputs`` stand for what the transformer binds when it writes them (an adjoint rule: the
+    output's adjoint, then the output; a tangent rule: the output, then one tangent per
+    argument), and what it returns (an adjoint rule: one atom per argument, the literal
+    ``None`` for no derivative; a tangent rule: the output's tangent)."""
+
+    name: str   # the rule's
+    inputs: tuple[str, ...]
+    body: tuple[Node, ...]
+    results: tuple[Atom, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Custom:
+    """The rules of a call of ``fn`` (its name): its value comes from the statement's parameter
+    ``value``; its derivatives from the lowered rules (None: no rule of that kind)."""
+
+    fn: str
+    adjoint: Lowered | None
+    tangent: Lowered | None
+
+
 @dataclass(frozen=True)
 class Stmt:
     """``target = prim(*args, **params)``; ``prim`` names a rule, or ``call`` for an opaque
@@ -70,6 +94,7 @@ class Stmt:
     origin: Origin
     omitted: frozenset[str] = field(default_factory=frozenset)  # params left at their default
     effect: bool = False   # an opaque call kept for its effect (``print(x)``) even if unused
+    custom: Custom | None = None  # a call differentiated by the user's rules
 
     def reads(self) -> set[str]:
         names: set[str] = set()
@@ -140,6 +165,23 @@ def assigned(block: tuple[Node, ...]) -> set[str]:
         elif isinstance(node, Loop):
             names.update(n for n in (node.index, node.trips) if n)
     return names
+
+
+def free_reads(block: tuple[Node, ...], results: tuple[Atom, ...] = ()) -> set[str]:
+    """The names ``block`` (then ``results``) reads that it does not assign first."""
+    names: set[str] = set()
+    for node in walk(block):
+        if isinstance(node, Stmt):
+            names |= node.reads()
+        elif isinstance(node, If):
+            names |= {node.test.name} if isinstance(node.test, Var) else set(node.test.uses)
+        elif isinstance(node, Loop):
+            for a in (*(node.bounds or ()), node.limit, node.test):
+                if a is not None:
+                    names |= {a.name} if isinstance(a, Var) else set(a.uses)
+    for a in results:
+        names |= {a.name} if isinstance(a, Var) else set(a.uses)
+    return names - assigned(block)
 
 
 def _exits(node: Node, scope: int) -> bool:

@@ -24,16 +24,19 @@ from typing import Any
 import libcst as cst
 import numpy as np
 
+from srcgrad import custom
 from srcgrad.backends.calls import METHODS, PROPERTIES, CallSpec, CallTable, is_array_module
 from srcgrad.cstwalk import visit
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
     CoreFunction,
+    Custom,
     If,
     Jump,
     Lit,
     Loop,
+    Lowered,
     Node,
     Origin,
     Stmt,
@@ -44,7 +47,7 @@ from srcgrad.ir import (
 from srcgrad.naming import Namer
 from srcgrad.parse import ParsedFunction, parse_function
 from srcgrad.printer import code
-from srcgrad.rules import RuleTable, helpers
+from srcgrad.rules import Rule, RuleTable, helpers
 from srcgrad.rules.shape import VIEWS
 from srcgrad.template import grouped, names_in
 
@@ -165,6 +168,7 @@ class _Lowering:
         self.arrays: set[str] = set()  # core names of arrays assigned by index
         self._synthetic: dict[int, Origin] = {}  # statements made here -> the user's statement
         self._keep: list[cst.CSTNode] = []   # ... kept alive so that their ids stay theirs
+        self._custom_names: dict[int, str] = {}  # id of a function with rules -> its primitive
 
     @property
     def body(self) -> list[Node]:
@@ -1286,6 +1290,9 @@ class _Lowering:
             return self._inline_local(frame, node, callee, args, kwargs, hint)
         if not isinstance(callee, Ref):
             raise self.error(frame, func, "this value is not callable")
+        rules = custom.rules_for(callee.obj)
+        if rules is not None:  # the user said how to differentiate it: @adjoint, @tangent
+            return self._custom_call(frame, node, callee.obj, rules, args, kwargs, hint)
         if callee.obj is builtins.sum and len(args) == 1 and not kwargs:
             return self._sum(frame, node, args[0], hint)
         spec = self.ctx.calls.lookup(callee.obj)
@@ -1483,7 +1490,8 @@ class _Lowering:
 
     # --- inlining calls to user functions ----------------------------------------------------
 
-    def _inline_user(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs, hint):
+    def _inline_user(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs, hint,
+                     rule: bool = False):
         if any(f is fn for f in self.ctx.stack):
             raise self.error(frame, node, f"recursive call to {fn.__name__!r} is not supported",
                              "rewrite the recursion as a loop")
@@ -1504,7 +1512,10 @@ class _Lowering:
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 raise self.error(frame, node, f"cannot inline {fn.__name__}: *args/**kwargs "
                                  "parameters are not supported")
-        self.ctx.namer.reserve_all(user_names(parsed.node))
+        names = user_names(parsed.node)
+        if rule:  # a rule's parameters stand for names the transformer binds: not its own
+            names -= set(inspect.signature(fn).parameters)
+        self.ctx.namer.reserve_all(names)
         callee = Frame(parsed, env, fn.__name__, return_hint=hint,
                        mutated=_subscript_targets(parsed.node.body))
         self.ctx.stack.append(fn)
@@ -1514,6 +1525,105 @@ class _Lowering:
         finally:
             self.ctx.stack.pop()
         return result
+
+    # --- calls with custom rules --------------------------------------------------------------
+
+    def _custom_call(self, frame: Frame, node: cst.Call, fn: Callable, rules, args, kwargs,
+                     hint):
+        """A call of a function with custom rules. Its value is computed as usual (its code
+        inlined, or an opaque call) but never differentiated through; its derivatives come
+        from the rules, lowered here like inlined calls into blocks of their own."""
+        adjoint_rule, tangent_rule = rules
+        name = getattr(fn, "__name__", "f")
+        operands = [self.materialize(frame, v, node) for v in self._arguments(frame, node, fn,
+                                                                                args, kwargs)]
+        if _is_user_function(fn):
+            value = self._inline_user(frame, node, fn, list(operands), {}, None)
+        else:
+            value = self._opaque(frame, node, Ref(fn, node.func), list(operands), {}, None,
+                                 False)
+        value = self.materialize(frame, value, node)
+        target = self._target(frame, hint)
+        n = len(operands)
+        adjoint = tangent = None
+        if adjoint_rule is not None:
+            adjoint = self._lower_rule(frame, node, adjoint_rule, 2, operands, name)
+            if len(adjoint.results) != n:
+                raise self.error(frame, node, f"the adjoint rule {adjoint_rule.__name__} of "
+                                 f"{name} returns {len(adjoint.results)} adjoint(s); {name} "
+                                 f"takes {n} argument(s)", "return one adjoint per argument, "
+                                 "None for an argument without a derivative")
+        if tangent_rule is not None:
+            tangent = self._lower_rule(frame, node, tangent_rule, 1, operands, name)
+            if len(tangent.results) != 1:
+                raise self.error(frame, node, f"the tangent rule {tangent_rule.__name__} of "
+                                 f"{name} must return one tangent, the output's")
+        no_adjoint = custom.Undefined(f"{name} has a tangent rule but no adjoint rule: add one "
+                                      f"with @srcgrad.adjoint({name})")
+        no_tangent = custom.Undefined(f"{name} has an adjoint rule but no tangent rule: add "
+                                      f"one with @srcgrad.tangent({name})")
+        vjp = tuple(no_adjoint if adjoint is None else
+                    None if _is_none(adjoint.results[i]) else custom.lowered for i in range(n))
+        jvp = tuple(None if v is None else no_tangent if tangent is None else custom.lowered
+                    for v in vjp)
+        rule_name = self._custom_names.get(id(fn))
+        if rule_name is None:  # one primitive per function, named after it
+            base = name if name.isidentifier() else "custom"
+            rule_name, k = base, 2
+            while rule_name in self.ctx.rules:
+                rule_name, k = f"{base}_{k}", k + 1
+            self._custom_names[id(fn)] = rule_name
+        self.ctx.rules = self.ctx.rules.with_rules(Rule(rule_name, custom.value, jvp, vjp))
+        if target in self._targets:
+            self._computed.clear()
+        self._targets.add(target)
+        self.body.append(Stmt(target, rule_name, tuple(operands), (("value", value),),
+                              frame.origin, custom=Custom(name, adjoint, tangent)))
+        return Var(target)
+
+    def _arguments(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs) -> list:
+        """The arguments of a call of ``fn`` in the order of its parameters, defaults
+        included."""
+        nin = getattr(fn, "nin", None)
+        try:
+            if isinstance(nin, int):  # a NumPy ufunc: its inputs, positionally
+                raise TypeError
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):  # a ufunc or builtin: positional arguments only
+            if kwargs or (isinstance(nin, int) and len(args) != nin):
+                raise self.error(frame, node, f"pass the {nin or ''} argument(s) of "
+                                 f"{fn.__name__} positionally, nothing else") from None
+            return list(args)
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(frame, node, f"cannot call {fn.__name__}: {exc}") from None
+        return [bound.arguments[p] if p in bound.arguments else
+                self._object(q.default, cst.Name(p)) for p, q in sig.parameters.items()]
+
+    def _lower_rule(self, frame: Frame, node: cst.Call, rule: Callable, lead: int,
+                    operands: list[Atom], name: str) -> Lowered:
+        """``rule``'s body in a block of its own, its first ``lead`` parameters (an adjoint's
+        d_out and out, a tangent's out) and, for a tangent, the last ones standing for names
+        the transformer binds when it writes the block."""
+        params = list(inspect.signature(rule).parameters)
+        free = params[:lead] + params[lead + len(operands):]
+        inputs = tuple(self.ctx.namer.fresh(f"{p}__") for p in free)  # replaced when written
+        bound = [Var(v) for v in inputs]
+        args = [*bound[:lead], *operands, *bound[lead:]]
+        computed, self._computed = self._computed, {}
+        self.blocks.append([])
+        try:
+            result = self._inline_user(frame, node, rule, args, {}, None, rule=True)
+            items = result.items if isinstance(result, Pack) and result.kind == "tuple" else \
+                (result,)
+            if lead == 2 and len(operands) > 1 and not isinstance(result, Pack):
+                items = (result,)  # a single value where several are due: reported by caller
+            results = tuple(self.materialize(frame, v, node) for v in items)
+        finally:
+            body = tuple(self.blocks.pop())
+            self._computed = computed
+        return Lowered(rule.__name__, inputs, body, results)
 
     def _inline_local(self, frame: Frame, node: cst.Call, fn: Local, args, kwargs, hint):
         params = [*fn.params.posonly_params, *fn.params.params]
@@ -1692,6 +1802,10 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+def _is_none(a: Atom) -> bool:
+    return isinstance(a, Lit) and isinstance(a.node, cst.Name) and a.node.value == "None"
 
 
 def _srcgrad_hook(obj: Any, name: str) -> Callable | None:

@@ -96,13 +96,21 @@ def drop_fresh_copies(p: Program) -> Program:
                 node = replace(node, body=block(node.body))
             prev = out[-1] if out else None
             if isinstance(node, Gen) and isinstance(prev, Gen) and prev.target == node.target \
-                    and prev.index is None and _is_copy_of(node.expr, node.target) and \
-                    isinstance(prev.expr, (cst.BinaryOperation, cst.UnaryOperation)):
+                    and prev.index is None and _is_copy_of(node.expr, node.target) and (
+                        isinstance(prev.expr, (cst.BinaryOperation, cst.UnaryOperation))
+                        or _is_copy(prev.expr)):
                 continue
             out.append(node)
         return tuple(out)
 
-    return replace(p, forward=block(p.forward))
+    return replace(p, forward=block(p.forward), backward=block(p.backward))
+
+
+def _is_copy(expr: cst.BaseExpression) -> bool:
+    """``np.array(x, copy=True)``: a new array."""
+    return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "array" and len(expr.args) == 2
+            and expr.args[1].keyword is not None and expr.args[1].keyword.value == "copy")
 
 
 def _is_copy_of(expr: cst.BaseExpression, name: str) -> bool:
@@ -375,7 +383,9 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
             continue
         read = set(reads(g.expr))
         j = next((k for k in range(i + 1, len(stmts)) if name in _node_reads(stmts[k])), None)
-        if j is None or not isinstance(stmts[j], (Gen, GIf)) or any(
+        if j is None or not isinstance(stmts[j], (Gen, GIf)) or (
+                isinstance(stmts[j], Gen) and stmts[j].index is not None
+                and name in reads(stmts[j].index)) or any(
                 (stmts[k].target in read) if isinstance(stmts[k], Gen) else
                 (_node_writes(stmts[k]) & read) for k in range(i + 1, j)) or (
                 isinstance(stmts[j], Gen) and stmts[j].target in read):

@@ -24,11 +24,13 @@ from srcgrad.build import (
     call_of,
     call_receiver,
     function_name,
+    lowered_gens,
     method_call,
     parameters,
     primal_expr,
     primal_gens,
     range_of,
+    renamed,
     sliced,
     structured,
 )
@@ -50,6 +52,7 @@ from srcgrad.ir import (
     Stmt,
     Var,
     assigned,
+    free_reads,
     gens,
     walk,
 )
@@ -250,6 +253,8 @@ class _Reverse:
         for fn in fns:
             if isinstance(fn, Undefined):
                 raise undefined(fn, s, "adjoint")
+        if s.custom is not None:
+            return out + self._custom(s, st, ops, g)
         for fn in fns:
             read |= _rule_reads(fn, 4 if rule.variadic else 3, s)
         out += self._reads(s, t, read)  # names the output: self._out_name
@@ -274,6 +279,29 @@ class _Reverse:
         st.owned.discard(t)
         for name, c in contribs:
             gen = self.add(name, c, st, s.origin)
+            if gen is not None:
+                out.append(gen)
+        return out + self._kept(s, t, st)
+
+    def _custom(self, s: Stmt, st: _State, ops: list[tuple[int, str]],
+                g: cst.BaseExpression) -> list[GNode]:
+        """The adjoint of a call with a custom rule: the rule's lowered body, its ``d_out``
+        bound to the output's adjoint and its ``out`` to the output; each adjoint it returns
+        goes to its argument, checked for shape."""
+        t = s.target
+        low = s.custom.adjoint
+        d_out, out_ = low.inputs
+        free = free_reads(low.body, low.results)
+        read = (free - {d_out, out_}) | ({_OUT} if out_ in free else set())
+        out: list[GNode] = list(self._reads(s, t, read))
+        names = {d_out: g, out_: ident(self._out_name)}
+        out += lowered_gens(low.body, names, self.ctx)
+        st.defined.discard(t)
+        st.owned.discard(t)
+        for i, name in ops:
+            contrib = call_of("shaped_like", renamed(atom_node(low.results[i]), names),
+                              atom_node(s.args[i]), cst.SimpleString(repr(low.name)))
+            gen = self.add(name, contrib, st, s.origin)
             if gen is not None:
                 out.append(gen)
         return out + self._kept(s, t, st)

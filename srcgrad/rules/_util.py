@@ -748,6 +748,27 @@ def replace_zero(x):
     return _xp(x).where(x == 0, 1, x)
 
 
+def shaped_like(d, x, rule):
+    """What custom ``rule`` returned, ``d``, where a value shaped like ``x`` is due (an adjoint
+    for the argument ``x``, a tangent for the output ``x``): a scalar is spread over ``x``'s
+    shape; another shape is a ``SrcGradError`` naming the rule."""
+    if shape(d) == shape(x):
+        return d
+    if shape(d) == ():
+        return broadcast_like(d, x)
+    from srcgrad.errors import SrcGradError
+
+    raise SrcGradError(f"the rule {rule} returned a value of shape {shape(d)} where one of "
+                       f"shape {shape(x)} is due",
+                       hint="an adjoint rule returns one adjoint per argument, shaped like "
+                            "it; a tangent rule returns the output's tangent")
+
+
+def stop_gradient(x):
+    """``x`` itself, as a value with no derivative: nothing flows back through it."""
+    return x
+
+
 def seed(out):
     """The adjoint that starts the backward sweep of a gradient: 1 for a scalar output."""
     if getattr(out, "shape", ()) != () and shape(out) != ():

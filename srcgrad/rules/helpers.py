@@ -50,11 +50,13 @@ from srcgrad.rules._util import (
     replace_zero,
     seed,
     set_at,
+    shaped_like,
     solve_grad_a,
     solve_grad_b,
     solve_jvp_a,
     stack_grad,
     stack_grad_t,
+    stop_gradient,
     sum_list_grad,
     take_at,
     tensordot_grad_a,
@@ -101,6 +103,14 @@ UNREDUCE = Rule("unreduce", _unreduce, (LinearJvp(_unreduce), None), (_unreduce_
 def _keep(xp, g, x, axis=None, keepdims=False): return keep(g, x, axis, keepdims)
 def _keep_t(xp, h, out, g, x, axis=None, keepdims=False): return xp.reshape(h, xp.shape(g))
 KEEP = Rule("keep", _keep, (LinearJvp(_keep), None), (_keep_t, None))
+
+def _stop_gradient(xp, x): return stop_gradient(x)         # srcgrad.stop_gradient: the value only
+STOP_GRADIENT = nondiff("stop_gradient", _stop_gradient)
+
+def _shaped_like(xp, d, x, rule): return shaped_like(d, x, rule)   # a custom rule's result
+def _shaped_like_t(xp, h, y, d, x, rule): return unbroadcast(h, d)
+SHAPED_LIKE = Rule("shaped_like", _shaped_like, (LinearJvp(_shaped_like), None),
+                   (_shaped_like_t, None))
 
 def _zero_grad(xp, x): return zero_grad(x)
 ZERO_GRAD = nondiff("zero_grad", _zero_grad)
@@ -398,12 +408,12 @@ def _densify_t(xp, h, y, g, x): return h      # added to a StructGrad item by it
 DENSIFY = Rule("densify", _densify, (LinearJvp(_densify), None), (_densify_t, None))
 
 
-RULES = [BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP, ZERO_GRAD, SEED, REDUCED_COUNT,
-         EXTREMUM_GRAD, PROD_GRAD, PROD_GRAD_JVP, VAR_GRAD, CUMSUM_GRAD, NORM_GRAD, NORM_GRAD_DX,
-         NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, DOT_GRAD_A, DOT_GRAD_B, INNER_GRAD_A,
-         INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, EINSUM_GRAD, MT, SOLVE_GRAD_B,
-         SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT, ZERO_AT, ADD_AT,
-         SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T, HSTACK_GRAD, HSTACK_GRAD_T,
-         VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD, TRANSPOSE_GRAD, ASTYPE_GRAD,
-         CLIP_MASK, LOG_BASE, REPLACE_ZERO, POP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD,
-         DENSIFY]
+RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP, ZERO_GRAD, SEED,
+         REDUCED_COUNT, EXTREMUM_GRAD, PROD_GRAD, PROD_GRAD_JVP, VAR_GRAD, CUMSUM_GRAD, NORM_GRAD,
+         NORM_GRAD_DX, NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, DOT_GRAD_A, DOT_GRAD_B,
+         INNER_GRAD_A, INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, EINSUM_GRAD, MT,
+         SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
+         ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
+         HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
+         TRANSPOSE_GRAD, ASTYPE_GRAD, CLIP_MASK, LOG_BASE, REPLACE_ZERO, POP_GRAD, UNPOP_GRAD,
+         UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]
