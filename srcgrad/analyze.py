@@ -73,8 +73,8 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
                 f"cannot differentiate through {callee}(): it has no derivative rule and no "
                 "Python source to transform",
                 s.origin.loc,
-                hint="use numpy functions srcgrad has rules for (docs/rules.md), or a Python "
-                "function of them; custom derivative rules are not available yet",
+                hint="give it rules with @srcgrad.adjoint (and @srcgrad.tangent), or use numpy "
+                "functions srcgrad has rules for (docs/rules.md), or a Python function of them",
             )
     return result
 

@@ -18,7 +18,8 @@ from typing import Any
 from srcgrad.errors import SrcGradError
 from srcgrad.rules.core import Undefined
 
-__all__ = ["Undefined", "adjoint", "lowered", "rules_for", "tangent", "value", "version"]
+__all__ = ["Undefined", "adjoint", "grad_hook", "lowered", "rules_for", "tangent", "value",
+           "version"]
 
 _LOCK = threading.Lock()
 _ADJOINTS: dict[int, tuple[Callable, Callable]] = {}   # id(fn) -> (fn, rule)
@@ -103,6 +104,14 @@ def rules_for(obj: Any) -> tuple[Callable | None, Callable | None] | None:
     a = a[1] if a is not None and a[0] is obj else None
     t = t[1] if t is not None and t[0] is obj else None
     return None if a is None and t is None else (a, t)
+
+
+def grad_hook(x: Any, fn: Callable) -> Any:
+    """``x`` itself. In a function srcgrad differentiates, the adjoint of the result passes
+    through ``fn`` on its way back to ``x``: ``h = grad_hook(h, lambda d_h: np.clip(d_h, -1.0,
+    1.0))`` clips the adjoint of ``h`` at that point of the backward sweep (PyTorch's
+    ``register_hook``). ``fn`` is a lambda or a Python function of the adjoint."""
+    return x
 
 
 def value(xp, *operands, value):

@@ -137,8 +137,11 @@ class _Forward:
                 "zero_grad", atom_node(a))
         out += lowered_gens(low.body, names, self.ctx)
         tangent = renamed(atom_node(low.results[0]), names)
-        out.append(Gen(self.dot(t), call_of("shaped_like", tangent, ident(value),
-                                            cst.SimpleString(repr(low.name))), origin))
+        if low.checked:
+            label = cst.SimpleString(repr(low.name if low.name == s.custom.fn else
+                                          f"{low.name} of {s.custom.fn}"))
+            tangent = call_of("shaped_like", tangent, ident(value), label)
+        out.append(Gen(self.dot(t), tangent, origin))
         if value != t:
             out.append(Gen(t, ident(value), origin))
         return out

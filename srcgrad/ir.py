@@ -70,6 +70,8 @@ class Lowered:
     inputs: tuple[str, ...]
     body: tuple[Node, ...]
     results: tuple[Atom, ...]
+    checked: bool = True  # results pass through shaped_like (a user rule's may be misshapen)
+    like_adjoint: bool = False  # ... shaped like the output's adjoint, not like the argument
 
 
 @dataclass(frozen=True, eq=False)

@@ -1290,6 +1290,8 @@ class _Lowering:
             return self._inline_local(frame, node, callee, args, kwargs, hint)
         if not isinstance(callee, Ref):
             raise self.error(frame, func, "this value is not callable")
+        if callee.obj is custom.grad_hook:
+            return self._grad_hook(frame, node, args, kwargs, hint)
         rules = custom.rules_for(callee.obj)
         if rules is not None:  # the user said how to differentiate it: @adjoint, @tangent
             return self._custom_call(frame, node, callee.obj, rules, args, kwargs, hint)
@@ -1525,6 +1527,42 @@ class _Lowering:
         finally:
             self.ctx.stack.pop()
         return result
+
+    # --- gradient surgery: h = grad_hook(h, lambda d_h: ...) ----------------------------------
+
+    def _grad_hook(self, frame: Frame, node: cst.Call, args, kwargs, hint):
+        """``grad_hook(x, fn)``: ``x`` itself, whose adjoint, where the backward sweep passes
+        this point, becomes ``fn(d_x)``: an identity with ``fn``'s body as its adjoint rule
+        (and the identity as its tangent)."""
+        if len(args) != 2 or kwargs or not (isinstance(args[1], Local) or (
+                isinstance(args[1], Ref) and _is_user_function(args[1].obj))):
+            raise self.error(frame, node, "write grad_hook(x, fn), fn a lambda or a Python "
+                             "function of the adjoint", "h = srcgrad.grad_hook(h, lambda d_h: "
+                             "np.clip(d_h, -1.0, 1.0))")
+        x = self.materialize(frame, args[0], node)
+        g, out_, t = (self.ctx.namer.fresh(f"{p}__") for p in ("d_out", "out", "t"))
+        computed, self._computed = self._computed, {}
+        self.blocks.append([])
+        try:
+            fn = args[1]
+            result = self._inline_local(frame, node, fn, [Var(g)], {}, None) if isinstance(
+                fn, Local) else self._inline_user(frame, node, fn.obj, [Var(g)], {}, None,
+                                                  rule=True)
+            result = self.materialize(frame, result, node)
+        finally:
+            body = tuple(self.blocks.pop())
+            self._computed = computed
+        adjoint = Lowered("grad_hook", (g, out_), body, (result,), like_adjoint=True)
+        tangent = Lowered("grad_hook", (out_, t), (), (Var(t),), checked=False)
+        self.ctx.rules = self.ctx.rules.with_rules(
+            Rule("grad_hook", custom.value, (custom.lowered,), (custom.lowered,)))
+        target = self._target(frame, hint)
+        if target in self._targets:
+            self._computed.clear()
+        self._targets.add(target)
+        self.body.append(Stmt(target, "grad_hook", (x,), (("value", x),), frame.origin,
+                              custom=Custom("grad_hook", adjoint, tangent)))
+        return Var(target)
 
     # --- calls with custom rules --------------------------------------------------------------
 

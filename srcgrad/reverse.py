@@ -298,9 +298,13 @@ class _Reverse:
         out += lowered_gens(low.body, names, self.ctx)
         st.defined.discard(t)
         st.owned.discard(t)
+        label = cst.SimpleString(repr(low.name if low.name == s.custom.fn else
+                                      f"{low.name} of {s.custom.fn}"))
         for i, name in ops:
-            contrib = call_of("shaped_like", renamed(atom_node(low.results[i]), names),
-                              atom_node(s.args[i]), cst.SimpleString(repr(low.name)))
+            contrib = renamed(atom_node(low.results[i]), names)
+            if low.checked:
+                like = g if low.like_adjoint else atom_node(s.args[i])
+                contrib = call_of("shaped_like", contrib, like, label)
             gen = self.add(name, contrib, st, s.origin)
             if gen is not None:
                 out.append(gen)

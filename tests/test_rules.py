@@ -540,6 +540,8 @@ CASES["einsum_grad"] = [C(normal((3,)), normal((3, 4)), normal((3, 4)), i=0,
                         C(normal((3, 2)), normal((3, 4)), normal((4, 2)), i=1,
                           subscripts="ij,jk->ik", label="matmul-b"),
                         C(normal(()), normal((3, 3)), i=0, subscripts="ii->", label="trace")]
+CASES["shaped_like"] = [C(normal((3, 4)), normal((3, 4)), rule="r", label="same"),
+                        C(normal(()), normal((3,)), rule="r", label="spread")]
 CASES["mT"] = [C(normal((2, 3, 4)), label="3d"), C(normal((3, 4)), label="2d")]
 CASES["solve_grad_b"] = [made("vector", _solved((3,))), made("matrix", _solved((3, 2)))]
 CASES["solve_grad_a"] = [made("vector", _solved((3,))), made("matrix", _solved((3, 2)))]
@@ -601,7 +603,7 @@ CASES["log_base"] = [C(unif((3, 4), 0.5, 2.0), label="positive")]
 CASES["replace_zero"] = [C(away((3, 4)), label="nonzero")]
 
 NONDIFF_CASES: dict[str, Case] = {
-    "zero_grad": C(_F), "seed": C(normal(())), "clip_mask": C(_F, const(-0.5), const(0.5)),
+    "zero_grad": C(_F), "seed": C(normal(())), "stop_gradient": C(_F), "clip_mask": C(_F, const(-0.5), const(0.5)),
     "reduced_count": C(_F, axis=1),
     **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",
                           "isfinite", "argmin", "zeros_like", "ones_like",
