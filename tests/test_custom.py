@@ -230,7 +230,8 @@ def uses_shrink(x):
 
 
 def test_an_adjoint_of_the_wrong_shape_is_refused_naming_the_rule():
-    with pytest.raises(srcgrad.SrcGradError, match="shrink_adjoint of shrink returned a value of shape"):
+    with pytest.raises(srcgrad.SrcGradError,
+                       match="shrink_adjoint of shrink returned a value of shape"):
         srcgrad.grad(uses_shrink)(np.ones(3))
 
 

@@ -603,7 +603,8 @@ CASES["log_base"] = [C(unif((3, 4), 0.5, 2.0), label="positive")]
 CASES["replace_zero"] = [C(away((3, 4)), label="nonzero")]
 
 NONDIFF_CASES: dict[str, Case] = {
-    "zero_grad": C(_F), "seed": C(normal(())), "stop_gradient": C(_F), "clip_mask": C(_F, const(-0.5), const(0.5)),
+    "zero_grad": C(_F), "seed": C(normal(())), "stop_gradient": C(_F),
+    "clip_mask": C(_F, const(-0.5), const(0.5)),
     "reduced_count": C(_F, axis=1),
     **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",
                           "isfinite", "argmin", "zeros_like", "ones_like",
