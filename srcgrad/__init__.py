@@ -7,7 +7,7 @@ rules of its own; ``stop_gradient(x)`` passes a value without its derivative.
 """
 
 from srcgrad.api import GradFunction, grad, show, value_and_grad
-from srcgrad.custom import adjoint, grad_hook, tangent
+from srcgrad.custom import adjoint, checkpoint, grad_hook, tangent
 from srcgrad.derivatives import (
     DerivativeFunction,
     HvpFunction,
@@ -24,6 +24,6 @@ from srcgrad.errors import SrcGradError
 from srcgrad.rules._util import stop_gradient
 
 __all__ = ["DerivativeFunction", "GradFunction", "HvpFunction", "JvpFunction", "SrcGradError",
-           "VjpFunction", "adjoint", "derivative", "grad", "grad_hook", "hessian", "hvp",
-           "jacobian", "jvp", "show", "stop_gradient", "tangent", "value_and_grad", "vjp"]
+           "VjpFunction", "adjoint", "checkpoint", "derivative", "grad", "grad_hook", "hessian",
+           "hvp", "jacobian", "jvp", "show", "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"

@@ -18,8 +18,8 @@ from typing import Any
 from srcgrad.errors import SrcGradError
 from srcgrad.rules.core import Undefined
 
-__all__ = ["Undefined", "adjoint", "grad_hook", "lowered", "rules_for", "tangent", "value",
-           "version"]
+__all__ = ["Undefined", "adjoint", "checkpoint", "grad_hook", "lowered", "rules_for",
+           "tangent", "value", "version"]
 
 _LOCK = threading.Lock()
 _ADJOINTS: dict[int, tuple[Callable, Callable]] = {}   # id(fn) -> (fn, rule)
@@ -104,6 +104,28 @@ def rules_for(obj: Any) -> tuple[Callable | None, Callable | None] | None:
     a = a[1] if a is not None and a[0] is obj else None
     t = t[1] if t is not None and t[0] is obj else None
     return None if a is None and t is None else (a, t)
+
+
+class checkpoint:  # noqa: N801 - a decorator, spelled like one
+    """``checkpoint(fn)``, or ``@checkpoint`` on ``fn``: in a function srcgrad differentiates,
+    a call of ``fn`` saves only its arguments for the backward sweep, which computes ``fn``
+    again (its generated vector-Jacobian product) instead of reading stored intermediates.
+    Called directly, it is ``fn``."""
+
+    def __init__(self, fn: Callable):
+        if not inspect.isfunction(fn):
+            raise SrcGradError(f"checkpoint takes a Python function, not {fn!r}",
+                               hint="a function with source that srcgrad can differentiate")
+        self.fn = fn
+        self.__wrapped__ = fn
+        self.__name__ = getattr(fn, "__name__", "f")
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<srcgrad.checkpoint {self.__name__}>"
 
 
 def grad_hook(x: Any, fn: Callable) -> Any:

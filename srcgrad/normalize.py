@@ -1292,6 +1292,8 @@ class _Lowering:
             raise self.error(frame, func, "this value is not callable")
         if callee.obj is custom.grad_hook:
             return self._grad_hook(frame, node, args, kwargs, hint)
+        if isinstance(callee.obj, custom.checkpoint):
+            return self._checkpoint(frame, node, callee.obj.fn, args, kwargs, hint)
         rules = custom.rules_for(callee.obj)
         if rules is not None:  # the user said how to differentiate it: @adjoint, @tangent
             return self._custom_call(frame, node, callee.obj, rules, args, kwargs, hint)
@@ -1612,6 +1614,56 @@ class _Lowering:
                 rule_name, k = f"{base}_{k}", k + 1
             self._custom_names[id(fn)] = rule_name
         self.ctx.rules = self.ctx.rules.with_rules(Rule(rule_name, custom.value, jvp, vjp))
+        if target in self._targets:
+            self._computed.clear()
+        self._targets.add(target)
+        self.body.append(Stmt(target, rule_name, tuple(operands), (("value", value),),
+                              frame.origin, custom=Custom(name, adjoint, tangent)))
+        return Var(target)
+
+    def _checkpoint(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs, hint):
+        """A call of a checkpointed ``fn``: its value as usual, never differentiated through
+        (nothing of it saved); its adjoint the inlined vector-Jacobian product srcgrad
+        generates for ``fn``, which computes ``fn`` again from its arguments; its tangent the
+        inlined forward-mode code of ``fn``."""
+        from srcgrad.derivatives import JvpFunction, VjpFunction
+
+        name = fn.__name__
+        operands = [self.materialize(frame, v, node) for v in self._arguments(frame, node, fn,
+                                                                                args, kwargs)]
+        value = self.materialize(frame, self._inline_user(frame, node, fn, list(operands),
+                                                          {}, None), node)
+        try:
+            vjp_fn, _, d_out = VjpFunction(fn)._build()
+            jvp_fn, _, wrt = JvpFunction(fn)._build()
+        except SrcGradError as err:
+            raise self.error(frame, node, err.message, err.hint) from None
+        g, out_ = (self.ctx.namer.fresh(f"{p}__") for p in ("d_out", "out"))
+        dots = tuple(self.ctx.namer.fresh(f"{p}__") for _, p in wrt)
+
+        def lowered(run: Callable, kwargs: dict, pick) -> tuple[tuple[Node, ...], tuple]:
+            computed, self._computed = self._computed, {}
+            self.blocks.append([])
+            try:
+                result = self._inline_user(frame, node, run, list(operands), kwargs, None)
+                items = result.items if isinstance(result, Pack) else (result,)
+                results = tuple(self.materialize(frame, v, node) for v in pick(items))
+            finally:
+                body = tuple(self.blocks.pop())
+                self._computed = computed
+            return body, results
+
+        body, results = lowered(vjp_fn, {d_out: Var(g)}, lambda items: items)
+        adjoint = Lowered(f"vjp_{name}", (g, out_), body, results, checked=False)
+        body, results = lowered(jvp_fn, {p: Var(d) for (_, p), d in zip(wrt, dots,
+                                                                          strict=True)},
+                                lambda items: items[1:2])
+        tangent = Lowered(f"jvp_{name}", (out_, *dots), body, results, checked=False)
+        rule_name = f"checkpoint_{name}" if name.isidentifier() else "checkpoint"
+        n = len(operands)
+        self.ctx.rules = self.ctx.rules.with_rules(
+            Rule(rule_name, custom.value, (custom.lowered,) * n, (custom.lowered,) * n))
+        target = self._target(frame, hint)
         if target in self._targets:
             self._computed.clear()
         self._targets.add(target)

@@ -318,3 +318,61 @@ def test_grad_hook_needs_a_function():
     with pytest.raises(srcgrad.SrcGradError, match="grad_hook") as err:
         srcgrad.grad(bad)(np.ones(2))
     assert err.value.lineno is not None
+
+
+# --- checkpointing --------------------------------------------------------------------------------
+
+def cell(h, x, w1, w2):
+    a = np.tanh(h * w1 + x)
+    b = np.sin(a * w2)
+    return np.tanh(a * b + h) * 0.9
+
+
+checkpointed_cell = srcgrad.checkpoint(cell)
+
+
+def recurrence(xs, w1, w2, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = checkpointed_cell(h, xs[t], w1, w2)
+    return np.sum(h ** 2)
+
+
+def recurrence_unmarked(xs, w1, w2, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = cell(h, xs[t], w1, w2)
+    return np.sum(h ** 2)
+
+
+ARGS = (R.standard_normal((7, 4)), R.standard_normal(4), R.standard_normal(4),
+        R.standard_normal(4))
+
+
+def test_a_checkpointed_call_gives_the_same_gradient_saving_only_its_arguments():
+    check(recurrence, ARGS, wrt=(0, 1, 2, 3))
+    for got, want in zip(srcgrad.grad(recurrence, wrt=(0, 1, 2, 3))(*ARGS),
+                         srcgrad.grad(recurrence_unmarked, wrt=(0, 1, 2, 3))(*ARGS),
+                         strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    src = srcgrad.grad(recurrence, wrt=1).source
+    saved = {line.split("=")[0].strip() for line in src.splitlines()
+             if line.strip().startswith("saved_") and "= []" in line}
+    assert saved == {"saved_h"}  # the cell's intermediates are computed again
+    assert "# vjp_cell() L" in src
+    unmarked = srcgrad.grad(recurrence_unmarked, wrt=1).source
+    assert len([ln for ln in unmarked.splitlines() if "= []" in ln]) > 1
+
+
+def test_a_checkpointed_call_in_forward_mode_and_called_directly():
+    tangents = tuple(np.ones_like(a) for a in ARGS)
+    got = srcgrad.jvp(recurrence, ARGS, tangents)
+    want = srcgrad.jvp(recurrence_unmarked, ARGS, tangents)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(checkpointed_cell(*ARGS[1:], ARGS[0][0]),
+                               cell(*ARGS[1:], ARGS[0][0]))
+
+
+def test_checkpoint_takes_a_python_function():
+    with pytest.raises(srcgrad.SrcGradError, match="checkpoint takes a Python function"):
+        srcgrad.checkpoint(np.sin)
