@@ -1543,28 +1543,14 @@ class _Lowering:
                              "np.clip(d_h, -1.0, 1.0))")
         x = self.materialize(frame, args[0], node)
         g, out_, t = (self.ctx.namer.fresh(f"{p}__") for p in ("d_out", "out", "t"))
-        computed, self._computed = self._computed, {}
-        self.blocks.append([])
-        try:
-            fn = args[1]
-            result = self._inline_local(frame, node, fn, [Var(g)], {}, None) if isinstance(
-                fn, Local) else self._inline_user(frame, node, fn.obj, [Var(g)], {}, None,
-                                                  rule=True)
-            result = self.materialize(frame, result, node)
-        finally:
-            body = tuple(self.blocks.pop())
-            self._computed = computed
-        adjoint = Lowered("grad_hook", (g, out_), body, (result,), like_adjoint=True)
+        fn = args[1]
+        body, result = self._lowered(frame, node, lambda: self._inline_local(
+            frame, node, fn, [Var(g)], {}, None) if isinstance(fn, Local) else
+            self._inline_user(frame, node, fn.obj, [Var(g)], {}, None, rule=True))
+        adjoint = Lowered("grad_hook", (g, out_), body, result[:1], like_adjoint=True)
         tangent = Lowered("grad_hook", (out_, t), (), (Var(t),), checked=False)
-        self.ctx.rules = self.ctx.rules.with_rules(
-            Rule("grad_hook", custom.value, (custom.lowered,), (custom.lowered,)))
-        target = self._target(frame, hint)
-        if target in self._targets:
-            self._computed.clear()
-        self._targets.add(target)
-        self.body.append(Stmt(target, "grad_hook", (x,), (("value", x),), frame.origin,
-                              custom=Custom("grad_hook", adjoint, tangent)))
-        return Var(target)
+        rule = Rule("grad_hook", custom.value, (custom.lowered,), (custom.lowered,))
+        return self._custom_stmt(frame, rule, [x], x, Custom("grad_hook", adjoint, tangent), hint)
 
     # --- calls with custom rules --------------------------------------------------------------
 
@@ -1583,18 +1569,17 @@ class _Lowering:
             value = self._opaque(frame, node, Ref(fn, node.func), list(operands), {}, None,
                                  False)
         value = self.materialize(frame, value, node)
-        target = self._target(frame, hint)
         n = len(operands)
         adjoint = tangent = None
         if adjoint_rule is not None:
-            adjoint = self._lower_rule(frame, node, adjoint_rule, 2, operands, name)
+            adjoint = self._lower_rule(frame, node, adjoint_rule, 2, operands)
             if len(adjoint.results) != n:
                 raise self.error(frame, node, f"the adjoint rule {adjoint_rule.__name__} of "
                                  f"{name} returns {len(adjoint.results)} adjoint(s); {name} "
                                  f"takes {n} argument(s)", "return one adjoint per argument, "
                                  "None for an argument without a derivative")
         if tangent_rule is not None:
-            tangent = self._lower_rule(frame, node, tangent_rule, 1, operands, name)
+            tangent = self._lower_rule(frame, node, tangent_rule, 1, operands)
             if len(tangent.results) != 1:
                 raise self.error(frame, node, f"the tangent rule {tangent_rule.__name__} of "
                                  f"{name} must return one tangent, the output's")
@@ -1613,13 +1598,8 @@ class _Lowering:
             while rule_name in self.ctx.rules:
                 rule_name, k = f"{base}_{k}", k + 1
             self._custom_names[id(fn)] = rule_name
-        self.ctx.rules = self.ctx.rules.with_rules(Rule(rule_name, custom.value, jvp, vjp))
-        if target in self._targets:
-            self._computed.clear()
-        self._targets.add(target)
-        self.body.append(Stmt(target, rule_name, tuple(operands), (("value", value),),
-                              frame.origin, custom=Custom(name, adjoint, tangent)))
-        return Var(target)
+        return self._custom_stmt(frame, Rule(rule_name, custom.value, jvp, vjp), operands,
+                                 value, Custom(name, adjoint, tangent), hint)
 
     def _checkpoint(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs, hint):
         """A call of a checkpointed ``fn``: its value as usual, never differentiated through
@@ -1640,36 +1620,48 @@ class _Lowering:
             raise self.error(frame, node, err.message, err.hint) from None
         g, out_ = (self.ctx.namer.fresh(f"{p}__") for p in ("d_out", "out"))
         dots = tuple(self.ctx.namer.fresh(f"{p}__") for _, p in wrt)
-
-        def lowered(run: Callable, kwargs: dict, pick) -> tuple[tuple[Node, ...], tuple]:
-            computed, self._computed = self._computed, {}
-            self.blocks.append([])
-            try:
-                result = self._inline_user(frame, node, run, list(operands), kwargs, None)
-                items = result.items if isinstance(result, Pack) else (result,)
-                results = tuple(self.materialize(frame, v, node) for v in pick(items))
-            finally:
-                body = tuple(self.blocks.pop())
-                self._computed = computed
-            return body, results
-
-        body, results = lowered(vjp_fn, {d_out: Var(g)}, lambda items: items)
+        body, results = self._lowered(frame, node, lambda: self._inline_user(
+            frame, node, vjp_fn, list(operands), {d_out: Var(g)}, None))
         adjoint = Lowered(f"vjp_{name}", (g, out_), body, results, checked=False)
-        body, results = lowered(jvp_fn, {p: Var(d) for (_, p), d in zip(wrt, dots,
-                                                                          strict=True)},
-                                lambda items: items[1:2])
-        tangent = Lowered(f"jvp_{name}", (out_, *dots), body, results, checked=False)
+        body, results = self._lowered(frame, node, lambda: self._inline_user(
+            frame, node, jvp_fn, list(operands),
+            {p: Var(d) for (_, p), d in zip(wrt, dots, strict=True)}, None))
+        tangent = Lowered(f"jvp_{name}", (out_, *dots), body, results[1:2], checked=False)
         rule_name = f"checkpoint_{name}" if name.isidentifier() else "checkpoint"
         n = len(operands)
-        self.ctx.rules = self.ctx.rules.with_rules(
-            Rule(rule_name, custom.value, (custom.lowered,) * n, (custom.lowered,) * n))
+        rule = Rule(rule_name, custom.value, (custom.lowered,) * n, (custom.lowered,) * n)
+        return self._custom_stmt(frame, rule, operands, value, Custom(name, adjoint, tangent),
+                                 hint)
+
+    def _custom_stmt(self, frame: Frame, rule: Rule, operands: list[Atom], value: Atom,
+                     info: Custom, hint) -> Var:
+        """``target = value``, a statement of ``rule`` (registered here) whose derivatives
+        ``info`` gives."""
+        self.ctx.rules = self.ctx.rules.with_rules(rule)
         target = self._target(frame, hint)
         if target in self._targets:
             self._computed.clear()
         self._targets.add(target)
-        self.body.append(Stmt(target, rule_name, tuple(operands), (("value", value),),
-                              frame.origin, custom=Custom(name, adjoint, tangent)))
+        self.body.append(Stmt(target, rule.name, tuple(operands), (("value", value),),
+                              frame.origin, custom=info))
         return Var(target)
+
+    def _lowered(self, frame: Frame, node: cst.Call, run: Callable[[], Any]
+                 ) -> tuple[tuple[Node, ...], tuple[Atom, ...]]:
+        """What ``run()`` lowers (a rule's body, an inlined derivative), in a block of its own
+        that the transformer writes where it needs it, and the atoms of the value it returns
+        (the items of a tuple or list)."""
+        computed, self._computed = self._computed, {}
+        self.blocks.append([])
+        try:
+            result = run()
+            items = result.items if isinstance(result, Pack) and result.kind in (
+                "tuple", "list") else (result,)
+            results = tuple(self.materialize(frame, v, node) for v in items)
+        finally:
+            body = tuple(self.blocks.pop())
+            self._computed = computed
+        return body, results
 
     def _arguments(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs) -> list:
         """The arguments of a call of ``fn`` in the order of its parameters, defaults
@@ -1692,7 +1684,7 @@ class _Lowering:
                 self._object(q.default, cst.Name(p)) for p, q in sig.parameters.items()]
 
     def _lower_rule(self, frame: Frame, node: cst.Call, rule: Callable, lead: int,
-                    operands: list[Atom], name: str) -> Lowered:
+                    operands: list[Atom]) -> Lowered:
         """``rule``'s body in a block of its own, its first ``lead`` parameters (an adjoint's
         d_out and out, a tangent's out) and, for a tangent, the last ones standing for names
         the transformer binds when it writes the block."""
@@ -1701,18 +1693,8 @@ class _Lowering:
         inputs = tuple(self.ctx.namer.fresh(f"{p}__") for p in free)  # replaced when written
         bound = [Var(v) for v in inputs]
         args = [*bound[:lead], *operands, *bound[lead:]]
-        computed, self._computed = self._computed, {}
-        self.blocks.append([])
-        try:
-            result = self._inline_user(frame, node, rule, args, {}, None, rule=True)
-            items = result.items if isinstance(result, Pack) and result.kind == "tuple" else \
-                (result,)
-            if lead == 2 and len(operands) > 1 and not isinstance(result, Pack):
-                items = (result,)  # a single value where several are due: reported by caller
-            results = tuple(self.materialize(frame, v, node) for v in items)
-        finally:
-            body = tuple(self.blocks.pop())
-            self._computed = computed
+        body, results = self._lowered(frame, node, lambda: self._inline_user(
+            frame, node, rule, args, {}, None, rule=True))
         return Lowered(rule.__name__, inputs, body, results)
 
     def _inline_local(self, frame: Frame, node: cst.Call, fn: Local, args, kwargs, hint):

@@ -82,11 +82,13 @@ def optimize(program: Program, user_names: frozenset[str], facts: Facts = Facts(
     _READS.clear()
     _LENGTHS.clear()
     _CODES.clear()
-    return fuse_pops(_map_exprs(drop_fresh_copies(drop_self_copies(program)), tidy))
+    return fuse_pops(_map_exprs(drop_fresh_copies(program), tidy))
 
 
-def drop_self_copies(p: Program) -> Program:
-    """``h = h`` (a value given back to its own variable, as a grad_hook does) does nothing."""
+def drop_fresh_copies(p: Program) -> Program:
+    """Copies that copy nothing: ``y = x * 2.0`` then ``y = np.array(y, copy=True)`` (the
+    product is new already), and ``h = h`` (a value given back to its own variable, as a
+    ``grad_hook`` does)."""
     def block(nodes: tuple[GNode, ...]) -> tuple[GNode, ...]:
         out: list[GNode] = []
         for node in nodes:
@@ -97,21 +99,6 @@ def drop_self_copies(p: Program) -> Program:
             elif isinstance(node, Gen) and node.index is None and not node.effect and \
                     isinstance(node.expr, cst.Name) and node.expr.value == node.target:
                 continue
-            out.append(node)
-        return tuple(out)
-
-    return replace(p, forward=block(p.forward), backward=block(p.backward))
-
-
-def drop_fresh_copies(p: Program) -> Program:
-    """``y = x * 2.0`` then ``y = np.array(y, copy=True)``: the product is new already."""
-    def block(nodes: tuple[GNode, ...]) -> tuple[GNode, ...]:
-        out: list[GNode] = []
-        for node in nodes:
-            if isinstance(node, GIf):
-                node = replace(node, body=block(node.body), orelse=block(node.orelse))
-            elif isinstance(node, GLoop):
-                node = replace(node, body=block(node.body))
             prev = out[-1] if out else None
             if isinstance(node, Gen) and isinstance(prev, Gen) and prev.target == node.target \
                     and prev.index is None and _is_copy_of(node.expr, node.target) and (
