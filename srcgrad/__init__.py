@@ -3,10 +3,12 @@
 ``grad(f)`` reads ``f``'s source and writes a new Python function computing its gradient,
 statement by statement (reverse mode); ``jvp(f)`` and ``derivative(f)`` write its forward-mode
 derivative; ``.source`` shows the code. ``@adjoint(fn)`` and ``@tangent(fn)`` give a function
-rules of its own; ``stop_gradient(x)`` passes a value without its derivative.
+rules of its own; ``stop_gradient(x)`` passes a value without its derivative; ``check_grad``
+checks derivatives against finite differences.
 """
 
 from srcgrad.api import GradFunction, grad, show, value_and_grad
+from srcgrad.check import GradCheck, GradCheckError, check_grad
 from srcgrad.custom import adjoint, checkpoint, grad_hook, tangent
 from srcgrad.derivatives import (
     DerivativeFunction,
@@ -23,7 +25,8 @@ from srcgrad.derivatives import (
 from srcgrad.errors import SrcGradError
 from srcgrad.rules._util import stop_gradient
 
-__all__ = ["DerivativeFunction", "GradFunction", "HvpFunction", "JvpFunction", "SrcGradError",
-           "VjpFunction", "adjoint", "checkpoint", "derivative", "grad", "grad_hook", "hessian",
-           "hvp", "jacobian", "jvp", "show", "stop_gradient", "tangent", "value_and_grad", "vjp"]
+__all__ = ["DerivativeFunction", "GradCheck", "GradCheckError", "GradFunction", "HvpFunction",
+           "JvpFunction", "SrcGradError", "VjpFunction", "adjoint", "check_grad", "checkpoint",
+           "derivative", "grad", "grad_hook", "hessian", "hvp", "jacobian", "jvp", "show",
+           "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"
