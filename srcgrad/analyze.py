@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ class Activity:
     varied: frozenset[str]
     useful: frozenset[str]
 
-    @property
+    @functools.cached_property
     def active(self) -> frozenset[str]:
         return self.varied & self.useful
 

@@ -19,6 +19,7 @@ class Namer:
         self._taken: set[str] = set(taken)
         self._claimed: set[str] = set()
         self._issued: set[str] = set()  # temporaries and fresh names handed out
+        self._next: dict[str, int] = {}  # the next version number to try, per base name
         self._temps = 0
 
     def reserve_all(self, names) -> None:
@@ -41,9 +42,10 @@ class Namer:
             self._taken.add(base)
             self._issued.add(base)
             return base
-        n = 2
+        n = self._next.get(base, 2)  # versions are handed out in order: start after the last
         while f"{base}_{n}" in self._taken:
             n += 1
+        self._next[base] = n + 1
         name = f"{base}_{n}"
         self._taken.add(name)
         self._issued.add(name)

@@ -169,6 +169,7 @@ class _Lowering:
         self._synthetic: dict[int, Origin] = {}  # statements made here -> the user's statement
         self._keep: list[cst.CSTNode] = []   # ... kept alive so that their ids stay theirs
         self._custom_names: dict[int, str] = {}  # id of a function with rules -> its primitive
+        self._opaque_results: set[str] = set()  # variables an opaque call assigned
 
     @property
     def body(self) -> list[Node]:
@@ -201,6 +202,9 @@ class _Lowering:
 
     def function(self, parsed: ParsedFunction, fn: Callable | None) -> CoreFunction:
         frame = Frame(parsed, {}, "", mutated=_subscript_targets(parsed.node.body))
+        if parsed.node.asynchronous is not None:
+            raise self.error(frame, parsed.node, "an `async def` function is not supported",
+                             "differentiate a plain function; await outside it")
         params = self._param_names(frame, parsed.node.params)
         for p in params:
             frame.env[p] = Var(self.ctx.namer.claim(p))
@@ -697,6 +701,11 @@ class _Lowering:
                                      "condition", "compute the value before the test")
 
             visit_GeneratorExp = visit_SetComp = visit_DictComp = visit_ListComp
+
+            def visit_NamedExpr(self, n):
+                raise lowering.error(frame, n, "the walrus operator (:=) is not supported in "
+                                     "a condition", "assign the value on its own line, "
+                                     "before the test")
 
             def leave_Name(self, original: cst.Name, updated: cst.Name):
                 if original.value in ("True", "False", "None"):
@@ -1297,6 +1306,10 @@ class _Lowering:
         rules = custom.rules_for(callee.obj)
         if rules is not None:  # the user said how to differentiate it: @adjoint, @tangent
             return self._custom_call(frame, node, callee.obj, rules, args, kwargs, hint)
+        if callee.obj in _CODE_RUNNERS:
+            raise self.error(frame, node, f"{callee.obj.__name__}() is not supported in a "
+                             "differentiated function: srcgrad cannot see the code it runs",
+                             "write that code in the function itself")
         if callee.obj is builtins.sum and len(args) == 1 and not kwargs:
             return self._sum(frame, node, args[0], hint)
         spec = self.ctx.calls.lookup(callee.obj)
@@ -1384,6 +1397,16 @@ class _Lowering:
             return self._pop(frame, node, base, hint)
         spec = METHODS.get(name)
         if spec is None:
+            if isinstance(base, Var) and base.name in self._opaque_results:
+                # a method of an object an opaque call made (rng.standard_normal(3)): itself
+                # an opaque call, refused later only if a differentiated value reaches it
+                method = Lit(cst.Attribute(cst.Name(base.name), cst.Name(name)),
+                             frozenset({base.name}))
+                args = [self.value(frame, a.value, None) for a in node.args
+                        if a.keyword is None]
+                kwargs = {a.keyword.value: self.value(frame, a.value, None)
+                          for a in node.args if a.keyword is not None}
+                return self._opaque_call(frame, method, args, kwargs, hint, node)
             raise self.error(frame, node.func, f"the array method .{name}() is not supported",
                              f"use the numpy function np.{name}(x, ...) if there is one")
         args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
@@ -1483,13 +1506,17 @@ class _Lowering:
         return self.materialize(frame, value, node)
 
     def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):
-        atoms = [self.materialize(frame, v, node) for v in args]
-        kw = [(k, self.materialize(frame, v, node)) for k, v in kwargs.items()]
         fn = self._bind_object(callee.obj, callee.node)
-        target = self._target(frame, hint)
-        var = self.emit(frame, target, "call", (fn, *atoms), kw)
+        var = self._opaque_call(frame, fn, args, kwargs, hint, node)
         if effect:
             self.body[-1] = replace(self.body[-1], effect=True)
+        return var
+
+    def _opaque_call(self, frame: Frame, fn: Atom, args, kwargs, hint, node) -> Var:
+        atoms = [self.materialize(frame, v, node) for v in args]
+        kw = [(k, self.materialize(frame, v, node)) for k, v in kwargs.items()]
+        var = self.emit(frame, self._target(frame, hint), "call", (fn, *atoms), kw)
+        self._opaque_results.add(var.name)
         return var
 
     # --- inlining calls to user functions ----------------------------------------------------
@@ -1980,6 +2007,7 @@ def _describe(node: cst.CSTNode) -> str:
     return names.get(type(node).__name__, type(node).__name__)
 
 
+_CODE_RUNNERS = (builtins.exec, builtins.eval, builtins.compile, builtins.__import__)
 _HINTS = {
     "IfExp": "use np.where(c, a, b) for an elementwise choice",
     "BooleanOperation": "use np.logical_and / np.logical_or (or & and |) on arrays",

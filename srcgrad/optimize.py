@@ -802,9 +802,11 @@ def coalesce(p: Program) -> Program:
             structured |= set(_node_reads(node)) | _node_writes(node)
     stmts = [*p.forward, *p.backward]
     boundary = len(p.forward)
+    writes = Counter(s.target for s in stmts if isinstance(s, Gen) and s.target)
+    targets = [s.target if isinstance(s, Gen) else None for s in stmts]  # kept in step
     i = 0
     while i < len(stmts):
-        if _coalesce_at(stmts, i, p.returns, structured):
+        if _coalesce_at(stmts, i, p.returns, structured, writes, targets):
             if i < boundary:
                 boundary -= 1
         else:
@@ -812,7 +814,8 @@ def coalesce(p: Program) -> Program:
     return replace(p, forward=tuple(stmts[:boundary]), backward=tuple(stmts[boundary:]))
 
 
-def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> bool:
+def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str],
+                 writes: Counter[str], targets: list[str | None]) -> bool:
     g = stmts[i]
     if not isinstance(g, Gen) or g.target is None or not isinstance(g.expr, cst.Name) or \
             g.effect or g.pair:
@@ -820,8 +823,11 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> b
     a, b = g.target, g.expr.value
     if a in structured or b in structured:
         return False
-    later = [s for s in stmts[i + 1:] if isinstance(s, Gen)]  # branches and loops: a, b unused
-    if _TEMP.match(a) and not any(s.target in (a, b) for s in later) and not any(
+    # branches and loops after it do not read a or b (structured): only statements matter
+    later = (s for s in stmts[i + 1:] if isinstance(s, Gen))
+    # each assigned once (a here, b before it): neither is assigned later, no need to look
+    once = writes[a] == 1 and writes[b] <= 1
+    if _TEMP.match(a) and (once or not any(s.target in (a, b) for s in later)) and not any(
             a in reads(r) for r in returns):
         rename = _rename(a, b)
         for k in range(i + 1, len(stmts)):
@@ -829,11 +835,16 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> b
             if isinstance(s, Gen) and a in reads(s.expr):
                 stmts[k] = replace(s, expr=visit(s.expr, rename))
         del stmts[i]
+        del targets[i]
+        writes[a] -= 1
         return True
-    first = next((k for k in range(i) if isinstance(stmts[k], Gen) and stmts[k].target == b),
-                 None)
-    if first is None:
+    if not writes[b]:  # a parameter, or a name assigned in a branch or loop: not here
         return False
+    try:
+        first = targets.index(b, 0, i)  # b's first definition
+    except ValueError:
+        return False
+    later = (s for s in stmts[i + 1:] if isinstance(s, Gen))
     span = [k for k in range(first, i) if isinstance(stmts[k], Gen)]
     if any(stmts[k].target == a or a in reads(stmts[k].expr) for k in span):
         return False
@@ -843,9 +854,15 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str]) -> b
     rename = _rename(b, a)
     for k in span:
         s = stmts[k]
+        if s.target == b:
+            writes[b] -= 1
+            writes[a] += 1
+            targets[k] = a
         stmts[k] = replace(s, target=a if s.target == b else s.target,
                            expr=visit(s.expr, rename) if b in reads(s.expr) else s.expr)
     del stmts[i]
+    del targets[i]
+    writes[a] -= 1
     return True
 
 

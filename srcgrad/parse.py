@@ -131,7 +131,9 @@ def _cst_statements(body) -> Iterator[cst.CSTNode]:
             yield from stmt.body
         elif isinstance(stmt, cst.BaseCompoundStatement):
             yield stmt
-            yield from _cst_block(stmt.body)
+            body = getattr(stmt, "body", None)  # a `match` has cases only
+            if body is not None:
+                yield from _cst_block(body)
             for handler in getattr(stmt, "handlers", ()):
                 yield from _cst_block(handler.body)
             for case in getattr(stmt, "cases", ()):
@@ -188,8 +190,13 @@ def _scopes(fn: Callable) -> tuple[Mapping[str, Any], frozenset[str]]:
 
 def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
     """Parse ``fn`` (a ``def`` or a ``lambda``); ``source`` stands in for unreadable source."""
-    fn = inspect.unwrap(fn)
-    name = getattr(fn, "__name__", "f")
+    if not inspect.isfunction(fn):  # a callable object wrapping a function (lru_cache)
+        fn = inspect.unwrap(fn)
+    # A Python function runs its own code, also when a decorator copied another's name onto
+    # it (functools.wraps): that code is what is differentiated, never the function it wraps.
+    code = getattr(fn, "__code__", None)
+    name = code.co_name if code is not None and code.co_name != "<lambda>" else getattr(
+        fn, "__name__", "f")
     filename = getattr(getattr(fn, "__code__", None), "co_filename", "<unknown>")
     if source is None:  # code srcgrad generated: differentiated again
         source = getattr(fn, "__srcgrad_source__", None)

@@ -111,41 +111,78 @@ class _State:
         return _State(self.defined, self.owned, self.keep)
 
 
-def _bound_before(block: tuple[Node, ...], bound: frozenset[str], out: dict[int, frozenset[str]]
-                  ) -> None:
+class _Names:
+    """A set of names, answered by membership without being built: the names a block assigns
+    at positions past ``index`` (``last``: each name's last position; ``after``: what comes
+    after the block), or before it (``first``; ``after`` then: what came before). Built for
+    every node, sets would make long functions quadratic."""
+
+    __slots__ = ("positions", "index", "outer", "extra", "exclude", "later")
+
+    def __init__(self, positions: dict[str, int], index: int, outer: tuple = (),
+                 extra: frozenset[str] = frozenset(), exclude: frozenset[str] = frozenset(),
+                 later: bool = True):
+        self.positions, self.index, self.outer = positions, index, outer
+        self.extra, self.exclude, self.later = extra, exclude, later
+
+    def __contains__(self, name: object) -> bool:
+        if name in self.exclude:
+            return False
+        at = self.positions.get(name)  # type: ignore[arg-type]
+        if at is not None and (at > self.index if self.later else at < self.index):
+            return True
+        return name in self.extra or any(name in o for o in self.outer)
+
+    def __and__(self, other) -> set[str]:
+        return {n for n in other if n in self}
+
+    __rand__ = __and__
+
+
+def _bound_before(block: tuple[Node, ...], outer: tuple, out: dict[int, _Names]) -> None:
     """For each node, the names surely assigned before it runs."""
-    now = set(bound)
-    for node in block:
-        out[id(node)] = frozenset(now)
+    first: dict[str, int] = {}
+    for k, node in enumerate(block):
         if isinstance(node, Stmt):
-            now.add(node.target)
+            first.setdefault(node.target, k)
         elif isinstance(node, If):
-            _bound_before(node.body, frozenset(now), out)
-            _bound_before(node.orelse, frozenset(now), out)
-            now |= assigned(node.body) & assigned(node.orelse)
+            for n in assigned(node.body) & assigned(node.orelse):
+                first.setdefault(n, k)
+    for k, node in enumerate(block):
+        here = _Names(first, k, outer, later=False)
+        out[id(node)] = here
+        if isinstance(node, If):
+            _bound_before(node.body, (here,), out)
+            _bound_before(node.orelse, (here,), out)
         elif isinstance(node, Loop):
-            _bound_before(node.body, frozenset(now), out)
+            _bound_before(node.body, (here,), out)
 
 
-def _kill_after(block: tuple[Node, ...], after: frozenset[str], out: dict[int, frozenset[str]]
-                ) -> None:
+def _kill_after(block: tuple[Node, ...], outer: tuple, out: dict[int, _Names]) -> None:
     """For each node, the names that may be assigned after it runs (later in its block, in an
     enclosing block, or in a later iteration of an enclosing loop)."""
-    later = set(after)
-    for node in reversed(block):
-        out[id(node)] = frozenset(later)
+    last: dict[str, int] = {}
+    for k, node in enumerate(block):
         if isinstance(node, Stmt):
-            later.add(node.target)
+            last[node.target] = k
         elif isinstance(node, If):
-            _kill_after(node.body, frozenset(later), out)
-            _kill_after(node.orelse, frozenset(later), out)
-            later |= assigned(node.body) | assigned(node.orelse)
+            for n in assigned(node.body) | assigned(node.orelse):
+                last[n] = k
         elif isinstance(node, Loop):
-            inner = later | assigned(node.body) | {n for n in (node.trips,) if n}
-            if node.index and node.index not in assigned(node.body):
-                inner.discard(node.index)  # the reverse loop sets it again
-            _kill_after(node.body, frozenset(inner), out)
-            later |= assigned(node.body) | {n for n in (node.index, node.trips) if n}
+            for n in assigned(node.body) | {n for n in (node.index, node.trips) if n}:
+                last[n] = k
+    for k, node in enumerate(block):
+        here = _Names(last, k, outer)
+        out[id(node)] = here
+        if isinstance(node, If):
+            _kill_after(node.body, (here,), out)
+            _kill_after(node.orelse, (here,), out)
+        elif isinstance(node, Loop):
+            body = assigned(node.body)
+            extra = frozenset(body | {n for n in (node.trips,) if n})
+            exclude = frozenset({node.index}) if node.index and node.index not in body else \
+                frozenset()  # the reverse loop sets it again
+            _kill_after(node.body, (_Names({}, 0, (here,), extra, exclude),), out)
 
 
 class _Reverse:
@@ -153,10 +190,10 @@ class _Reverse:
 
     def __init__(self, fn: CoreFunction, act: Activity, shapes: ShapeClasses, ctx: PassContext):
         self.fn, self.act, self.shapes, self.ctx = fn, act, shapes, ctx
-        self.kills: dict[int, frozenset[str]] = {}
-        _kill_after(fn.body, frozenset(), self.kills)
-        self.before: dict[int, frozenset[str]] = {}
-        _bound_before(fn.body, frozenset(fn.params), self.before)
+        self.kills: dict[int, _Names] = {}
+        _kill_after(fn.body, (), self.kills)
+        self.before: dict[int, _Names] = {}
+        _bound_before(fn.body, (frozenset(fn.params),), self.before)
         self.primal = set(fn.params) | assigned(fn.body)
         stmts = [n for n in walk(fn.body) if isinstance(n, Stmt)]
         counts: dict[str, int] = {}
@@ -172,9 +209,14 @@ class _Reverse:
                     if base == root or base in seen:
                         seen.add(n.target)
         self.changing = set(fn.arrays).union(*views.values()) if views else set()
-        for key, later in list(self.kills.items()):
-            grown = set(later).union(*(views[a] for a in later & views.keys()))
-            self.kills[key] = frozenset(grown)
+        roots: dict[str, set[str]] = {}  # a view changes where its array is assigned by index
+        for root, seen in views.items():
+            for v in seen:
+                roots.setdefault(v, set()).add(root)
+        if roots:
+            for key, later in list(self.kills.items()):
+                self.kills[key] = _Names({}, 0, (later,), frozenset(
+                    v for v, rs in roots.items() if any(r in later for r in rs)))
         self.adjoints: dict[str, str] = {}
         self.stacks: dict[str, str] = {}
         self.pushes: dict[int, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
@@ -350,8 +392,9 @@ class _Reverse:
         """Whether ``name`` is cheaper to compute again than to save: an index into an array
         that does not change (``xs[t]`` in a loop over ``t``)."""
         d = self.defs.get(name)
+        later = self.kills[id(site)]
         return d is not None and d is not site and d.prim == "getitem" and \
-            not d.reads() & (self.kills[id(site)] | {site.target})
+            not any(n in later or n == site.target for n in d.reads())
 
     def add(self, var: str, contrib: cst.BaseExpression, st: _State, origin: Origin
             ) -> Gen | None:
