@@ -191,7 +191,7 @@ def decorated_by_a_wrapper(x):  # its wrapper runs, not this: refused, never unw
     return np.sum(x ** 2)
 
 
-# --- written to confuse the transformer, and differentiated correctly -------------------------------
+# --- written to confuse the transformer, and differentiated correctly -----------------------------
 
 @correct
 def shadows_numpy_names(x):
@@ -338,7 +338,7 @@ def _long_function(lines: int) -> str:
     return f"def very_long(x):\n{body}    return np.sum(x)\n"
 
 
-# --- the tests --------------------------------------------------------------------------------------
+# --- the tests ------------------------------------------------------------------------------------
 
 def _line(fn, text):
     """The first line of ``fn``'s own code (after its decorators) that contains ``text``."""
