@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -22,7 +23,10 @@ Wrt = int | str | Sequence[int | str]
 
 _CALLS = CallTable(DEFAULT_RULES)
 _LOCK = threading.RLock()
-_CACHE: dict[tuple, tuple[Callable, str]] = {}
+# function -> {options: generated code}; weak on the function, so that the code generated
+# for it goes with it (a function defined in a loop or a test is not kept alive by srcgrad)
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_STRONG: dict[tuple, tuple] = {}  # the same, for the rare callable that takes no weak reference
 
 
 def _alias(namespace) -> str:
@@ -72,10 +76,11 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
     assumes stay numbers, as ``(globals dict, name)`` pairs.
     """
     fn = _generated_code(fn)  # a derivative made by srcgrad: its generated function
-    key = (fn, tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-           source, scalars, mode, seeded, name, custom.version())
+    options = (tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
+               source, scalars, mode, seeded, name, custom.version())
     with _LOCK:
-        hit = _CACHE.get(key)
+        cache, key = _cached(fn, options)
+        hit = cache.get(key)
         if hit is not None:
             return hit
         parsed = parse_function(fn, source)
@@ -115,8 +120,20 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         compiled = be.compile(generated) if be.compile else generated
         result = (compiled, text, tuple(core.params.index(n) for n in names),
                   tuple({(id(g), k): (g, k) for g, k in assumed}.values()))
-        _CACHE[key] = result
+        cache[key] = result
         return result
+
+
+def _cached(fn: Callable, options: tuple) -> tuple[dict, tuple]:
+    """Where the code generated for ``fn`` with ``options`` is cached, and its key there (the
+    options alone: the cache holds ``fn`` weakly, and its entries must not hold it)."""
+    try:
+        per_fn = _CACHE.get(fn)
+        if per_fn is None:
+            per_fn = _CACHE[fn] = {}
+        return per_fn, options
+    except TypeError:  # not weakly referenceable
+        return _STRONG, (fn, *options)
 
 
 def _generated_code(fn: Callable) -> Callable:
