@@ -230,14 +230,23 @@ class GradFunction:
             else:
                 if self._fn is not fast:
                     self._fn, self._source = self._scalar  # type: ignore[misc]
-                return fast(*args)
+                try:
+                    return fast(*args)
+                except (ZeroDivisionError, OverflowError, ValueError):
+                    return self._ieee(args)
         scalar = self._scalar
         if scalar is not None and not kwargs:
             if self._numbers_only(args):
                 self._fn, self._source = scalar
-                return scalar[0](*args)
+                try:
+                    return scalar[0](*args)
+                except (ZeroDivisionError, OverflowError, ValueError):
+                    return self._ieee(args)
         if scalar is None and not kwargs and args and all(type(a) is float for a in args):
-            return self._build(scalars=True)(*args)  # floats only: made for numbers
+            try:
+                return self._build(scalars=True)(*args)  # floats only: made for numbers
+            except (ZeroDivisionError, OverflowError, ValueError):
+                return self._ieee(args)
         if self._generic is None:
             self._build()
         assert self._generic is not None
@@ -253,6 +262,16 @@ class GradFunction:
                 if name in kwargs and not _is_float_like(kwargs[name]):
                     _reject_wrt(self.__wrapped__, i, kwargs[name])
         return fn(*args, **kwargs)
+
+    def _ieee(self, args: tuple) -> Any:
+        """The derivative where Python number arithmetic raised (``1.0 / 0.0``, ``0.0 **
+        -0.5``, ``math.log(0.0)``): the general code on NumPy float64 scalars, which give inf
+        and nan as NumPy and JAX do; the results as floats again."""
+        if self._generic is None:
+            self._build()
+        assert self._generic is not None
+        out = self._generic[0](*(np.float64(a) if type(a) is float else a for a in args))
+        return tuple(float(v) for v in out) if isinstance(out, tuple) else float(out)
 
     def _traced(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
         """Call the jit-compiled code; a branch or loop on traced values becomes a located

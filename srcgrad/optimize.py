@@ -896,6 +896,28 @@ def _number_node(text: str) -> cst.BaseExpression:
     return cst.parse_expression(text)  # inf, nan: names (the backend defines neither)
 
 
+_MASKS = frozenset({"clip_mask", "isnan", "isinf", "isfinite", "logical_and", "logical_or",
+                    "logical_not", "logical_xor", "signbit"})
+
+
+def _boolish(e: cst.BaseExpression) -> bool:
+    """Whether ``e`` may be a boolean (a comparison, a mask): ``1.0 * e`` is then a number, ``e``
+    is not."""
+    if isinstance(e, (cst.Comparison, cst.BooleanOperation)):
+        return True
+    if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, (cst.Not, cst.BitInvert)):
+        return True
+    if isinstance(e, cst.BinaryOperation) and isinstance(e.operator, (cst.BitAnd, cst.BitOr,
+                                                                      cst.BitXor)):
+        return True
+    if isinstance(e, cst.Call):
+        f = e.func
+        name = f.value if isinstance(f, cst.Name) else f.attr.value if isinstance(
+            f, cst.Attribute) else ""
+        return name in _MASKS
+    return False
+
+
 class _Fold:
     def leave_BinaryOperation(self, original, updated: cst.BinaryOperation):
         op = updated.operator
@@ -907,10 +929,10 @@ class _Fold:
                       cst.Multiply: left * right}.get(type(op))
             if result is not None:
                 return _literal(result, ints)
-        if isinstance(op, cst.Multiply):
-            if right == 1:
+        if isinstance(op, cst.Multiply):  # x * 1 is x, unless x is a mask (1.0 * (x > 0))
+            if right == 1 and not _boolish(updated.left):
                 return _strip(updated.left, keep)
-            if left == 1:
+            if left == 1 and not _boolish(updated.right):
                 return _strip(updated.right, keep)
         if isinstance(op, cst.Divide) and right == 1:
             return _strip(updated.left, keep)

@@ -1,0 +1,124 @@
+"""Derivatives at kinks and edges follow the conventions of docs/rules.md, for arrays and for
+Python floats alike; where they agree with JAX's (sqrt, log and powers at 0, NaN and inf) they
+are checked against jax.grad; where they differ (ties), the difference is the documented one."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from oracle import numpy_is
+
+import srcgrad
+
+jax.config.update("jax_enable_x64", True)
+INF, NAN = float("inf"), float("nan")
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+def relu_zero_first(x):
+    return np.maximum(0.0, x)
+
+
+def floor_at_zero(x):
+    return np.minimum(x, 0.0)
+
+
+def absolute(x):
+    return np.abs(x)
+
+
+def clipped(x):
+    return np.clip(x, 0.0, 1.0)
+
+
+def root(x):
+    return np.sqrt(x)
+
+
+def logarithm(x):
+    return np.log(x)
+
+
+def half_power(x):
+    return x ** 0.5
+
+
+def square(x):
+    return x ** 2
+
+
+def zero_to_the(x):
+    return 0.0 ** x
+
+
+def self_power(x):
+    return x ** x
+
+
+def angle(x):
+    return np.arctan2(x, 0.0)
+
+
+def smooth(x):
+    return np.tanh(x) * np.exp(x)
+
+
+# (function, point, srcgrad's derivative, JAX's where it differs, or None where they agree)
+CONVENTIONS = [
+    (relu, 0.0, 0.0, 0.5),            # ties go to the second operand (PyTorch's ReLU)
+    (relu_zero_first, 0.0, 1.0, 0.5),
+    (floor_at_zero, 0.0, 0.0, 0.5),
+    (absolute, 0.0, 0.0, 1.0),        # sign(0) = 0
+    (clipped, 0.0, 1.0, 0.5),         # bounds included
+    (clipped, 1.0, 1.0, 0.5),
+    (root, 0.0, INF, None),
+    (logarithm, 0.0, INF, None),
+    (half_power, 0.0, INF, None),
+    (square, 0.0, 0.0, None),
+    (zero_to_the, 0.0, 0.0, None),    # d(a ** b)/db = a ** b log a, taken as 0 at a == 0
+    (self_power, 0.0, NAN, None),
+    (angle, 0.0, NAN, None),
+    (smooth, NAN, NAN, None),         # NaN propagates
+    (smooth, -INF, 0.0, None),        # 0 * 0 + (-1) * 0
+]
+
+
+def _jax_grad(fn, x):
+    with numpy_is(__name__, jnp):
+        return float(jax.grad(fn)(x))
+
+
+@pytest.mark.parametrize(("fn", "x", "ours", "theirs"), CONVENTIONS,
+                         ids=[f"{c[0].__name__}-{c[1]}" for c in CONVENTIONS])
+@pytest.mark.parametrize("kind", ["float", "array"])
+def test_derivative_at_a_kink_or_edge(fn, x, ours, theirs, kind):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy warns of 1 / 0; the value is inf
+        if kind == "float":
+            got = srcgrad.grad(fn)(x)
+            assert isinstance(got, float)  # never a bool, never a ZeroDivisionError
+        else:
+            got = srcgrad.grad(lambda v: np.sum(fn(v)))(np.array([x, x]))[0]
+        want = _jax_grad(fn, x)
+    np.testing.assert_equal(got, ours)
+    np.testing.assert_equal(want, ours if theirs is None else theirs)
+
+
+def test_inf_and_nan_propagate_like_jax():
+    def f(x):
+        return np.sum(np.exp(x) * x)
+
+    x = np.array([1.0, INF, NAN, -INF])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = srcgrad.grad(f)(x)
+        with numpy_is(__name__, jnp):
+            want = np.asarray(jax.grad(f)(x))
+    np.testing.assert_allclose(got, want, rtol=1e-12)  # inf and nan where jax has them
