@@ -88,10 +88,15 @@ def range_of(bounds) -> cst.Call:
 
 def loop_range(node: Loop) -> cst.BaseExpression:
     """The integers a counted loop runs over, as the source writes them."""
-    r: cst.BaseExpression = range_of(node.bounds)
-    if node.limit is not None:
-        r = sliced(r, stop=atom_node(node.limit))
+    r = counted_range(node)
     return call_of("reversed", r) if node.backward else r
+
+
+def counted_range(node: Loop) -> cst.BaseExpression:
+    """The range of a counted loop, ``range(n)`` or ``range(n)[:limit]``, before any
+    ``reversed``."""
+    r: cst.BaseExpression = range_of(node.bounds)
+    return r if node.limit is None else sliced(r, stop=atom_node(node.limit))
 
 
 def sliced(r: cst.BaseExpression, stop: cst.BaseExpression | None = None,

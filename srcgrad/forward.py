@@ -138,8 +138,7 @@ class _Forward:
         out += lowered_gens(low.body, names, self.ctx)
         tangent = renamed(atom_node(low.results[0]), names)
         if low.checked:
-            label = cst.SimpleString(repr(low.name if low.name == s.custom.fn else
-                                          f"{low.name} of {s.custom.fn}"))
+            label = cst.SimpleString(repr(s.custom.label(low)))
             tangent = call_of("shaped_like", tangent, ident(value), label)
         out.append(Gen(self.dot(t), tangent, origin))
         if value != t:

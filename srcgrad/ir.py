@@ -83,6 +83,10 @@ class Custom:
     adjoint: Lowered | None
     tangent: Lowered | None
 
+    def label(self, rule: Lowered) -> str:
+        """How messages name ``rule``: ``my_relu_adjoint of my_relu``."""
+        return rule.name if rule.name == self.fn else f"{rule.name} of {self.fn}"
+
 
 @dataclass(frozen=True)
 class Stmt:
@@ -133,6 +137,13 @@ class Loop:
     limit: Atom | None = None
     backward: bool = False
 
+    def reads(self) -> set[str]:
+        """The names the range of a counted loop reads (its bounds and limit)."""
+        names: set[str] = set()
+        for a in (*(self.bounds or ()), *([self.limit] if self.limit is not None else [])):
+            names |= {a.name} if isinstance(a, Var) else set(a.uses)
+        return names
+
 
 @dataclass(frozen=True, eq=False)
 class Jump:
@@ -178,9 +189,7 @@ def free_reads(block: tuple[Node, ...], results: tuple[Atom, ...] = ()) -> set[s
         elif isinstance(node, If):
             names |= {node.test.name} if isinstance(node.test, Var) else set(node.test.uses)
         elif isinstance(node, Loop):
-            for a in (*(node.bounds or ()), node.limit, node.test):
-                if a is not None:
-                    names |= {a.name} if isinstance(a, Var) else set(a.uses)
+            names |= node.reads() | (set(node.test.uses) if node.test is not None else set())
     for a in results:
         names |= {a.name} if isinstance(a, Var) else set(a.uses)
     return names - assigned(block)

@@ -1233,14 +1233,20 @@ class _Lowering:
 
     def _static_index(self, frame: Frame, node: cst.Subscript):
         if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            key = self.atom(frame, node.slice[0].slice.value)
-            if isinstance(key, Lit) and not key.uses:
-                try:
-                    return _literal_value(key.node)
-                except ValueError:
-                    pass
+            try:
+                return self._constant(frame, node.slice[0].slice.value)
+            except ValueError:
+                pass
         raise self.error(frame, node, "a literal tuple, list or dict can only be indexed by a "
                          "constant here")
+
+    def _constant(self, frame: Frame, node: cst.BaseExpression):
+        """The value of ``node`` if it is a constant (``-1``, a module-level number); else
+        ValueError."""
+        key = self.atom(frame, node)
+        if isinstance(key, Lit) and not key.uses:
+            return _literal_value(key.node)
+        raise ValueError("not a constant")
 
     def _index(self, frame: Frame, node: cst.Subscript) -> Lit:
         """The index of ``node`` as ``s_[...]`` with its expressions lowered to atoms."""
@@ -1363,9 +1369,13 @@ class _Lowering:
 
     def _pack_pop(self, frame: Frame, node: cst.Call, pack: Pack):
         """``xs.pop()`` or ``xs.pop(i)`` on a list that is still a literal: one item less."""
-        index = _literal_int(node.args[0].value) if len(node.args) == 1 else \
-            -1 if not node.args else None
-        if not isinstance(node.func.value, cst.Name) or index is None or \
+        index = None if len(node.args) > 1 else -1
+        if len(node.args) == 1:
+            try:
+                index = self._constant(frame, node.args[0].value)
+            except ValueError:
+                index = None
+        if not isinstance(node.func.value, cst.Name) or type(index) is not int or \
                 not -len(pack.items) <= index < len(pack.items):
             raise self.error(frame, node, "write xs.pop() or xs.pop(i), i a number in range, "
                              "on a list variable")
@@ -1923,16 +1933,6 @@ def _opened(value: Any) -> Any:
     if isinstance(value, Ref):
         return value.obj
     return value
-
-
-def _literal_int(node: cst.BaseExpression) -> int | None:
-    """The value of ``3`` or ``-1`` as written; None for any other expression."""
-    if isinstance(node, cst.Integer):
-        return int(node.value)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and \
-            isinstance(node.expression, cst.Integer):
-        return -int(node.expression.value)
-    return None
 
 
 def _is_user_function(obj: Any) -> bool:

@@ -119,10 +119,9 @@ def _is_copy(expr: cst.BaseExpression) -> bool:
 
 
 def _is_copy_of(expr: cst.BaseExpression, name: str) -> bool:
-    return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
-            and expr.func.attr.value == "array" and len(expr.args) == 2
-            and isinstance(expr.args[0].value, cst.Name) and expr.args[0].value.value == name
-            and expr.args[1].keyword is not None and expr.args[1].keyword.value == "copy")
+    """``np.array(name, copy=True)``."""
+    return _is_copy(expr) and isinstance(expr.args[0].value, cst.Name) and \
+        expr.args[0].value.value == name
 
 
 _KEEP: list[cst.CSTNode] = []   # keeps memoized expressions alive so their ids stay unique

@@ -23,13 +23,13 @@ from srcgrad.build import (
     call_name,
     call_of,
     call_receiver,
+    counted_range,
     function_name,
     lowered_gens,
     method_call,
     parameters,
     primal_expr,
     primal_gens,
-    range_of,
     renamed,
     sliced,
     structured,
@@ -112,10 +112,11 @@ class _State:
 
 
 class _Names:
-    """A set of names, answered by membership without being built: the names a block assigns
-    at positions past ``index`` (``last``: each name's last position; ``after``: what comes
-    after the block), or before it (``first``; ``after`` then: what came before). Built for
-    every node, sets would make long functions quadratic."""
+    """A set of names, answered by membership without being built: those a block assigns at
+    positions past ``index`` (``positions``: each name's last position in the block), or, with
+    ``later`` false, before it (each name's first position); and those of the ``outer`` sets
+    and ``extra``, never those of ``exclude``. Built for every node, sets would make long
+    functions quadratic."""
 
     __slots__ = ("positions", "index", "outer", "extra", "exclude", "later")
 
@@ -162,6 +163,7 @@ def _kill_after(block: tuple[Node, ...], outer: tuple, out: dict[int, _Names]) -
     """For each node, the names that may be assigned after it runs (later in its block, in an
     enclosing block, or in a later iteration of an enclosing loop)."""
     last: dict[str, int] = {}
+    bodies: dict[int, set[str]] = {}  # what each loop's body assigns
     for k, node in enumerate(block):
         if isinstance(node, Stmt):
             last[node.target] = k
@@ -169,7 +171,8 @@ def _kill_after(block: tuple[Node, ...], outer: tuple, out: dict[int, _Names]) -
             for n in assigned(node.body) | assigned(node.orelse):
                 last[n] = k
         elif isinstance(node, Loop):
-            for n in assigned(node.body) | {n for n in (node.index, node.trips) if n}:
+            bodies[k] = assigned(node.body)
+            for n in bodies[k] | {n for n in (node.index, node.trips) if n}:
                 last[n] = k
     for k, node in enumerate(block):
         here = _Names(last, k, outer)
@@ -178,7 +181,7 @@ def _kill_after(block: tuple[Node, ...], outer: tuple, out: dict[int, _Names]) -
             _kill_after(node.body, (here,), out)
             _kill_after(node.orelse, (here,), out)
         elif isinstance(node, Loop):
-            body = assigned(node.body)
+            body = bodies[k]
             extra = frozenset(body | {n for n in (node.trips,) if n})
             exclude = frozenset({node.index}) if node.index and node.index not in body else \
                 frozenset()  # the reverse loop sets it again
@@ -340,8 +343,7 @@ class _Reverse:
         out += lowered_gens(low.body, names, self.ctx)
         st.defined.discard(t)
         st.owned.discard(t)
-        label = cst.SimpleString(repr(low.name if low.name == s.custom.fn else
-                                      f"{low.name} of {s.custom.fn}"))
+        label = cst.SimpleString(repr(s.custom.label(low)))
         for i, name in ops:
             contrib = renamed(atom_node(low.results[i]), names)
             if low.checked:
@@ -475,10 +477,7 @@ class _Reverse:
         st.defined, st.owned = entry.defined, entry.owned
         if not body:
             return []
-        atoms = [*(node.bounds or ()), *([node.limit] if node.limit is not None else [])]
-        reads = [a.name for a in atoms if isinstance(a, Var)]
-        reads += [n for a in atoms if isinstance(a, Lit) for n in sorted(a.uses)]
-        reads += [node.trips] if node.trips else []
+        reads = [*node.reads(), *([node.trips] if node.trips else [])]
         pops = self._saved(node, sorted(set(reads) & self.kills[id(node)]), node.origin,
                            before=False)
         return [*restore, *inits, *pops, GLoop(node.index or "_", self._reverse_range(node),
@@ -488,9 +487,7 @@ class _Reverse:
         if node.bounds is None:
             assert node.trips
             return call_of("range", ident(node.trips))
-        r: cst.BaseExpression = range_of(node.bounds)
-        if node.limit is not None:
-            r = sliced(r, stop=atom_node(node.limit))
+        r = counted_range(node)
         if node.backward:  # a loop over reversed(r): back in r's order
             if not node.trips:
                 return r
