@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench fuzz lint clean
 
 install: $(STAMP)
 
@@ -21,6 +21,13 @@ test: install
 
 bench: install
 	$(PY) bench/run.py
+
+# differential fuzzing against jax.grad: `make fuzz N=10000 START=0`; each mismatch is saved in
+# tests/fuzz_cases/ as a regression test (tests/test_fuzz.py runs them)
+N ?= 1000
+START ?= 0
+fuzz: install
+	$(PY) tests/fuzz.py -n $(N) --start $(START) --save tests/fuzz_cases
 
 lint: install
 	$(VENV)/bin/ruff check srcgrad tests examples bench

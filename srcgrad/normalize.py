@@ -313,11 +313,7 @@ class _Lowering:
                     if name in frame.bound_at:  # `h = h0` before the loop: quote that line
                         frame.origin = frame.bound_at[name]
                     if isinstance(current, Pack) and current.kind == "list":
-                        self.lists.add(home)  # appended to in the block: a list at run time
-                        self.emit(frame, home, "assign", (Lit(cst.List([])),))
-                        for item in current.items:
-                            self.emit(frame, home, "append", (
-                                Var(home), self.materialize(frame, item, node)))
+                        self._runtime_list(frame, home, current, node)
                     else:
                         self.emit(frame, home, "assign",
                                   (self.materialize(frame, current, node),))
@@ -523,7 +519,7 @@ class _Lowering:
                 self.assign(frame, target, item)
                 self._statements(frame, statements, top=False)
             return
-        seq = self.materialize(frame, value, iterable)
+        seq = self._kept(frame, self.materialize(frame, value, iterable))
         index = self.ctx.namer.fresh("i")
         length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), _uses(seq),
                      scalar=True)
@@ -539,7 +535,7 @@ class _Lowering:
                     and isinstance(target.elements[0].value, cst.Name)) or len(args) != 1 or \
                     len(call.args) != 1:
                 raise self.error(frame, node, "write the loop as `for i, x in enumerate(xs):`")
-            seq = self.atom(frame, args[0].value)
+            seq = self._kept(frame, self.atom(frame, args[0].value))
             index = frame.homes[target.elements[0].value.value]
             length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), _uses(seq),
                          scalar=True)
@@ -552,7 +548,7 @@ class _Lowering:
         if not (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == len(args)
                 == len(call.args)) or not args:
             raise self.error(frame, node, "write the loop as `for a, b in zip(xs, ys):`")
-        seqs = [self.atom(frame, a.value) for a in args]
+        seqs = [self._kept(frame, self.atom(frame, a.value)) for a in args]
         lengths = [cst.Call(cst.Name("len"), [cst.Arg(_atom_node(q))]) for q in seqs]
         length_node = lengths[0] if len(lengths) == 1 else cst.Call(
             cst.Name("min"), [cst.Arg(n) for n in lengths])
@@ -601,8 +597,9 @@ class _Lowering:
         return tuple(self._kept(frame, a) for a in atoms)
 
     def _kept(self, frame: Frame, bound: Atom) -> Atom:
-        """A loop bound, copied if the loop changes what it reads (the reverse sweep reads it
-        again after the loop)."""
+        """A loop bound or sequence, bound to a temporary if the loop rebinds what it reads:
+        Python evaluates it once, before the first trip (and the reverse sweep reads it again
+        after the loop)."""
         if _uses(bound) & set(frame.homes.values()):
             return self.emit(frame, self.ctx.namer.temp(), "assign", (bound,))
         return bound
@@ -693,14 +690,25 @@ class _Lowering:
         lowering = self
 
         class _Names:
+            bound: list[set[str]] = []   # names of the comprehensions around (kept as written)
+
             def visit_Lambda(self, n):
                 raise lowering.error(frame, n, "a lambda is not supported in a condition")
 
             def visit_ListComp(self, n):
-                raise lowering.error(frame, n, "a comprehension is not supported in a "
-                                     "condition", "compute the value before the test")
+                names: set[str] = set()
+                clause = n.for_in
+                while clause is not None:
+                    names.update(_target_names(clause.target))
+                    clause = clause.inner_for_in
+                self.bound = [*self.bound, names]
+
+            def leave_ListComp(self, original, updated):
+                self.bound = self.bound[:-1]
+                return updated
 
             visit_GeneratorExp = visit_SetComp = visit_DictComp = visit_ListComp
+            leave_GeneratorExp = leave_SetComp = leave_DictComp = leave_ListComp
 
             def visit_NamedExpr(self, n):
                 raise lowering.error(frame, n, "the walrus operator (:=) is not supported in "
@@ -708,7 +716,8 @@ class _Lowering:
                                      "before the test")
 
             def leave_Name(self, original: cst.Name, updated: cst.Name):
-                if original.value in ("True", "False", "None"):
+                if original.value in ("True", "False", "None") or any(
+                        original.value in b for b in self.bound):
                     return updated
                 value = lowering.value(frame, original, None)
                 if isinstance(value, Ref):
@@ -900,6 +909,8 @@ class _Lowering:
             home = frame.homes.get(target.value)
             if target.value in frame.mutated:
                 value = self._own_array(frame, target, value)
+            elif home is not None and isinstance(value, Pack) and value.kind == "list":
+                value = self._runtime_list(frame, home, value, target)
             elif home is not None and value != Var(home):
                 value = self.emit(frame, home, "assign", (self.materialize(frame, value, target),))
             if frame.origin is not None:
@@ -936,6 +947,15 @@ class _Lowering:
         kind = {cst.Subscript: "index", cst.Attribute: "attribute"}.get(type(target), "this")
         raise self.error(frame, target, f"assignment to {kind} targets is not supported yet",
                          "build a new value instead (e.g. with np.where or np.concatenate)")
+
+    def _runtime_list(self, frame: Frame, home: str, pack: Pack, node: cst.CSTNode) -> Var:
+        """A list variable of a loop or branch: built item by item in ``home`` at run time (the
+        block may append to it)."""
+        self.lists.add(home)
+        self.emit(frame, home, "assign", (Lit(cst.List([])),))
+        for item in pack.items:
+            self.emit(frame, home, "append", (Var(home), self.materialize(frame, item, node)))
+        return Var(home)
 
     def _own_array(self, frame: Frame, target: cst.Name, value: Any) -> Var:
         """The value of a variable later assigned by index: an array of the function's own in
@@ -1832,19 +1852,26 @@ def _subscript_targets(node: cst.CSTNode) -> frozenset[str]:
     return frozenset(names)
 
 
+def _target_names(target: cst.BaseExpression, names: list[str] | None = None) -> list[str]:
+    """The names an assignment target binds (``a``, ``a, (b, *c)``), in order."""
+    names = [] if names is None else names
+    if isinstance(target, cst.Name):
+        if target.value not in names:
+            names.append(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for e in target.elements:
+            _target_names(e.value, names)
+    elif isinstance(target, cst.StarredElement):
+        _target_names(target.value, names)
+    return names
+
+
 def _assigned_names(node: cst.CSTNode) -> list[str]:
     """The names a statement assigns, nested blocks included (not nested functions), in order."""
     names: list[str] = []
 
     def add(target) -> None:
-        if isinstance(target, cst.Name):
-            if target.value not in names:
-                names.append(target.value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for e in target.elements:
-                add(e.value)
-        elif isinstance(target, cst.StarredElement):
-            add(target.value)
+        _target_names(target, names)
 
     class _Targets:
         def visit_Assign(self, n: cst.Assign) -> None:

@@ -302,7 +302,8 @@ def einsum_grad(g, i, subscripts, *operands):
     if not _:
         output = "".join(sorted(c for c in set(inputs) if c.isalpha() and inputs.count(c) == 1))
     if "." in subscripts:
-        raise NotImplementedError("einsum adjoint with '...' subscripts")
+        spelled, broadcast = _spell_ellipsis(inputs, output if _ else None, operands)
+        return unbroadcast(einsum_grad(g, i, spelled, *broadcast), operands[i])
     target = ins[i]
     others = [s for j, s in enumerate(ins) if j != i]
     other_ops = [op for j, op in enumerate(operands) if j != i]
@@ -335,6 +336,30 @@ def einsum_grad(g, i, subscripts, *operands):
         expanded = xp.reshape(expanded, tuple(spread)) * eye
     # einsum made a Python-float g a float64 array: keep the dtype promotion would give
     return xp.asarray(expanded, dtype=xp.result_type(operands[i], g))
+
+
+def _spell_ellipsis(inputs: str, output: str | None, operands) -> tuple[str, list]:
+    """Subscripts with each ``...`` written as letters of its own, and the operands broadcast
+    over those axes (as einsum broadcasts them): ``'...i,i->...'`` on (2, 3), (3,) becomes
+    ``'Ai,i->A'``."""
+    ins = inputs.split(",")
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in inputs]
+    extra = [len(shape(op)) - len(s.replace("...", "")) if "..." in s else 0
+             for s, op in zip(ins, operands, strict=True)]
+    n = max(extra)
+    parts = [shape(op)[:k] for op, k in zip(operands, extra, strict=True)]
+    common = np.broadcast_shapes(*parts)
+    letters = "".join(spare[:n])
+    spelled, broadcast = [], []
+    for s, op, k in zip(ins, operands, extra, strict=True):
+        spelled.append(s.replace("...", letters[n - k:]))
+        if "..." in s and shape(op)[:k] != common[n - k:]:
+            op = _xp(op).broadcast_to(op, common[n - k:] + shape(op)[k:])
+        broadcast.append(op)
+    if output is None:
+        once = sorted(c for c in inputs if c.isalpha() and inputs.count(c) == 1)
+        output = letters + "".join(once)
+    return ",".join(spelled) + "->" + output.replace("...", letters), broadcast
 
 
 def einsum_grad_jvp(t, k, i, subscripts, g, *operands):
