@@ -318,6 +318,9 @@ class _Reverse:
             if _ShapeOnly.POSITIONS.keys() & names_in_rule(fn):
                 contrib = visit(contrib, shape_only)
             contribs.append((name, contrib))
+        if s.prim == "append" and [i for i, _ in ops] == [0]:
+            # an item with no derivative: its slot in the list's adjoint goes unread
+            contribs = [(t, cst.Call(ident("drop_grad"), [cst.Arg(g)]))]
         if s.prim == "setitem" and t in st.owned:  # d_y[index] = 0 on our own array
             contribs = [(name, _in_place(c) if name == t else c) for name, c in contribs]
         st.defined.discard(t)

@@ -333,7 +333,7 @@ class Generator:
             return E(f"np.sum(np.linalg.inv({mat}), axis=0)", (n,))
         if kind == 7:
             return E(f"np.linalg.solve({mat}, {vec})", (n,))
-        return E(f"np.trace({mat}) + np.sum(np.diag({mat}) * {vec})", (n,))
+        return E(f"np.diag({mat}) * {vec} + np.trace({mat})", (n,))
 
     def _cond(self, scope, depth):
         a, b = self.expr(scope, depth - 1), self.expr(scope, depth - 1)

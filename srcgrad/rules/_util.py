@@ -643,7 +643,7 @@ def tile_grad(g, x, reps):
 def repeat_grad(g, x, repeats, axis=None):
     """Adjoint of ``np.repeat(x, repeats, axis)``: each run of copies summed."""
     xp = _xp(g, x)
-    if axis is None:
+    if axis is None or len(shape(x)) == 0:   # repeat treats a 0-d x as 1-d
         flat_x = xp.ravel(x)
         return xp.reshape(repeat_grad(g, flat_x, repeats, 0), shape(x))
     axis = axis % len(shape(x))
@@ -879,6 +879,18 @@ def pop_grad(g, v):
     item = g.items.pop(n - 1, None)
     g.length = n - 1
     return zero_grad(v) if item is None else item
+
+
+def drop_grad(g):
+    """Adjoint of ``xs.append(v)`` for ``xs`` where ``v`` has no derivative: ``g`` with the
+    last item's adjoint taken off, unread (it was the adjoint of ``v``)."""
+    if isinstance(g, list):
+        g.pop()
+        return g
+    n = g.length if g.length is not None else max(g.items, default=-1) + 1
+    g.items.pop(n - 1, None)
+    g.length = n - 1
+    return g
 
 
 def list_pop(xs):

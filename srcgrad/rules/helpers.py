@@ -25,6 +25,7 @@ from srcgrad.rules._util import (
     diag_grad,
     dot_grad_a,
     dot_grad_b,
+    drop_grad,
     einsum_grad,
     einsum_grad_jvp,
     einsum_grad_vjp,
@@ -393,6 +394,9 @@ REPLACE_ZERO = rule("replace_zero", _replace_zero, (_replace_zero_jvp,), (_repla
 def _pop_grad(xp, g, v): return pop_grad(g, v)
 POP_GRAD = Rule("pop_grad", _pop_grad, (LinearJvp(_pop_grad), None), (_LISTS, None))
 
+def _drop_grad(xp, g): return drop_grad(g)
+DROP_GRAD = Rule("drop_grad", _drop_grad, (LinearJvp(_drop_grad),), (_LISTS,))
+
 def _unpop_grad(xp, g): return unpop_grad(g)
 UNPOP_GRAD = Rule("unpop_grad", _unpop_grad, (LinearJvp(_unpop_grad),), (_LISTS,))
 
@@ -415,5 +419,5 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
-         TRANSPOSE_GRAD, ASTYPE_GRAD, CLIP_MASK, LOG_BASE, REPLACE_ZERO, POP_GRAD, UNPOP_GRAD,
-         UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]
+         TRANSPOSE_GRAD, ASTYPE_GRAD, CLIP_MASK, LOG_BASE, REPLACE_ZERO, POP_GRAD, DROP_GRAD,
+         UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]

@@ -8,6 +8,7 @@ from srcgrad.rules._util import (
     keep,
     prod_grad,
     reduced_count,
+    replace_zero,
     unreduce,
     var_grad,
 )
@@ -53,11 +54,13 @@ VAR = rule("var", _var, (_var_jvp,), (_var_vjp,))
 
 def _std(xp, x, axis=None, ddof=0, keepdims=False):
     return xp.std(x, axis=axis, ddof=ddof, keepdims=keepdims)
-def _std_jvp(xp, t, out, x, axis=None, ddof=0, keepdims=False):   # d sqrt(v) = dv / (2 sqrt(v))
+# d sqrt(v) = dv / (2 sqrt(v)); where all values are equal (std 0) the derivative is 0, the
+# smallest subgradient (as norm's at 0), not 0/0
+def _std_jvp(xp, t, out, x, axis=None, ddof=0, keepdims=False):
     return xp.sum(var_grad(xp.ones_like(out), x, axis, ddof, keepdims) * t, axis=axis,
-                  keepdims=keepdims) / (2 * out)
+                  keepdims=keepdims) / (2 * replace_zero(out))
 def _std_vjp(xp, g, out, x, axis=None, ddof=0, keepdims=False):
-    return var_grad(g / (2 * out), x, axis, ddof, keepdims)
+    return var_grad(g / (2 * replace_zero(out)), x, axis, ddof, keepdims)
 STD = rule("std", _std, (_std_jvp,), (_std_vjp,))
 
 def _cumsum(xp, x, axis=None): return xp.cumsum(x, axis=axis)
