@@ -57,6 +57,11 @@ class _Forward:
             self.tangents[var] = self.ctx.namer.tangent(var)
         return self.tangents[var]
 
+    @property
+    def _mutable_dots(self) -> set[str]:
+        """The tangents written in place (those of arrays assigned by index)."""
+        return {self.dot(a) for a in self.fn.arrays if a in self.act.active}
+
     def block(self, block: tuple[Node, ...]) -> list[GNode]:
         out: list[GNode] = []
         for node in block:
@@ -115,6 +120,8 @@ class _Forward:
             if t in self.fn.arrays and ops and (s.prim in VIEWS or s.prim == "assign"
                                                 or isinstance(tangent, cst.Name)):
                 tangent = _fresh(tangent, self.ctx.alias)  # updated in place later
+            elif isinstance(tangent, cst.Name) and tangent.value in self._mutable_dots:
+                tangent = _fresh(tangent, self.ctx.alias)  # b = a + 1, a updated in place later
             out.append(Gen(self.dot(t), tangent, origin))
         return out
 

@@ -764,19 +764,47 @@ class _Lowering:
             positions.setdefault(n, here)
             self._synthetic[id(n)] = user
         self._keep.append(statement)
-        targets = _assigned_names(statement)
-        saved = {k: frame.env[k] for k in targets if k in frame.env and k != name}
+        targets = [k for k in _assigned_names(statement) if k != name]
+        # the loop variables of a comprehension are its own: names the function also uses
+        # (`[r * 2 for r in r]` in a loop over r) are set aside, and get names of their own
+        saved = {k: frame.env.pop(k) for k in targets if k in frame.env}
+        homes = {k: frame.homes.pop(k) for k in targets if k in frame.homes}
+        if saved or homes:
+            outer = loops[0].iter   # evaluated where the comprehension is, before its loop
+            seq = self.ctx.namer.fresh("seq")
+            frame.env[seq] = self._outer_value(frame, outer, saved)
+            old = statement
+            statement = old.with_changes(iter=cst.Name(seq))
+            positions[statement] = positions.get(old, here)
+            self._synthetic[id(statement)] = user
+            self._keep.append(statement)
         frame.env[name] = Pack("list", ())
         self._statements(frame, [statement], top=False)
         result = frame.env.pop(name)
-        for k in targets:  # the loop variables of a comprehension are its own
-            if k != name:
-                frame.env.pop(k, None)
+        for k in targets:
+            frame.env.pop(k, None)
+            frame.homes.pop(k, None)
+        if saved or homes:
+            frame.env.pop(seq, None)
         frame.env.update(saved)
+        frame.homes.update(homes)
         frame.origin = user
         if isinstance(result, Var):
             self.lists.add(result.name)
         return result
+
+    def _outer_value(self, frame: Frame, node: cst.BaseExpression, saved: dict) -> Any:
+        """``node`` evaluated with the names set aside in ``saved`` back in place."""
+        current = {k: frame.env.get(k) for k in saved}
+        frame.env.update(saved)
+        try:
+            return self.value(frame, node, None)
+        finally:
+            for k, v in current.items():
+                if v is None:
+                    frame.env.pop(k, None)
+                else:
+                    frame.env[k] = v
 
     def _expr_IfExp(self, frame, node: cst.IfExp, hint):
         """``a if c else b``: a branch assigning one variable."""
