@@ -381,3 +381,54 @@ def fmax_of(x, y):
 def test_functions_without_rules_are_refused_not_approximated():
     with pytest.raises(srcgrad.SrcGradError, match="fmax"):
         srcgrad.grad(fmax_of)(V, V)
+
+
+# --- found by the differential fuzzer (tests/fuzz.py); each once gave a wrong result -------------
+
+def loop_over_rebound_sequence(x, y):
+    b = x * 1.0
+    for r, q in zip(b, np.cos(b)):  # noqa: B905 - Python reads b once, before the first trip
+        b = np.tanh(b * y) + r * q
+    for r in b:
+        b = b * r
+    return np.sum(b)
+
+
+def list_built_in_a_loop(x, y):
+    for r in x:
+        hs = [np.tanh(r * y[0])]       # a new list on each trip
+        for i in range(2):
+            hs.append(np.ones(3) * i)  # items with no derivative
+        y = y + np.sum(np.stack(hs)[0]) * 0.1 + hs[-1] * len(hs)
+    return np.sum(y)
+
+
+def comprehension_named_like_a_variable(x, y):
+    c = y * 1.0
+    for r in x:
+        c = c + np.stack([r * 2.0 for r in r])   # the comprehension's r is its own
+        c = c * r
+    return np.sum(c) + sum(np.sum(r) for r in x if np.sum(r) > -5.0)
+
+
+def einsum_with_ellipsis(x, y):
+    return np.sum(np.sin(np.einsum("...i,i->...", x, y[0])) + np.einsum("...i,...i", x, y))
+
+
+def written_in_place_after_being_read(x, y):
+    a = x[0] * 2.0
+    b = a + 0.25                       # b's tangent is not a's: a changes in place below
+    a[:1] += y[0, 0]
+    return np.sum(a * np.tanh(b))
+
+
+FOUND = [loop_over_rebound_sequence, list_built_in_a_loop, comprehension_named_like_a_variable,
+         einsum_with_ellipsis, written_in_place_after_being_read]
+
+
+@pytest.mark.parametrize("fn", FOUND, ids=lambda f: f.__name__)
+def test_programs_the_fuzzer_found(fn):
+    x, y = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    in_place = fn is written_in_place_after_being_read   # not jax code: finite differences
+    check(fn, (x, y), wrt=(0, 1), jax_oracle=not in_place)
+    srcgrad.check_grad(fn, x, y)        # forward mode too
