@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import replace
+from functools import cached_property
 
 import libcst as cst
 
@@ -57,7 +58,7 @@ class _Forward:
             self.tangents[var] = self.ctx.namer.tangent(var)
         return self.tangents[var]
 
-    @property
+    @cached_property
     def _mutable_dots(self) -> set[str]:
         """The tangents written in place (those of arrays assigned by index)."""
         return {self.dot(a) for a in self.fn.arrays if a in self.act.active}

@@ -15,9 +15,11 @@ Every expression carries its shape, and every shape broadcasts to the full one, 
 values combine. A value assigned to a variable is always a fresh array (never a view of
 another variable or an argument), so NumPy's in-place updates compute what jax computes.
 
-The module is written twice: for NumPy, and for jax (``np`` bound to ``jax.numpy``, and index
-assignments as ``v = v.at[i].set(e)``). ``tests/fuzz.py`` runs the comparison; the
-``programs`` strategy serves hypothesis.
+The module is written for NumPy; ``jax_twin`` rewrites it for jax (``np`` bound to
+``jax.numpy``, index assignments as ``v = v.at[i].set(e)``). ``tests/fuzz.py`` runs the
+comparison. The generator draws from ``random.Random(seed)``, not from hypothesis: a fuzzing
+run must go on past a mismatch (hypothesis stops and shrinks at the first), and a seed alone
+must name a program, on any machine, for the case files and ``make fuzz START=``.
 """
 
 from __future__ import annotations
