@@ -65,14 +65,16 @@ def load(text: str, name: str, xp_name: str = "numpy"):
     return namespace["f"], filename
 
 
-def _close(got, want, dtype) -> float:
+def _close(got, want, dtype, size=0.0) -> float:
     """The worst error of ``got`` against ``want`` relative to the dtype's tolerance (<= 1
-    passes)."""
+    passes); the absolute part scales with ``want``, or with ``size`` where that is larger
+    (float32: the largest gradient of all arguments, whose rounding the small ones carry)."""
     rtol, atol = TOLERANCE[dtype]
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
         return np.inf
-    scale = atol * (1.0 + np.max(np.abs(want), initial=0.0)) + rtol * np.abs(want)
+    big = max(np.max(np.abs(want), initial=0.0), size)
+    scale = atol * (1.0 + big) + rtol * np.abs(want)
     err = np.abs(got - want) / scale
     return float(np.max(np.where(np.isnan(err), np.inf, err), initial=0.0))
 
@@ -140,8 +142,10 @@ def _compare(srcgrad, f_np, names, args, want, dtype, rng) -> str:
             got = srcgrad.grad(f_np, wrt=tuple(names))(*args)
         except Exception as exc:
             return f"grad raised {type(exc).__name__}: {exc}"
+        size = max(float(np.max(np.abs(w), initial=0.0)) for w in want) \
+            if dtype == "float32" else 0.0
         for n, g, w in zip(names, got, want, strict=True):
-            err = _close(g, w, dtype)
+            err = _close(g, w, dtype, size)
             if err > 1.0:
                 return (f"grad wrt {n}: error {err:.3g} x tolerance, shape {np.shape(g)} "
                         f"(jax {np.shape(w)})")
