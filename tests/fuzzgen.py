@@ -468,7 +468,7 @@ class Generator:
             n = f"n{scope.depth}"
             cond = f"{n} < {r.randint(0, 3)}"
             if r.random() < 0.5:
-                cond += f" and {self.test(scope)}"
+                cond += f" and ({self.test(scope)})"   # bounded: n < k and (...)
             self.emit(pad, f"{n} = 0")
             self.emit(pad, f"while {cond}:")
             self.emit(pad + "    ", f"{n} = {n} + 1")

@@ -122,3 +122,26 @@ def test_inf_and_nan_propagate_like_jax():
         with numpy_is(__name__, jnp):
             want = np.asarray(jax.grad(f)(x))
     np.testing.assert_allclose(got, want, rtol=1e-12)  # inf and nan where jax has them
+
+
+def spread_of_a_solve(y):
+    m = np.eye(3) * 2.0 + 0.3 * np.tanh(np.broadcast_to(y, (3, 3)))
+    s = np.linalg.solve(m, np.full(3, 2.25))    # equal entries, to within rounding
+    return y / (1.5 + np.sin(np.std(s)))
+
+
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_std_of_values_equal_to_within_rounding(mode):
+    """A standard deviation of values that differ only by rounding (here 1.3e-16) has the
+    derivative of one of equal values, 0: not a quotient of two rounding errors (the fuzzer's
+    seeds 10106 and 10363 had such gradients off by 20% and more)."""
+    y = np.array([-1.0697684605440532])
+    s = np.linalg.solve(np.eye(3) * 2.0 + 0.3 * np.tanh(np.broadcast_to(y, (3, 3))),
+                        np.full(3, 2.25))
+    assert 0 < np.std(s) < 1e-15
+    if mode == "grad":
+        got = srcgrad.grad(lambda v: np.sum(spread_of_a_solve(v)))(y)
+    else:
+        got = srcgrad.jvp(lambda v: np.sum(spread_of_a_solve(v)), (y,), (np.ones(1),))[1]
+    want = 1 / (1.5 + np.sin(np.std(s)))     # std stays 0 as y moves: central differences
+    np.testing.assert_allclose(got, [want] if mode == "grad" else want, rtol=1e-9)

@@ -601,6 +601,8 @@ CASES["transpose_grad"] = [C(normal((2, 3, 4)), axes=(1, 2, 0), label="axes"),
 CASES["astype_grad"] = [C(normal((3, 4)), normal((3, 4)), label="f64")]
 CASES["log_base"] = [C(unif((3, 4), 0.5, 2.0), label="positive")]
 CASES["replace_zero"] = [C(away((3, 4)), label="nonzero")]
+CASES["spread"] = [C(unif((3,), 0.5, 2.0), normal((3, 4)), axis=1, inactive=(1,), label="row"),
+                   C(unif((), 0.5, 2.0), normal((3, 4)), inactive=(1,), label="all")]
 
 NONDIFF_CASES: dict[str, Case] = {
     "zero_grad": C(_F), "seed": C(normal(())), "stop_gradient": C(_F),

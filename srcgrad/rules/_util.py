@@ -768,6 +768,17 @@ def log_base(a):
     return _xp(a).log(replace_zero(a))
 
 
+def spread(s, x, axis=None, keepdims=False):
+    """The standard deviation ``s`` of ``x``, inf where the values it reduces are equal to
+    within rounding (``s <= 4 eps max|x|``): the derivative ``1 / (2 s)`` is then 0, not
+    1/0 nor a quotient of two rounding errors."""
+    xp = _xp(s, x)
+    dt = _dtype(x)
+    eps = np.finfo(dt if dt is not None and np.issubdtype(dt, np.floating) else np.float64).eps
+    scale = xp.max(xp.abs(x), axis=axis, keepdims=keepdims)
+    return xp.where(s <= 4 * eps * scale, xp.inf, s)
+
+
 def replace_zero(x):
     """``x`` with zeros replaced by ones (to keep ``log(x) * 0`` finite)."""
     return _xp(x).where(x == 0, 1, x)

@@ -55,6 +55,7 @@ from srcgrad.rules._util import (
     solve_grad_a,
     solve_grad_b,
     solve_jvp_a,
+    spread,
     stack_grad,
     stack_grad_t,
     stop_gradient,
@@ -389,6 +390,11 @@ def _replace_zero_vjp(xp, g, out, x): return g * (x != 0)
 REPLACE_ZERO = rule("replace_zero", _replace_zero, (_replace_zero_jvp,), (_replace_zero_vjp,),
                     elementwise=True)
 
+def _spread(xp, s, x, axis=None, keepdims=False): return spread(s, x, axis, keepdims)
+def _spread_jvp(xp, t, out, s, x, axis=None, keepdims=False): return t * (out == s)  # s, or inf
+def _spread_vjp(xp, g, out, s, x, axis=None, keepdims=False): return g * (out == s)
+SPREAD = Rule("spread", _spread, (_spread_jvp, None), (_spread_vjp, None))
+
 # --- lists (the adjoints of lists built at run time): forward mode only ---------------------------
 
 def _pop_grad(xp, g, v): return pop_grad(g, v)
@@ -419,5 +425,5 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
-         TRANSPOSE_GRAD, ASTYPE_GRAD, CLIP_MASK, LOG_BASE, REPLACE_ZERO, POP_GRAD, DROP_GRAD,
-         UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]
+         TRANSPOSE_GRAD, ASTYPE_GRAD, CLIP_MASK, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD,
+         DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]

@@ -8,7 +8,7 @@ from srcgrad.rules._util import (
     keep,
     prod_grad,
     reduced_count,
-    replace_zero,
+    spread,
     unreduce,
     var_grad,
 )
@@ -54,13 +54,13 @@ VAR = rule("var", _var, (_var_jvp,), (_var_vjp,))
 
 def _std(xp, x, axis=None, ddof=0, keepdims=False):
     return xp.std(x, axis=axis, ddof=ddof, keepdims=keepdims)
-# d sqrt(v) = dv / (2 sqrt(v)); where all values are equal (std 0) the derivative is 0, the
-# smallest subgradient (as norm's at 0), not 0/0
+# d sqrt(v) = dv / (2 sqrt(v)); where all values are equal, to within rounding, the derivative
+# is 0, the smallest subgradient (as norm's at 0), not 0/0: spread(out, ...) is then inf
 def _std_jvp(xp, t, out, x, axis=None, ddof=0, keepdims=False):
     return xp.sum(var_grad(xp.ones_like(out), x, axis, ddof, keepdims) * t, axis=axis,
-                  keepdims=keepdims) / (2 * replace_zero(out))
+                  keepdims=keepdims) / (2 * spread(out, x, axis, keepdims))
 def _std_vjp(xp, g, out, x, axis=None, ddof=0, keepdims=False):
-    return var_grad(g / (2 * replace_zero(out)), x, axis, ddof, keepdims)
+    return var_grad(g / (2 * spread(out, x, axis, keepdims)), x, axis, ddof, keepdims)
 STD = rule("std", _std, (_std_jvp,), (_std_vjp,))
 
 def _cumsum(xp, x, axis=None): return xp.cumsum(x, axis=axis)
