@@ -51,6 +51,7 @@ class _Forward:
     def __init__(self, fn: CoreFunction, act: Activity, shapes: ShapeClasses, ctx: PassContext):
         self.fn, self.act, self.shapes, self.ctx = fn, act, shapes, ctx
         self.tangents: dict[str, str] = {}
+        self._views: set[str] = set()  # tangents that may be views of those written in place
 
     def dot(self, var: str) -> str:
         """The tangent's name: ``h_dot`` for ``h``."""
@@ -121,8 +122,11 @@ class _Forward:
             if t in self.fn.arrays and ops and (s.prim in VIEWS or s.prim == "assign"
                                                 or isinstance(tangent, cst.Name)):
                 tangent = _fresh(tangent, self.ctx.alias)  # updated in place later
-            elif isinstance(tangent, cst.Name) and tangent.value in self._mutable_dots:
-                tangent = _fresh(tangent, self.ctx.alias)  # b = a + 1, a updated in place later
+            elif _may_view(tangent, self._mutable_dots | self._views):
+                if s.prim in VIEWS:  # a view of a view: the primal is one too
+                    self._views.add(self.dot(t))
+                else:  # b = a + 1, a updated in place later: b is an array of its own,
+                    tangent = _fresh(tangent, self.ctx.alias)  # its tangent a_dot is not
             out.append(Gen(self.dot(t), tangent, origin))
         return out
 
@@ -217,6 +221,21 @@ def _tuple(items: list[cst.BaseExpression]) -> cst.Tuple:
 
 def _uses(a) -> frozenset[str]:
     return frozenset({a.name}) if isinstance(a, Var) else a.uses
+
+
+def _may_view(e: cst.BaseExpression, names: set[str]) -> bool:
+    """Whether ``e`` may be one of ``names`` or a view of one: the name, an index into it or
+    a view primitive of it (``np.broadcast_to(a_dot, s)``, ``a_dot.T``)."""
+    while True:
+        if isinstance(e, cst.Name):
+            return e.value in names
+        if isinstance(e, (cst.Subscript, cst.Attribute)):
+            e = e.value
+        elif isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute) and \
+                e.func.attr.value in VIEWS and e.args:
+            e = e.args[0].value
+        else:
+            return False
 
 
 def _fresh(e: cst.BaseExpression, alias: str) -> cst.BaseExpression:

@@ -289,7 +289,8 @@ class _Reverse:
         ops.sort(key=lambda p: p[1] == t)  # the adjoint of the old value of t comes last
         out: list[GNode] = []
         g: cst.BaseExpression = ident(self.adj(t))
-        if sum(name == t for _, name in ops) > 1:  # t = t * t: keep d_t before it is replaced
+        aliased = sum(name == t for _, name in ops) > 1
+        if aliased:  # t = t * t: keep d_t before it is replaced
             keep = self.ctx.namer.adjoint(self.ctx.namer.temp())
             out.append(Gen(keep, g, s.origin))
             g = ident(keep)
@@ -321,7 +322,8 @@ class _Reverse:
         if s.prim == "append" and [i for i, _ in ops] == [0]:
             # an item with no derivative: its slot in the list's adjoint goes unread
             contribs = [(t, cst.Call(ident("drop_grad"), [cst.Arg(g)]))]
-        if s.prim == "setitem" and t in st.owned:  # d_y[index] = 0 on our own array
+        if s.prim == "setitem" and t in st.owned and not aliased:  # d_y[index] = 0 in place
+            # (not for y[i] = y: its kept d_y is d_t, which the value's adjoint reads after)
             contribs = [(name, _in_place(c) if name == t else c) for name, c in contribs]
         st.defined.discard(t)
         st.owned.discard(t)

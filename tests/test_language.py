@@ -422,13 +422,30 @@ def written_in_place_after_being_read(x, y):
     return np.sum(a * np.tanh(b))
 
 
+def assigned_into_itself(x, y):
+    b = np.std(x * y, axis=0, keepdims=True)
+    b[:1] = b                          # the value's adjoint read d_b after it was zeroed
+    b[:1] = np.square(b)
+    return np.sum(b * np.tanh(y))
+
+
+def broadcast_then_written_in_place(x, y):
+    b = np.sin(y[:1])
+    a = np.broadcast_to(b, (3, 3)) + 0.25  # a's tangent was a view of b's: changed below
+    b[..., 0] += np.mean(a)
+    return np.sum(a * x[0]) + np.sum(b * np.tanh(b))
+
+
 FOUND = [loop_over_rebound_sequence, list_built_in_a_loop, comprehension_named_like_a_variable,
-         einsum_with_ellipsis, written_in_place_after_being_read]
+         einsum_with_ellipsis, written_in_place_after_being_read, assigned_into_itself,
+         broadcast_then_written_in_place]
+IN_PLACE = {written_in_place_after_being_read, assigned_into_itself,
+            broadcast_then_written_in_place}
 
 
 @pytest.mark.parametrize("fn", FOUND, ids=lambda f: f.__name__)
 def test_programs_the_fuzzer_found(fn):
     x, y = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
-    in_place = fn is written_in_place_after_being_read   # not jax code: finite differences
+    in_place = fn in IN_PLACE          # not jax code: finite differences
     check(fn, (x, y), wrt=(0, 1), jax_oracle=not in_place)
     srcgrad.check_grad(fn, x, y)        # forward mode too
