@@ -895,7 +895,7 @@ def _number_node(text: str) -> cst.BaseExpression:
     return cst.parse_expression(text)  # inf, nan: names (the backend defines neither)
 
 
-_MASKS = frozenset({"clip_mask", "isnan", "isinf", "isfinite", "logical_and", "logical_or",
+_MASKS = frozenset({"isnan", "isinf", "isfinite", "logical_and", "logical_or",
                     "logical_not", "logical_xor", "signbit"})
 
 

@@ -1,6 +1,6 @@
 """Derivatives at kinks and edges follow the conventions of docs/rules.md, for arrays and for
-Python floats alike; where they agree with JAX's (sqrt, log and powers at 0, NaN and inf) they
-are checked against jax.grad; where they differ (ties), the difference is the documented one."""
+Python floats alike, checked against jax.grad: ties of maximum/minimum and clip's bounds split
+evenly, |x| has derivative 1 at 0, sqrt, log and powers at 0 and NaN and inf are JAX's."""
 
 from __future__ import annotations
 
@@ -72,12 +72,12 @@ def smooth(x):
 
 # (function, point, srcgrad's derivative, JAX's where it differs, or None where they agree)
 CONVENTIONS = [
-    (relu, 0.0, 0.0, 0.5),            # ties go to the second operand (PyTorch's ReLU)
-    (relu_zero_first, 0.0, 1.0, 0.5),
-    (floor_at_zero, 0.0, 0.0, 0.5),
-    (absolute, 0.0, 0.0, 1.0),        # sign(0) = 0
-    (clipped, 0.0, 1.0, 0.5),         # bounds included
-    (clipped, 1.0, 1.0, 0.5),
+    (relu, 0.0, 0.5, None),           # ties split evenly, whichever operand comes first
+    (relu_zero_first, 0.0, 0.5, None),
+    (floor_at_zero, 0.0, 0.5, None),
+    (absolute, 0.0, 1.0, None),       # |x| at 0: 1
+    (clipped, 0.0, 0.5, None),        # a bound is a tie of maximum or minimum
+    (clipped, 1.0, 0.5, None),
     (root, 0.0, INF, None),
     (logarithm, 0.0, INF, None),
     (half_power, 0.0, INF, None),

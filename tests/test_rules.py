@@ -606,7 +606,7 @@ CASES["spread"] = [C(unif((3,), 0.5, 2.0), normal((3, 4)), axis=1, inactive=(1,)
 
 NONDIFF_CASES: dict[str, Case] = {
     "zero_grad": C(_F), "seed": C(normal(())), "stop_gradient": C(_F),
-    "clip_mask": C(_F, const(-0.5), const(0.5)),
+    "clip_share": C(_F, const(-0.5), const(0.5)),
     "reduced_count": C(_F, axis=1),
     **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",
                           "isfinite", "argmin", "zeros_like", "ones_like",
@@ -825,17 +825,35 @@ def test_nondiff_primal_runs(name: str):
         np.testing.assert_allclose(np.asarray(jout), np.asarray(out), rtol=1e-12)
 
 
-def test_maximum_minimum_ties_go_to_the_second_operand():
-    """At ties the whole derivative goes to ``b``: ``np.maximum(x, 0.0)`` has ReLU's derivative
-    (0 at ``x == 0``), as documented in elementwise.py. (jax splits ties in halves instead.)"""
+def test_maximum_minimum_ties_split_evenly():
+    """At ties each operand gets half the derivative, as in jax, whichever comes first; the
+    halves sum to the whole, and a float32 derivative stays float32."""
     x, g = np.array([-1.0, 0.0, 2.0]), np.ones(3)
-    for name, da_expected in (("maximum", [0.0, 0.0, 1.0]), ("minimum", [1.0, 0.0, 0.0])):
+    for name, da_expected in (("maximum", [0.0, 0.5, 1.0]), ("minimum", [1.0, 0.5, 0.0])):
         rule = DEFAULT_RULES[name]
-        out = rule.primal(np, x, 0.0)
-        da = _vjp(rule, 0, np, g, out, [x, 0.0], {})
-        db = _vjp(rule, 1, np, g, out, [x, 0.0], {})
-        np.testing.assert_array_equal(da, da_expected)
-        assert db == 3.0 - sum(da_expected)
+        for a, b in ((x, 0.0), (0.0, x)):
+            out = rule.primal(np, a, b)
+            da = _vjp(rule, 0, np, g, out, [a, b], {})
+            db = _vjp(rule, 1, np, g, out, [a, b], {})
+            mine, other = (da, db) if a is x else (db, da)
+            np.testing.assert_array_equal(mine, da_expected)
+            assert other == 3.0 - sum(da_expected)
+        x32 = x.astype(np.float32)
+        da = _vjp(rule, 0, np, g.astype(np.float32), rule.primal(np, x32, 0.0), [x32, 0.0], {})
+        assert da.dtype == np.float32
+
+
+def test_clip_bounds_take_half():
+    """np.clip as minimum(maximum(x, lo), hi): 1/2 at a bound to x, 1/2 to the bound."""
+    x, g = np.array([-1.0, 0.0, 0.5, 1.0, 2.0]), np.ones(5)
+    rule = DEFAULT_RULES["clip"]
+    out = rule.primal(np, x, 0.0, 1.0)
+    shares = [_vjp(rule, i, np, g, out, [x, 0.0, 1.0], {}) for i in range(3)]
+    np.testing.assert_array_equal(shares[0], [0.0, 0.5, 1.0, 0.5, 0.0])
+    assert (shares[1], shares[2]) == (1.5, 1.5)
+    want = [jax.grad(lambda *v: jnp.sum(jnp.clip(*v)), argnums=i)(x, 0.0, 1.0) for i in range(3)]
+    for got, w in zip(shares, want, strict=True):
+        np.testing.assert_allclose(got, w)
 
 
 @pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])

@@ -749,14 +749,21 @@ def astype_grad(g, x):
     return _xp(g).asarray(g).astype(dt)
 
 
-def clip_mask(x, lo, hi):
-    """Where ``np.clip(x, lo, hi)`` passes ``x`` through (``lo``/``hi`` may be ``None``)."""
-    inside = True
+def clip_share(x, lo, hi, of="x"):
+    """The share of ``np.clip(x, lo, hi)``'s derivative that goes to ``of`` (``"x"``, ``"lo"``
+    or ``"hi"``; a bound may be ``None``): the clip taken as ``minimum(maximum(x, lo), hi)``,
+    whose ties split evenly (JAX's convention): 1 inside, 0 outside, 1/2 at a bound."""
+    m, to_x, to_lo, to_m, to_hi = x, 1, 0, 1, 0
     if lo is not None:
-        inside = inside & (x >= lo)
+        m = _xp(x, lo).maximum(x, lo)
+        to_x, to_lo = (x > lo) + 0.5 * (x == lo), (lo > x) + 0.5 * (x == lo)
     if hi is not None:
-        inside = inside & (x <= hi)
-    return inside
+        to_m, to_hi = (m < hi) + 0.5 * (m == hi), (hi < m) + 0.5 * (m == hi)
+    share = {"x": to_x * to_m, "lo": to_lo * to_m, "hi": to_hi}[of]
+    dt = _dtype(x)
+    if dt is not None and np.issubdtype(dt, np.floating) and _dtype(share) != dt:
+        share = share.astype(dt)  # a float32 derivative stays float32
+    return share
 
 
 def log_base(a):

@@ -6,7 +6,7 @@ shape; the transformer drops it where it knows both shapes are equal.
 
 from __future__ import annotations
 
-from srcgrad.rules._util import clip_mask, log_base, unbroadcast
+from srcgrad.rules._util import clip_share, log_base, unbroadcast
 from srcgrad.rules.core import Rule, linear, nondiff, rule
 
 
@@ -79,7 +79,7 @@ def _cbrt_d(xp, g, out, x): return g / (3 * out ** 2)       # d x^(1/3) = dx / (
 CBRT = _unary("cbrt", _cbrt, _cbrt_d, _cbrt_d)
 
 def _abs(xp, x): return xp.abs(x)
-def _abs_d(xp, g, out, x): return g * xp.sign(x)            # d|x| = sign(x) dx
+def _abs_d(xp, g, out, x): return g * xp.sign(x) + g * (x == 0)  # d|x| = sign(x) dx; 1 at 0
 ABS = _unary("absolute", _abs, _abs_d, _abs_d)
 
 # --- exponentials and logarithms ------------------------------------------------------------
@@ -188,32 +188,33 @@ def _arctanh_d(xp, g, out, x): return g / (1 - x ** 2)      # dx / (1 - x^2)
 ARCTANH = _unary("arctanh", _arctanh, _arctanh_d, _arctanh_d)
 
 # --- selection ------------------------------------------------------------------------------
-# At ties, maximum/minimum send the whole derivative to the second operand, so that
-# np.maximum(x, 0.0) has the derivative of ReLU used by PyTorch (0 at x == 0).
+# At ties, maximum/minimum split the derivative evenly between the operands, as JAX does (and
+# central differences see): np.maximum(x, 0.0) and np.maximum(0.0, x) both have 1/2 at x == 0.
 
 def _maximum(xp, a, b): return xp.maximum(a, b)
-def _max_jvp_a(xp, t, out, a, b): return t * (a > b)        # dz = [a > b] da + [a <= b] db
-def _max_jvp_b(xp, t, out, a, b): return t * (a <= b)
-def _max_vjp_a(xp, g, out, a, b): return unbroadcast(g * (a > b), a)
-def _max_vjp_b(xp, g, out, a, b): return unbroadcast(g * (a <= b), b)
+def _max_jvp_a(xp, t, out, a, b): return t * (a > b) + 0.5 * t * (a == b)  # dz = [a > b] da
+def _max_jvp_b(xp, t, out, a, b): return t * (b > a) + 0.5 * t * (a == b)  #  + [b > a] db
+def _max_vjp_a(xp, g, out, a, b): return unbroadcast(g * (a > b) + 0.5 * g * (a == b), a)
+def _max_vjp_b(xp, g, out, a, b): return unbroadcast(g * (b > a) + 0.5 * g * (a == b), b)
 MAXIMUM = rule("maximum", _maximum, (_max_jvp_a, _max_jvp_b), (_max_vjp_a, _max_vjp_b),
                elementwise=True)
 
 def _minimum(xp, a, b): return xp.minimum(a, b)
-def _min_jvp_a(xp, t, out, a, b): return t * (a < b)        # dz = [a < b] da + [a >= b] db
-def _min_jvp_b(xp, t, out, a, b): return t * (a >= b)
-def _min_vjp_a(xp, g, out, a, b): return unbroadcast(g * (a < b), a)
-def _min_vjp_b(xp, g, out, a, b): return unbroadcast(g * (a >= b), b)
+def _min_jvp_a(xp, t, out, a, b): return t * (a < b) + 0.5 * t * (a == b)  # dz = [a < b] da
+def _min_jvp_b(xp, t, out, a, b): return t * (b < a) + 0.5 * t * (a == b)  #  + [b < a] db
+def _min_vjp_a(xp, g, out, a, b): return unbroadcast(g * (a < b) + 0.5 * g * (a == b), a)
+def _min_vjp_b(xp, g, out, a, b): return unbroadcast(g * (b < a) + 0.5 * g * (a == b), b)
 MINIMUM = rule("minimum", _minimum, (_min_jvp_a, _min_jvp_b), (_min_vjp_a, _min_vjp_b),
                elementwise=True)
 
+# np.clip(x, lo, hi) as np.minimum(np.maximum(x, lo), hi): 1/2 at a bound, as JAX's
 def _clip(xp, x, a_min=None, a_max=None): return xp.clip(x, a_min, a_max)
-def _clip_jvp_x(xp, t, out, x, lo, hi): return t * clip_mask(x, lo, hi)  # dz = [lo <= x <= hi] dx
-def _clip_jvp_lo(xp, t, out, x, lo, hi): return t * (x < lo)             #  + [x < lo] dlo
-def _clip_jvp_hi(xp, t, out, x, lo, hi): return t * (x > hi)             #  + [x > hi] dhi
-def _clip_vjp_x(xp, g, out, x, lo, hi): return unbroadcast(g * clip_mask(x, lo, hi), x)
-def _clip_vjp_lo(xp, g, out, x, lo, hi): return unbroadcast(g * (x < lo), lo)
-def _clip_vjp_hi(xp, g, out, x, lo, hi): return unbroadcast(g * (x > hi), hi)
+def _clip_jvp_x(xp, t, out, x, lo, hi): return t * clip_share(x, lo, hi)   # dz = [lo < x < hi] dx
+def _clip_jvp_lo(xp, t, out, x, lo, hi): return t * clip_share(x, lo, hi, "lo")  # + [x < lo] dlo
+def _clip_jvp_hi(xp, t, out, x, lo, hi): return t * clip_share(x, lo, hi, "hi")  # + [x > hi] dhi
+def _clip_vjp_x(xp, g, out, x, lo, hi): return unbroadcast(g * clip_share(x, lo, hi), x)
+def _clip_vjp_lo(xp, g, out, x, lo, hi): return unbroadcast(g * clip_share(x, lo, hi, "lo"), lo)
+def _clip_vjp_hi(xp, g, out, x, lo, hi): return unbroadcast(g * clip_share(x, lo, hi, "hi"), hi)
 CLIP = rule("clip", _clip, (_clip_jvp_x, _clip_jvp_lo, _clip_jvp_hi),
             (_clip_vjp_x, _clip_vjp_lo, _clip_vjp_hi), elementwise=True)
 

@@ -17,7 +17,7 @@ from srcgrad.rules._util import (
     add_at,
     astype_grad,
     broadcast_like,
-    clip_mask,
+    clip_share,
     concat_grad,
     concat_grad_t,
     cumsum_grad,
@@ -376,8 +376,8 @@ ASTYPE_GRAD = _helper("astype_grad", _astype_g, _astype_g_t)
 
 # --- elementwise ----------------------------------------------------------------------------------
 
-def _clip_mask(xp, x, lo, hi): return clip_mask(x, lo, hi)
-CLIP_MASK = nondiff("clip_mask", _clip_mask)
+def _clip_share(xp, x, lo, hi, of="x"): return clip_share(x, lo, hi, of)  # piecewise constant
+CLIP_SHARE = nondiff("clip_share", _clip_share)
 
 def _log_base(xp, a): return log_base(a)                      # log(a), 0 where a == 0
 def _log_base_jvp(xp, t, out, a): return t * (a != 0) / replace_zero(a)
@@ -425,5 +425,5 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
-         TRANSPOSE_GRAD, ASTYPE_GRAD, CLIP_MASK, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD,
+         TRANSPOSE_GRAD, ASTYPE_GRAD, CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD,
          DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]

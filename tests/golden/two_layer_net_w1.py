@@ -12,5 +12,5 @@ def grad_two_layer_net(w1, w2, x, y):
     # L8: y_pred = h @ w2
     d_h = matmul_grad_a(d_y_pred, h, w2)
     # L7: h = np.maximum(x @ w1, 0.0)
-    d_w1 = matmul_grad_b(d_h * (t1 > 0.0), x, w1)
+    d_w1 = matmul_grad_b(d_h * (t1 > 0.0) + 0.5 * d_h * (t1 == 0.0), x, w1)
     return d_w1
