@@ -4,22 +4,32 @@
 
 For each seed, the program of tests/fuzzgen.py is differentiated with respect to every
 argument by srcgrad in reverse mode (``grad``) and in forward mode (``jvp`` along a random
-direction), in float64, and for a quarter of the programs in float32 as well. Both are
-compared with ``jax.grad`` of the very same module run on ``jax.numpy``; the forward-mode
-tangent with the jax gradient's inner product with the direction.
+direction), in float64, and for a quarter of the programs in float32 as well, at the same
+point. Both are compared with ``jax.grad`` of the very same module run on ``jax.numpy``, in
+float64 (for float32, to float32's tolerance); the forward-mode tangent with the jax
+gradient's inner product with the direction.
+
+jax's gradient is jax's own differentiation (its JVP and transpose rules) traced to a jaxpr
+along the branches the NumPy program took, then evaluated by NumPy (tests/jaxpr_numpy.py):
+eager ``jax.grad`` compiles each new primitive signature with XLA and costs ten times more.
 
 A program is *skipped*, not compared, where the derivative is not defined at its point: jax's
 gradient is not finite, or central differences of the NumPy program disagree with it (a branch
-or a kink within 1e-6 of the point). Everything else is a *mismatch*: a wrong value or shape,
-srcgrad raising (SrcGradError included: the generator writes only code srcgrad supports), or a
-program that jax runs and srcgrad's derivative does not. ``--save`` writes each mismatch as a
-regression case file, which tests/test_fuzz.py runs. The last line of the report reads
-``N programs, M mismatches``; the exit status is 1 when M > 0.
+or a kink within 1e-6 of the point), or the float32 program takes another branch. Everything
+else is a *mismatch*: a wrong value or shape, srcgrad raising (SrcGradError included: the
+generator writes only code srcgrad supports), or a program that jax runs and srcgrad's
+derivative does not. A gradient that disagrees is first judged by central differences of each
+of its coordinates: where they disagree with jax too, or cannot tell a disagreement within 100
+tolerances from rounding, the program is skipped and the reason counted. ``--save`` writes
+each mismatch as a regression case file, which tests/test_fuzz.py runs. The last line of the
+report reads ``N programs, M mismatches``; the exit status is 1 when M > 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
 import linecache
 import os
 import signal
@@ -35,6 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fuzzgen  # noqa: E402
 import jaxpr_numpy  # noqa: E402
 from fuzzgen import Program, generate  # noqa: E402
 
@@ -94,8 +105,9 @@ def _stable(f, args, grads, rng) -> bool:
     return abs(fd - want) <= 1e-5 * (1.0 + abs(want) + abs(at(0.0)))
 
 
-def check(program: Program) -> Outcome:
-    """srcgrad's gradient and jvp of ``program`` against jax.grad (see the module docstring)."""
+def check(program: Program, backend: str = "numpy") -> Outcome:
+    """srcgrad's gradient and jvp of ``program`` against jax.grad (see the module docstring);
+    with ``backend="jax"``, srcgrad's generated code runs on jax arrays."""
     import srcgrad
 
     seed = program.seed
@@ -108,11 +120,12 @@ def check(program: Program) -> Outcome:
         # float32 programs are differentiated at the float32 point; jax's float64 gradient
         # there is the reference for srcgrad's float64 and float32 derivatives alike
         args64 = [a if isinstance(a, float) else a.astype(np.float64) for a in args]
-        taken = decisions(program.text, args64)
+        recorded, replayed = _twins(program.text)
+        taken = decisions(recorded, args64)
         if isinstance(taken, Exception):   # the generator wrote a program NumPy refuses
             return Outcome(seed, "skipped", f"numpy: {type(taken).__name__}: {taken}")
         try:
-            want = jax_grad(program.jax_text, args64, taken, name)
+            want = jax_grad(replayed, program, args64, taken)
         except Exception as exc:   # the program is outside what jax runs: not ours
             return Outcome(seed, "skipped", f"jax: {type(exc).__name__}: {exc}")
         if not all(np.all(np.isfinite(g)) and np.max(np.abs(g), initial=0) < 1e6 for g in want):
@@ -121,11 +134,11 @@ def check(program: Program) -> Outcome:
             return Outcome(seed, "skipped", "a branch or kink within 1e-6")
         runs = [("float64", args64)]
         if program.dtype == "float32":
-            if decisions(program.text, args) != taken:
+            if decisions(recorded, args) != taken:
                 return Outcome(seed, "skipped", "float32 takes another branch")
             runs.append(("float32", args))
         for dtype, point in runs:
-            problem = _compare(srcgrad, f_np, names, point, want, dtype, rng)
+            problem = _compare(srcgrad, f_np, names, point, want, dtype, rng, backend)
             if problem:
                 unresolved = _unconfirmed(f_np, args64, want, problem)
                 if unresolved:
@@ -137,12 +150,25 @@ def check(program: Program) -> Outcome:
         linecache.cache.pop(fn_np, None)
 
 
-def decisions(text: str, args) -> list[bool] | Exception:
-    """The branch decisions of the NumPy module ``text`` at ``args``, in the order taken (or
-    the exception it raised)."""
+@functools.lru_cache(maxsize=4)
+def _twins(text: str):
+    """The NumPy module ``text`` compiled twice with its branch tests recording decisions
+    (``_decide``): as it is, and as the jax module that replays them."""
+    recorded = compile(jaxpr_numpy.record_tests(ast.parse(text)), "<fuzz decisions>", "exec")
+    jax_tree = ast.fix_missing_locations(fuzzgen._AtUpdates().visit(
+        jaxpr_numpy.record_tests(ast.parse(text))))   # parsed again: cheaper than a deepcopy
+    for node in jax_tree.body:   # import numpy as np -> import jax.numpy as np
+        if isinstance(node, ast.Import) and node.names[0].name == "numpy":
+            node.names[0].name = "jax.numpy"
+    return recorded, compile(jax_tree, "<fuzz jax>", "exec")
+
+
+def decisions(code, args) -> list[bool] | Exception:
+    """The branch decisions of the recording NumPy module ``code`` at ``args``, in the order
+    taken (or the exception it raised)."""
     taken = jaxpr_numpy.Decisions()
     namespace = {"__name__": "fuzz_decisions", "_decide": taken.record}
-    exec(compile(jaxpr_numpy.record_tests(text), "<fuzz decisions>", "exec"), namespace)  # noqa: S102
+    exec(code, namespace)  # noqa: S102 - the generator's own program
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -152,22 +178,23 @@ def decisions(text: str, args) -> list[bool] | Exception:
     return taken.taken
 
 
-def jax_grad(jax_text: str, args, taken: list[bool], name: str) -> list[np.ndarray]:
-    """jax.grad of the jax module's ``f`` with respect to every argument, at ``args``: traced
-    along the branches NumPy took and evaluated by NumPy (tests/jaxpr_numpy.py); eagerly by
-    jax where the trace fails (a program whose values decide something other than a branch)."""
+def jax_grad(code, program: Program, args, taken: list[bool]) -> list[np.ndarray]:
+    """jax.grad of the replaying jax module ``code``'s ``f`` with respect to every argument,
+    at ``args``: traced along the branches NumPy took and evaluated by NumPy
+    (tests/jaxpr_numpy.py); eagerly by jax where the trace fails (a program whose values
+    decide something other than a branch)."""
     jax = _jax()
     argnums = tuple(range(len(args)))
     replay = jaxpr_numpy.Decisions()
     replay.taken = list(taken)
-    namespace = {"__name__": f"fuzz_{name}_jax", "_decide": replay.replayer()}
-    exec(compile(jaxpr_numpy.record_tests(jax_text), "<fuzz jax>", "exec"), namespace)  # noqa: S102
+    namespace = {"__name__": "fuzz_jax", "_decide": replay.replayer()}
+    exec(code, namespace)  # noqa: S102 - the generator's own program
     try:
         return jaxpr_numpy.grad(namespace["f"], [np.float64(a) if isinstance(a, float) else a
                                                   for a in args], argnums)
     except jax.errors.ConcretizationTypeError:
         EAGER[0] += 1
-        f_jx, fn_jx = load(jax_text, name, "jax")
+        f_jx, fn_jx = load(program.jax_text, f"s{program.seed}", "jax")
         try:
             jargs = [a if isinstance(a, float) else jax.numpy.asarray(a) for a in args]
             return [np.asarray(g) for g in jax.grad(f_jx, argnums=argnums)(*jargs)]
@@ -217,12 +244,14 @@ def _unconfirmed(f, args, want, problem: Problem) -> str:
     return ""
 
 
-def _compare(srcgrad, f_np, names, args, want, dtype, rng) -> Problem | None:
+def _compare(srcgrad, f_np, names, args, want, dtype, rng, backend="numpy") -> Problem | None:
     """What is wrong with srcgrad's derivatives of ``f_np`` at ``args``, or None."""
+    on = _on_jax if backend == "jax" else list
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            got = srcgrad.grad(f_np, wrt=tuple(names))(*args)
+            got = srcgrad.grad(f_np, wrt=tuple(names), backend=backend)(*on(args))
+            got = [np.asarray(g) for g in got]
         except Exception as exc:
             return Problem(f"grad raised {type(exc).__name__}: {exc}")
         size = max(float(np.max(np.abs(w), initial=0.0)) for w in want) \
@@ -236,7 +265,8 @@ def _compare(srcgrad, f_np, names, args, want, dtype, rng) -> Problem | None:
         dirs = [float(rng.standard_normal()) if isinstance(a, float)
                 else rng.standard_normal(np.shape(a)).astype(a.dtype) for a in args]
         try:
-            _, tangent = srcgrad.jvp(f_np, tuple(args), tuple(dirs))
+            _, tangent = srcgrad.jvp(f_np, tuple(on(args)), tuple(on(dirs)), backend=backend)
+            tangent = np.asarray(tangent)
         except Exception as exc:
             return Problem(f"jvp raised {type(exc).__name__}: {exc}")
         expect = sum(float(np.sum(np.asarray(w, np.float64) * d)) for w, d in
@@ -248,11 +278,17 @@ def _compare(srcgrad, f_np, names, args, want, dtype, rng) -> Problem | None:
     return None
 
 
+def _on_jax(values) -> list:
+    """``values`` as jax arrays (Python floats stay floats)."""
+    jnp = _jax().numpy
+    return [v if isinstance(v, float) else jnp.asarray(v) for v in values]
+
+
 def _alarm(signum, frame):
     raise TimeoutError(f"no answer in {TIME_LIMIT_S} s")
 
 
-def run_seeds(seeds: list[int]) -> list[Outcome]:
+def run_seeds(seeds: list[int], backend: str = "numpy") -> list[Outcome]:
     """Worker: check each seed's program under a time limit."""
     signal.signal(signal.SIGALRM, _alarm)
     warnings.simplefilter("ignore")
@@ -266,7 +302,7 @@ def run_seeds(seeds: list[int]) -> list[Outcome]:
         signal.alarm(TIME_LIMIT_S)
         before = EAGER[0]
         try:
-            out.append(check(program))
+            out.append(check(program, backend))
             out[-1].eager = EAGER[0] > before
         except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"
@@ -294,6 +330,8 @@ def main(argv=None) -> int:
     ap.add_argument("--save", type=Path, default=None,
                     help="write each mismatch as a regression case file in this folder")
     ap.add_argument("--chunk", type=int, default=25, help="seeds per task")
+    ap.add_argument("--backend", choices=("numpy", "jax"), default="numpy",
+                    help="where srcgrad's generated code runs (jax: eagerly, ~1 s a program)")
     opts = ap.parse_args(argv)
     _single_threaded_env()
     seeds = list(range(opts.start, opts.start + opts.n))
@@ -304,7 +342,7 @@ def main(argv=None) -> int:
     mismatches = []
     t0 = time.perf_counter()
     with ProcessPoolExecutor(opts.jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_seeds, c) for c in chunks]
+        futures = [pool.submit(run_seeds, c, opts.backend) for c in chunks]
         done = 0
         for fut in as_completed(futures):
             for o in fut.result():

@@ -48,10 +48,11 @@ class _Tests(ast.NodeTransformer):
     visit_IfExp = visit_If
 
 
-def record_tests(text: str) -> str:
-    """``text`` with each branch test passed through ``_decide``, which the module's namespace
-    binds: to record the decisions (in NumPy) or replay them (while jax traces)."""
-    return ast.unparse(ast.fix_missing_locations(_Tests().visit(ast.parse(text))))
+def record_tests(tree: ast.Module) -> ast.Module:
+    """``tree`` (changed in place) with each branch test passed through ``_decide``, which the
+    module's namespace binds: to record the decisions (in NumPy) or replay them (while jax
+    traces)."""
+    return ast.fix_missing_locations(_Tests().visit(tree))
 
 
 class Decisions:

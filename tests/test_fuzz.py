@@ -15,12 +15,13 @@ from fuzzgen import Program, generate
 CASES = sorted(Path(__file__).parent.joinpath("fuzz_cases").glob("seed_*.py"),
                key=lambda p: int(p.stem.split("_")[1]))
 SLICE = range(30)   # seeds; `make fuzz` runs thousands
+JAX_SLICE = range(30, 36)   # srcgrad's code on jax arrays: eager jax compiles, ~1 s a program
 
 
-def _agrees(program: Program) -> None:
+def _agrees(program: Program, backend: str = "numpy") -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        outcome = check(program)
+        outcome = check(program, backend)
     assert outcome.status != "mismatch", f"{outcome.detail}\n{program.text}"
 
 
@@ -36,6 +37,12 @@ def test_random_program(seed):
     _agrees(generate(seed))
 
 
+@pytest.mark.parametrize("seed", JAX_SLICE)
+def test_random_program_on_jax(seed):
+    """srcgrad's generated code run on jax arrays (backend="jax") agrees with jax.grad too."""
+    _agrees(generate(seed), "jax")
+
+
 def test_generator_is_reproducible():
     """A seed names one program and one point, on every machine (no hash or clock)."""
     a, b = generate(7), generate(7)
@@ -49,3 +56,26 @@ def test_case_files_round_trip():
     q = Program.from_case_file(p.case_file("why"), 11)
     assert q.text == p.text and q.dtype == p.dtype and q.python_floats == p.python_floats
     assert all((q.values[n] == p.values[n]).all() for n in p.values)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 18, 20])   # index updates, linalg, einsum, while
+def test_oracle_is_eager_jax_grad(seed):
+    """The fuzzer's oracle (jax.grad traced along NumPy's branches, its jaxpr evaluated by
+    NumPy: tests/jaxpr_numpy.py) gives what eager jax.grad gives, in each dtype."""
+    import jax
+    import numpy as np
+    from fuzz import _twins, decisions, jax_grad, load
+
+    program = generate(seed)
+    recorded, replayed = _twins(program.text)
+    for dtype in ("float64", program.dtype):
+        args = program.arguments(dtype)
+        got = jax_grad(replayed, program, args, decisions(recorded, args))
+        f, _ = load(program.jax_text, f"oracle{seed}", "jax")
+        want = jax.grad(f, argnums=tuple(range(len(args))))(
+            *[a if isinstance(a, float) else jax.numpy.asarray(a) for a in args])
+        for g, w in zip(got, want, strict=True):
+            w = np.asarray(w)
+            assert g.dtype == w.dtype and g.shape == w.shape
+            tol = 1e-12 if dtype == "float64" else 1e-5
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
