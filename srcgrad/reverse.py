@@ -440,14 +440,18 @@ class _Reverse:
             body, orelse = self.block(node.body, s1), self.block(node.orelse, s2)
             s1.keep = s2.keep = st.keep
             union = s1.defined | s2.defined
+        zeros = (union - s1.defined) | (union - s2.defined)
         body += self._zeros(union - s1.defined, s1, node.origin)
         orelse += self._zeros(union - s2.defined, s2, node.origin)
         st.defined, st.owned = union, s1.owned & s2.owned
         if not body and not orelse:
             return []
         test = node.test.name if isinstance(node.test, Var) else None
-        # saved before the `if`: a branch may end in `break`
-        pops = self._saved(node, [n for n in [test] if n in self.kills[id(node)]], node.origin)
+        # saved before the `if`: a branch may end in `break`; and a variable given a zero
+        # adjoint here that is assigned again later holds a later value (another shape) here
+        stale = sorted(n for n in zeros if n in self.kills[id(node)] and n in self.primal)
+        pops = self._saved(node, [n for n in [test] if n in self.kills[id(node)]] + stale,
+                           node.origin)
         return [*pops, GIf(atom_node(node.test), tuple(body), tuple(orelse), node.origin)]
 
     def _zeros(self, names, st: _State, origin: Origin) -> list[Gen]:

@@ -436,9 +436,22 @@ def broadcast_then_written_in_place(x, y):
     return np.sum(a * x[0]) + np.sum(b * np.tanh(b))
 
 
+def loop_variable_reused_later(x, y):
+    a = np.sin(x)
+    for r0 in y[:, :1]:                # r0 of shape (1,)
+        if np.sum(a) > 100.0:
+            a = np.cos(np.minimum(r0, x))
+        else:                          # r0's zero adjoint here read r0 of the loop below
+            a = a * 0.5 + np.mean(y)
+            break
+    for r0 in x:                       # r0 of shape (3,)
+        a = a + r0
+    return np.sum(a * np.tanh(a))
+
+
 FOUND = [loop_over_rebound_sequence, list_built_in_a_loop, comprehension_named_like_a_variable,
          einsum_with_ellipsis, written_in_place_after_being_read, assigned_into_itself,
-         broadcast_then_written_in_place]
+         broadcast_then_written_in_place, loop_variable_reused_later]
 IN_PLACE = {written_in_place_after_being_read, assigned_into_itself,
             broadcast_then_written_in_place}
 
