@@ -39,7 +39,13 @@ def diff_operands(stmt: Stmt, rules: RuleTable) -> list[int]:
         return []
     if rule.variadic:
         return list(range(len(stmt.args)))
+    if stmt.prim == "power" and _is_int_zero(stmt.args[1]):
+        return []  # x ** 0 is 1 for every x: derivative 0, also at x == 0 (JAX's integer_pow)
     return [i for i, v in enumerate(rule.vjp) if v is not None]
+
+
+def _is_int_zero(a) -> bool:
+    return isinstance(a, Lit) and isinstance(a.node, cst.Integer) and a.node.evaluated_value == 0
 
 
 def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity:

@@ -58,6 +58,10 @@ def zero_to_the(x):
     return 0.0 ** x
 
 
+def int_zero_power(x):
+    return x ** 0
+
+
 def self_power(x):
     return x ** x
 
@@ -83,6 +87,7 @@ CONVENTIONS = [
     (half_power, 0.0, INF, None),
     (square, 0.0, 0.0, None),
     (zero_to_the, 0.0, 0.0, None),    # d(a ** b)/db = a ** b log a, taken as 0 at a == 0
+    (int_zero_power, 0.0, 0.0, None),  # x ** 0 is constant (JAX's integer_pow)
     (self_power, 0.0, NAN, None),
     (angle, 0.0, NAN, None),
     (smooth, NAN, NAN, None),         # NaN propagates
