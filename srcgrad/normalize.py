@@ -131,6 +131,7 @@ class Frame:
     loop_returns: int = 0  # how many `return`s inside loops have been lowered
     break_flags: list = field(default_factory=list)  # per loop: the flag `break` sets, or None
     bound_at: dict[str, Origin] = field(default_factory=dict)  # `h = x`: where h was bound
+    iterated: dict[str, int] = field(default_factory=dict)  # names enclosing loops iterate over
 
 
 @dataclass
@@ -194,8 +195,10 @@ class _Lowering:
         self._targets.add(target)
         self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
                               frozenset(omitted)))
-        if prim != "call":
-            self._computed[key] = Var(target)
+        reads = frozenset().union(*(_uses(a) for a in (*args, *(v for _, v in params))
+                                    if isinstance(a, (Var, Lit))))
+        if prim != "call" and target not in reads:  # a = np.tanh(a): a's new value is not
+            self._computed[key] = Var(target)       # what np.tanh(a) computes from now on
         return Var(target)
 
     # --- functions -------------------------------------------------------------------------
@@ -488,7 +491,18 @@ class _Lowering:
         return [*out, Jump("break", origin)]
 
     def _for(self, frame: Frame, node: cst.For) -> None:
-        self._with_else(frame, node, self._for_loop)
+        it = node.iter
+        seqs = [a.value for a in it.args] if isinstance(it, cst.Call) and isinstance(
+            it.func, cst.Name) and it.func.value in ("enumerate", "zip") else [it]
+        line = self._origin(frame, node).loc.lineno
+        outer = dict(frame.iterated)
+        frame.iterated.update({q.value: line for q in seqs if isinstance(q, cst.Name)
+                               and q.value not in outer})
+        try:
+            self._with_else(frame, node, self._for_loop)
+        finally:
+            frame.iterated.clear()
+            frame.iterated.update(outer)
 
     def _while(self, frame: Frame, node: cst.While) -> None:
         self._with_else(frame, node, self._while_loop)
@@ -907,6 +921,12 @@ class _Lowering:
         op = _AUGOPS.get(type(node.operator))
         if op is None:
             raise self.error(frame, node, "this augmented assignment operator is not supported")
+        name = node.target.value
+        if name in frame.iterated:  # Python's loop would see the new values, ours would not
+            raise self.error(frame, node, f"`{name} {_op_text(node.operator)}` would change "
+                             f"{name!r} while the loop on line {frame.iterated[name]} iterates "
+                             "over it", f"srcgrad never modifies arrays in place; write {name} "
+                             f"= {name} {_op_text(node.operator)[:-1]} ... to make a new one")
         left = self.atom(frame, node.target)
         aliases = [k for k, v in frame.env.items()
                    if k != node.target.value and isinstance(v, Var) and v == left]

@@ -314,11 +314,27 @@ def eliminate(p: Program) -> Program:
     return replace(p, forward=forward, backward=backward)
 
 
+def _unread_pop(g: Gen, live: set[str]) -> Gen | None:
+    """``d_v = pop_grad(d_xs, v)`` where ``d_v`` is never read: ``d_xs = drop_grad(d_xs)``,
+    which takes the item's slot off the list's adjoint all the same (a later ``pop_grad``
+    reads the item before it)."""
+    e = g.expr
+    if g.target is None or g.target in live or g.index is not None or not (
+            isinstance(e, cst.Call) and isinstance(e.func, cst.Name)
+            and e.func.value == "pop_grad" and isinstance(e.args[0].value, cst.Name)):
+        return None
+    xs = e.args[0].value
+    return replace(g, target=xs.value, expr=cst.Call(cst.Name("drop_grad"), [cst.Arg(xs)]))
+
+
 def _live_block(block: tuple[GNode, ...], live: set[str]) -> tuple[tuple[GNode, ...], set[str]]:
     kept: list[GNode] = []
     live = set(live)
     for node in reversed(block):
         if isinstance(node, Gen):
+            dropped = _unread_pop(node, live)
+            if dropped is not None:  # the item's adjoint goes unread: its slot still goes
+                node = dropped
             if node.effect or node.target is None or node.target in live:
                 kept.append(node)
                 if node.index is None:

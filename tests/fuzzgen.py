@@ -159,15 +159,16 @@ def jax_twin(text: str) -> str:
 
 
 class _Scope:
-    def __init__(self, names, ints=(), depth=0, in_loop=False):
+    def __init__(self, names, ints=(), depth=0, in_loop=False, iterated=frozenset()):
         self.names = list(names)          # [(name, shape)]
         self.ints = list(ints)
         self.depth = depth
         self.in_loop = in_loop
+        self.iterated = iterated          # arrays enclosing loops iterate over
 
-    def child(self, names=(), ints=(), loop=False):
+    def child(self, names=(), ints=(), loop=False, over=None):
         return _Scope(self.names + list(names), self.ints + list(ints), self.depth + 1,
-                      self.in_loop or loop)
+                      self.in_loop or loop, self.iterated | ({over} if over else set()))
 
 
 class Generator:
@@ -431,6 +432,10 @@ class Generator:
         names = [n for n, _ in scope.names if n in self.vars]
         kind = r.choices(("assign", "augment", "index", "if", "for", "while", "list"),
                          (5, 3, 2, *((2, 3, 1, 1) if compound else (0, 0, 0, 0))))[0]
+        if kind in ("augment", "index"):  # never in place on an array a loop iterates over:
+            names = [n for n in names if n not in scope.iterated]  # NumPy's loop would see it
+            if not names:
+                return self.statement(scope, budget, pad)
         v = r.choice(names)
         vs = self.vars[v]
         if kind == "assign":
@@ -521,18 +526,18 @@ class Generator:
             name, s = r.choice(arrays)
             item = f"r{d}"
             self.emit(pad, f"for {item} in {name}:")
-            child = scope.child(names=[(item, s[1:])], loop=True)
+            child = scope.child(names=[(item, s[1:])], loop=True, over=name)
         elif kind == 2:
             name, s = r.choice(arrays)
             i, item = f"i{d}", f"r{d}"
             self.emit(pad, f"for {i}, {item} in enumerate({name}):")
-            child = scope.child(names=[(item, s[1:])], ints=[i], loop=True)
+            child = scope.child(names=[(item, s[1:])], ints=[i], loop=True, over=name)
         else:
             name, s = r.choice(arrays)
             other = self.as_shape(self.expr(scope, 1), s).text
             p, q = f"r{d}", f"q{d}"
             self.emit(pad, f"for {p}, {q} in zip({name}, np.cos({other})):")
-            child = scope.child(names=[(p, s[1:]), (q, s[1:])], loop=True)
+            child = scope.child(names=[(p, s[1:]), (q, s[1:])], loop=True, over=name)
         self.block(child, budget, inner)
 
     # --- the module ----------------------------------------------------------------------

@@ -172,6 +172,23 @@ def test_in_place_update_of_an_alias_is_refused():
     raises_at(aliasing, "y += 1.0", X, match="would change 'x' too")
 
 
+def updated_while_iterated(x):
+    b = x + 0.25
+    c = 0.0
+    for r in b:
+        b *= np.cos(x)                 # NumPy's loop sees the new rows: r is a view of b
+        if np.sum(r) > 0.3:
+            c = c + np.mean(b ** 3)
+    return c
+
+
+def test_in_place_update_of_an_iterated_array_is_refused():
+    """The fuzzer's seed 106468: srcgrad's b *= makes a new array, Python's changes the rows
+    the loop still reads; refused (it was a silently different gradient)."""
+    raises_at(updated_while_iterated, "b *= np.cos(x)", X,
+              match="would change 'b' while the loop on line")
+
+
 def undefined(x):
     return np.sum(x * not_defined_anywhere)  # noqa: F821
 

@@ -449,11 +449,31 @@ def loop_variable_reused_later(x, y):
     return np.sum(a * np.tanh(a))
 
 
+def constant_appended_after_index_write(x, y):
+    a = np.ones((3, 1)) * 1.5
+    a[-1] = -0.7                       # one name for both of a's values: this one constant
+    hs = [np.sin(x[0]).reshape(3, 1) * 1.5]
+    for _ in range(3):
+        hs.append(np.tanh(a))          # unread adjoint: its slot on d_hs was never taken off
+    a = np.stack(hs)[0] * len(hs)
+    return np.sum(a * np.tanh(y[0]))
+
+
+def same_expression_after_reassignment(x, y):
+    a = np.tanh(x)
+    for _ in range(2):
+        a = np.tanh(a)
+        hs = [np.tanh(a)]              # was taken for the a just computed: the same text
+        b = np.stack(hs)[0] * len(hs)
+    return np.sum(a * np.tanh(a)) + np.sum(b * y)
+
+
 FOUND = [loop_over_rebound_sequence, list_built_in_a_loop, comprehension_named_like_a_variable,
          einsum_with_ellipsis, written_in_place_after_being_read, assigned_into_itself,
-         broadcast_then_written_in_place, loop_variable_reused_later]
+         broadcast_then_written_in_place, loop_variable_reused_later,
+         constant_appended_after_index_write, same_expression_after_reassignment]
 IN_PLACE = {written_in_place_after_being_read, assigned_into_itself,
-            broadcast_then_written_in_place}
+            broadcast_then_written_in_place, constant_appended_after_index_write}
 
 
 @pytest.mark.parametrize("fn", FOUND, ids=lambda f: f.__name__)
