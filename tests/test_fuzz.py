@@ -14,6 +14,7 @@ from fuzzgen import Program, generate
 
 CASES = sorted(Path(__file__).parent.joinpath("fuzz_cases").glob("seed_*.py"),
                key=lambda p: int(p.stem.split("_")[1]))
+OPEN = sorted(Path(__file__).parent.joinpath("fuzz_cases", "open").glob("seed_*.py"))
 SLICE = range(30)   # seeds; `make fuzz` runs thousands
 JAX_SLICE = range(30, 36)   # srcgrad's code on jax arrays: eager jax compiles, ~1 s a program
 
@@ -28,6 +29,14 @@ def _agrees(program: Program, backend: str = "numpy") -> None:
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_found_programs(path):
     """A program the fuzzer once found wrong (its docstring says how) is right."""
+    _agrees(Program.from_case_file(path.read_text(), int(path.stem.split("_")[1])))
+
+
+@pytest.mark.parametrize("path", OPEN, ids=lambda p: p.stem)
+@pytest.mark.xfail(strict=True, reason="an open find: its docstring says why")
+def test_open_finds(path):
+    """A find not fixed yet (tests/fuzz_cases/open/): still wrong, as its docstring says; a
+    fix makes this test fail, and the file moves up to tests/fuzz_cases/."""
     _agrees(Program.from_case_file(path.read_text(), int(path.stem.split("_")[1])))
 
 

@@ -1,4 +1,4 @@
-"""Fuzz seed 1173: jvp: nan, jax.grad . v = -5.6381756882162914 (inf x tolerance) (float64)"""
+"""Fuzz seed 1173: jvp: nan, jax.grad . v = -5.6381756882162914 (inf x tolerance) (float64) (rewritten b = b / ... for b /= ...: an in-place update of an array a loop iterates over is refused now)"""
 
 DTYPE = 'float64'
 VALUES = {'x': [[[0.36544281584969296, -0.011189793013315796, -0.1624452760422863], [-1.3581671380504963, -0.805624447997518, 1.2711323494236595]], [[-0.08464041883112472, 1.4263999574135764, -1.3298676614837013], [0.4086052600186736, 1.4041822362228853, -0.5096481038102213]]], 'y': [[-0.36683095443981273, 1.0753614835424208, 0.5174389807918933]]}
@@ -28,7 +28,7 @@ def f(x, y):
     c *= np.cos(np.mean(np.repeat(b, 2, axis=1)))
     b = np.broadcast_to(y[None, 0], (2, 3)) * 1.5
     for i0, r0 in enumerate(c):
-        c /= (1.5 + np.sin(np.stack([np.broadcast_to(a, (2, 2, 3)), np.broadcast_to((c).sum(axis=-1, keepdims=True), (2, 2, 3))])[0]))
+        c = c / (1.5 + np.sin(np.stack([np.broadcast_to(a, (2, 2, 3)), np.broadcast_to((c).sum(axis=-1, keepdims=True), (2, 2, 3))])[0]))
     if np.sum(np.add(b, x)) > -0.5:
         b[:1] += 1.3
         a = np.mean(np.repeat(np.arctan(c), 2, axis=2))
