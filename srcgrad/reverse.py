@@ -440,24 +440,34 @@ class _Reverse:
             body, orelse = self.block(node.body, s1), self.block(node.orelse, s2)
             s1.keep = s2.keep = st.keep
             union = s1.defined | s2.defined
-        zeros = (union - s1.defined) | (union - s2.defined)
-        body += self._zeros(union - s1.defined, s1, node.origin)
-        orelse += self._zeros(union - s2.defined, s2, node.origin)
+        body += self._zeros(union - s1.defined, s1, node.origin, node.body)
+        orelse += self._zeros(union - s2.defined, s2, node.origin, node.orelse)
         st.defined, st.owned = union, s1.owned & s2.owned
         if not body and not orelse:
             return []
         test = node.test.name if isinstance(node.test, Var) else None
-        # saved before the `if`: a branch may end in `break`; and a variable given a zero
-        # adjoint here that is assigned again later holds a later value (another shape) here
-        stale = sorted(n for n in zeros if n in self.kills[id(node)] and n in self.primal)
-        pops = self._saved(node, [n for n in [test] if n in self.kills[id(node)]] + stale,
-                           node.origin)
+        # saved before the `if`: a branch may end in `break`
+        pops = self._saved(node, [n for n in [test] if n in self.kills[id(node)]], node.origin)
         return [*pops, GIf(atom_node(node.test), tuple(body), tuple(orelse), node.origin)]
 
-    def _zeros(self, names, st: _State, origin: Origin) -> list[Gen]:
+    def _zeros(self, names, st: _State, origin: Origin, side: tuple[Node, ...] = ()
+               ) -> list[Gen]:
+        """Zero adjoints for ``names``, at the end of the backward code of a branch's
+        ``side``. A name assigned again later holds a later value (another shape) there: its
+        value comes back from a push made where the side starts, before the side's own."""
         st.defined |= set(names)
         st.owned |= set(names)
-        return [Gen(self.adj(v), call_of("zero_grad", ident(v)), origin) for v in sorted(names)]
+        stale = [v for v in sorted(names)
+                 if side and v in self.kills[id(side[0])] and v in self.primal]
+        pops: list[Gen] = []
+        if stale:
+            first = self.pushes.setdefault(id(side[0]), ([], []))[0]
+            for v in stale:
+                self.pairs += 1
+                first.insert(0, (v, self.pairs))
+                pops.append(Gen(v, method_call(self.stack(v), "pop"), origin, pair=self.pairs))
+        return pops + [Gen(self.adj(v), call_of("zero_grad", ident(v)), origin)
+                       for v in sorted(names)]
 
     def loop(self, node: Loop, st: _State) -> list[GNode]:
         entry = st.copy()
