@@ -127,12 +127,8 @@ def _apply(eqn, ins):
     fn = _UNARY.get(name) or _BINARY.get(name)
     if fn is not None:
         return fn(*ins)
-    impl = _IMPL.get(name)
-    if impl is not None:
-        return impl(eqn, ins, p)
-    fallbacks[name] += 1
-    out = eqn.primitive.bind(*ins, **p)
-    return [np.asarray(o) for o in out] if eqn.primitive.multiple_results else np.asarray(out)
+    impl = _IMPL.get(name, _fallback)
+    return impl(eqn, ins, p)
 
 
 def _int_div(a, b):
@@ -414,6 +410,7 @@ def _call(key):
 
 
 def _fallback(eqn, ins, p):
+    """A primitive without a NumPy evaluation here: run by jax (compiled once a signature)."""
     fallbacks[eqn.primitive.name] += 1
     out = eqn.primitive.bind(*ins, **p)
     return [np.asarray(o) for o in out] if eqn.primitive.multiple_results else np.asarray(out)
