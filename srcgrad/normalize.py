@@ -495,14 +495,12 @@ class _Lowering:
         seqs = [a.value for a in it.args] if isinstance(it, cst.Call) and isinstance(
             it.func, cst.Name) and it.func.value in ("enumerate", "zip") else [it]
         line = self._origin(frame, node).loc.lineno
-        outer = dict(frame.iterated)
-        frame.iterated.update({q.value: line for q in seqs if isinstance(q, cst.Name)
-                               and q.value not in outer})
+        outer = frame.iterated
+        frame.iterated = {**{q.value: line for q in seqs if isinstance(q, cst.Name)}, **outer}
         try:
             self._with_else(frame, node, self._for_loop)
         finally:
-            frame.iterated.clear()
-            frame.iterated.update(outer)
+            frame.iterated = outer
 
     def _while(self, frame: Frame, node: cst.While) -> None:
         self._with_else(frame, node, self._while_loop)

@@ -252,15 +252,17 @@ class _Reverse:
 
     # --- saving values the backward sweep reads -----------------------------------------------
 
-    def _saved(self, node: Node, names: list[str], origin: Origin, before: bool = True
-               ) -> list[Gen]:
+    def _saved(self, node: Node, names: list[str], origin: Origin, before: bool = True,
+               first: bool = False) -> list[Gen]:
         """Pops (backward) for values of ``names`` read at ``node``'s adjoint; records the
-        matching pushes the forward sweep makes before (or after) ``node``."""
+        matching pushes the forward sweep makes before (or after) ``node`` (``first``: before
+        the pushes recorded there already)."""
         pops: list[Gen] = []
         pushes = self.pushes.setdefault(id(node), ([], []))
         for name in names:
             self.pairs += 1
-            (pushes[0] if before else pushes[1]).append((name, self.pairs))
+            at = pushes[0] if before else pushes[1]
+            at.insert(0 if first else len(at), (name, self.pairs))
             pops.append(Gen(name, method_call(self.stack(name), "pop"), origin, pair=self.pairs))
         return pops
 
@@ -459,13 +461,7 @@ class _Reverse:
         st.owned |= set(names)
         stale = [v for v in sorted(names)
                  if side and v in self.kills[id(side[0])] and v in self.primal]
-        pops: list[Gen] = []
-        if stale:
-            first = self.pushes.setdefault(id(side[0]), ([], []))[0]
-            for v in stale:
-                self.pairs += 1
-                first.insert(0, (v, self.pairs))
-                pops.append(Gen(v, method_call(self.stack(v), "pop"), origin, pair=self.pairs))
+        pops = self._saved(side[0], stale, origin, first=True) if stale else []
         return pops + [Gen(self.adj(v), call_of("zero_grad", ident(v)), origin)
                        for v in sorted(names)]
 

@@ -155,12 +155,8 @@ def _twins(text: str):
     """The NumPy module ``text`` compiled twice with its branch tests recording decisions
     (``_decide``): as it is, and as the jax module that replays them."""
     recorded = compile(jaxpr_numpy.record_tests(ast.parse(text)), "<fuzz decisions>", "exec")
-    jax_tree = ast.fix_missing_locations(fuzzgen._AtUpdates().visit(
-        jaxpr_numpy.record_tests(ast.parse(text))))   # parsed again: cheaper than a deepcopy
-    for node in jax_tree.body:   # import numpy as np -> import jax.numpy as np
-        if isinstance(node, ast.Import) and node.names[0].name == "numpy":
-            node.names[0].name = "jax.numpy"
-    return recorded, compile(jax_tree, "<fuzz jax>", "exec")
+    jax_tree = fuzzgen.jax_tree(jaxpr_numpy.record_tests(ast.parse(text)))  # parsed again:
+    return recorded, compile(jax_tree, "<fuzz jax>", "exec")            # cheaper than a copy
 
 
 def decisions(code, args) -> list[bool] | Exception:
@@ -185,9 +181,7 @@ def jax_grad(code, program: Program, args, taken: list[bool]) -> list[np.ndarray
     decide something other than a branch)."""
     jax = _jax()
     argnums = tuple(range(len(args)))
-    replay = jaxpr_numpy.Decisions()
-    replay.taken = list(taken)
-    namespace = {"__name__": "fuzz_jax", "_decide": replay.replayer()}
+    namespace = {"__name__": "fuzz_jax", "_decide": jaxpr_numpy.replayer(taken)}
     exec(code, namespace)  # noqa: S102 - the generator's own program
     try:
         return jaxpr_numpy.grad(namespace["f"], [np.float64(a) if isinstance(a, float) else a

@@ -153,9 +153,18 @@ class _AtUpdates(ast.NodeTransformer):
         return node
 
 
+def jax_tree(tree: ast.Module) -> ast.Module:
+    """The module ``tree`` (changed in place) for jax: index assignments as ``.at[...]``,
+    ``import numpy as np`` as ``import jax.numpy as np``."""
+    tree = ast.fix_missing_locations(_AtUpdates().visit(tree))
+    for node in tree.body:
+        if isinstance(node, ast.Import) and node.names[0].name == "numpy":
+            node.names[0].name = "jax.numpy"
+    return tree
+
+
 def jax_twin(text: str) -> str:
-    tree = ast.fix_missing_locations(_AtUpdates().visit(ast.parse(text)))
-    return ast.unparse(tree).replace("import numpy as np", "import jax.numpy as np", 1)
+    return ast.unparse(jax_tree(ast.parse(text)))
 
 
 class _Scope:

@@ -11,7 +11,8 @@ A primitive without a NumPy evaluation here (``lu``, rare ones) is run by jax it
 (``primitive.bind``, compiled once per signature and process); ``fallbacks`` counts them.
 
 A program whose control flow depends on values cannot be traced; ``tests/fuzz.py`` records
-its branch decisions in NumPy first (``record_tests``) and replays them while jax traces.
+its branch decisions in NumPy first (``record_tests``, ``Decisions``) and replays them while
+jax traces (``replayer``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def record_tests(tree: ast.Module) -> ast.Module:
 
 
 class Decisions:
-    """``record`` (bind as ``_decide`` while NumPy runs), then ``replay`` (while jax traces)."""
+    """``record`` binds as ``_decide`` while NumPy runs; ``taken`` lists the outcomes."""
 
     def __init__(self):
         self.taken: list[bool] = []
@@ -65,9 +66,11 @@ class Decisions:
         self.taken.append(bool(value))
         return self.taken[-1]
 
-    def replayer(self):
-        it = iter(self.taken)
-        return lambda value: next(it)
+
+def replayer(taken: list[bool]):
+    """A ``_decide`` for jax's trace: the outcomes ``taken``, in order, whatever it is given."""
+    it = iter(taken)
+    return lambda value: next(it)
 
 
 # --- the oracle -------------------------------------------------------------------------------
