@@ -14,6 +14,8 @@ adjoint that reads it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses, diff_operands
@@ -57,6 +59,7 @@ from srcgrad.ir import (
     walk,
 )
 from srcgrad.normalize import PassContext
+from srcgrad.printer import code
 from srcgrad.rules.core import Undefined, undefined
 from srcgrad.rules.shape import VIEWS
 from srcgrad.template import names_in_rule, used_params
@@ -98,17 +101,76 @@ def _atom_uses(a: Atom) -> set[str]:
     return {a.name} if isinstance(a, Var) else set(a.uses)
 
 
+@dataclass(frozen=True, eq=False)
+class _Cond:
+    """A test, in generated code, outside which an adjoint holds zeros: the adjoint of a value
+    that a branch or loop may overwrite (``not cond``, ``not trips``). ``deps``: the names it
+    reads, which must keep their values from where it is made to where it is tested."""
+
+    test: cst.BaseExpression
+    deps: frozenset[str]
+
+    @property
+    def key(self) -> str:
+        return code(self.test)
+
+
+@dataclass(frozen=True)
+class _Guard(GIf):
+    """An ``if`` around a statement's adjoint code (no primal value changes in it)."""
+
+
+def _negated(test: cst.BaseExpression) -> cst.BaseExpression:
+    return cst.UnaryOperation(cst.Not(), test)
+
+
+def _either(a: _Cond, b: _Cond, both: bool = False) -> _Cond:
+    """``a or b`` (``a and b`` with ``both``): ``b`` is read only where ``a`` does not decide,
+    so that ``b`` may read names that hold a value only there."""
+    def part(c: _Cond) -> cst.BaseExpression:
+        t = c.test
+        return changed(t, lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) if isinstance(
+            t, cst.BooleanOperation) else t
+    op = cst.And() if both else cst.Or()
+    return _Cond(cst.BooleanOperation(part(a), op, part(b)), a.deps | b.deps)
+
+
 class _State:
     """Where the backward sweep stands: which adjoints hold a value (the others are zero), and
-    which of those are arrays made here and nowhere else referenced, safe to update in place."""
+    which of those are arrays made here and nowhere else referenced, safe to update in place.
+    Of the adjoints holding a value, ``zero`` are zeros made by ``zero_grad`` (a value the
+    forward sweep overwrote on every path here), and ``when`` maps others to a test outside
+    which they are zeros: the adjoint code of the statements that made those values is skipped
+    there, as JAX's symbolic zeros skip it, so that ``0 * inf`` never turns a derivative nan."""
 
-    def __init__(self, defined=(), owned=(), keep=frozenset()):
+    def __init__(self, defined=(), owned=(), keep=frozenset(), zero=(), when=None):
         self.defined: set[str] = set(defined)
         self.owned: set[str] = set(owned)
         self.keep: frozenset[str] = keep  # adjoints that must still hold a value at the end
+        self.zero: set[str] = set(zero)
+        self.when: dict[str, _Cond] = dict(when or {})
 
-    def copy(self) -> _State:
-        return _State(self.defined, self.owned, self.keep)
+    def copy(self, keep: frozenset[str] | None = None) -> _State:
+        return _State(self.defined, self.owned, self.keep if keep is None else keep, self.zero,
+                      self.when)
+
+    def drop(self, var: str) -> None:
+        """``var`` is overwritten: whatever its adjoint held no longer matters."""
+        self.defined.discard(var)
+        self.owned.discard(var)
+        self.zero.discard(var)
+        self.when.pop(var, None)
+
+    def forget(self, names: set[str], among: dict[str, _Cond]) -> None:
+        """The tests of ``among`` reading ``names`` no longer hold: backward code changed
+        them."""
+        olds = {id(c) for c in among.values()}
+        self.when = {v: c for v, c in self.when.items()
+                     if id(c) not in olds or not c.deps & names}
+
+
+def _targets(block: list[GNode]) -> set[str]:
+    return {g.target for g in gens(tuple(block)) if g.target}
 
 
 class _Names:
@@ -224,6 +286,7 @@ class _Reverse:
         self.stacks: dict[str, str] = {}
         self.pushes: dict[int, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
         self.pairs = 0
+        self._passed: set[str] = set()
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -271,20 +334,31 @@ class _Reverse:
     def block(self, block: tuple[Node, ...], st: _State) -> list[GNode]:
         out: list[GNode] = []
         for node in reversed(block):
+            before = dict(st.when)
             if isinstance(node, Stmt):
-                out += self.stmt(node, st)
+                made = self.stmt(node, st)
             elif isinstance(node, If):
-                out += self.branch(node, st)
+                made = self.branch(node, st)
             elif isinstance(node, Loop):
-                out += self.loop(node, st)
+                made = self.loop(node, st)
+            else:
+                continue
+            if before:  # the tests made before this node must still read the same values
+                st.forget(_targets(made), before)
+            if made and out and isinstance(made[0], _Guard) and isinstance(out[-1], _Guard) \
+                    and code(made[0].test) == code(out[-1].test):  # one `if` for a chain
+                a, b = out[-1], made[0]
+                out[-1] = _Guard(a.test, a.body + b.body, a.orelse + b.orelse, a.origin)
+                made = made[1:]
+            out += made
         return out
 
     def stmt(self, s: Stmt, st: _State) -> list[GNode]:
         t = s.target
-        if t not in self.act.active or t not in st.defined or s.prim == "call":
-            st.defined.discard(t)  # overwritten: whatever it held no longer matters
-            st.owned.discard(t)
+        if t not in self.act.active or t not in st.defined or t in st.zero or s.prim == "call":
+            st.drop(t)  # (an adjoint of zeros: the statement's adjoint code would add zeros)
             return self._kept(s, t, st)
+        cond = st.when.get(t)  # d_t is zero unless cond: its adjoint code runs under it
         rule = self.ctx.rules[s.prim]
         ops = [(i, s.args[i].name) for i in diff_operands(s, self.ctx.rules)
                if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
@@ -301,11 +375,16 @@ class _Reverse:
         for fn in fns:
             if isinstance(fn, Undefined):
                 raise undefined(fn, s, "adjoint")
+        # an adjoint first given a value under cond is zeros outside it, shaped like its value
+        fresh = {name for _, name in ops if name == t or name not in st.defined} \
+            if cond is not None else set()
         if s.custom is not None:
-            return out + self._custom(s, st, ops, g)
+            return out + self._custom(s, st, ops, g, cond, fresh)
         for fn in fns:
             read |= _rule_reads(fn, 4 if rule.variadic else 3, s)
-        out += self._reads(s, t, read)  # names the output: self._out_name
+        out += self._reads(s, t, read | fresh)  # names the output: self._out_name
+        if cond is not None and cond.deps & _targets(out):
+            cond, fresh = None, set()  # a value its test reads was just restored
         lead = [ident(self.ctx.alias), g, ident(self._out_name)]
         arrays = {a.name if isinstance(a, Var) else id(a) for a in s.args
                   if not (isinstance(a, Lit) and a.is_scalar_number)}  # x * x: one shape
@@ -327,16 +406,36 @@ class _Reverse:
         if s.prim == "setitem" and t in st.owned and not aliased:  # d_y[index] = 0 in place
             # (not for y[i] = y: its kept d_y is d_t, which the value's adjoint reads after)
             contribs = [(name, _in_place(c) if name == t else c) for name, c in contribs]
-        st.defined.discard(t)
-        st.owned.discard(t)
+        owned = set(st.owned)
+        st.drop(t)
+        adds = self._adds(contribs, st, s.origin, cond)
+        return out + self._guarded(cond, adds, fresh, owned, st, s.origin) + self._kept(s, t, st)
+
+    def _adds(self, contribs, st: _State, origin: Origin, cond: _Cond | None) -> list[GNode]:
+        out: list[GNode] = []
+        self._passed: set[str] = set()
         for name, c in contribs:
-            gen = self.add(name, c, st, s.origin)
+            gen = self.add(name, c, st, origin, cond)
             if gen is not None:
                 out.append(gen)
-        return out + self._kept(s, t, st)
+            else:
+                self._passed.add(name)
+        return out
+
+    def _guarded(self, cond: _Cond | None, code: list[GNode], fresh: set[str], owned: set[str],
+                 st: _State, origin: Origin) -> list[GNode]:
+        """``code`` (a statement's adjoint code), run only where ``cond`` holds; outside it, the
+        adjoints it gives a first value are zeros."""
+        if cond is None or not code:
+            return code
+        for v in st.defined - fresh - owned:  # updated in place only where cond holds
+            st.owned.discard(v)
+        zeros = [Gen(self.adj(v), call_of("zero_grad", ident(v)), origin)
+                 for v in sorted(fresh - self._passed) if v in st.defined]
+        return [_Guard(cond.test, tuple(code), tuple(zeros), origin)]
 
     def _custom(self, s: Stmt, st: _State, ops: list[tuple[int, str]],
-                g: cst.BaseExpression) -> list[GNode]:
+                g: cst.BaseExpression, cond: _Cond | None, fresh: set[str]) -> list[GNode]:
         """The adjoint of a call with a custom rule: the rule's lowered body, its ``d_out``
         bound to the output's adjoint and its ``out`` to the output; each adjoint it returns
         goes to its argument, checked for shape."""
@@ -345,21 +444,24 @@ class _Reverse:
         d_out, out_ = low.inputs
         free = free_reads(low.body, low.results)
         read = (free - {d_out, out_}) | ({_OUT} if out_ in free else set())
-        out: list[GNode] = list(self._reads(s, t, read))
+        out: list[GNode] = list(self._reads(s, t, read | fresh))
+        if cond is not None and cond.deps & _targets(out):
+            cond, fresh = None, set()
         names = {d_out: g, out_: ident(self._out_name)}
-        out += lowered_gens(low.body, names, self.ctx)
-        st.defined.discard(t)
-        st.owned.discard(t)
+        body: list[GNode] = list(lowered_gens(low.body, names, self.ctx))
+        owned = set(st.owned)
+        st.drop(t)
         label = cst.SimpleString(repr(s.custom.label(low)))
+        contribs = []
         for i, name in ops:
             contrib = renamed(atom_node(low.results[i]), names)
             if low.checked:
                 like = g if low.like_adjoint else atom_node(s.args[i])
                 contrib = call_of("shaped_like", contrib, like, label)
-            gen = self.add(name, contrib, st, s.origin)
-            if gen is not None:
-                out.append(gen)
-        return out + self._kept(s, t, st)
+            contribs.append((name, contrib))
+        body += self._adds(contribs, st, s.origin, cond)
+        return out + self._guarded(cond, body, fresh, owned, st, s.origin) + \
+            self._kept(s, t, st)
 
     def _kept(self, s: Stmt, t: str, st: _State) -> list[Gen]:
         """An adjoint that must hold a value after ``s`` overwrote its variable (another path,
@@ -372,6 +474,7 @@ class _Reverse:
             out += self._saved(s, [t], s.origin)
         st.defined.add(t)
         st.owned.add(t)
+        st.zero.add(t)
         return [*out, Gen(self.adj(t), call_of("zero_grad", ident(t)), s.origin)]
 
     def _reads(self, s: Stmt, t: str, read: set[str]) -> list[Gen]:
@@ -405,11 +508,18 @@ class _Reverse:
         return d is not None and d is not site and d.prim == "getitem" and \
             not any(n in later or n == site.target for n in d.reads())
 
-    def add(self, var: str, contrib: cst.BaseExpression, st: _State, origin: Origin
-            ) -> Gen | None:
+    def add(self, var: str, contrib: cst.BaseExpression, st: _State, origin: Origin,
+            cond: _Cond | None = None) -> Gen | None:
         """``d_var`` receives ``contrib``: the first time an assignment, then a sum (in place
-        for an index into an array made here)."""
+        for an index into an array made here); where ``cond`` holds only, if given."""
         name = self.adj(var)
+        nonzero = var in st.defined and var not in st.zero and var not in st.when
+        prior = st.when.get(var)
+        st.zero.discard(var)
+        if cond is None or nonzero or (prior is not None and prior.key != cond.key):
+            st.when.pop(var, None)
+        else:
+            st.when[var] = cond
         scatter = call_name(contrib) == "getitem_grad"
         if isinstance(contrib, cst.Name) and contrib.value == name and var not in st.defined:
             st.defined.add(var)  # t = t + c: the adjoint of the old t is the one of the new
@@ -437,20 +547,45 @@ class _Reverse:
         if union - s1.defined or union - s2.defined:  # again, keeping those adjoints
             self._restore(snap)
             self.pushes = pushes
-            s1 = _State(st.defined, st.owned, st.keep | (union - s1.defined))
-            s2 = _State(st.defined, st.owned, st.keep | (union - s2.defined))
+            s1 = st.copy(keep=st.keep | (union - s1.defined))
+            s2 = st.copy(keep=st.keep | (union - s2.defined))
             body, orelse = self.block(node.body, s1), self.block(node.orelse, s2)
             s1.keep = s2.keep = st.keep
             union = s1.defined | s2.defined
         body += self._zeros(union - s1.defined, s1, node.origin, node.body)
         orelse += self._zeros(union - s2.defined, s2, node.origin, node.orelse)
         st.defined, st.owned = union, s1.owned & s2.owned
+        st.zero = s1.zero & s2.zero
+        st.when = self._joined(node, s1, s2, union - st.zero, _targets(body + orelse))
         if not body and not orelse:
             return []
         test = node.test.name if isinstance(node.test, Var) else None
         # saved before the `if`: a branch may end in `break`
         pops = self._saved(node, [n for n in [test] if n in self.kills[id(node)]], node.origin)
         return [*pops, GIf(atom_node(node.test), tuple(body), tuple(orelse), node.origin)]
+
+    def _joined(self, node: If, s1: _State, s2: _State, names: set[str], changed: set[str]
+                ) -> dict[str, _Cond]:
+        """After a branch, the tests outside which the adjoints of ``names`` are zeros: the
+        branch's own test where one side overwrote the value and the other did not (unless
+        the sides' backward code, assigning ``changed``, changes it)."""
+        test = node.test.name if isinstance(node.test, Var) else None
+        if test in changed:
+            test = None
+        when: dict[str, _Cond] = {}
+        taken = _Cond(ident(test), frozenset({test})) if test is not None else None
+        for v in names:
+            c1, c2 = s1.when.get(v), s2.when.get(v)
+            if c1 is not None and c1 is c2:  # from before the branch
+                when[v] = c1
+            elif taken is None:
+                continue
+            elif v in s1.zero:
+                not_taken = _Cond(_negated(taken.test), taken.deps)
+                when[v] = not_taken if c2 is None else _either(not_taken, c2, both=True)
+            elif v in s2.zero:
+                when[v] = taken if c1 is None else _either(taken, c1, both=True)
+        return when
 
     def _zeros(self, names, st: _State, origin: Origin, side: tuple[Node, ...] = ()
                ) -> list[Gen]:
@@ -459,6 +594,9 @@ class _Reverse:
         value comes back from a push made where the side starts, before the side's own."""
         st.defined |= set(names)
         st.owned |= set(names)
+        st.zero |= set(names)
+        for v in names:
+            st.when.pop(v, None)
         stale = [v for v in sorted(names)
                  if side and v in self.kills[id(side[0])] and v in self.primal]
         pops = self._saved(side[0], stale, origin, first=True) if stale else []
@@ -466,6 +604,7 @@ class _Reverse:
                        for v in sorted(names)]
 
     def loop(self, node: Loop, st: _State) -> list[GNode]:
+        zero, when, defined = set(st.zero), dict(st.when), set(st.defined)
         entry = st.copy()
         keep: set[str] = set()
         for _ in range(16):  # the adjoints live across iterations settle in a few rounds
@@ -490,6 +629,17 @@ class _Reverse:
         restore = self._saved(node, stale, node.origin, before=False) if body else []
         inits = self._zeros(new, st, node.origin)
         st.defined, st.owned = entry.defined, entry.owned
+        # after the loop, an adjoint the body's first iteration leaves zero is zero if it ran
+        touched = _targets(body)
+        ran = self._ran(node, touched)
+        st.zero = {v for v in zero | new if self.adj(v) not in touched} | (
+            exit_.zero if ran is True else exit_.zero & (zero | new))
+        st.when = {v: c for v, c in when.items() if self.adj(v) not in touched}
+        if isinstance(ran, _Cond):
+            st.when.update((v, ran) for v in (exit_.zero & defined) - st.zero)
+        if ran is not None:  # zeros where the body's first iteration leaves them so
+            st.when.update((v, c if ran is True else _either(ran, c))
+                           for v, c in exit_.when.items() if v not in st.zero)
         if not body:
             return []
         reads = [*node.reads(), *([node.trips] if node.trips else [])]
@@ -497,6 +647,31 @@ class _Reverse:
                            before=False)
         return [*restore, *inits, *pops, GLoop(node.index or "_", self._reverse_range(node),
                                                tuple(body), node.origin)]
+
+    def _ran(self, node: Loop, changed: set[str]) -> bool | _Cond | None:
+        """Whether the loop ran at least once: True if it surely did, else the test that it
+        did not (``not trips``, ``len(xs) == 0``), or None where none holds after its reverse
+        (whose body assigns ``changed``)."""
+        if node.trips:
+            return _Cond(_negated(ident(node.trips)), frozenset({node.trips}))
+        if node.bounds is None:
+            return None
+        parts = [*node.bounds, *([node.limit] if node.limit is not None else [])]
+        if all(isinstance(a, Lit) and isinstance(a.node, cst.Integer) for a in parts):
+            r = range(*(int(a.node.value) for a in node.bounds))
+            return True if (r if node.limit is None else r[:int(node.limit.node.value)]) \
+                else None
+        deps = frozenset(node.reads())
+        if deps & changed:
+            return None
+        start, stop, step = (atom_node(a) for a in node.bounds)
+        if node.limit is None and code(start) == "0" and code(step) == "1":
+            zero = cst.Integer("0")
+            test = cst.Comparison(stop, [cst.ComparisonTarget(
+                cst.Equal() if call_name(stop) == "len" else cst.LessThanEqual(), zero)])
+        else:
+            test = _negated(counted_range(node))
+        return _Cond(test, deps)
 
     def _reverse_range(self, node: Loop) -> cst.BaseExpression:
         if node.bounds is None:

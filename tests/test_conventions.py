@@ -150,3 +150,88 @@ def test_std_of_values_equal_to_within_rounding(mode):
         got = srcgrad.jvp(lambda v: np.sum(spread_of_a_solve(v)), (y,), (np.ones(1),))[1]
     want = 1 / (1.5 + np.sin(np.std(s)))     # std stays 0 as y moves: central differences
     np.testing.assert_allclose(got, [want] if mode == "grad" else want, rtol=1e-9)
+
+
+# --- a value overwritten in a loop or a branch: its derivative is not read -----------------------
+# JAX, tracing Python's loops and branches, never calls the derivative of a value nothing reads
+# (a symbolic zero); srcgrad's backward code skips it at run time where the loop ran or the
+# branch overwrote the value, so a singular derivative there (inf, nan) does not turn the
+# gradient nan. Where the value is read, the inf or nan is JAX's.
+
+def overwritten_in_a_while(x, n):
+    a = np.log(x)                   # derivative inf at 0
+    i = 0
+    while i < n:
+        a = x * 3.0
+        i = i + 1
+    return np.sum(a * x)
+
+
+def overwritten_in_a_for(x, n):
+    a = np.sqrt(x)
+    for r in np.ones(n):            # trips: n
+        a = x * r
+    return np.sum(a)
+
+
+def overwritten_in_a_branch(x, n):
+    a = np.arccosh(x)               # nan below 1
+    b = np.sqrt(x)
+    if n > 0:
+        a = x * 2.0
+    else:
+        b = x * 3.0
+    return np.sum(a * b)
+
+
+def overwritten_in_a_nested_loop(x, n):
+    a = np.log(x)
+    b = x * 1.0
+    for r in b:
+        i = 0
+        while i < n:
+            a = b * r
+            i = i + 1
+    return np.sum(a)
+
+
+def overwritten_in_a_branch_in_a_loop(x, n):
+    s = x * 0.5
+    for k in range(3):              # runs: known when the code is written
+        b = np.sqrt(s)
+        if k >= n:
+            b = s * 2.0
+        s = s + b
+    return np.sum(s)
+
+
+OVERWRITTEN = [overwritten_in_a_while, overwritten_in_a_for, overwritten_in_a_branch,
+               overwritten_in_a_nested_loop, overwritten_in_a_branch_in_a_loop]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+@pytest.mark.parametrize("fn", OVERWRITTEN, ids=lambda f: f.__name__)
+def test_a_derivative_nothing_reads_is_not_computed(fn, n):
+    x = np.array([0.0, 0.5, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = srcgrad.grad(fn, wrt="x")(x, n)
+        tangent = srcgrad.jvp(lambda v: fn(v, n), (x,), (np.ones(3),))[1]
+        with numpy_is(__name__, jnp):
+            want = np.asarray(jax.grad(fn)(jnp.asarray(x), n))
+            want_tangent = float(jax.jvp(lambda v: fn(v, n), (jnp.asarray(x),),
+                                         (jnp.ones(3),))[1])
+    np.testing.assert_allclose(got, want, rtol=1e-12)   # equal nan and inf where JAX has them
+    np.testing.assert_allclose(tangent, want_tangent, rtol=1e-12)
+    if (fn is overwritten_in_a_branch_in_a_loop) == (n == 0) and fn is not \
+            overwritten_in_a_branch:    # (there the value read is singular at 0 either way)
+        assert np.isfinite(got).all() and np.isfinite(tangent)
+
+
+def test_a_derivative_nothing_reads_is_not_computed_on_jax():
+    x = np.array([0.0, 0.5, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = srcgrad.grad(overwritten_in_a_nested_loop, wrt="x", backend="jax")(
+            jnp.asarray(x), 1)
+    np.testing.assert_allclose(np.asarray(got), [2.0, 2.0, 4.5], rtol=1e-12)  # a = x * x[2]

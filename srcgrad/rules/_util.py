@@ -833,6 +833,10 @@ def zero_grad(x):
         return type(x)(zero_grad(v) for v in x)
     if hasattr(x, "shape"):
         return _xp(x).zeros_like(x)
+    if isinstance(x, complex):
+        return 0j
+    if isinstance(x, (int, float)):
+        return 0.0   # (0.0 * x is nan for an inf or nan x)
     return 0.0 * x
 
 

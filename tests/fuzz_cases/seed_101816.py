@@ -1,4 +1,4 @@
-"""Fuzz seed 101816: grad wrt z: error inf x tolerance, shape (3,) (jax (3,)) (float64). Open: a = np.arccosh(1.5 + -z ** 2) is nan where |z| > 0.7 (the generator forgot parentheses, since fixed), then overwritten in a loop; its adjoint is zero only at run time (the trip count is not known when the code is generated), and 0 times the nan derivative is nan, where jax's symbolic zeros give 0"""
+"""Fuzz seed 101816: grad wrt z: error inf x tolerance, shape (3,) (jax (3,)) (float64). A nan where jax gives a finite gradient: a = np.arccosh(1.5 + -z ** 2) is nan where |z| > 0.7 (the generator forgot parentheses, since fixed), then overwritten in a loop; its adjoint was zero only at run time (the trip count is not known when the code is generated), and 0 times the nan derivative was nan, where jax's symbolic zeros give 0. Now the adjoint code of the arccosh runs only where the loops did not overwrite a (reverse._Cond)"""
 
 DTYPE = 'float64'
 VALUES = {'x': [1.2195569844812715, 0.3244264629652651, -0.6529519261370729], 'y': 0.18342004822438973, 'z': [-1.3387314043476697, 0.6539805171003881, -0.3257147838778458]}
