@@ -235,3 +235,17 @@ def test_a_derivative_nothing_reads_is_not_computed_on_jax():
         got = srcgrad.grad(overwritten_in_a_nested_loop, wrt="x", backend="jax")(
             jnp.asarray(x), 1)
     np.testing.assert_allclose(np.asarray(got), [2.0, 2.0, 4.5], rtol=1e-12)  # a = x * x[2]
+
+
+@pytest.mark.parametrize("mode", ["forward-over-reverse", "reverse-over-forward"])
+def test_second_derivative_of_an_overwritten_value(mode):
+    """The guards of the gradient code are differentiated again: the Hessian where the loop
+    ran is finite at 0, as jax.hessian's."""
+    x = np.array([0.0, 0.5, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = srcgrad.hessian(overwritten_in_a_while, wrt=0, mode=mode)(x, 2)
+        with numpy_is(__name__, jnp):
+            want = np.asarray(jax.hessian(overwritten_in_a_while)(jnp.asarray(x), 2))
+    assert np.isfinite(want).all()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
