@@ -10,7 +10,6 @@ Index assignments and list appends update the tangent the way the value is updat
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import replace
 from functools import cached_property
 
@@ -24,6 +23,7 @@ from srcgrad.build import (
     function_name,
     lowered_gens,
     method_call,
+    parameters,
     primal_expr,
     primal_gens,
     renamed,
@@ -292,7 +292,7 @@ def _reads_every_operand(fn, s: Stmt, i: int) -> bool:
     """Whether elementwise jvp ``fn`` of operand ``i`` reads the output, or every other operand
     that is not a number: its term (the tangent of ``i`` times those) then broadcasts to the
     output's shape."""
-    names = list(inspect.signature(fn).parameters)
+    names = [p.name for p in parameters(fn)]
     params, read = names[3:3 + len(s.args)], used_params(fn)
     return names[2] in read or all(
         p in read for k, (p, a) in enumerate(zip(params, s.args, strict=False))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import inspect
 import numbers
 import re
@@ -1543,16 +1544,13 @@ class _Lowering:
         return self._bind_primitive(frame, node, rule, operands, args, kwargs, hint)
 
     def _bind_primitive(self, frame, node, rule, operands, args, kwargs, hint):
-        sig = inspect.signature(rule.primal)
-        params = list(sig.parameters.values())[1:]
+        params, rest_sig, all_sig = _signatures(rule.primal, rule.variadic, rule.nin)
         try:
             if operands is not None:
-                rest = [p for p in params if p.kind is not p.VAR_POSITIONAL] if rule.variadic \
-                    else params[rule.nin:]
-                bound = inspect.Signature(rest).bind(*args, **kwargs)
+                bound = rest_sig.bind(*args, **kwargs)
                 ops = operands
             else:
-                bound = inspect.Signature(params).bind(*args, **kwargs)
+                bound = all_sig.bind(*args, **kwargs)
                 ops = [bound.arguments.pop(p.name) if p.name in bound.arguments else
                        self._object(p.default, node) for p in params[: rule.nin]]
         except TypeError as exc:
@@ -2099,3 +2097,12 @@ def _op_text(op) -> str:
 
 def _dotted(node: cst.BaseExpression) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+@functools.cache
+def _signatures(primal, variadic: bool, nin: int):
+    """A rule's primal parameters after ``xp``, and the signatures that bind a call's
+    arguments to them: those after the operands (or all of them)."""
+    params = list(inspect.signature(primal).parameters.values())[1:]
+    rest = [p for p in params if p.kind is not p.VAR_POSITIONAL] if variadic else params[nin:]
+    return params, inspect.Signature(rest), inspect.Signature(params)

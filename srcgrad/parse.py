@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import linecache
 import textwrap
@@ -228,12 +229,11 @@ def _parsed(fn: Callable, name: str, raw_lines: list[str], first: int,
     dedented = textwrap.dedent(text)
     col_offset = _indent_removed(text, dedented)
     try:
-        module = cst.parse_module(dedented)
+        module, positions = _module(dedented)
     except cst.ParserSyntaxError as exc:
         if name == "<lambda>":
             return _parse_lambda(fn, raw_lines, first, filename)
         raise SrcGradError(f"cannot parse the source of {name!r}: {exc.message}") from None
-    positions = Positions(module, dedented)
     node = _find_def(module, name, fn)
     if node is None:
         if name == "<lambda>":
@@ -243,6 +243,14 @@ def _parsed(fn: Callable, name: str, raw_lines: list[str], first: int,
     return ParsedFunction(name, node, positions,
                           filename, first - 1, col_offset, tuple(raw_lines), namespace_of(fn),
                           *_scopes(fn))
+
+
+@functools.lru_cache(maxsize=64)
+def _module(text: str) -> tuple[cst.Module, Positions]:
+    """The parsed module of ``text`` and its positions, shared by the transformations of one
+    function (``grad`` and ``jvp`` of it parse it once; libcst trees are immutable)."""
+    module = cst.parse_module(text)
+    return module, Positions(module, text)
 
 
 def _def_lines(fn: Callable) -> tuple[list[str], int] | None:
