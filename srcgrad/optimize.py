@@ -327,10 +327,10 @@ def _unread_pop(g: Gen, live: set[str]) -> Gen | None:
     return replace(g, target=xs.value, expr=cst.Call(cst.Name("drop_grad"), [cst.Arg(xs)]))
 
 
-Literal = tuple[str, bool]  # a name and the truth it is tested for
+Tested = tuple[str, bool]  # a name and the truth an `if` tests it for
 
 
-def _tested(test: cst.BaseExpression) -> Literal | None:
+def _tested(test: cst.BaseExpression) -> Tested | None:
     """``c`` -> ``("c", True)``, ``not c`` -> ``("c", False)``; None for other tests."""
     if isinstance(test, cst.Name):
         return test.value, True
@@ -351,13 +351,13 @@ def _changes(node: GNode) -> set[str]:
     return out
 
 
-def _assuming(conds: dict[str, frozenset[Literal]], lit: Literal) -> tuple[
-        set[str], dict[str, frozenset[Literal]]]:
+def _assuming(conds: dict[str, frozenset[Tested]], lit: Tested) -> tuple[
+        set[str], dict[str, frozenset[Tested]]]:
     """Where ``lit`` holds: the names live only where it does not (dead here), and the
     conditions left of the others (those it satisfies are live unconditionally)."""
     name, truth = lit
     dead: set[str] = set()
-    left: dict[str, frozenset[Literal]] = {}
+    left: dict[str, frozenset[Tested]] = {}
     for v, c in conds.items():
         if lit in c:
             continue
@@ -369,15 +369,13 @@ def _assuming(conds: dict[str, frozenset[Literal]], lit: Literal) -> tuple[
     return dead, left
 
 
-def _live_block(block: tuple[GNode, ...], live: set[str],
-                conds: dict[str, frozenset[Literal]] | None = None
-                ) -> tuple[tuple[GNode, ...], set[str]]:
-    kept, live, _ = _live_within(block, live, dict(conds or {}))
+def _live_block(block: tuple[GNode, ...], live: set[str]) -> tuple[tuple[GNode, ...], set[str]]:
+    kept, live, _ = _live_within(block, live, {})
     return kept, live
 
 
-def _live_within(block: tuple[GNode, ...], live: set[str], conds: dict[str, frozenset[Literal]]
-                 ) -> tuple[tuple[GNode, ...], set[str], dict[str, frozenset[Literal]]]:
+def _live_within(block: tuple[GNode, ...], live: set[str], conds: dict[str, frozenset[Tested]]
+                 ) -> tuple[tuple[GNode, ...], set[str], dict[str, frozenset[Tested]]]:
     """Liveness, backwards through ``block``. ``conds`` maps a live name read only under
     tests (the guards of adjoint code: ``if not cond:``) to those tests, any one of which may
     hold; a branch on one of them has the name dead on its other side."""
@@ -413,7 +411,7 @@ def _live_within(block: tuple[GNode, ...], live: set[str], conds: dict[str, froz
                 orelse, l2, c2 = _live_within(node.orelse, live - dead, c)
             if body or orelse:
                 kept.append(replace(node, body=body, orelse=orelse))
-                merged: dict[str, frozenset[Literal]] = {}
+                merged: dict[str, frozenset[Tested]] = {}
                 for side, cs, truth in ((l1, c1, True), (l2, c2, False)):
                     for v in side:
                         if lit is not None:

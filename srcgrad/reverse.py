@@ -170,6 +170,7 @@ class _State:
 
 
 def _targets(block: list[GNode]) -> set[str]:
+    """The names ``block`` assigns."""
     return {g.target for g in gens(tuple(block)) if g.target}
 
 
