@@ -249,3 +249,18 @@ def test_second_derivative_of_an_overwritten_value(mode):
             want = np.asarray(jax.hessian(overwritten_in_a_while)(jnp.asarray(x), 2))
     assert np.isfinite(want).all()
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="reverse over reverse: a value saved on a stack in a "
+                   "loop gets its adjoint through the stack's, zeros only at run time "
+                   "(docs/generated-code.md)")
+def test_reverse_over_reverse_of_a_value_overwritten_in_a_loop():
+    x = np.array([0.0, 0.5, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gradient = srcgrad.grad(overwritten_in_a_branch_in_a_loop, wrt="x")
+        got = srcgrad.jacobian(gradient, wrt=0)(x, 0)
+        with numpy_is(__name__, jnp):
+            want = np.asarray(jax.hessian(overwritten_in_a_branch_in_a_loop)(jnp.asarray(x), 0))
+    assert np.isfinite(want).all()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
