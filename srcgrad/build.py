@@ -81,8 +81,8 @@ def method_call(obj: str, name: str, *args: cst.BaseExpression) -> cst.Call:
 
 def range_of(bounds) -> cst.Call:
     start, stop, step = (atom_node(a) for a in bounds)
-    args = [stop] if _is_int(start, 0) and _is_int(step, 1) else \
-        [start, stop] if _is_int(step, 1) else [start, stop, step]
+    args = [stop] if is_int(start, 0) and is_int(step, 1) else \
+        [start, stop] if is_int(step, 1) else [start, stop, step]
     return call_of("range", *args)
 
 
@@ -105,7 +105,8 @@ def sliced(r: cst.BaseExpression, stop: cst.BaseExpression | None = None,
     return cst.Subscript(r, [cst.SubscriptElement(cst.Slice(None, stop, step))])
 
 
-def _is_int(node: cst.BaseExpression, value: int) -> bool:
+def is_int(node: cst.BaseExpression, value: int) -> bool:
+    """Whether ``node`` is the integer literal ``value``."""
     return isinstance(node, cst.Integer) and int(node.value) == value
 
 

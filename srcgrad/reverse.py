@@ -27,6 +27,7 @@ from srcgrad.build import (
     call_receiver,
     counted_range,
     function_name,
+    is_int,
     lowered_gens,
     method_call,
     parameters,
@@ -287,7 +288,6 @@ class _Reverse:
         self.stacks: dict[str, str] = {}
         self.pushes: dict[int, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
         self.pairs = 0
-        self._passed: set[str] = set()
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -409,30 +409,33 @@ class _Reverse:
             contribs = [(name, _in_place(c) if name == t else c) for name, c in contribs]
         owned = set(st.owned)
         st.drop(t)
-        adds = self._adds(contribs, st, s.origin, cond)
-        return out + self._guarded(cond, adds, fresh, owned, st, s.origin) + self._kept(s, t, st)
+        adds, passed = self._adds(contribs, st, s.origin, cond)
+        return out + self._guarded(cond, adds, fresh - passed, owned, st, s.origin) + \
+            self._kept(s, t, st)
 
-    def _adds(self, contribs, st: _State, origin: Origin, cond: _Cond | None) -> list[GNode]:
+    def _adds(self, contribs, st: _State, origin: Origin, cond: _Cond | None
+              ) -> tuple[list[GNode], set[str]]:
+        """The adds of ``contribs``, and the names whose adjoint is the output's (no code)."""
         out: list[GNode] = []
-        self._passed: set[str] = set()
+        passed: set[str] = set()
         for name, c in contribs:
             gen = self.add(name, c, st, origin, cond)
             if gen is not None:
                 out.append(gen)
             else:
-                self._passed.add(name)
-        return out
+                passed.add(name)
+        return out, passed
 
     def _guarded(self, cond: _Cond | None, code: list[GNode], fresh: set[str], owned: set[str],
                  st: _State, origin: Origin) -> list[GNode]:
         """``code`` (a statement's adjoint code), run only where ``cond`` holds; outside it, the
-        adjoints it gives a first value are zeros."""
+        adjoints of ``fresh`` it gives a first value are zeros."""
         if cond is None or not code:
             return code
         for v in st.defined - fresh - owned:  # updated in place only where cond holds
             st.owned.discard(v)
         zeros = [Gen(self.adj(v), call_of("zero_grad", ident(v)), origin)
-                 for v in sorted(fresh - self._passed) if v in st.defined]
+                 for v in sorted(fresh) if v in st.defined]
         return [_Guard(cond.test, tuple(code), tuple(zeros), origin)]
 
     def _custom(self, s: Stmt, st: _State, ops: list[tuple[int, str]],
@@ -460,8 +463,8 @@ class _Reverse:
                 like = g if low.like_adjoint else atom_node(s.args[i])
                 contrib = call_of("shaped_like", contrib, like, label)
             contribs.append((name, contrib))
-        body += self._adds(contribs, st, s.origin, cond)
-        return out + self._guarded(cond, body, fresh, owned, st, s.origin) + \
+        adds, passed = self._adds(contribs, st, s.origin, cond)
+        return out + self._guarded(cond, body + adds, fresh - passed, owned, st, s.origin) + \
             self._kept(s, t, st)
 
     def _kept(self, s: Stmt, t: str, st: _State) -> list[Gen]:
@@ -666,7 +669,7 @@ class _Reverse:
         if deps & changed:
             return None
         start, stop, step = (atom_node(a) for a in node.bounds)
-        if node.limit is None and code(start) == "0" and code(step) == "1":
+        if node.limit is None and is_int(start, 0) and is_int(step, 1):
             zero = cst.Integer("0")
             test = cst.Comparison(stop, [cst.ComparisonTarget(
                 cst.Equal() if call_name(stop) == "len" else cst.LessThanEqual(), zero)])
