@@ -164,6 +164,7 @@ class _Lowering:
         self.blocks: list[list[Node]] = [[]]
         self._parsed_cache: dict[int, ParsedFunction] = {}
         self._computed: dict[tuple, Var] = {}
+        self._computed_reads: set[str] = set()  # the names the keys of _computed read
         self._targets: set[str] = set()
         self._owner: dict[str, tuple[int, str]] = {}  # core name -> (frame, user name) it versions
         self.lists: set[str] = set()   # core names of lists built at run time
@@ -191,8 +192,10 @@ class _Lowering:
                tuple((k, _atom_key(v)) for k, v in params), frozenset(omitted))
         if prim != "call" and _TEMP.match(target) and key in self._computed:
             return self._computed[key]
-        if target in self._targets:
-            self._computed.clear()  # an overwritten name: earlier results may be stale
+        if target in self._targets or target in self._computed_reads:
+            # an overwritten name (a holder, or an operand of a result: a loop's variable is
+            # assigned under its own name): earlier results may be stale
+            self._forget()
         self._targets.add(target)
         self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
                               frozenset(omitted)))
@@ -200,7 +203,13 @@ class _Lowering:
                                     if isinstance(a, (Var, Lit))))
         if prim != "call" and target not in reads:  # a = np.tanh(a): a's new value is not
             self._computed[key] = Var(target)       # what np.tanh(a) computes from now on
+            self._computed_reads |= reads
         return Var(target)
+
+    def _forget(self) -> None:
+        """No earlier result is reused from here on."""
+        self._computed.clear()
+        self._computed_reads.clear()
 
     # --- functions -------------------------------------------------------------------------
 
@@ -323,24 +332,24 @@ class _Lowering:
                                   (self.materialize(frame, current, node),))
             frame.homes[name] = home
             frame.env[name] = Var(home)
-        self._computed.clear()
+        self._forget()
         try:
             yield
         finally:
-            self._computed.clear()
+            self._forget()
             if outermost:
                 frame.homes.clear()
 
     def _block(self, frame: Frame, statements: list, loop: bool = False) -> tuple[Node, ...]:
         """Lower ``statements`` into a block of their own."""
         self.blocks.append([])
-        self._computed.clear()
+        self._forget()
         frame.loops += loop
         try:
             self._statements(frame, statements, top=False)
         finally:
             frame.loops -= loop
-            self._computed.clear()
+            self._forget()
         return tuple(self.blocks.pop())
 
     def _origin(self, frame: Frame, node: cst.CSTNode) -> Origin:
@@ -644,13 +653,13 @@ class _Lowering:
         if not frame.loops:
             frame.outer_block = len(self.blocks) - 1
         self.blocks.append([])
-        self._computed.clear()
+        self._forget()
         frame.loops += 1
         try:
             lower()
         finally:
             frame.loops -= 1
-            self._computed.clear()
+            self._forget()
         return tuple(self.blocks.pop())
 
     def _loop_return(self, frame: Frame, node: cst.Return) -> None:
@@ -832,9 +841,9 @@ class _Lowering:
                         self.emit(frame, target, "assign", (value,))
                 return self._block_of(frame, lower)
 
-            self._computed.clear()
+            self._forget()
             body = branch(node.body)
-            self._computed.clear()
+            self._forget()
             orelse = branch(node.orelse)
             self.body.append(If(test, body, orelse, frame.origin))
         return Var(target)
@@ -1430,7 +1439,7 @@ class _Lowering:
             cst.UnaryOperation(cst.Minus(), cst.Integer("1"))))]))
         item = self.emit(frame, self._target(frame, hint), "getitem", (base,),
                          (("index", last),))
-        self._computed.clear()  # the list changes: xs[-1] is another item now
+        self._forget()  # the list changes: xs[-1] is another item now
         self.emit(frame, base.name, "pop", (base,))
         return item
 
@@ -1741,7 +1750,7 @@ class _Lowering:
         self.ctx.rules = self.ctx.rules.with_rules(rule)
         target = self._target(frame, hint)
         if target in self._targets:
-            self._computed.clear()
+            self._forget()
         self._targets.add(target)
         self.body.append(Stmt(target, rule.name, tuple(operands), (("value", value),),
                               frame.origin, custom=info))
@@ -1752,7 +1761,8 @@ class _Lowering:
         """What ``run()`` lowers (a rule's body, an inlined derivative), in a block of its own
         that the transformer writes where it needs it, and the atoms of the value it returns
         (the items of a tuple or list)."""
-        computed, self._computed = self._computed, {}
+        computed, reads = self._computed, self._computed_reads
+        self._computed, self._computed_reads = {}, set()
         self.blocks.append([])
         try:
             result = run()
@@ -1761,7 +1771,7 @@ class _Lowering:
             results = tuple(self.materialize(frame, v, node) for v in items)
         finally:
             body = tuple(self.blocks.pop())
-            self._computed = computed
+            self._computed, self._computed_reads = computed, reads
         return body, results
 
     def _arguments(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs) -> list:

@@ -396,10 +396,20 @@ def reversed_with_break(x, w):
     return np.sum(h)
 
 
+def repeats_after_reassignment(x, w):
+    s = 0.0
+    for _ in range(3):
+        a = np.tanh(x) * w
+        x = x * w + 0.1        # the loop's variable, assigned under its own name
+        b = np.tanh(x) * w     # the same text as a's: another value
+        s = s + np.sum(a * b)
+    return s
+
+
 LOOPS = [reversed_range, first_iterations, reversed_with_break, partial_jumps, for_else,
          while_else, for_range, range_bounds, zero_trips, while_loop,
          while_counter, with_break, while_break, self_updates, returns_from_loop,
-         returns_from_nested_loops, returns_from_while]
+         returns_from_nested_loops, returns_from_while, repeats_after_reassignment]
 SEQUENCES = [range_from_data, over_rows, with_enumerate, with_zip, rnn, with_continue,
              nested_loops, branch_in_loop, loop_in_branch, live_out, calls_in_loop,
              inactive_loop]
@@ -729,10 +739,33 @@ def reads_before_write_twin(xs, w):
     return jnp.sum(z * y)
 
 
+def writes_constants(xs, w):
+    y = xs * w
+    y[1] = 3.0                  # a constant into an active array: no derivative there
+    y[2, :2] = -0.5
+    for i in range(3, xs.shape[0]):
+        y[i, 0] = 1.0
+    return np.sum(y * y * w)
+
+
+def writes_constants_twin(xs, w):
+    y = xs * w
+    y = y.at[1].set(3.0)
+    y = y.at[2, :2].set(-0.5)
+    for i in range(3, xs.shape[0]):
+        y = y.at[i, 0].set(1.0)
+    return jnp.sum(y * y * w)
+
+
+INDEX_ASSIGNMENTS = [preallocated_rnn, copy_rows, writes_argument, reads_before_write,
+                     writes_constants]
+
+
 @pytest.mark.parametrize("fn, twin", [(preallocated_rnn, preallocated_rnn_twin),
                                       (copy_rows, copy_rows_twin),
                                       (writes_argument, writes_argument_twin),
-                                      (reads_before_write, reads_before_write_twin)])
+                                      (reads_before_write, reads_before_write_twin),
+                                      (writes_constants, writes_constants_twin)])
 def test_index_assignment(fn, twin):
     xs = M.copy()
     _twin_check(fn, twin, (xs, W), ("xs", "w"))

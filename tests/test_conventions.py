@@ -152,6 +152,34 @@ def test_std_of_values_equal_to_within_rounding(mode):
     np.testing.assert_allclose(got, [want] if mode == "grad" else want, rtol=1e-9)
 
 
+def std_plus_mean(x):
+    return np.std(x) + np.mean(x)
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-12, 1.0, 100.0, 1e6])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_equal_to_within_rounding_is_relative_to_the_values(scale, mode):
+    """Values one rounding step apart count as equal at every scale (std's derivative 0), and
+    values far apart relative to their size never do, however small: the threshold is
+    relative. (An absolute threshold gave 17.0 instead of 1/3 at 100, and 1/3 instead of
+    the true derivative at 1e-100.)"""
+    near = scale * np.array([1.0, 1.0, 1.0])
+    near[1] = np.nextafter(near[1], np.inf)
+    assert 0 < np.std(near)
+    far = scale * np.array([1.0, 1.5, 1.25])
+    v = np.array([0.3, -1.1, 0.7])
+    for x, equal in ((near, True), (far, False)):
+        if mode == "grad":
+            got = srcgrad.grad(std_plus_mean)(x)
+        else:
+            got = srcgrad.jvp(std_plus_mean, (x,), (v,))[1]
+        if equal:
+            want = np.full(3, 1 / 3)
+        else:
+            want = np.asarray(jax.grad(lambda y: jnp.std(y) + jnp.mean(y))(jnp.asarray(x)))
+        np.testing.assert_allclose(got, want if mode == "grad" else want @ v, rtol=1e-9)
+
+
 # --- a value overwritten in a loop or a branch: its derivative is not read -----------------------
 # JAX, tracing Python's loops and branches, never calls the derivative of a value nothing reads
 # (a symbolic zero); srcgrad's backward code skips it at run time where the loop ran or the
