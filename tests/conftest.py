@@ -1,4 +1,4 @@
-"""Test-session settings.
+"""Test-session settings: faster XLA compiles, determinism, and mutation testing.
 
 The rule tests trace hundreds of small jax computations, and XLA's CPU compiler spends most of
 the suite's time optimizing them. Compiling them plainly changes no result and roughly halves
@@ -12,6 +12,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import settings
 
 _FAST_COMPILE = (
     "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true "
@@ -42,3 +47,29 @@ def _speed_up_xla() -> None:
 
 
 _speed_up_xla()
+
+
+# --- determinism: a test sees the same inputs alone (-k) as in a full run ------------------------
+# hypothesis draws its examples from the test's name, and keeps no database between runs
+settings.register_profile("srcgrad", derandomize=True, database=None, deadline=None)
+settings.load_profile("srcgrad")
+
+
+@pytest.fixture
+def rng(request) -> np.random.Generator:
+    """A generator of the test's own, seeded from its id (never shared in test order)."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+# --- under mutation testing (make mutate): each mutant is seen, never a cache of another ---------
+import mutation  # noqa: E402
+
+if mutation.under_mutmut():
+    mutation.install()
+
+    def pytest_sessionstart(session):
+        mutation.reset()
+
+    def pytest_runtest_setup(item):
+        if mutation.collecting_stats():
+            mutation.reset()

@@ -439,8 +439,8 @@ class Generator:
         budget[0] -= 1
         compound = scope.depth < MAX_DEPTH and budget[0] > 1
         names = [n for n, _ in scope.names if n in self.vars]
-        kind = r.choices(("assign", "augment", "index", "if", "for", "while", "list"),
-                         (5, 3, 2, *((2, 3, 1, 1) if compound else (0, 0, 0, 0))))[0]
+        kind = r.choices(("assign", "augment", "index", "repeat", "if", "for", "while", "list"),
+                         (5, 3, 2, 1, *((2, 3, 1, 1) if compound else (0, 0, 0, 0))))[0]
         if kind in ("augment", "index"):  # never in place on an array a loop iterates over:
             names = [n for n in names if n not in scope.iterated]  # NumPy's loop would see it
             if not names:
@@ -467,6 +467,9 @@ class Generator:
             if len(vs) >= 2:
                 options += [":, 1", "0, 0"]
             idx, slot = r.choice(_valid(options, vs))
+            if r.random() < 0.25:   # a constant into an active array: its tangent is 0 there
+                self.emit(pad, f"{v}[{idx}] = {r.choice(CONSTS)}")
+                return
             e = self.expr(scope, 2)
             if not widens_to(e.shape, slot):
                 e = self.as_shape(e, slot)
@@ -474,6 +477,8 @@ class Generator:
                 self.emit(pad, f"{v}[{idx}] += {e.text}")
             else:
                 self.emit(pad, f"{v}[{idx}] = {e.text}")
+        elif kind == "repeat":
+            self._repeat(scope, names, pad)
         elif kind == "if":
             self._if(scope, budget, pad)
         elif kind == "for":
@@ -498,6 +503,25 @@ class Generator:
             read = r.choice((f"np.mean(np.stack({hs}), axis=0)", f"{hs}[-1] * 0.5",
                              f"sum({hs}) * 0.3", f"np.stack({hs})[0] * len({hs})"))
             self.emit(pad, f"{v} = {read}")
+
+    def _repeat(self, scope, names, pad):
+        """An expression written again after one of its operands is reassigned: the same
+        text, another value (``a = np.tanh(u) * x; u = ...; b = np.tanh(u) * x``)."""
+        r = self.r
+        u = r.choice(names)
+        e = E(r.choice(UNARY).format(u), self.vars[u])
+        if r.random() < 0.5:
+            other = self.expr(scope, 1)
+            e = E(r.choice(BINARY).format(e.text, other.text), broadcast(e.shape, other.shape))
+        v, w = r.choice(names), r.choice(names)
+        self.emit(pad, f"{v} = {self.fresh(self.as_shape(e, self.vars[v]))}")
+        if u in scope.iterated or r.random() < 0.5:
+            new = self.as_shape(self.expr(scope, 2), self.vars[u])
+            self.emit(pad, f"{u} = {self.fresh(new)}")
+        else:
+            factor = self.as_shape(self.expr(scope, 1), self.vars[u])
+            self.emit(pad, f"{u} *= np.cos({factor.text})")
+        self.emit(pad, f"{w} = {self.fresh(self.as_shape(e, self.vars[w]))}")
 
     def _if(self, scope, budget, pad):
         r = self.r

@@ -28,11 +28,11 @@ def test_control_flow_passes(fn):
     srcgrad.check_grad(fn, np.abs(cf.V) * 0.5, np.abs(cf.W) * 0.5 + 0.6)
 
 
-def test_an_output_of_any_shape_and_float_arguments():
+def test_an_output_of_any_shape_and_float_arguments(rng):
     def f(x, s, n):
         return np.tanh(x * s) * n
 
-    report = srcgrad.check_grad(f, R.standard_normal((2, 3)), 0.7, 3)
+    report = srcgrad.check_grad(f, rng.standard_normal((2, 3)), 0.7, 3)
     assert [name for name, _, _ in report.rows] == ["x", "s"]  # n is an int: not checked
     assert "OK" in str(report)
 
@@ -55,8 +55,8 @@ def uses_tripled(x, w):
     return np.sum(tripled(x) * w)
 
 
-def test_a_wrong_adjoint_is_caught_naming_the_argument_and_the_mode():
-    x, w = R.standard_normal(3), R.standard_normal(3)
+def test_a_wrong_adjoint_is_caught_naming_the_argument_and_the_mode(rng):
+    x, w = rng.standard_normal(3), rng.standard_normal(3)
     with pytest.raises(srcgrad.GradCheckError) as err:
         srcgrad.check_grad(uses_tripled, x, w)
     report = err.value.report
@@ -68,11 +68,11 @@ def test_a_wrong_adjoint_is_caught_naming_the_argument_and_the_mode():
     assert srcgrad.check_grad(uses_tripled, x, w, wrt="w").ok  # the rule only touches x
 
 
-def test_float32_gets_looser_defaults():
+def test_float32_gets_looser_defaults(rng):
     def f(x):
         return np.sum(np.exp(x) * x)
 
-    report = srcgrad.check_grad(f, R.standard_normal(5).astype(np.float32))
+    report = srcgrad.check_grad(f, rng.standard_normal(5).astype(np.float32))
     assert report.ok and report.rtol == 1e-2
 
 

@@ -61,8 +61,8 @@ def rnn(xs, w):
     return np.sum(h ** 2)
 
 
-def test_a_rule_inside_a_loop():
-    check(rnn, (R.standard_normal((6, 3)), R.standard_normal(3) * 0.8 + 0.5), wrt=(0, 1))
+def test_a_rule_inside_a_loop(rng):
+    check(rnn, (rng.standard_normal((6, 3)), rng.standard_normal(3) * 0.8 + 0.5), wrt=(0, 1))
 
 
 # --- a rule that differs from the function's own derivative -------------------------------------
@@ -292,8 +292,8 @@ def clipped_rnn_jax(xs, w):
     return jnp.sum(h ** 2) * 3.0
 
 
-def test_grad_hook_clips_the_adjoint_inside_a_loop():
-    xs, w = R.standard_normal((6, 3)), np.array([1.5, -2.0, 0.8])
+def test_grad_hook_clips_the_adjoint_inside_a_loop(rng):
+    xs, w = rng.standard_normal((6, 3)), np.array([1.5, -2.0, 0.8])
     got = srcgrad.grad(clipped_rnn, wrt=(0, 1))(xs, w)
     want = jax.grad(clipped_rnn_jax, argnums=(0, 1))(xs, w)
     for g, e in zip(got, want, strict=True):

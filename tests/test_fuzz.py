@@ -1,7 +1,8 @@
 """The differential fuzzer (tests/fuzz.py) in the suite: a fixed-seed slice of random programs,
 and every program it has found wrong, kept in tests/fuzz_cases/ (one file each, written by
 ``python tests/fuzz.py --save tests/fuzz_cases``, with what went wrong in its docstring).
-Each must now agree with jax.grad (or be skipped where its derivative is not defined)."""
+Each must now agree with jax.grad, or with central differences where jax's gradient is not
+finite; a program of the slice that is not compared is a skip, not a pass."""
 
 from __future__ import annotations
 
@@ -9,47 +10,83 @@ import warnings
 from pathlib import Path
 
 import pytest
-from fuzz import check
+from fuzz import Outcome, check, check_by_differences
 from fuzzgen import Program, generate
 
 CASES = sorted(Path(__file__).parent.joinpath("fuzz_cases").glob("seed_*.py"),
                key=lambda p: int(p.stem.split("_")[1]))
 OPEN = sorted(Path(__file__).parent.joinpath("fuzz_cases", "open").glob("seed_*.py"))
-SLICE = range(30)   # seeds; `make fuzz` runs thousands
+SLICE = range(150)   # seeds; `make fuzz` runs thousands
 JAX_SLICE = range(30, 36)   # srcgrad's code on jax arrays: eager jax compiles, ~1 s a program
+# The slice's programs that are not compared, and why: each reason is decided before srcgrad
+# runs (by jax, NumPy and central differences alone), so no change to srcgrad can add one.
+NOT_FINITE, KINK = "jax's gradient is not finite", "a branch or kink within 1e-6"
+SKIPPED = {1: NOT_FINITE, 5: NOT_FINITE, 39: NOT_FINITE, 50: NOT_FINITE, 57: NOT_FINITE,
+           75: KINK, 84: NOT_FINITE, 86: NOT_FINITE, 90: NOT_FINITE, 101: NOT_FINITE,
+           107: NOT_FINITE, 133: NOT_FINITE, 135: NOT_FINITE, 143: NOT_FINITE}
 
 
-def _agrees(program: Program, backend: str = "numpy") -> None:
+def _outcome(program: Program, backend: str = "numpy") -> Outcome:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        outcome = check(program, backend)
-    assert outcome.status != "mismatch", f"{outcome.detail}\n{program.text}"
+        return check(program, backend)
+
+
+def _compared(program: Program, backend: str = "numpy") -> None:
+    """The program is compared, and srcgrad agrees; a program of the slice that is not
+    compared is reported as a skip (never a pass), for the reason SKIPPED gives."""
+    outcome = _outcome(program, backend)
+    if program.seed in SKIPPED:
+        assert outcome.status == "skipped", f"seed {program.seed} is compared now: " \
+            f"take it out of SKIPPED ({outcome.status}: {outcome.detail})"
+        assert outcome.detail == SKIPPED[program.seed], outcome.detail
+        pytest.skip(outcome.detail)
+    assert outcome.status == "ok", f"{outcome.status}: {outcome.detail}\n{program.text}"
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
 def test_found_programs(path):
-    """A program the fuzzer once found wrong (its docstring says how) is right."""
-    _agrees(Program.from_case_file(path.read_text(), int(path.stem.split("_")[1])))
+    """A program the fuzzer once found wrong (its docstring says how) is right: against
+    jax.grad, or against central differences where jax's gradient is not finite."""
+    program = Program.from_case_file(path.read_text(), int(path.stem.split("_")[1]))
+    outcome = _outcome(program)
+    if outcome.status == "skipped" and outcome.detail == NOT_FINITE:
+        outcome = check_by_differences(program)
+    assert outcome.status == "ok", f"{outcome.status}: {outcome.detail}\n{program.text}"
 
 
 @pytest.mark.parametrize("path", OPEN, ids=lambda p: p.stem)
-@pytest.mark.xfail(strict=True, reason="an open find: its docstring says why")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="an open find: its docstring says why")
 def test_open_finds(path):
     """A find not fixed yet (tests/fuzz_cases/open/): still wrong, as its docstring says; a
     fix makes this test fail, and the file moves up to tests/fuzz_cases/."""
-    _agrees(Program.from_case_file(path.read_text(), int(path.stem.split("_")[1])))
+    _compared(Program.from_case_file(path.read_text(), int(path.stem.split("_")[1])))
 
 
 @pytest.mark.parametrize("seed", SLICE)
 def test_random_program(seed):
     """The seed's random program: srcgrad's grad and jvp agree with jax.grad."""
-    _agrees(generate(seed))
+    _compared(generate(seed))
 
 
 @pytest.mark.parametrize("seed", JAX_SLICE)
 def test_random_program_on_jax(seed):
     """srcgrad's generated code run on jax arrays (backend="jax") agrees with jax.grad too."""
-    _agrees(generate(seed), "jax")
+    _compared(generate(seed), "jax")
+
+
+def test_check_by_differences_finds_a_wrong_gradient(monkeypatch):
+    """The fallback oracle of the found programs fails a gradient that is off."""
+    import srcgrad
+
+    path = Path(__file__).parent / "fuzz_cases" / "seed_1279.py"
+    program = Program.from_case_file(path.read_text(), 1279)
+    assert check_by_differences(program).status == "ok"
+    grad = srcgrad.grad
+    monkeypatch.setattr(srcgrad, "grad", lambda *a, **k: (
+        lambda *args: [g * 1.001 for g in grad(*a, **k)(*args)]))
+    assert check_by_differences(program).status == "mismatch"
 
 
 def test_generator_is_reproducible():

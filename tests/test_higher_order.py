@@ -53,8 +53,8 @@ def test_hvp_matches_finite_differences_of_the_gradient():
     np.testing.assert_allclose(srcgrad.hvp(smooth)(X, V), fd, rtol=1e-6, atol=1e-8)
 
 
-def test_hvp_of_the_two_layer_net_with_respect_to_w1():
-    v = R.standard_normal(NET[0].shape)
+def test_hvp_of_the_two_layer_net_with_respect_to_w1(rng):
+    v = rng.standard_normal(NET[0].shape)
     got = srcgrad.hvp(two_layer, wrt="w1")(*NET, v)
     want = jax.jvp(lambda w: jax.grad(two_layer_jax)(w, *NET[1:]), (NET[0],), (v,))[1]
     assert got.shape == NET[0].shape
@@ -148,10 +148,10 @@ def directional(w1, w2, x, y, v):
     return np.sum(GRAD_TWO_LAYER(w1, w2, x, y) * v)
 
 
-def test_gradient_of_a_function_that_calls_a_gradient():
+def test_gradient_of_a_function_that_calls_a_gradient(rng):
     """Reverse over reverse: the generated gradient is inlined (matmul_grad_a/b, unbroadcast
     and unreduce have rules), so the gradient of <grad f, v> is H v."""
-    v = R.standard_normal(NET[0].shape)
+    v = rng.standard_normal(NET[0].shape)
     got = srcgrad.grad(directional)(*NET, v)
     want = jax.jvp(lambda w: jax.grad(two_layer_jax)(w, *NET[1:]), (NET[0],), (v,))[1]
     np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10)
@@ -166,9 +166,9 @@ def along_w2(w2, v):
     return np.sum(GRAD_W2(NET[0], w2, NET[2], NET[3]) * v)
 
 
-def test_second_derivative_with_respect_to_w2_by_reverse_over_reverse():
+def test_second_derivative_with_respect_to_w2_by_reverse_over_reverse(rng):
     hess = jax.hessian(two_layer_jax, argnums=1)(*NET)
-    v = R.standard_normal(NET[1].shape)
+    v = rng.standard_normal(NET[1].shape)
     got = srcgrad.grad(along_w2)(NET[1], v)
     np.testing.assert_allclose(got, np.tensordot(np.asarray(hess), v, axes=2), rtol=1e-10)
 
@@ -199,8 +199,8 @@ def hvp_norm(w1, w2, x, y, v):                      # a function of an HVP
     return np.sum(HVP_TWO_LAYER(w1, w2, x, y, v) ** 2)
 
 
-def test_gradients_of_functions_that_call_jvp_and_hvp():
-    v = R.standard_normal(NET[0].shape)
+def test_gradients_of_functions_that_call_jvp_and_hvp(rng):
+    v = rng.standard_normal(NET[0].shape)
     got = srcgrad.grad(directional_by_jvp)(*NET, v)
     want = jax.jvp(lambda w: jax.grad(two_layer_jax)(w, *NET[1:]), (NET[0],), (v,))[1]
     np.testing.assert_allclose(got, np.asarray(want), rtol=1e-10)
@@ -357,8 +357,8 @@ def test_hessians_through_gradient_helpers(fn, mode):
 
 
 @pytest.mark.parametrize("fn", [f for f in SECOND if f is not with_a_list])
-def test_reverse_over_reverse_through_gradient_helpers(fn):
-    v = R.standard_normal(XS.shape)
+def test_reverse_over_reverse_through_gradient_helpers(fn, rng):
+    v = rng.standard_normal(XS.shape)
     gradient = srcgrad.grad(fn)
 
     def along_v(x):

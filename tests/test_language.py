@@ -105,7 +105,7 @@ def test_zero_d_arrays():
 @pytest.mark.parametrize("xs, bs, ss", [
     ((3, 4), (4,), ()), ((3, 4), (3, 1), (1, 4)), ((2, 1, 4), (3, 1), (4,)),
 ])
-def test_broadcasting_sums_adjoints_back_to_each_operand(xs, bs, ss):
+def test_broadcasting_sums_adjoints_back_to_each_operand(xs, bs, ss, rng):
     x, b = rng.standard_normal(xs), rng.uniform(0.5, 1.5, bs)
     s = rng.standard_normal(ss) if ss else 0.3
     g = check(broadcasting, (x, b, s), wrt=(0, 1, 2))
@@ -149,12 +149,12 @@ def make_closure(c):
     return f
 
 
-def test_calls_to_user_functions_with_defaults_and_keywords():
+def test_calls_to_user_functions_with_defaults_and_keywords(rng):
     check(calls_user_function, (A, rng.standard_normal((4, 4)), rng.standard_normal((4, 2))),
           wrt=(0, 1, 2))
 
 
-def test_nested_defs_lambdas_and_closures():
+def test_nested_defs_lambdas_and_closures(rng):
     check(nested_and_lambda, (A, rng.standard_normal((4, 4))), wrt=(0, 1))
     check(make_closure(2.5), (A,))
 
@@ -200,7 +200,7 @@ def build_containers(x, y):
     return np.sum(v * v) + np.sum(d["a"])
 
 
-def test_dict_arguments_get_dict_gradients_with_zeros_for_unread_items():
+def test_dict_arguments_get_dict_gradients_with_zeros_for_unread_items(rng):
     p = {"w1": rng.standard_normal((4, 3)), "b1": rng.standard_normal(3),
          "out": {"w": rng.standard_normal((3, 2)), "unused": np.ones(5)}, "lr": 0.1}
     g = check(dict_params, (p, A), jax_oracle=False, fd=False)
@@ -220,7 +220,7 @@ def test_dict_arguments_get_dict_gradients_with_zeros_for_unread_items():
         np.testing.assert_allclose(a, b, rtol=1e-10)
 
 
-def test_list_arguments_get_list_gradients():
+def test_list_arguments_get_list_gradients(rng):
     ws = [rng.standard_normal((4, 3)), rng.standard_normal((3, 2))]
     g = check(list_params, (ws, A))
     assert isinstance(g, list) and [w.shape for w in g] == [(4, 3), (3, 2)]
@@ -239,7 +239,7 @@ def indexing(x):
     return np.sum(a) + np.sum(b) + np.sum(c) + x[1, 2] * x[np.newaxis][0, 2, 3]
 
 
-def test_indexing_reads():
+def test_indexing_reads(rng):
     check(indexing, (rng.standard_normal((3, 4)),))
 
 
@@ -284,7 +284,7 @@ def test_float32_stays_float32():
     assert g.dtype == np.float32 and g.shape == w.shape
 
 
-def test_jax_backend_runs_the_same_generated_code():
+def test_jax_backend_runs_the_same_generated_code(rng):
     w1, w2 = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
     check(calls_user_function, (A, rng.standard_normal((4, 4)), rng.standard_normal((4, 2))),
           wrt=(1, 2), backend="jax", fd=False)
@@ -335,7 +335,7 @@ def test_module_level_values_are_read_at_call_time_not_captured():
     (methods, (A, A + 0.5), (0, 1)),
     (broadcasting, (A, np.full(4, 0.7), 0.3), (0, 1)),
 ])
-def test_float32_inputs_give_float32_gradients_close_to_float64(fn, args, wrt):
+def test_float32_inputs_give_float32_gradients_close_to_float64(fn, args, wrt, rng):
     g64 = srcgrad.grad(fn, wrt=wrt)(*args)
     args32 = tuple(a.astype(np.float32) if isinstance(a, np.ndarray) else a for a in args)
     g32 = srcgrad.grad(fn, wrt=wrt)(*args32)
@@ -477,7 +477,7 @@ IN_PLACE = {written_in_place_after_being_read, assigned_into_itself,
 
 
 @pytest.mark.parametrize("fn", FOUND, ids=lambda f: f.__name__)
-def test_programs_the_fuzzer_found(fn):
+def test_programs_the_fuzzer_found(fn, rng):
     x, y = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
     in_place = fn in IN_PLACE          # not jax code: finite differences
     check(fn, (x, y), wrt=(0, 1), jax_oracle=not in_place)
