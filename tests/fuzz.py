@@ -19,10 +19,10 @@ or a kink within 1e-6 of the point), or the float32 program takes another branch
 else is a *mismatch*: a wrong value or shape, srcgrad raising (SrcGradError included: the
 generator writes only code srcgrad supports), or a program that jax runs and srcgrad's
 derivative does not. A gradient that disagrees is first judged by central differences of each
-of its coordinates: where they disagree with jax too, or cannot tell a disagreement within 100
-tolerances from rounding, the program is skipped and the reason counted. ``--save`` writes
-each mismatch as a regression case file, which tests/test_fuzz.py runs. The last line of the
-report reads ``N programs, M mismatches``; the exit status is 1 when M > 0.
+of its coordinates: where they disagree with jax too, or cannot tell a float32 disagreement
+within ten tolerances from rounding, the program is skipped and the reason counted.
+``--save`` writes each mismatch as a regression case file, which tests/test_fuzz.py runs. The
+last line of the report reads ``N programs, M mismatches``; the exit status is 1 when M > 0.
 """
 
 from __future__ import annotations
@@ -49,7 +49,13 @@ import fuzzgen  # noqa: E402
 import jaxpr_numpy  # noqa: E402
 from fuzzgen import Program, generate  # noqa: E402
 
-TOLERANCE = {"float64": (1e-7, 1e-9), "float32": (2e-3, 2e-4)}   # rtol, atol (scaled)
+# rtol, atol (scaled). Measured on 1500 programs (seeds 200000 to 201499): the worst float64
+# disagreement of an agreeing program was 6.2e-13 relative (6.2e-4 of this tolerance), the
+# worst float32 one 0.82 of its tolerance.
+TOLERANCE = {"float64": (1e-9, 1e-11), "float32": (2e-3, 2e-4)}
+# How far past the tolerance a disagreement that central differences cannot settle is taken
+# for rounding: never in float64 (no program needed it), ten tolerances in float32
+ROUNDING = {"float64": 1.0, "float32": 10.0}
 TIME_LIMIT_S = 60
 
 
@@ -140,7 +146,7 @@ def check(program: Program, backend: str = "numpy") -> Outcome:
         for dtype, point in runs:
             problem = _compare(srcgrad, f_np, names, point, want, dtype, rng, backend)
             if problem:
-                unresolved = _unconfirmed(f_np, args64, want, problem)
+                unresolved = _unconfirmed(f_np, args64, want, problem, dtype)
                 if unresolved:
                     return Outcome(seed, "skipped", unresolved)
                 why = f"{problem.text} ({dtype})"
@@ -262,13 +268,14 @@ def check_by_differences(program: Program) -> Outcome:
         linecache.cache.pop(filename, None)
 
 
-def _unconfirmed(f, args, want, problem: Problem) -> str:
+def _unconfirmed(f, args, want, problem: Problem, dtype: str = "float64") -> str:
     """Why a disagreement of srcgrad's gradient with jax's is not srcgrad's fault, or ''.
 
     Central differences of every coordinate of the argument are the arbiter: where they
     disagree with jax's gradient, the derivative is not defined there (a standard deviation
-    of equal values, a kink); where srcgrad's gradient is within 100 tolerances of jax's
-    and central differences cannot tell which is nearer, the disagreement is rounding."""
+    of equal values, a kink); where srcgrad's float32 gradient is within ROUNDING
+    tolerances of jax's and central differences cannot tell which is nearer, the
+    disagreement is rounding (in float64, any disagreement counts)."""
     if problem.index is None or problem.got is None:
         return ""
     i = problem.index
@@ -277,7 +284,7 @@ def _unconfirmed(f, args, want, problem: Problem) -> str:
     scale = 1e-5 * (1.0 + np.max(np.abs(w), initial=0.0))
     if np.max(np.abs(fd - w), initial=0.0) > scale:
         return "jax's gradient disagrees with central differences"
-    if problem.error <= 100 and np.max(np.abs(fd - g), initial=0.0) <= scale:
+    if problem.error <= ROUNDING[dtype] and np.max(np.abs(fd - g), initial=0.0) <= scale:
         return f"rounding: central differences agree with both ({problem.error:.3g} x tolerance)"
     return ""
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from canonical import CASES, arguments, two_layer_net
+from oracle import finite_difference, numpy_is
 
 import srcgrad
 from srcgrad.backends import get_backend
 from srcgrad.emit import compile_function
-from tests.canonical import CASES, arguments, two_layer_net
-from tests.oracle import finite_difference, numpy_is
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy

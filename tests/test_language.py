@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracle import check
 
 import srcgrad
-from tests.oracle import check
 
 rng = np.random.default_rng(42)
 A = rng.standard_normal((3, 4))
@@ -210,8 +210,7 @@ def test_dict_arguments_get_dict_gradients_with_zeros_for_unread_items(rng):
     # compare with jax on the differentiable leaves
     import jax
     import jax.numpy as jnp
-
-    from tests.oracle import numpy_is
+    from oracle import numpy_is
     with numpy_is(__name__, jnp):
         want = jax.grad(lambda w1, b1, w: dict_params(
             {"w1": w1, "b1": b1, "out": {"w": w}}, A), argnums=(0, 1, 2))(

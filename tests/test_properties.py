@@ -6,8 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from tests.oracle import check
+from oracle import check
 
 
 def mixed(a, b, c):

@@ -1,0 +1,274 @@
+"""The optimizer passes (srcgrad/optimize.py) one by one, on programs written as the generated
+code they stand for: each pass keeps every value (the program runs to the same results before
+and after, on random inputs), and does the rewriting it exists for.
+
+``program(text)`` reads generated code: a ``# ---- backward`` line splits the sweeps, the
+``return`` line gives what the function returns, ``# pair N`` ties a push to its pop."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import numpy as np
+import pytest
+
+from srcgrad import optimize as opt
+from srcgrad.backends import get_backend
+from srcgrad.emit import compile_function, emit
+from srcgrad.errors import Location
+from srcgrad.ir import Gen, GIf, GLoop, Origin, Program
+
+ORIGIN = Origin(Location("<test>", 1, 0, ""), "the user's statement")
+BANNER = "# ---- backward"
+
+
+def _pair(line: cst.SimpleStatementLine) -> int:
+    comment = line.trailing_whitespace.comment
+    if comment is not None and comment.value.startswith("# pair "):
+        return int(comment.value.split()[2])
+    return 0
+
+
+def _block(statements) -> tuple:
+    out = []
+    for s in statements:
+        if isinstance(s, cst.If):
+            orelse = s.orelse.body.body if isinstance(s.orelse, cst.Else) else ()
+            out.append(GIf(s.test, _block(s.body.body), _block(orelse), ORIGIN))
+        elif isinstance(s, cst.For):
+            out.append(GLoop(s.target.value, s.iter, _block(s.body.body), ORIGIN))
+        elif isinstance(s, cst.While):
+            out.append(GLoop(None, s.test, _block(s.body.body), ORIGIN))
+        else:
+            small, pair = s.body[0], _pair(s)
+            if isinstance(small, cst.Assign):
+                t = small.targets[0].target
+                if isinstance(t, cst.Subscript):   # y[i] = v
+                    index = cst.Subscript(cst.Name("s_"), t.slice)
+                    out.append(Gen(t.value.value, small.value, ORIGIN, index=index))
+                else:
+                    out.append(Gen(t.value, small.value, ORIGIN, pair=pair))
+            elif isinstance(small, cst.AugAssign):   # trips += 1
+                name = small.target.value
+                out.append(Gen(name, cst.BinaryOperation(cst.Name(name), cst.Add(),
+                                                         small.value), ORIGIN))
+            else:
+                out.append(Gen(None, small.value, ORIGIN, effect=True, pair=pair))
+    return tuple(out)
+
+
+def program(params: str, text: str) -> Program:
+    """The generated function ``def f(params)`` whose body is ``text``."""
+    text = textwrap.dedent(text).strip("\n")
+    body, ret = text.rsplit("\nreturn ", 1)
+    forward, _, backward = body.partition(BANNER)
+    backward = backward.split("\n", 1)[1] if backward else ""
+    sweep = [_block(cst.parse_module(part + "\n").body) if part.strip() else ()
+             for part in (forward, backward)]
+    return Program("f", tuple(p.strip() for p in params.split(",")), sweep[0], sweep[1],
+                   (cst.parse_expression(ret),))
+
+
+def lines(p: Program) -> list[str]:
+    """The code of ``p``'s body, comments left out."""
+    return [ln.strip() for ln in emit(p).splitlines()[1:] if not ln.strip().startswith("#")]
+
+
+def run(p: Program, args):
+    fn = compile_function(emit(p), p.name, get_backend("numpy").namespace("np"))
+    return fn(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+
+
+def same_values(before: Program, after: Program, args) -> None:
+    want, got = run(before, args), run(after, args)
+    for w, g in zip(np.atleast_1d(want) if not isinstance(want, tuple) else want,
+                    np.atleast_1d(got) if not isinstance(got, tuple) else got, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-15)
+
+
+X = np.linspace(-0.9, 1.3, 4)
+W = np.linspace(0.4, 1.6, 4)
+
+
+# --- common subexpressions -----------------------------------------------------------------------
+
+def test_a_repeated_pure_expression_is_computed_once():
+    p = program("x, w", """
+        t1 = np.tanh(x) * w
+        t2 = np.tanh(x) * w
+        return t1 + t2
+    """)
+    q = opt.common_subexpressions(p)
+    assert lines(q) == ["t1 = np.tanh(x) * w", "return t1 + t1"]
+    same_values(p, q, (X, W))
+
+
+@pytest.mark.parametrize("between", ["x = x * w + 0.1", "w = np.sin(w)", "t1 = x"])
+def test_a_result_is_not_reused_after_what_it_reads_or_holds_is_assigned(between):
+    """``np.tanh(x) * w`` after ``x`` (or ``w``, or the first result's holder) is assigned
+    is another value: it is computed again."""
+    p = program("x, w", f"""
+        s = 0.0
+        for i in range(3):
+            t1 = np.tanh(x) * w
+            {between}
+            t2 = np.tanh(x) * w
+            s = s + np.sum(t1 * t2)
+        return s
+    """)
+    q = opt.common_subexpressions(p)
+    assert "t2 = t1" not in lines(q)
+    same_values(p, q, (X, W))
+
+
+def test_calls_of_anything_but_array_functions_are_never_merged():
+    p = program("xs, x", """
+        t1 = xs.pop()
+        t2 = xs.pop()
+        t3 = np.random.rand()
+        return t1 + t2
+    """)
+    q = opt.common_subexpressions(p)
+    assert lines(q) == lines(p)
+
+
+def test_an_array_updated_in_place_is_never_merged():
+    p = program("x, w", """
+        y = x * w
+        y[0] = 2.0
+        z = x * w
+        return y + z
+    """)
+    q = opt.common_subexpressions(p)
+    assert "z = y" not in lines(q)
+    same_values(p, q, (X, W))
+
+
+# --- dead code, copies, inlining -----------------------------------------------------------------
+
+def test_eliminate_drops_what_nothing_reads_and_keeps_effects():
+    p = program("x", """
+        t1 = np.sin(x)
+        t2 = np.cos(x)
+        print(t2)
+        t3 = np.exp(x)
+        return t1
+    """)
+    q = opt.eliminate(p)
+    assert lines(q) == ["t1 = np.sin(x)", "t2 = np.cos(x)", "print(t2)", "return t1"]
+
+
+def test_eliminate_keeps_what_the_next_iteration_reads():
+    p = program("x", """
+        h = x
+        for i in range(3):
+            g = h * 2.0
+            h = np.sin(h)
+            u = g
+        return h
+    """)
+    q = opt.eliminate(p)
+    assert "h = np.sin(h)" in lines(q) and "g = h * 2.0" not in lines(q)
+    same_values(p, q, (X,))
+
+
+def test_inline_substitutes_a_temporary_read_once():
+    p = program("x", """
+        t1 = np.sin(x)
+        t2 = t1 * 2.0
+        return t2
+    """)
+    q = opt.inline(p, frozenset())
+    assert lines(q) == ["t2 = np.sin(x) * 2.0", "return t2"] or \
+        lines(q) == ["return np.sin(x) * 2.0"]
+    same_values(p, q, (X,))
+
+
+def test_inline_leaves_a_temporary_read_twice():
+    p = program("x", """
+        t1 = np.sin(x)
+        t2 = t1 * t1
+        return t2
+    """)
+    q = opt.inline(p, frozenset())
+    assert "t1 = np.sin(x)" in lines(q)
+    same_values(p, q, (X,))
+
+
+def test_inline_does_not_move_a_read_past_a_write_of_what_it_reads():
+    p = program("x", """
+        t1 = x * 2.0
+        x = np.sin(x)
+        t2 = t1 + x
+        return t2
+    """)
+    q = opt.optimize(p, frozenset({"x"}))
+    same_values(p, q, (X,))
+
+
+def test_coalesce_removes_copies():
+    p = program("x", """
+        t1 = np.sin(x)
+        a = t1
+        return a * 2.0
+    """)
+    q = opt.coalesce(p)
+    assert len(lines(q)) == 2
+    same_values(p, q, (X,))
+
+
+# --- stacks of saved values ----------------------------------------------------------------------
+
+def test_a_push_whose_pop_is_gone_is_dropped():
+    p = program("x", """
+        saved_h = []
+        h = x
+        for i in range(2):
+            saved_h.append(h)  # pair 1
+            h = np.sin(h)
+        # ---- backward
+        d_h = np.ones_like(h)
+        return d_h
+    """)
+    q = opt.prune_pushes(p)
+    assert "saved_h.append(h)" not in lines(q)
+    kept = program("x", """
+        saved_h = []
+        h = x
+        for i in range(2):
+            saved_h.append(h)  # pair 1
+            h = np.sin(h)
+        # ---- backward
+        d_h = np.ones_like(h)
+        for i in reversed(range(2)):
+            h = saved_h.pop()  # pair 1
+            d_h = d_h * np.cos(h)
+        return d_h
+    """)
+    assert "saved_h.append(h)" in lines(opt.prune_pushes(kept))
+    same_values(kept, opt.optimize(kept, frozenset({"x", "h"})), (X,))
+
+
+# --- the whole pipeline --------------------------------------------------------------------------
+
+def test_the_pipeline_keeps_values_through_branches_and_loops():
+    p = program("x, w", """
+        s = 0.0
+        h = x
+        for i in range(3):
+            t1 = h * w
+            t2 = np.tanh(t1)
+            if np.sum(t2) > 0:
+                h = t2 + 0.0
+            else:
+                h = t2 * 1.0
+            t3 = np.tanh(t1)
+            s = s + np.sum(t3 * h)
+        return s
+    """)
+    q = opt.optimize(p, frozenset({"x", "w", "h", "s"}))
+    assert "h = t2" in lines(q)                                # t2 * 1.0, folded
+    assert "s = s + np.sum(np.tanh(t1) * h)" in lines(q)       # t3, read once, inlined
+    same_values(p, q, (X, W))
+    same_values(p, q, (-X, W))
