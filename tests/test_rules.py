@@ -827,6 +827,47 @@ def test_rule_keeps_float32(name: str, case: Case):
     assert checked, "no float32 adjoint in this case"
 
 
+def _numpy_twin(name: str):
+    """The NumPy function of rule ``name``'s name (None for the helpers of generated code)."""
+    for space in (np, np.linalg):
+        f = getattr(space, name, None)
+        if callable(f) and not isinstance(f, type):
+            return f
+    return None
+
+
+NUMPY_CASES = [(n, c) for n, c in [*RULE_CASES, *NONDIFF_CASES.items()]
+               if _numpy_twin(n) is not None and n not in ("astype", "empty_like")]
+# (x.astype(dtype) is a method: np.astype is another spelling only in NumPy 2; empty_like's
+# values are whatever the memory held)
+
+
+@pytest.mark.parametrize(("name", "case"), NUMPY_CASES,
+                         ids=[f"{n}-{c.label}" for n, c in NUMPY_CASES])
+def test_rule_primal_is_numpys_function(name: str, case: Case):
+    """A rule's primal computes what the NumPy function it stands for computes, exactly
+    (the rule tests compare derivatives with jax, but a primal and its jax twin could be
+    wrong together)."""
+    rule = DEFAULT_RULES[name]
+    ops = case.make(_rng("twin", name, case.label))
+    params = dict(case.params)
+    got = rule.primal(np, *ops, **params)
+    f = _numpy_twin(name)
+    if name == "einsum":
+        want = f(params.pop("subscripts"), *ops, **params)
+    elif rule.variadic:
+        want = f(list(ops), **params)
+    else:
+        want = f(*ops, **params)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_round_rounds_to_whole_numbers_by_default():
+    x = np.array([0.26, 1.5, -2.71, 3.49])
+    np.testing.assert_array_equal(DEFAULT_RULES["round"].primal(np, x), np.round(x))
+
+
 @pytest.mark.parametrize("name", sorted(NONDIFF_CASES))
 def test_nondiff_primal_runs(name: str):
     rule = DEFAULT_RULES[name]
