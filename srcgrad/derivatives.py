@@ -109,7 +109,7 @@ class JvpFunction(_Generated):
         for (i, _), t in zip(wrt, tangents, strict=True):
             if i < len(primals):
                 _check_tangent(primals[i], t, i)
-        return fn(*primals, **{name: t for (_, name), t in zip(wrt, tangents, strict=True)})
+        return _ieee(fn, primals, {name: t for (_, name), t in zip(wrt, tangents, strict=True)})
 
 
     def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
@@ -122,6 +122,19 @@ class JvpFunction(_Generated):
             raise SrcGradError(f"{self.__name__[4:]} takes {len(wrt)} tangent(s), got "
                                f"{len(tangents)}", hint="one tangent per differentiated argument")
         return fn, list(primals), {name: t for (_, name), t in zip(wrt, tangents, strict=True)}
+
+
+def _ieee(fn: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """``fn(*args, **kwargs)``; where every argument is a Python float and Python's arithmetic
+    raised (``1.0 / 0.0``, ``0.0 ** -0.5``), the same on NumPy float64 scalars, which give inf
+    and nan as NumPy and JAX do, with the results as floats again (as ``grad`` does)."""
+    try:
+        return fn(*args, **kwargs)
+    except (ZeroDivisionError, OverflowError, ValueError):
+        if not all(type(a) is float for a in (*args, *kwargs.values())):
+            raise
+    out = fn(*(np.float64(a) for a in args), **{k: np.float64(v) for k, v in kwargs.items()})
+    return tuple(float(v) for v in out) if isinstance(out, tuple) else float(out)
 
 
 def _check_tangent(primal: Any, tangent: Any, i: int) -> None:
@@ -190,7 +203,7 @@ class DerivativeFunction(_Generated):
             raise SrcGradError(
                 f"derivative takes a scalar argument; got shape {np.shape(args[i])}",
                 hint="use jvp (a direction) or jacobian for array arguments")
-        return fn(*args, **kwargs)
+        return _ieee(fn, args, kwargs)
 
     def __srcgrad_code__(self) -> Callable:
         return self._build()[0]
