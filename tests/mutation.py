@@ -76,11 +76,14 @@ def install() -> None:
     """Rule templates are read from the active mutant's source."""
     from srcgrad import template
 
+    if hasattr(template._template, "reads_mutants"):
+        return   # the conftest is imported again in each of mutmut's test runs
     plain = functools.cache(template._template.__wrapped__)
 
     def _template(fn):
         return plain(active_function(fn))   # cached by the function it resolves to
 
+    _template.reads_mutants = True
     template._template = _template
 
 
