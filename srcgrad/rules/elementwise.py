@@ -10,7 +10,7 @@ from srcgrad.rules._util import clip_share, log_base, unbroadcast
 from srcgrad.rules.core import Rule, linear, nondiff, rule
 
 
-def _unary(name, primal, jvp, vjp) -> Rule:
+def _unary(name, primal, jvp, vjp) -> Rule:  # pragma: no mutate block
     return rule(name, primal, (jvp,), (vjp,), elementwise=True)
 
 

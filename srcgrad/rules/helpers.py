@@ -79,7 +79,7 @@ from srcgrad.rules._util import (
 from srcgrad.rules.core import LinearJvp, Rule, Undefined, linear, nondiff, rule, variadic
 
 
-def _helper(name, primal, transpose) -> Rule:
+def _helper(name, primal, transpose) -> Rule:  # pragma: no mutate block
     # linear in g; the shape operand x carries no derivative
     return Rule(name, primal, (LinearJvp(primal), None), (transpose, None))
 
