@@ -146,6 +146,32 @@ def test_inf_and_nan_propagate_like_jax():
     np.testing.assert_allclose(got, want, rtol=1e-12)  # inf and nan where jax has them
 
 
+def clip_with_bounds(x, lo, hi):
+    return np.sum(np.clip(x, lo, hi) * np.array([1.0, 2.0, 3.0, 4.0]))
+
+
+@pytest.mark.parametrize("bounds", [(0.3, 1.2), (0.5, 0.5), (1.0, 0.4)],
+                         ids=["ordered", "equal", "crossed"])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_clip_with_array_bounds_is_minimum_of_maximum(bounds, mode):
+    """np.clip(x, lo, hi) differentiates as minimum(maximum(x, lo), hi), as JAX's does: each
+    bound's share depends on the other (crossed bounds give everything to hi)."""
+    x = np.array([0.1, 0.5, 0.9, 1.5])
+    lo, hi = np.full(4, bounds[0]), np.full(4, bounds[1])
+    with numpy_is(__name__, jnp):
+        want = jax.grad(clip_with_bounds, argnums=(0, 1, 2))(*map(jnp.asarray, (x, lo, hi)))
+    if mode == "grad":
+        got = srcgrad.grad(clip_with_bounds, wrt=(0, 1, 2))(x, lo, hi)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, np.asarray(w), rtol=1e-12)
+    else:
+        for k in range(3):
+            tangents = [np.zeros(4), np.zeros(4), np.zeros(4)]
+            tangents[k] = np.array([1.0, -2.0, 0.5, 3.0])
+            _, t = srcgrad.jvp(clip_with_bounds, (x, lo, hi), tuple(tangents))
+            np.testing.assert_allclose(t, np.asarray(want[k]) @ tangents[k], rtol=1e-12)
+
+
 def spread_of_a_solve(y):
     m = np.eye(3) * 2.0 + 0.3 * np.tanh(np.broadcast_to(y, (3, 3)))
     s = np.linalg.solve(m, np.full(3, 2.25))    # equal entries, to within rounding

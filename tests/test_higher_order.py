@@ -328,8 +328,29 @@ def with_einsum_of_a_scalar(s):
     return np.einsum("i,i->", np.sin(XS[0] * s), XS[1] * s * s)
 
 
+def with_keepdims(x):
+    """Reductions with their parameters away from the defaults (keepdims, axis, ord, ddof): the
+    gradient helpers they become keep them, and so do those helpers' own rules."""
+    return (np.sum(np.linalg.norm(np.sin(x), axis=1, keepdims=True) * x)
+            + np.sum(np.linalg.norm(x, ord=3, axis=0, keepdims=True) * x)
+            + np.sum(np.prod(np.cos(x) + 1.5, axis=0, keepdims=True) * x)
+            + np.sum(np.var(x, axis=1, keepdims=True, ddof=1) * x)
+            + np.sum(np.std(x, axis=0, keepdims=True) * x)
+            + np.sum(np.max(x * x, axis=1, keepdims=True) * x)
+            + np.sum(np.min(np.sin(x), axis=0, keepdims=True) * x)
+            + np.sum(np.mean(x, axis=1, keepdims=True) ** 3)
+            + np.sum(np.sum(x ** 2, axis=0, keepdims=True) ** 2))
+
+
+def with_list_joins(x):
+    rows = [np.sin(x[0]), x[1] ** 2, np.cos(x[2])]
+    return (np.sum(np.stack(rows, axis=1) ** 3) + np.sum(np.hstack(rows) ** 3)
+            + np.sum(np.vstack(rows) ** 3) + np.sum(sum(rows) ** 3)
+            + np.sum(np.array(rows) ** 3))
+
+
 SECOND = [with_einsum, with_extrema, with_prod, with_var, with_norm, with_solve, with_products,
-          with_joins,
+          with_joins, with_keepdims, with_list_joins,
           with_shapes, with_index_assignment, with_kinks, with_a_loop, with_a_list]
 XS = R.uniform(0.2, 1.2, (3, 4)) * np.array([1.0, -1.0, 1.0, -1.0])
 

@@ -863,6 +863,14 @@ def test_rule_primal_is_numpys_function(name: str, case: Case):
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
 
+@pytest.mark.parametrize("name", ["less", "less_equal", "greater", "greater_equal", "equal",
+                                  "not_equal", "maximum", "minimum"])
+def test_comparisons_at_ties_are_numpys(name):
+    """Random operands never tie: at ties, ``<=`` and ``<`` are told apart here."""
+    a, b = np.array([1.0, 2.0, 3.0, -0.5]), np.array([1.0, 0.0, 3.0, 0.5])
+    np.testing.assert_array_equal(DEFAULT_RULES[name].primal(np, a, b), getattr(np, name)(a, b))
+
+
 def test_round_rounds_to_whole_numbers_by_default():
     x = np.array([0.26, 1.5, -2.71, 3.49])
     np.testing.assert_array_equal(DEFAULT_RULES["round"].primal(np, x), np.round(x))
