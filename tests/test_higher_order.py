@@ -331,8 +331,11 @@ def with_einsum_of_a_scalar(s):
 def with_keepdims(x):
     """Reductions with their parameters away from the defaults (keepdims, axis, ord, ddof): the
     gradient helpers they become keep them, and so do those helpers' own rules."""
-    return (np.sum(np.linalg.norm(np.sin(x), axis=1, keepdims=True) * x)
-            + np.sum(np.linalg.norm(x, ord=3, axis=0, keepdims=True) * x)
+    return (np.sum(np.linalg.norm(np.sin(x), ord=2, axis=1, keepdims=True) * x)
+            + np.sum(np.linalg.norm(x, ord=4, axis=0, keepdims=True) * x)
+            + np.sum(np.linalg.norm(x, ord=2.5, axis=1) ** 2)
+            + np.linalg.norm(np.cos(x), "fro") ** 3 + np.linalg.norm(x[0], ord=np.inf) * x[1, 1]
+            + np.sum(np.linalg.norm(x, ord=0, axis=1) * x[0, :3])
             + np.sum(np.prod(np.cos(x) + 1.5, axis=0, keepdims=True) * x)
             + np.sum(np.var(x, axis=1, keepdims=True, ddof=1) * x)
             + np.sum(np.std(x, axis=0, keepdims=True) * x)
