@@ -220,31 +220,28 @@ def test_coalesce_removes_copies():
 
 # --- stacks of saved values ----------------------------------------------------------------------
 
+SAVES_H = """
+    saved_h = []
+    h = x
+    for i in range(2):
+        saved_h.append(h)  # pair 1
+        h = np.sin(h)
+    # ---- backward
+    d_h = np.ones_like(h)
+"""
+
+
 def test_a_push_whose_pop_is_gone_is_dropped():
-    p = program("x", """
-        saved_h = []
-        h = x
-        for i in range(2):
-            saved_h.append(h)  # pair 1
-            h = np.sin(h)
-        # ---- backward
-        d_h = np.ones_like(h)
-        return d_h
+    p = program("x", SAVES_H + """
+    return d_h
     """)
     q = opt.prune_pushes(p)
     assert "saved_h.append(h)" not in lines(q)
-    kept = program("x", """
-        saved_h = []
-        h = x
-        for i in range(2):
-            saved_h.append(h)  # pair 1
-            h = np.sin(h)
-        # ---- backward
-        d_h = np.ones_like(h)
-        for i in reversed(range(2)):
-            h = saved_h.pop()  # pair 1
-            d_h = d_h * np.cos(h)
-        return d_h
+    kept = program("x", SAVES_H + """
+    for i in reversed(range(2)):
+        h = saved_h.pop()  # pair 1
+        d_h = d_h * np.cos(h)
+    return d_h
     """)
     assert "saved_h.append(h)" in lines(opt.prune_pushes(kept))
     same_values(kept, opt.optimize(kept, frozenset({"x", "h"})), (X,))
