@@ -368,7 +368,7 @@ def _mlp_fd_check(grads, args, directions: int = 3) -> None:
 
 def _transform_once(args) -> tuple[float, float]:
     """(first call, regular call) of a fresh GradFunction, cache cleared, in seconds."""
-    srcgrad.api._CACHE.clear()
+    srcgrad.pipeline._CACHE.clear()
     g = srcgrad.grad(mlp_loss, wrt=MLP_WRT)
     t0 = time.perf_counter()
     g(*args)
@@ -419,11 +419,11 @@ def _cold_process() -> str:
 
 def _stage_breakdown(args, reps: int) -> None:
     """Where the transformation time goes: srcgrad's passes, timed by wrapping them."""
-    from srcgrad import analyze, api, emit, normalize, optimize, reverse
+    from srcgrad import analyze, emit, optimize, pipeline, reverse
 
-    hooks = [(api, "parse_function", "parse (libcst + positions)"),
-             (normalize, "user_names", "normalize.user_names"),
-             (normalize, "normalize", "normalize"),
+    hooks = [(pipeline, "parse_function", "parse (libcst + positions)"),
+             (pipeline, "names_in", "the user's names"),
+             (pipeline, "normalize", "normalize"),
              (analyze, "activity", "analyze.activity"),
              (analyze, "ShapeClasses", "analyze.ShapeClasses"),
              (reverse, "reverse", "reverse"),

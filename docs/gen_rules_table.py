@@ -2,7 +2,7 @@
 
 Run from the repository root:  .venv/bin/python docs/gen_rules_table.py
 Paste the output over the table in docs/rules.md. Nothing here is hand-written: families come
-from the rule modules, spellings from srcgrad.backends.calls and srcgrad.normalize.
+from the rule modules, spellings from srcgrad.rules.calls and srcgrad.normalize.
 
 With ``--helpers`` it prints the table of helpers of docs/generated-code.md instead: every name
 generated code can call besides the array module, with the first sentence of its docstring.
@@ -21,7 +21,7 @@ import numpy as np
 
 from srcgrad import normalize
 from srcgrad.backends import HELPERS
-from srcgrad.backends.calls import METHODS, PROPERTIES, CallTable
+from srcgrad.rules.calls import METHODS, PROPERTIES, CallTable
 from srcgrad.rules import DEFAULT_RULES, compare, elementwise, helpers, linalg, reduce, shape
 from srcgrad.rules.core import Undefined
 

@@ -1,174 +1,21 @@
-"""The public transformations. This module only chains the passes together."""
+"""The user's front end for reverse mode: ``grad``, ``value_and_grad`` and ``show``.
+
+:class:`GradFunction` generates its code through :func:`srcgrad.pipeline.transform` on first
+use, picks the code made for Python numbers when a call passes only floats, refuses integer
+``wrt`` arguments, and turns JAX's tracer errors into located errors."""
 
 from __future__ import annotations
 
 import inspect
-import threading
-import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+import linecache
+import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from srcgrad import analyze, custom, emit, forward, normalize, optimize, reverse
-from srcgrad.backends import get_backend
-from srcgrad.backends.calls import CallTable, is_array_module
-from srcgrad.errors import SrcGradError
-from srcgrad.naming import Namer
-from srcgrad.parse import parse_function
-from srcgrad.rules import DEFAULT_RULES
-
-Wrt = int | str | Sequence[int | str]
-
-_CALLS = CallTable(DEFAULT_RULES)
-_LOCK = threading.RLock()
-# function -> {options: generated code}; weak on the function, so that the code generated
-# for it goes with it (a function defined in a loop or a test is not kept alive by srcgrad)
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_STRONG: dict[tuple, tuple] = {}  # the same, for the rare callable that takes no weak reference
-
-
-def _alias(namespace) -> str:
-    np_obj = namespace.get("np")
-    return "np" if np_obj is None or is_array_module(np_obj) else "xp"
-
-
-def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
-                 loc) -> tuple[tuple[str, ...], bool]:
-    """Parameter names for ``wrt``, and whether a single gradient (not a tuple) is returned."""
-    single = isinstance(wrt, (int, str))
-    if not single and not isinstance(wrt, (tuple, list)):
-        raise SrcGradError(f"wrt must be a parameter index or name, or a tuple of them, not "
-                           f"{wrt!r}", loc, hint=f"parameters are {', '.join(params)}")
-    items = (wrt,) if single else tuple(wrt)
-    names = []
-    for w in items:
-        if isinstance(w, int) and not isinstance(w, bool):
-            if not -len(params) <= w < len(params):
-                raise SrcGradError(f"wrt={w} but {fn.__name__} has {len(params)} parameters",
-                                   loc, hint=f"parameters are {', '.join(params)}")
-            names.append(params[w])
-        elif isinstance(w, str):
-            if w not in params:
-                raise SrcGradError(f"wrt={w!r} names no parameter of {fn.__name__}", loc,
-                                   hint=f"parameters are {', '.join(params)}")
-            names.append(w)
-        else:
-            raise SrcGradError(f"wrt must be a parameter index or name, not {w!r}", loc,
-                               hint=f"parameters are {', '.join(params)}")
-    if not names:
-        raise SrcGradError("wrt is empty", loc,
-                           hint=f"name at least one parameter: {', '.join(params)}")
-    return tuple(names), single
-
-
-def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
-              jit: bool = False, source: str | None = None, scalars: bool = False,
-              mode: str = "rev", seeded: bool = False, name: str | None = None,
-              ) -> tuple[Callable, str, tuple[int, ...], tuple]:
-    """Generate (or fetch from the cache) the gradient function of ``fn`` (``mode="rev"``) or
-    its forward-mode derivative, value and tangent (``mode="fwd"``); ``name`` names the
-    generated function (``grad_f``, ``jvp_f`` unless given).
-
-    With ``scalars``, the code is specialized for calls whose arguments are all Python numbers
-    (no broadcasting to undo); the last item returned lists the module-level numbers it
-    assumes stay numbers, as ``(globals dict, name)`` pairs.
-    """
-    fn = _generated_code(fn)  # a derivative made by srcgrad: its generated function
-    options = (tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-               source, scalars, mode, seeded, name, custom.version())
-    with _LOCK:
-        cache, key = _cached(fn, options)
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-        parsed = parse_function(fn, source)
-        user = normalize.user_names(parsed.node)
-        ctx = normalize.PassContext(DEFAULT_RULES, _CALLS, Namer(user),
-                                    alias=_alias(parsed.namespace), backend=backend)
-        core = normalize.normalize(parsed, ctx, fn)
-        names, single = _resolve_wrt(fn, core.params, wrt, parsed.loc(parsed.node))
-        act = analyze.activity(core, names, ctx.rules)
-        assumed: list[tuple[dict, str]] = []
-        scalar_names: frozenset[str] = frozenset()
-        if scalars:
-            scalar_names = analyze.scalar_values(
-                core, ctx.rules, lambda lit: _global_number(lit, ctx.bindings, assumed))
-        shapes = analyze.ShapeClasses(core, ctx.rules, scalar_names)
-        if mode == "fwd":
-            program = forward.forward(core, names, act, shapes, ctx, with_value=with_value,
-                                      seeded=seeded)
-            facts = optimize.Facts(frozenset(), shapes.find, ctx.alias)
-        else:
-            program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value,
-                                      cotangent=mode == "vjp")
-            if not single:
-                program = _tuple_returns(program, with_value)
-            facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
-                                   shapes.find, ctx.alias)
-        if name is not None:
-            program = replace(program, name=name)
-        program = optimize.optimize(program, frozenset(user), facts)
-        text = emit.emit(program)
-        be = get_backend(backend, jit)
-        namespace = {**be.namespace(ctx.alias), **ctx.bindings}
-        generated = emit.compile_function(text, program.name, namespace)
-        generated.__defaults__ = getattr(fn, "__defaults__", None)
-        generated.__kwdefaults__ = getattr(fn, "__kwdefaults__", None)
-        generated.__srcgrad_source__ = text
-        compiled = be.compile(generated) if be.compile else generated
-        result = (compiled, text, tuple(core.params.index(n) for n in names),
-                  tuple({(id(g), k): (g, k) for g, k in assumed}.values()))
-        cache[key] = result
-        return result
-
-
-def _cached(fn: Callable, options: tuple) -> tuple[dict, tuple]:
-    """Where the code generated for ``fn`` with ``options`` is cached, and its key there (the
-    options alone: the cache holds ``fn`` weakly, and its entries must not hold it)."""
-    try:
-        per_fn = _CACHE.get(fn)
-        if per_fn is None:
-            per_fn = _CACHE[fn] = {}
-        return per_fn, options
-    except TypeError:  # not weakly referenceable
-        return _STRONG, (fn, *options)
-
-
-def _generated_code(fn: Callable) -> Callable:
-    """The generated function behind a srcgrad derivative (``grad(f)``, ``derivative(f)``):
-    what differentiating it again reads (never the user's function it wraps)."""
-    code = getattr(type(fn), "__srcgrad_code__", None)
-    return code(fn) if code is not None else fn
-
-
-def _global_number(lit, bindings: dict, assumed: list) -> bool:
-    """Whether ``lit`` reads a module-level number (``module_globals["DT"]``); noted in
-    ``assumed`` when it does, since the module could rebind it."""
-    import libcst as cst
-
-    node = lit.node
-    if not (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name)
-            and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)
-            and isinstance(node.slice[0].slice.value, cst.SimpleString)):
-        return False
-    globs = bindings.get(node.value.value)
-    key = node.slice[0].slice.value.evaluated_value
-    if not isinstance(globs, dict) or type(globs.get(key)) not in (int, float):
-        return False
-    assumed.append((globs, key))
-    return True
-
-
-def _tuple_returns(program, with_value):
-    from dataclasses import replace
-
-    import libcst as cst
-
-    if with_value:
-        return program
-    return replace(program, returns=(cst.Tuple([cst.Element(r) for r in program.returns]),))
+from srcgrad.errors import Location, SrcGradError
+from srcgrad.pipeline import Wrt, transform
 
 
 class GradFunction:
@@ -196,8 +43,9 @@ class GradFunction:
 
     def _build(self, scalars: bool = False) -> Callable:
         try:
-            fn, source, self._wrt_positions, assumed = transform(
-                self.__wrapped__, **self._options, scalars=scalars)
+            made = transform(self.__wrapped__, **self._options, scalars=scalars)
+            fn, source, self._wrt_positions, assumed = (made.fn, made.source, made.positions,
+                                                        made.assumed)
             params = list(inspect.signature(self.__wrapped__).parameters)
             self._wrt_names = tuple((params[i], i) for i in self._wrt_positions)
         except SrcGradError as err:  # the user's location is in the message: drop our frames
@@ -318,11 +166,6 @@ _TRACER_ERRORS = {"TracerBoolConversionError", "ConcretizationTypeError",
 
 def _user_line(exc: BaseException, fn: Callable):
     """The user's line behind the generated line that raised ``exc`` (from its comment)."""
-    import linecache
-    import re
-
-    from srcgrad.errors import Location
-
     tb = exc.__traceback__
     found = None
     while tb is not None:

@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import libcst as cst
 
+from srcgrad.context import PassContext
 from srcgrad.cstwalk import argument, call, ident, visit
 from srcgrad.ir import Atom, Gen, GIf, GLoop, GNode, If, Jump, Loop, Node, Stmt, Var
-from srcgrad.normalize import PassContext
 from srcgrad.template import instantiate, names_in
 
 
@@ -186,7 +186,3 @@ def structured(node: Node, block: Callable[[tuple[Node, ...]], list[GNode]]) -> 
     if isinstance(node, Jump) and node.kind != "return":
         return node
     return None
-
-
-def function_name(name: str) -> str:
-    return name if name.isidentifier() else "lambda"

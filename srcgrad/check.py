@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from srcgrad.derivatives import JvpFunction, vjp
 from srcgrad.errors import SrcGradError
+from srcgrad.rules._util import zero_grad
 
 
 class GradCheckError(AssertionError):
@@ -54,8 +56,6 @@ def check_grad(fn: Callable, *args: Any, wrt: int | str | Sequence[int | str] | 
     ``wrt`` (default: every float or float-array argument). ``eps`` defaults to 1e-6 for
     float64 (1e-3 for float32), ``rtol`` to 1e-5 (1e-2). Raises :class:`GradCheckError` with
     the report on a mismatch, or returns it (``.ok``) with ``raise_error=False``."""
-    from srcgrad.derivatives import JvpFunction, vjp
-
     params = list(inspect.signature(fn).parameters)
     positions = _positions(fn, params, args, wrt)
     rng = np.random.default_rng(seed)
@@ -142,8 +142,6 @@ def _random_like(rng: np.random.Generator, x: Any) -> Any:
 
 
 def _zeros_like(x: Any) -> Any:
-    from srcgrad.rules._util import zero_grad
-
     return zero_grad(x)
 
 

@@ -1,5 +1,5 @@
 """Forward mode, vector-Jacobian products, Jacobians and second derivatives, built on
-:func:`srcgrad.api.transform`: ``jvp``, ``derivative``, ``vjp``, ``jacobian``, ``hvp``,
+:func:`srcgrad.pipeline.transform`: ``jvp``, ``derivative``, ``vjp``, ``jacobian``, ``hvp``,
 ``hessian``. Each generates its code on first use and shows it as ``.source``."""
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from srcgrad.api import GradFunction, Wrt, grad, transform
-from srcgrad.build import function_name
+from srcgrad.api import GradFunction, grad
+from srcgrad.context import Transformed
 from srcgrad.errors import SrcGradError
+from srcgrad.naming import function_name
+from srcgrad.pipeline import Wrt, positional, transform
 
 
 class _Generated:
@@ -30,17 +32,13 @@ class _Generated:
 
     def _positional(self) -> tuple[int, ...]:
         """Every positional parameter (what ``jax.jvp`` and ``jax.vjp`` differentiate)."""
-        params = list(inspect.signature(self.__wrapped__).parameters.values())
-        return tuple(i for i, p in enumerate(params)
-                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+        return positional(self.__wrapped__)
 
-    def _transform(self, wrt: Wrt, **options: Any) -> tuple[Callable, str, tuple[int, ...]]:
+    def _transform(self, wrt: Wrt, **options: Any) -> Transformed:
         try:
-            fn, text, positions, _ = transform(self.__wrapped__, wrt, **options,
-                                               **self._options)
+            return transform(self.__wrapped__, wrt, **options, **self._options)
         except SrcGradError as err:  # the user's location is in the message
             raise err.with_traceback(None) from None
-        return fn, text, positions
 
     def _build(self) -> tuple:
         raise NotImplementedError
@@ -74,13 +72,6 @@ class _Generated:
         return f"<srcgrad.{type(self).__name__} {self.__name__}>"
 
 
-def _keyword_params(source: str, n: int) -> list[str]:
-    """The first ``n`` keyword-only parameters of a generated ``def f(x, *, x_dot, ...)``."""
-    header = source.split("\n", 1)[0]
-    kwonly = header[header.index("*,") + 2:header.rindex(")")]
-    return [p.strip() for p in kwonly.split(",")][:n]
-
-
 # --- forward mode --------------------------------------------------------------------------------
 
 class JvpFunction(_Generated):
@@ -93,9 +84,9 @@ class JvpFunction(_Generated):
     def _build(self) -> tuple[Callable, str, tuple[tuple[int, str], ...]]:
         if self._built is None:
             wrt = self._positional() if self._wrt is None else self._wrt
-            fn, text, positions = self._transform(wrt, mode="fwd", with_value=True)
-            names = _keyword_params(text, len(positions))
-            self._built = (fn, text, tuple(zip(positions, names, strict=True)))
+            made = self._transform(wrt, mode="fwd", with_value=True)
+            names = made.kwonly[:len(made.positions)]
+            self._built = (made.fn, made.source, tuple(zip(made.positions, names, strict=True)))
         return self._built
 
     def __call__(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
@@ -193,8 +184,8 @@ class DerivativeFunction(_Generated):
 
     def _build(self) -> tuple[Callable, str, int]:
         if self._built is None:
-            fn, text, positions = self._transform(self._wrt, mode="fwd", seeded=True)
-            self._built = (fn, text, positions[0])
+            made = self._transform(self._wrt, mode="fwd", seeded=True)
+            self._built = (made.fn, made.source, made.positions[0])
         return self._built
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -236,8 +227,8 @@ class VjpFunction(_Generated):
         if self._built is None:
             wrt = self._positional() if self._wrt is None else self._wrt
             wrt = (wrt,) if isinstance(wrt, (int, str)) else wrt
-            fn, text, _ = self._transform(wrt, mode="vjp")
-            self._built = (fn, text, _keyword_params(text, 1)[0])
+            made = self._transform(wrt, mode="vjp")
+            self._built = (made.fn, made.source, made.kwonly[0])
         return self._built
 
     def __call__(self, *args: Any, cotangent: Any) -> tuple:
@@ -352,17 +343,17 @@ class HvpFunction(_Generated):
                                         **self._options)
                 name = f"hvp_{function_name(self.__name__[4:])}"
                 try:
-                    fn, text, _, _ = transform(gradient, self._wrt, mode="fwd",
-                                               with_value=False, name=name, **options)
+                    made = transform(gradient, self._wrt, mode="fwd", with_value=False,
+                                     name=name, **options)
                 except SrcGradError as err:
                     raise err.with_traceback(None) from None
             else:
-                tangent_fn, tangent_text, positions = self._transform(
-                    self._wrt, mode="fwd", with_value=False)
-                gradient = GradFunction(tangent_fn, positions[0], with_value=False,
-                                        source=None, **options)
-                fn, text = gradient.fn, gradient.source
-            self._built = (fn, text, _keyword_params(text, 1)[0])
+                tangent = self._transform(self._wrt, mode="fwd", with_value=False)
+                try:
+                    made = transform(tangent.fn, tangent.positions[0], **options)
+                except SrcGradError as err:
+                    raise err.with_traceback(None) from None
+            self._built = (made.fn, made.source, made.kwonly[0])
         return self._built
 
     def __call__(self, *args: Any) -> Any:

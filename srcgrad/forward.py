@@ -20,7 +20,6 @@ from srcgrad.build import (
     apply_rule_fn,
     atom_node,
     call_of,
-    function_name,
     lowered_gens,
     method_call,
     parameters,
@@ -29,6 +28,7 @@ from srcgrad.build import (
     renamed,
     structured,
 )
+from srcgrad.context import PassContext
 from srcgrad.cstwalk import argument, call, ident
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
@@ -41,7 +41,7 @@ from srcgrad.ir import (
     Stmt,
     Var,
 )
-from srcgrad.normalize import PassContext
+from srcgrad.naming import function_name
 from srcgrad.rules.core import LinearJvp, Undefined, undefined
 from srcgrad.rules.shape import VIEWS
 from srcgrad.template import grouped, names_in, used_params

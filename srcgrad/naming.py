@@ -12,6 +12,12 @@ ADJOINT = "d_{}"
 TANGENT = "{}_dot"
 
 
+def function_name(name: str) -> str:
+    """``name`` where it can name a generated function (``grad_<name>``): a lambda's
+    ``<lambda>`` becomes ``lambda``."""
+    return name if name.isidentifier() else "lambda"
+
+
 class Namer:
     """Hands out fresh names that never clash with each other or with the user's."""
 

@@ -12,6 +12,7 @@ continues move into the other branch; every node knows the user statement it cam
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import functools
@@ -26,7 +27,7 @@ import libcst as cst
 import numpy as np
 
 from srcgrad import custom
-from srcgrad.backends.calls import METHODS, PROPERTIES, CallSpec, CallTable, is_array_module
+from srcgrad.context import PassContext
 from srcgrad.cstwalk import visit
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
@@ -45,10 +46,10 @@ from srcgrad.ir import (
     always_exits,
     may_exit,
 )
-from srcgrad.naming import Namer
 from srcgrad.parse import ParsedFunction, parse_function
 from srcgrad.printer import code
-from srcgrad.rules import Rule, RuleTable, helpers
+from srcgrad.rules import Rule, helpers
+from srcgrad.rules.calls import METHODS, PROPERTIES, CallSpec, is_array_module
 from srcgrad.rules.shape import VIEWS
 from srcgrad.template import grouped, names_in
 
@@ -133,24 +134,6 @@ class Frame:
     break_flags: list = field(default_factory=list)  # per loop: the flag `break` sets, or None
     bound_at: dict[str, Origin] = field(default_factory=dict)  # `h = x`: where h was bound
     iterated: dict[str, int] = field(default_factory=dict)  # names enclosing loops iterate over
-
-
-@dataclass
-class PassContext:
-    """What every pass reads: rules, recognized calls, names, constants to bind."""
-
-    rules: RuleTable
-    calls: CallTable
-    namer: Namer
-    alias: str = "np"
-    bindings: dict[str, Any] = field(default_factory=dict)
-    stack: list[Callable] = field(default_factory=list)
-    backend: str = "numpy"
-
-
-def user_names(node: cst.CSTNode) -> set[str]:
-    """Every identifier in ``node`` (so generated names can avoid them)."""
-    return names_in(node)
 
 
 def normalize(parsed: ParsedFunction, ctx: PassContext, fn: Callable | None = None) -> CoreFunction:
@@ -1626,7 +1609,7 @@ class _Lowering:
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 raise self.error(frame, node, f"cannot inline {fn.__name__}: *args/**kwargs "
                                  "parameters are not supported")
-        names = user_names(parsed.node)
+        names = names_in(parsed.node)
         if rule:  # a rule's parameters stand for names the transformer binds: not its own
             names -= set(inspect.signature(fn).parameters)
         self.ctx.namer.reserve_all(names)
@@ -1716,26 +1699,24 @@ class _Lowering:
         (nothing of it saved); its adjoint the inlined vector-Jacobian product srcgrad
         generates for ``fn``, which computes ``fn`` again from its arguments; its tangent the
         inlined forward-mode code of ``fn``."""
-        from srcgrad.derivatives import JvpFunction, VjpFunction
-
         name = fn.__name__
         operands = [self.materialize(frame, v, node) for v in self._arguments(frame, node, fn,
                                                                                 args, kwargs)]
         value = self.materialize(frame, self._inline_user(frame, node, fn, list(operands),
                                                           {}, None), node)
         try:
-            vjp_fn, _, d_out = VjpFunction(fn)._build()
-            jvp_fn, _, wrt = JvpFunction(fn)._build()
+            vjp, jvp = self.ctx.derive(fn, "vjp"), self.ctx.derive(fn, "fwd")
         except SrcGradError as err:
             raise self.error(frame, node, err.message, err.hint) from None
+        d_out, tangents = vjp.kwonly[0], jvp.kwonly[:len(jvp.positions)]
         g, out_ = (self.ctx.namer.fresh(f"{p}__") for p in ("d_out", "out"))
-        dots = tuple(self.ctx.namer.fresh(f"{p}__") for _, p in wrt)
+        dots = tuple(self.ctx.namer.fresh(f"{p}__") for p in tangents)
         body, results = self._lowered(frame, node, lambda: self._inline_user(
-            frame, node, vjp_fn, list(operands), {d_out: Var(g)}, None))
+            frame, node, vjp.fn, list(operands), {d_out: Var(g)}, None))
         adjoint = Lowered(f"vjp_{name}", (g, out_), body, results, checked=False)
         body, results = self._lowered(frame, node, lambda: self._inline_user(
-            frame, node, jvp_fn, list(operands),
-            {p: Var(d) for (_, p), d in zip(wrt, dots, strict=True)}, None))
+            frame, node, jvp.fn, list(operands),
+            {p: Var(d) for p, d in zip(tangents, dots, strict=True)}, None))
         tangent = Lowered(f"jvp_{name}", (out_, *dots), body, results[1:2], checked=False)
         rule_name = f"checkpoint_{name}" if name.isidentifier() else "checkpoint"
         n = len(operands)
@@ -2069,8 +2050,6 @@ def _number_or_string(v) -> cst.BaseExpression:
 
 def _literal_value(node: cst.BaseExpression):
     try:
-        import ast
-
         return ast.literal_eval(cst.Module([]).code_for_node(node))
     except Exception as exc:
         raise ValueError("not a literal") from exc

@@ -26,7 +26,6 @@ from srcgrad.build import (
     call_of,
     call_receiver,
     counted_range,
-    function_name,
     is_int,
     lowered_gens,
     method_call,
@@ -37,6 +36,7 @@ from srcgrad.build import (
     sliced,
     structured,
 )
+from srcgrad.context import PassContext
 from srcgrad.cstwalk import call, changed, ident, visit
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
@@ -59,7 +59,7 @@ from srcgrad.ir import (
     gens,
     walk,
 )
-from srcgrad.normalize import PassContext
+from srcgrad.naming import function_name
 from srcgrad.printer import code
 from srcgrad.rules.core import Undefined, undefined
 from srcgrad.rules.shape import VIEWS

@@ -89,10 +89,10 @@ def install() -> None:
 
 def reset() -> None:
     """Forget everything srcgrad generated or parsed so far."""
-    from srcgrad import api, build, normalize, parse, template
+    from srcgrad import build, normalize, parse, pipeline, template
 
-    api._CACHE.clear()
-    api._STRONG.clear()
+    pipeline._CACHE.clear()
+    pipeline._STRONG.clear()
     for module in (template, parse, build, normalize):
         for value in vars(module).values():
             clear = getattr(value, "cache_clear", None)

@@ -116,5 +116,5 @@ def test_generated_source_is_deterministic():
     import srcgrad.api
 
     first = srcgrad.grad(two_layer_net, wrt=("w1", "w2")).source
-    srcgrad.api._CACHE.clear()
+    srcgrad.pipeline._CACHE.clear()
     assert srcgrad.grad(two_layer_net, wrt=("w1", "w2")).source == first

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from srcgrad.errors import SrcGradError
+
 
 def _xp(*values):
     """numpy, or jax.numpy if any value is a jax array or tracer."""
@@ -585,8 +587,6 @@ def _norm_kind(x, ord, axis) -> bool:
         axis = axis[0]
     vector = (axis is None and nd == 1) or isinstance(axis, (int, np.integer))
     if not vector and ord not in (None, "fro"):
-        from srcgrad.errors import SrcGradError
-
         raise SrcGradError(f"the second derivative of the matrix norm ord={ord!r} is not "
                            "available", hint="use the Frobenius norm (ord=None), or a vector "
                            "norm over an axis")
@@ -799,8 +799,6 @@ def shaped_like(d, x, rule):
         return d
     if shape(d) == ():
         return broadcast_like(d, x)
-    from srcgrad.errors import SrcGradError
-
     raise SrcGradError(f"the rule {rule} returned a value of shape {shape(d)} where one of "
                        f"shape {shape(x)} is due",
                        hint="an adjoint rule returns one adjoint per argument, shaped like "
@@ -815,8 +813,6 @@ def stop_gradient(x):
 def seed(out):
     """The adjoint that starts the backward sweep of a gradient: 1 for a scalar output."""
     if getattr(out, "shape", ()) != () and shape(out) != ():
-        from srcgrad.errors import SrcGradError
-
         raise SrcGradError(
             f"grad needs a function with a scalar output; this one returned shape {shape(out)}",
             hint="reduce the output to a scalar (e.g. np.sum, np.mean), or use "

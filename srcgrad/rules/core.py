@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from srcgrad.errors import SrcGradError
+
 RuleFn = Callable[..., object]
 
 
@@ -47,8 +49,6 @@ class Undefined:
 def undefined(fn: Undefined, stmt, kind: str):
     """The located error for a statement whose ``kind`` ("tangent" or "adjoint") is
     :class:`Undefined`."""
-    from srcgrad.errors import SrcGradError
-
     return SrcGradError(f"no {kind} rule for {stmt.prim}() here: {fn.reason}", stmt.origin.loc,
                         hint="differentiate the function once less, or by the other mode "
                         "(hvp and hessian take mode=)")

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import numpy
+
+from srcgrad.rules import _util
+
 
 @dataclass(frozen=True)
 class CallSpec:
@@ -85,15 +89,11 @@ class CallTable:
     """Recognizes callables of numpy, jax.numpy (if importable), ``math`` and builtins."""
 
     def __init__(self, rule_names):
-        import numpy
-
         self._rule_names = tuple(rule_names)
         self._calls = _module_calls(numpy, self._rule_names)
         self._with_jax = False
         for name, target in _MATH.items():
             self._calls[id(getattr(math, name))] = (getattr(math, name), CallSpec(target))
-        from srcgrad.rules import _util
-
         for name in self._rule_names:  # runtime helpers in generated code being differentiated
             helper = getattr(_util, name, None)
             if callable(helper) and getattr(helper, "__module__", "") == _util.__name__:

@@ -1,0 +1,58 @@
+"""What the passes share while one function is transformed, and what they may ask of the
+driver.
+
+:class:`PassContext` carries the rule table, the recognized calls, the namer and the backend.
+A pass never calls the driver itself: where normalize needs code generated for another function
+(a checkpointed call's vector-Jacobian product and tangent), it asks ``ctx.derive``, which the
+pipeline fills in with the context's own backend. :class:`Transformed` is what the pipeline
+hands back for one function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from srcgrad.naming import Namer
+from srcgrad.rules import RuleTable
+from srcgrad.rules.calls import CallTable
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """The code generated for one function: the compiled function, its source, the positions of
+    the differentiated parameters, its keyword-only parameters (first the output adjoint of a
+    vector-Jacobian product, or the tangents of a jvp, one per differentiated parameter), and
+    the module-level numbers code made for Python numbers assumes stay numbers, as
+    ``(globals dict, name)`` pairs."""
+
+    fn: Callable
+    source: str
+    positions: tuple[int, ...]
+    kwonly: tuple[str, ...] = ()
+    assumed: tuple[tuple[dict, str], ...] = ()
+
+
+#: ``derive(fn, mode)``: the code generated for ``fn`` (``mode`` ``"vjp"`` or ``"fwd"``, every
+#: positional parameter differentiated) on the backend of the transformation asking.
+Derive = Callable[[Callable, str], Transformed]
+
+
+def _no_derive(fn: Callable, mode: str) -> Transformed:
+    raise NotImplementedError("this PassContext generates no code for other functions")
+
+
+@dataclass
+class PassContext:
+    """What every pass reads: rules, recognized calls, names, constants to bind, the backend,
+    and ``derive`` for code generated for another function."""
+
+    rules: RuleTable
+    calls: CallTable
+    namer: Namer
+    alias: str = "np"
+    bindings: dict[str, Any] = field(default_factory=dict)
+    stack: list[Callable] = field(default_factory=list)
+    backend: str = "numpy"
+    derive: Derive = _no_derive
