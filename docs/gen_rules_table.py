@@ -21,8 +21,8 @@ import numpy as np
 
 from srcgrad import normalize
 from srcgrad.backends import HELPERS
+from srcgrad.rules import DEFAULT_RULES, compare, elementwise, linalg, reduce, runtime, shape
 from srcgrad.rules.calls import METHODS, PROPERTIES, CallTable
-from srcgrad.rules import DEFAULT_RULES, compare, elementwise, helpers, linalg, reduce, shape
 from srcgrad.rules.core import Undefined
 
 FAMILIES = [
@@ -31,7 +31,7 @@ FAMILIES = [
     ("Reductions (`srcgrad/rules/reduce.py`)", reduce.RULES),
     ("Products and linear algebra (`srcgrad/rules/linalg.py`)", linalg.RULES),
     ("Shapes, joins and indexing (`srcgrad/rules/shape.py`)", shape.RULES),
-    ("Runtime helpers (`srcgrad/rules/helpers.py`)", helpers.RULES),
+    ("Runtime helpers (`srcgrad/rules/runtime.py`)", runtime.RULES),
 ]
 
 _OP_TEXT = {

@@ -23,7 +23,7 @@ from srcgrad.derivatives import (
     vjp,
 )
 from srcgrad.errors import SrcGradError
-from srcgrad.rules._util import stop_gradient
+from srcgrad.runtime.structures import stop_gradient
 
 __all__ = ["DerivativeFunction", "GradCheck", "GradCheckError", "GradFunction", "HvpFunction",
            "JvpFunction", "SrcGradError", "VjpFunction", "adjoint", "check_grad", "checkpoint",

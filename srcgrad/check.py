@@ -17,7 +17,7 @@ import numpy as np
 
 from srcgrad.derivatives import JvpFunction, vjp
 from srcgrad.errors import SrcGradError
-from srcgrad.rules._util import zero_grad
+from srcgrad.runtime.structures import zero_grad
 
 
 class GradCheckError(AssertionError):

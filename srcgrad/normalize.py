@@ -48,7 +48,7 @@ from srcgrad.ir import (
 )
 from srcgrad.parse import ParsedFunction, parse_function
 from srcgrad.printer import code
-from srcgrad.rules import Rule, helpers
+from srcgrad.rules import Rule, runtime
 from srcgrad.rules.calls import METHODS, PROPERTIES, CallSpec, is_array_module
 from srcgrad.rules.shape import VIEWS
 from srcgrad.template import grouped, names_in
@@ -2008,7 +2008,7 @@ def _is_user_function(obj: Any) -> bool:
 _TEMP = re.compile(r"^t\d+$")
 _CONSTRUCTORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",
                  "zeros_like", "ones_like", "empty_like", "full_like")
-_HELPER_RULES = frozenset(r.name for r in helpers.RULES)  # of generated code: lists stay lists
+_HELPER_RULES = frozenset(r.name for r in runtime.RULES)  # of generated code: lists stay lists
 _LIST_RULES = {"append", "pop", "stack_list", "array_list", "sum_list", "getitem", "len", "assign"}
 
 

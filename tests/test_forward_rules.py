@@ -12,7 +12,7 @@ import pytest
 import test_rules as tr
 
 import srcgrad
-from srcgrad.rules import DEFAULT_RULES, helpers
+from srcgrad.rules import DEFAULT_RULES, runtime
 
 jax.config.update("jax_enable_x64", True)
 
@@ -20,7 +20,7 @@ jax.config.update("jax_enable_x64", True)
 # runtime helpers of generated code): covered by test_forward.py (lists, loops, index
 # assignment), test_higher_order.py and, for the helpers, test_rules.py.
 ELSEWHERE = {"append", "pop", "stack_list", "array_list", "sum_list", "assign"} | {
-    r.name for r in helpers.RULES}
+    r.name for r in runtime.RULES}
 OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
              "mod": "%", "matmul": "@"}
 LINALG = {"det", "inv", "solve", "norm"}

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent / "srcgrad"
 #: or those below it, never one above.
 LAYERS = {
     # L0: what generated code and every layer use
-    "srcgrad.errors": 0, "srcgrad.rules._util": 0,
+    "srcgrad.errors": 0, "srcgrad.runtime": 0,
     # L1: syntax, names, the rule table
     "srcgrad.cstwalk": 1, "srcgrad.printer": 1, "srcgrad.naming": 1, "srcgrad.rules": 1,
     "srcgrad.template": 1,

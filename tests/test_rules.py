@@ -43,8 +43,8 @@ import srcgrad  # noqa: E402
 from srcgrad.backends import HELPERS  # noqa: E402
 from srcgrad.printer import code  # noqa: E402
 from srcgrad.rules import DEFAULT_RULES, Rule  # noqa: E402
-from srcgrad.rules._util import densify  # noqa: E402
 from srcgrad.rules.core import Undefined  # noqa: E402
+from srcgrad.runtime.structures import densify  # noqa: E402
 from srcgrad.template import _template  # noqa: E402
 
 EPS = 1e-6

@@ -9,15 +9,10 @@ from typing import Any
 import numpy
 
 from srcgrad.errors import SrcGradError
-from srcgrad.rules import _util
+from srcgrad.runtime import HELPERS as RUNTIME
 
 #: Helpers the rules call; every generated function sees them under these names.
-HELPERS: dict[str, Any] = {
-    name: obj for name, obj in vars(_util).items()
-    if callable(obj) and not name.startswith("_")
-    and getattr(obj, "__module__", "") == _util.__name__
-}
-HELPERS["s_"] = numpy.s_
+HELPERS: dict[str, Any] = {**RUNTIME, "s_": numpy.s_}
 
 
 @dataclass(frozen=True)

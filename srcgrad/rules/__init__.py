@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from srcgrad.rules import compare, elementwise, helpers, linalg, reduce, shape
+from srcgrad.rules import compare, elementwise, linalg, reduce, runtime, shape
 from srcgrad.rules.core import LinearJvp, Rule, RuleTable, linear, nondiff, rule, variadic
 
 DEFAULT_RULES: RuleTable = RuleTable.of(
-    elementwise.RULES, compare.RULES, reduce.RULES, linalg.RULES, shape.RULES, helpers.RULES
+    elementwise.RULES, compare.RULES, reduce.RULES, linalg.RULES, shape.RULES, runtime.RULES
 )
 
 __all__ = ["DEFAULT_RULES", "LinearJvp", "Rule", "RuleTable", "linear", "nondiff", "rule",

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy
 
-from srcgrad.rules import _util
+from srcgrad.runtime import HELPERS
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ class CallTable:
         for name, target in _MATH.items():
             self._calls[id(getattr(math, name))] = (getattr(math, name), CallSpec(target))
         for name in self._rule_names:  # runtime helpers in generated code being differentiated
-            helper = getattr(_util, name, None)
-            if callable(helper) and getattr(helper, "__module__", "") == _util.__name__:
+            helper = HELPERS.get(name)
+            if helper is not None:
                 self._calls[id(helper)] = (helper, CallSpec(name, _HELPER_FORMS.get(name,
                                                                                 "plain")))
         for obj, spec in ((builtins.abs, CallSpec("absolute")), (builtins.len, CallSpec("len")),

@@ -6,7 +6,7 @@ Contract for every rule function, whether primal, tangent (jvp) or adjoint (vjp)
   ``vjp(xp, g, out, *operands, **params)``: ``xp`` is the backend namespace (numpy or
   jax.numpy), ``t``/``g`` the tangent/cotangent, ``out`` the primal output;
 * the body is a single ``return`` expression over ``xp.*`` and the helpers of
-  :mod:`srcgrad.rules._util`, so it is runnable as-is in tests *and* inlined by the code
+  :mod:`srcgrad.runtime`, so it is runnable as-is in tests *and* inlined by the code
   generator by pure substitution of names;
 * a vjp returns the contribution to its operand's adjoint, already summed back to that
   operand's shape; the transformer adds contributions up;

@@ -6,8 +6,9 @@ shape; the transformer drops it where it knows both shapes are equal.
 
 from __future__ import annotations
 
-from srcgrad.rules._util import clip_share, log_base, unbroadcast
 from srcgrad.rules.core import Rule, linear, nondiff, rule
+from srcgrad.runtime.broadcasting import unbroadcast
+from srcgrad.runtime.reductions import clip_share, log_base
 
 
 def _unary(name, primal, jvp, vjp) -> Rule:  # pragma: no mutate block

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from srcgrad.rules._util import (
+from srcgrad.rules.core import Rule, linear, rule, variadic
+from srcgrad.runtime.linalg import (
     diag_grad,
     dot_grad_a,
     dot_grad_b,
@@ -12,7 +13,6 @@ from srcgrad.rules._util import (
     matmul_grad_a,
     matmul_grad_b,
     mT,
-    norm_grad,
     solve_grad_a,
     solve_grad_b,
     solve_jvp_a,
@@ -20,7 +20,7 @@ from srcgrad.rules._util import (
     tensordot_grad_b,
     trace_grad,
 )
-from srcgrad.rules.core import Rule, linear, rule, variadic
+from srcgrad.runtime.reductions import norm_grad
 
 
 def _matmul(xp, a, b): return a @ b

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from srcgrad.rules._util import (
-    cumsum_grad,
-    extremum_grad,
-    keep,
-    prod_grad,
-    reduced_count,
-    spread,
-    unreduce,
-    var_grad,
-)
 from srcgrad.rules.core import Rule, linear, rule
+from srcgrad.runtime.broadcasting import keep, reduced_count, spread, unreduce
+from srcgrad.runtime.reductions import cumsum_grad, extremum_grad, prod_grad, var_grad
 
 
 def _sum(xp, x, axis=None, keepdims=False): return xp.sum(x, axis=axis, keepdims=keepdims)

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from srcgrad.rules._util import (
-    StructGrad,
-    astype_grad,
+from srcgrad.rules.core import Rule, linear, nondiff, rule, variadic
+from srcgrad.runtime.broadcasting import astype_grad, unbroadcast
+from srcgrad.runtime.indexing import (
     concat_grad,
     getitem_grad,
     hstack_grad,
-    list_append,
-    list_pop,
-    pop_grad,
     repeat_grad,
     set_at,
     stack_grad,
-    sum_list_grad,
     take_at,
     tile_grad,
     transpose_grad,
-    unbroadcast,
-    unpop_grad,
-    unstack_grad,
     vstack_grad,
     zero_at,
 )
-from srcgrad.rules.core import Rule, linear, nondiff, rule, variadic
+from srcgrad.runtime.structures import (
+    StructGrad,
+    list_append,
+    list_pop,
+    pop_grad,
+    sum_list_grad,
+    unpop_grad,
+    unstack_grad,
+)
 
 
 def _reshape(xp, x, shape): return xp.reshape(x, shape)

@@ -1,0 +1,36 @@
+"""The array module of the arguments, shapes and dtypes: what every other helper asks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _xp(*values):
+    """numpy, or jax.numpy if any value is a jax array or tracer."""
+    for v in values:
+        if isinstance(v, (np.ndarray, np.generic, float, int, bool, complex)) or v is None:
+            continue
+        mod = type(v).__module__
+        if mod.startswith("jax") or mod.startswith("jaxlib"):
+            import jax.numpy as jnp
+
+            return jnp
+    return np
+
+
+def shape(x) -> tuple[int, ...]:
+    """The shape of an array or Python scalar (``()`` for scalars)."""
+    s = getattr(x, "shape", None)
+    if s is not None:
+        return tuple(s)
+    return () if isinstance(x, (float, int, complex)) else np.shape(x)
+
+
+def _dtype(x):
+    return getattr(x, "dtype", None)
+
+
+def _real_dtype(x):
+    """``x``'s dtype if it is a floating one, else float64: the dtype its adjoints take."""
+    dt = _dtype(x)
+    return dt if dt is not None and np.dtype(dt).kind in "fc" else np.float64

@@ -1,0 +1,192 @@
+"""Joins, tiles, repeats, transposes and indexing, and their adjoints: the slice of a join's
+adjoint for each part, the scatter-add of a read's adjoint, writes that give a new array on jax."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srcgrad.runtime.arrays import _xp, shape
+from srcgrad.runtime.structures import StructGrad
+
+
+def concat_grad_t(h, g, i, xs, axis=0):
+    """The transpose of :func:`concat_grad`: ``h`` in ``xs[i]``'s part of zeros shaped like
+    ``g``."""
+    xp = _xp(h, g)
+    if axis is None:
+        sizes = [int(np.prod(shape(x), dtype=np.int64)) for x in xs]
+        start = sum(sizes[:i])
+        return getitem_grad(xp.ravel(h), g, slice(start, start + sizes[i]))
+    sizes = [shape(x)[axis] for x in xs]
+    start = sum(sizes[:i])
+    index = [slice(None)] * len(shape(g))
+    index[axis] = slice(start, start + sizes[i])
+    return getitem_grad(h, g, tuple(index))
+
+
+def stack_grad_t(h, g, i, axis=0):
+    """The transpose of :func:`stack_grad`: ``h`` at ``i`` along ``axis`` of zeros like ``g``."""
+    index = [slice(None)] * len(shape(g))
+    index[axis] = i
+    return getitem_grad(h, g, tuple(index))
+
+
+def hstack_grad_t(h, g, i, xs):
+    """The transpose of :func:`hstack_grad`."""
+    axis = 0 if all(len(shape(x)) <= 1 for x in xs) else 1
+    parts = [x if len(shape(x)) else _xp(x).reshape(x, (1,)) for x in xs]
+    return concat_grad_t(_xp(h).reshape(h, shape(parts[i])), g, i, parts, axis)
+
+
+def vstack_grad_t(h, g, i, xs):
+    """The transpose of :func:`vstack_grad`."""
+    parts = [_xp(x).atleast_2d(x) for x in xs]
+    return concat_grad_t(_xp(h).reshape(h, shape(parts[i])), g, i, parts, 0)
+
+
+def concat_grad(g, i, xs, axis=0):
+    """Adjoint of ``np.concatenate(xs, axis)`` for ``xs[i]``: its slice of ``g``."""
+    xp = _xp(g)
+    if axis is None:
+        sizes = [int(np.prod(shape(x), dtype=np.int64)) for x in xs]
+        start = sum(sizes[:i])
+        return xp.reshape(g[start:start + sizes[i]], shape(xs[i]))
+    sizes = [shape(x)[axis] for x in xs]
+    start = sum(sizes[:i])
+    index = [slice(None)] * g.ndim
+    index[axis] = slice(start, start + sizes[i])
+    return g[tuple(index)]
+
+
+def stack_grad(g, i, axis=0):
+    """Adjoint of ``np.stack(xs, axis)`` for ``xs[i]``."""
+    return _xp(g).take(g, i, axis=axis)
+
+
+def hstack_grad(g, i, xs):
+    """Adjoint of ``np.hstack(xs)`` for ``xs[i]``."""
+    axis = 0 if all(len(shape(x)) <= 1 for x in xs) else 1
+    parts = [x if len(shape(x)) else _xp(x).reshape(x, (1,)) for x in xs]
+    return _xp(g).reshape(concat_grad(g, i, parts, axis), shape(xs[i]))
+
+
+def vstack_grad(g, i, xs):
+    """Adjoint of ``np.vstack(xs)`` for ``xs[i]``."""
+    parts = [_xp(x).atleast_2d(x) for x in xs]
+    return _xp(g).reshape(concat_grad(g, i, parts, 0), shape(xs[i]))
+
+
+def tile_grad(g, x, reps):
+    """Adjoint of ``np.tile(x, reps)``: the tiles of ``g`` summed."""
+    xp = _xp(g, x)
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    xs = shape(x)
+    nd = max(len(xs), len(reps))
+    xs_full = (1,) * (nd - len(xs)) + xs
+    reps = (1,) * (nd - len(reps)) + reps
+    split = []
+    for r, n in zip(reps, xs_full, strict=True):
+        split += [r, n]
+    summed = xp.sum(xp.reshape(g, split), axis=tuple(range(0, 2 * nd, 2)))
+    return xp.reshape(summed, xs)
+
+
+def repeat_grad(g, x, repeats, axis=None):
+    """Adjoint of ``np.repeat(x, repeats, axis)``: each run of copies summed."""
+    xp = _xp(g, x)
+    if axis is None or len(shape(x)) == 0:   # repeat treats a 0-d x as 1-d
+        flat_x = xp.ravel(x)
+        return xp.reshape(repeat_grad(g, flat_x, repeats, 0), shape(x))
+    axis = axis % len(shape(x))
+    n = shape(x)[axis]
+    if np.ndim(repeats) == 0:
+        new = shape(x)[:axis] + (n, int(repeats)) + shape(x)[axis + 1:]
+        return xp.sum(xp.reshape(g, new), axis=axis + 1)
+    seg = np.repeat(np.arange(n), np.asarray(repeats))
+    onehot = (seg[:, None] == np.arange(n)[None, :]).astype(g.dtype)  # (total, n)
+    moved = xp.moveaxis(g, axis, -1) @ onehot
+    return xp.moveaxis(moved, -1, axis)
+
+
+def transpose_grad(g, axes=None):
+    """Adjoint of ``np.transpose(x, axes)``: ``g`` transposed back."""
+    xp = _xp(g)
+    if axes is None:
+        return xp.transpose(g)
+    return xp.transpose(g, tuple(int(i) for i in np.argsort([a % g.ndim for a in axes])))
+
+
+def _is_basic_index(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts
+    )
+
+
+def getitem_grad(g, x, index):
+    """Adjoint of ``x[index]``: ``g`` scattered into zeros of ``x``'s shape (repeats add up).
+
+    For a tuple, list or dict ``x``: a container like ``x`` holding ``g`` at ``index`` and
+    zeros elsewhere (a :class:`StructGrad`).
+    """
+    if isinstance(x, (dict, tuple, list)):
+        return StructGrad.at(x, index, g)
+    xp = _xp(g, x)
+    if xp is np:
+        z = np.zeros(shape(x), dtype=np.result_type(g, x))
+        if _is_basic_index(index):
+            z[index] = g
+        else:
+            np.add.at(z, index, g)
+        return z
+    return xp.zeros_like(x).at[index].add(g)
+
+
+def add_at(a, index, g):
+    """``a[index] += g`` for an adjoint ``a`` that srcgrad made (in place where the array or
+    container allows it); returns ``a``. Repeated indices add up."""
+    if isinstance(a, StructGrad):
+        if isinstance(index, int) and index < 0 and a.length is not None:
+            index %= a.length
+        old = a.items.get(index)
+        a.items[index] = g if old is None else old + g
+        return a
+    if isinstance(a, (list, dict)):
+        a[index] = a[index] + g
+        return a
+    if isinstance(a, tuple):
+        return a[:index] + (a[index] + g,) + a[index + 1:] if index != -1 else \
+            a[:-1] + (a[-1] + g,)
+    xp = _xp(a, g)
+    if xp is np:
+        if _is_basic_index(index):
+            a[index] += g
+        else:
+            np.add.at(a, index, g)
+        return a
+    return xp.asarray(a).at[index].add(g)
+
+
+def set_at(x, index, v):
+    """``x[index] = v`` on an array srcgrad owns: in place for NumPy, a new array for JAX."""
+    if type(x) is np.ndarray and _xp(v) is np:
+        x[index] = v
+        return x
+    return _xp(x, v).asarray(x).at[index].set(v)
+
+
+def zero_at(g, index, copy=False):
+    """``g`` with ``g[index]`` zeroed (the adjoint of the value an assignment overwrote); in
+    place unless ``copy``."""
+    if type(g) is np.ndarray:
+        if copy:
+            g = g.copy()
+        g[index] = 0
+        return g
+    return _xp(g).asarray(g).at[index].set(0)
+
+
+def take_at(g, index):
+    """``g[index]``, never a view of ``g`` (which is about to change)."""
+    part = g[index]
+    return part.copy() if isinstance(part, np.ndarray) and part.base is not None else part

@@ -1,0 +1,164 @@
+"""Seeds and zeros, and the adjoints of tuples, lists and dicts: :class:`StructGrad` accumulates
+the adjoints of the items read, list rules take them off again, :func:`densify` gives them the
+argument's structure."""
+
+from __future__ import annotations
+
+from srcgrad.errors import SrcGradError
+from srcgrad.runtime.arrays import _xp, shape
+from srcgrad.runtime.broadcasting import unbroadcast
+
+
+def stop_gradient(x):
+    """``x`` itself, as a value with no derivative: nothing flows back through it."""
+    return x
+
+
+def seed(out):
+    """The adjoint that starts the backward sweep of a gradient: 1 for a scalar output."""
+    if getattr(out, "shape", ()) != () and shape(out) != ():
+        raise SrcGradError(
+            f"grad needs a function with a scalar output; this one returned shape {shape(out)}",
+            hint="reduce the output to a scalar (e.g. np.sum, np.mean), or use "
+            "srcgrad.vjp or srcgrad.jacobian for an array output",
+        )
+    return 1.0
+
+
+def zero_grad(x):
+    """A zero adjoint with the structure of ``x`` (an input the output does not depend on)."""
+    if isinstance(x, dict):
+        return {k: zero_grad(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)(zero_grad(v) for v in x)
+    if hasattr(x, "shape"):
+        return _xp(x).zeros_like(x)
+    if isinstance(x, complex):
+        return 0j
+    if isinstance(x, (int, float)):
+        return 0.0   # (0.0 * x is nan for an inf or nan x)
+    return 0.0 * x
+
+
+class StructGrad:
+    """The adjoint of a tuple, list or dict while it is being accumulated: the adjoints of the
+    items read so far (``None`` for the others). ``+`` adds item by item. ``length`` is the
+    number of items of a list or tuple at the time (a list built with ``append`` shrinks back
+    as the backward sweep takes its items off, see :func:`pop_grad`)."""
+
+    __slots__ = ("items", "length")
+
+    def __init__(self, items: dict, length: int | None = None):
+        self.items = items
+        self.length = length
+
+    @classmethod
+    def at(cls, x, index, g):
+        if isinstance(x, (tuple, list)):
+            return cls({index % len(x): g}, len(x))
+        return cls({index: g})
+
+    @classmethod
+    def of(cls, x) -> StructGrad:
+        """The adjoint of a tuple, list or dict ``x`` (or of a sequence of them)."""
+        if isinstance(x, StructGrad):
+            return x
+        if isinstance(x, dict):
+            return cls(dict(x))
+        return cls(dict(enumerate(x)), len(x))
+
+    def __add__(self, other):
+        if isinstance(other, (list, tuple, dict)):
+            other = StructGrad.of(other)
+        if not isinstance(other, StructGrad):
+            return NotImplemented
+        items = dict(self.items)
+        for k, v in other.items.items():
+            items[k] = v if items.get(k) is None else items[k] + v
+        return StructGrad(items, self.length if self.length is not None else other.length)
+
+    def __radd__(self, other):
+        if isinstance(other, (list, tuple, dict)):
+            return StructGrad.of(other) + self
+        return NotImplemented
+
+    def __getitem__(self, index):  # the adjoint of one item (zero if it was never read)
+        if isinstance(index, int) and index < 0 and self.length is not None:
+            index %= self.length
+        item = self.items.get(index)
+        return 0.0 if item is None else item
+
+    def __repr__(self) -> str:
+        return f"StructGrad({self.items!r})"
+
+
+def pop_grad(g, v):
+    """Adjoint of ``xs.append(v)`` for ``v``: the adjoint of the list's last item, taken off
+    the list's adjoint ``g`` (zeros like ``v`` if that item was never read)."""
+    if isinstance(g, list):
+        return g.pop()
+    n = g.length if g.length is not None else max(g.items, default=-1) + 1
+    item = g.items.pop(n - 1, None)
+    g.length = n - 1
+    return zero_grad(v) if item is None else item
+
+
+def drop_grad(g):
+    """Adjoint of ``xs.append(v)`` for ``xs`` where ``v`` has no derivative: ``g`` with the
+    last item's adjoint taken off, unread (it was the adjoint of ``v``)."""
+    if isinstance(g, list):
+        g.pop()
+        return g
+    n = g.length if g.length is not None else max(g.items, default=-1) + 1
+    g.items.pop(n - 1, None)
+    g.length = n - 1
+    return g
+
+
+def list_pop(xs):
+    """``xs.pop()`` for its effect, returning ``xs``."""
+    xs.pop()
+    return xs
+
+
+def unpop_grad(g):
+    """Adjoint of ``xs.pop()`` for ``xs``: the adjoint ``g`` of the shorter list, one item
+    longer (the popped item's adjoint is added by the read that took it, ``v = xs[-1]``)."""
+    if isinstance(g, list):
+        return StructGrad(dict(enumerate(g)), len(g) + 1)
+    n = g.length if g.length is not None else max(g.items, default=-1) + 1
+    return StructGrad(dict(g.items), n + 1)
+
+
+def unstack_grad(g, xs, axis=0):
+    """Adjoint of ``np.stack(xs, axis)`` for a list ``xs`` built at run time."""
+    xp = _xp(g)
+    return StructGrad({i: xp.take(g, i, axis=axis) for i in range(len(xs))}, len(xs))
+
+
+def sum_list_grad(g, xs):
+    """Adjoint of ``sum(xs)`` for a list ``xs``: every item receives ``g``."""
+    return StructGrad({i: unbroadcast(g, x) for i, x in enumerate(xs)}, len(xs))
+
+
+def list_append(xs, v):
+    """``xs.append(v)``, returning ``xs``."""
+    xs.append(v)
+    return xs
+
+
+def densify(g, x):
+    """The adjoint ``g`` of ``x`` in ``x``'s structure, zeros for the items never read."""
+    if g is None:
+        return zero_grad(x)
+    if not isinstance(g, StructGrad):
+        return g
+    if isinstance(x, list) and g.length is not None and g.length != len(x):
+        g = StructGrad(g.items, None)
+    if isinstance(x, dict):
+        return {k: densify(g.items.get(k), v) for k, v in x.items()}
+    items: dict = {}
+    for k, v in g.items.items():  # x[-1] and x[2] are the same item of a 3-tuple
+        k = k % len(x) if isinstance(k, int) else k
+        items[k] = v if items.get(k) is None else items[k] + v
+    return type(x)(densify(items.get(i), v) for i, v in enumerate(x))
