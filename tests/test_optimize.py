@@ -18,6 +18,7 @@ from srcgrad.backends import get_backend
 from srcgrad.emit import compile_function, emit
 from srcgrad.errors import Location
 from srcgrad.ir import Gen, GIf, GLoop, Origin, Program
+from srcgrad.printer import code
 
 ORIGIN = Origin(Location("<test>", 1, 0, ""), "the user's statement")
 BANNER = "# ---- backward"
@@ -269,3 +270,29 @@ def test_the_pipeline_keeps_values_through_branches_and_loops():
     assert "s = s + np.sum(np.tanh(t1) * h)" in lines(q)       # t3, read once, inlined
     same_values(p, q, (X, W))
     same_values(p, q, (-X, W))
+
+
+# --- folding ------------------------------------------------------------------------------------
+
+MASKS = ["x > 0", "(x > 0) & (x < 1)", "(x > 0) | (x < -0.5)", "(x > 0) ^ (w > 1)", "~(x > 0)",
+         "np.isfinite(x)", "np.isnan(x)", "np.isinf(x)", "np.signbit(x)",
+         "np.logical_and(x > 0, w > 1)", "np.logical_or(x > 0, w > 1)",
+         "np.logical_not(x > 0)", "np.logical_xor(x > 0, w > 1)", "not (x[0] > 0)",
+         "x[0] > 0 and w[0] > 1", "isnan(x)"]
+
+
+@pytest.mark.parametrize("mask", MASKS)
+@pytest.mark.parametrize("product", ["1.0 * ({})", "({}) * 1.0", "1 * ({})"])
+def test_a_mask_times_one_stays_a_number(mask, product):
+    """``1.0 * (x > 0)`` is an array of numbers, ``x > 0`` one of booleans: fold keeps the
+    product (a boolean adjoint would be wrong under ``-`` and in-place ``+=``)."""
+    expr = cst.parse_expression(product.format(mask))
+    assert cst.Module([]).code_for_node(opt.fold(expr)) == product.format(mask)
+
+
+@pytest.mark.parametrize("operand", ["x", "x + w", "np.tanh(x)", "-x", "np.maximum(x, 0)",
+                                     "x[0]"])
+@pytest.mark.parametrize("product", ["1.0 * ({})", "({}) * 1.0", "({}) / 1", "({}) ** 1"])
+def test_a_number_times_one_is_the_number(operand, product):
+    expr = cst.parse_expression(product.format(operand))
+    assert code(opt.tidy(opt.fold(expr))) == operand
