@@ -19,8 +19,8 @@ import sys
 import libcst as cst
 import numpy as np
 
-from srcgrad import normalize
 from srcgrad.backends import HELPERS
+from srcgrad.normalize import values as normalize
 from srcgrad.rules import DEFAULT_RULES, compare, elementwise, linalg, reduce, runtime, shape
 from srcgrad.rules.calls import METHODS, PROPERTIES, CallTable
 from srcgrad.rules.core import Undefined

@@ -89,7 +89,8 @@ def install() -> None:
 
 def reset() -> None:
     """Forget everything srcgrad generated or parsed so far."""
-    from srcgrad import build, normalize, parse, pipeline, template
+    from srcgrad import build, parse, pipeline, template
+    from srcgrad.normalize import values as normalize
 
     pipeline._CACHE.clear()
     pipeline._STRONG.clear()

@@ -1,0 +1,38 @@
+"""Lower a user function to the core form: one primitive per statement.
+
+before: any supported Python function body (nested expressions, method calls, tuple unpacking,
+augmented assignment, calls to other user functions, lambdas, literal containers, ``if``,
+``for``, ``while``, ``break``, ``continue``, conditional expressions).
+after:  a :class:`~srcgrad.ir.CoreFunction` whose statements are ``target = prim(atoms)``;
+reassigned names are versioned (``h``, ``h_2``) outside control flow and keep one name (their
+*home*) inside it; calls to user functions are inlined; loops count down from ``range``
+bounds or count their trips; the statements after an ``if`` whose branch always breaks or
+continues move into the other branch; every node knows the user statement it came from.
+
+The lowering is one object, :class:`_Lowering`, whose methods live by topic in this package:
+``base`` (state, blocks, reuse of results, errors, values), ``statements``, ``control``,
+``expressions``, ``calls`` (the ordered call resolvers) and ``inline`` (user functions, hooks,
+custom rules and checkpoints); ``values`` holds the values they pass around.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from srcgrad.context import PassContext
+from srcgrad.ir import CoreFunction
+from srcgrad.normalize.calls import _Calls
+from srcgrad.normalize.control import _Control
+from srcgrad.normalize.expressions import _Expressions
+from srcgrad.normalize.inline import _Inline
+from srcgrad.normalize.statements import _Statements
+from srcgrad.parse import ParsedFunction
+
+
+class _Lowering(_Statements, _Control, _Expressions, _Calls, _Inline):
+    """One function's lowering: the methods of every part, over the state of ``_Base``."""
+
+
+def normalize(parsed: ParsedFunction, ctx: PassContext, fn: Callable | None = None) -> CoreFunction:
+    """Lower ``parsed`` to the core form."""
+    return _Lowering(ctx).function(parsed, fn)

@@ -1,0 +1,139 @@
+"""The lowering's state and what every part of it shares: the blocks statements go into,
+reuse of repeated pure results, errors and origins, values and atoms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from srcgrad.context import PassContext
+from srcgrad.errors import SrcGradError
+from srcgrad.ir import (
+    Atom,
+    Lit,
+    Node,
+    Origin,
+    Stmt,
+    Var,
+)
+from srcgrad.normalize.values import (
+    _HINTS,
+    _TEMP,
+    Frame,
+    Home,
+    Pack,
+    Ref,
+    _atom_key,
+    _container_node,
+    _describe,
+    _header,
+    _uses,
+)
+from srcgrad.parse import ParsedFunction
+
+
+class _Base:
+    def __init__(self, ctx: PassContext):
+        self.ctx = ctx
+        self.blocks: list[list[Node]] = [[]]
+        self._parsed_cache: dict[int, ParsedFunction] = {}
+        self._computed: dict[tuple, Var] = {}
+        self._computed_reads: set[str] = set()  # the names the keys of _computed read
+        self._targets: set[str] = set()
+        self._owner: dict[str, tuple[int, str]] = {}  # core name -> (frame, user name) it versions
+        self.lists: set[str] = set()   # core names of lists built at run time
+        self.arrays: set[str] = set()  # core names of arrays assigned by index
+        self._synthetic: dict[int, Origin] = {}  # statements made here -> the user's statement
+        self._keep: list[cst.CSTNode] = []   # ... kept alive so that their ids stay theirs
+        self._custom_names: dict[int, str] = {}  # id of a function with rules -> its primitive
+        self._opaque_results: set[str] = set()  # variables an opaque call assigned
+
+    @property
+    def body(self) -> list[Node]:
+        """The block statements are appended to."""
+        return self.blocks[-1]
+
+    def error(self, frame: Frame, node: cst.CSTNode, message: str, hint: str | None = None):
+        return SrcGradError(message, frame.parsed.loc(node), hint)
+
+    def emit(self, frame: Frame, target: str, prim: str, args, params=(), omitted=()) -> Var:
+        """Append ``target = prim(args, params)``; a temporary repeating an earlier pure
+        statement is not computed again (``(x - mu)`` written twice is computed once)."""
+        assert frame.origin is not None
+        key = (prim, tuple(_atom_key(a) for a in args),
+               tuple((k, _atom_key(v)) for k, v in params), frozenset(omitted))
+        if prim != "call" and _TEMP.match(target) and key in self._computed:
+            return self._computed[key]
+        if target in self._targets or target in self._computed_reads:
+            # an overwritten name (a holder, or an operand of a result: a loop's variable is
+            # assigned under its own name): earlier results may be stale
+            self._forget()
+        self._targets.add(target)
+        self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
+                              frozenset(omitted)))
+        reads = frozenset().union(*(_uses(a) for a in (*args, *(v for _, v in params))
+                                    if isinstance(a, (Var, Lit))))
+        if prim != "call" and target not in reads:  # a = np.tanh(a): a's new value is not
+            self._computed[key] = Var(target)       # what np.tanh(a) computes from now on
+            self._computed_reads |= reads
+        return Var(target)
+
+    def _forget(self) -> None:
+        """No earlier result is reused from here on."""
+        self._computed.clear()
+        self._computed_reads.clear()
+
+    def _origin(self, frame: Frame, node: cst.CSTNode) -> Origin:
+        frame.origin = self._synthetic.get(id(node)) or Origin(
+            frame.parsed.loc(node), _header(frame, node), frame.where)
+        return frame.origin
+
+    def value(self, frame: Frame, node: cst.BaseExpression, hint: str | None) -> Any:
+        """Lower ``node``; the top-level statement (if any) is named after ``hint``."""
+        method = getattr(self, f"_expr_{type(node).__name__}", None)
+        if method is None:
+            raise self.error(frame, node, f"{_describe(node)} is not supported in a "
+                             "differentiated function", _HINTS.get(type(node).__name__,
+                                                                   "rewrite it with numpy calls"))
+        return method(frame, node, hint)
+
+    def atom(self, frame: Frame, node: cst.BaseExpression, hint: str | None = None) -> Atom:
+        return self.materialize(frame, self.value(frame, node, hint), node)
+
+    def materialize(self, frame: Frame, value: Any, node: cst.CSTNode) -> Atom:
+        """An atom for ``value``: literal containers of literals become literals; other packs
+        become a container built at run time."""
+        if isinstance(value, (Var, Lit)):
+            return value
+        if isinstance(value, Pack):
+            atoms = [self.materialize(frame, v, node) for v in value.items]
+            if all(isinstance(a, Lit) for a in atoms):
+                return Lit(_container_node(value, [a.node for a in atoms]),
+                           frozenset().union(*(a.uses for a in atoms)))
+            raise self.error(frame, node, f"a {value.kind} of differentiable values can only be "
+                             "indexed, unpacked or passed to np.array/np.stack/np.concatenate here",
+                             "index or unpack it where it is used")
+        if isinstance(value, Ref):
+            return self._bind_object(value.obj, value.node)
+        raise self.error(frame, node, "a function cannot be used as a value here",
+                         "call it, or move it outside the differentiated function")
+
+    def _target(self, frame: Frame, hint: str | Home | None) -> str:
+        """The core name for a value the user names ``hint``: its home inside control flow,
+        else a new version; a temporary for an unnamed value."""
+        if isinstance(hint, Home):
+            return hint.name
+        if not hint:
+            return self.ctx.namer.temp()
+        if hint in frame.homes:
+            return frame.homes[hint]
+        if hint in frame.mutated:  # one array, written in place: one name
+            if hint not in frame.pinned:
+                frame.pinned[hint] = self.version(hint)
+                self._owner[frame.pinned[hint]] = (id(frame), hint)
+                self.arrays.add(frame.pinned[hint])
+            return frame.pinned[hint]
+        name = self.version(hint)
+        self._owner[name] = (id(frame), hint)
+        return name

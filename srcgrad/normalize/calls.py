@@ -1,0 +1,359 @@
+"""Calls: which callee a call reaches, in order (``CALL_RESOLVERS``), list methods, array
+methods, primitives bound to their rule's signature, and opaque calls."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import libcst as cst
+
+from srcgrad import custom
+from srcgrad.errors import SrcGradError
+from srcgrad.ir import (
+    Atom,
+    Lit,
+    Var,
+)
+from srcgrad.normalize.base import _Base
+from srcgrad.normalize.values import (
+    _CODE_RUNNERS,
+    _HELPER_RULES,
+    _LIST_RULES,
+    Frame,
+    Local,
+    Pack,
+    Ref,
+    _atom_node,
+    _container_node,
+    _dotted,
+    _is_user_function,
+    _opened,
+    _signatures,
+    _srcgrad_hook,
+    _uses,
+)
+from srcgrad.rules.calls import METHODS, CallSpec
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call being lowered: where it is, the object its callee resolves to, and its
+    arguments as lowering values (atoms, packs, references)."""
+
+    frame: Frame
+    node: cst.Call
+    fn: Any
+    args: list
+    kwargs: dict
+    hint: Any
+
+
+def _grad_hook(low: Any, c: CallSite) -> Any:
+    """``h = grad_hook(h, lambda d_h: ...)``: gradient surgery."""
+    if c.fn is not custom.grad_hook:
+        return NotImplemented
+    return low._grad_hook(c.frame, c.node, c.args, c.kwargs, c.hint)
+
+
+def _checkpoint(low: Any, c: CallSite) -> Any:
+    """A checkpointed function: computed again in the backward sweep."""
+    if not isinstance(c.fn, custom.checkpoint):
+        return NotImplemented
+    return low._checkpoint(c.frame, c.node, c.fn.fn, c.args, c.kwargs, c.hint)
+
+
+def _custom_rules(low: Any, c: CallSite) -> Any:
+    """A function the user said how to differentiate (``@adjoint``, ``@tangent``)."""
+    rules = custom.rules_for(c.fn)
+    if rules is None:
+        return NotImplemented
+    return low._custom_call(c.frame, c.node, c.fn, rules, c.args, c.kwargs, c.hint)
+
+
+def _code_runner(low: Any, c: CallSite) -> Any:
+    """``exec``, ``eval``, ``compile``, ``__import__``: refused (the code they run is unseen)."""
+    if c.fn not in _CODE_RUNNERS:
+        return NotImplemented
+    raise low.error(c.frame, c.node, f"{c.fn.__name__}() is not supported in a differentiated "
+                    "function: srcgrad cannot see the code it runs",
+                    "write that code in the function itself")
+
+
+def _builtin_sum(low: Any, c: CallSite) -> Any:
+    """``sum(items)``: a sum of a list or tuple's items."""
+    if c.fn is not builtins.sum or len(c.args) != 1 or c.kwargs:
+        return NotImplemented
+    return low._sum(c.frame, c.node, c.args[0], c.hint)
+
+
+def _primitive(low: Any, c: CallSite) -> Any:
+    """A callable of the rule table (``np.sin``, ``math.exp``, a runtime helper)."""
+    spec = low.ctx.calls.lookup(c.fn)
+    if spec is None:
+        return NotImplemented
+    return low._primitive(c.frame, c.node, spec, c.args, c.kwargs, c.hint)
+
+
+def _inline_hook(low: Any, c: CallSite) -> Any:
+    """``jvp(f, ...)``, ``jvp(f)(...)``, ``hvp(f)(...)``: the generated code they run, with
+    the arguments they give it."""
+    inline = _srcgrad_hook(c.fn, "__srcgrad_inline__")
+    if inline is None:
+        return NotImplemented
+    try:
+        generated, args, kwargs = inline([_opened(a) for a in c.args],
+                                         {k: _opened(v) for k, v in c.kwargs.items()})
+    except SrcGradError as err:
+        raise low.error(c.frame, c.node, err.message, err.hint) from None
+    return low._inline_user(c.frame, c.node, generated, list(args), dict(kwargs), c.hint)
+
+
+def _generated_code(low: Any, c: CallSite) -> Any:
+    """A derivative made by srcgrad (``grad(f)``): its generated code, inlined."""
+    code = getattr(type(c.fn), "__srcgrad_code__", None)
+    if code is None:
+        return NotImplemented
+    try:
+        generated = code(c.fn)
+    except SrcGradError as err:
+        raise low.error(c.frame, c.node, err.message, err.hint) from None
+    return low._inline_user(c.frame, c.node, generated, c.args, c.kwargs, c.hint)
+
+
+def _user_function(low: Any, c: CallSite) -> Any:
+    """A Python function with source: inlined."""
+    if not _is_user_function(c.fn):
+        return NotImplemented
+    return low._inline_user(c.frame, c.node, c.fn, c.args, c.kwargs, c.hint)
+
+
+#: How a call is lowered, tried in order: each takes the lowering and the :class:`CallSite`
+#: and returns the call's value, or ``NotImplemented`` for a call it does not take. A call
+#: none takes is an opaque call (run as written, differentiated through by no one). A new
+#: kind of callee (a method of a user's object) goes before ``_user_function``.
+CALL_RESOLVERS: list[Callable[[Any, CallSite], Any]] = [
+    _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _primitive,
+    _inline_hook, _generated_code, _user_function,
+]
+
+
+class _Calls(_Base):
+    def _expr_Call(self, frame, node, hint, effect=False):
+        func = node.func
+        for a in node.args:
+            if a.star:
+                raise self.error(frame, a, f"{a.star}-arguments are not supported",
+                                 "pass the arguments one by one")
+        if isinstance(func, cst.Attribute):
+            base = self.value(frame, func.value, None)
+            if isinstance(base, (Var, Lit)):
+                return self._method(frame, node, base, func.attr.value, hint)
+            if isinstance(base, Pack) and base.kind == "list" and func.attr.value == "append":
+                return self._pack_append(frame, node, base)
+            if isinstance(base, Pack) and base.kind == "list" and func.attr.value == "pop":
+                return self._pack_pop(frame, node, base)
+            callee = self._callee_attribute(frame, func, base)
+        else:
+            callee = self.value(frame, func, None)
+        args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
+        kwargs = {a.keyword.value: self.value(frame, a.value, None)
+                  for a in node.args if a.keyword is not None}
+        if isinstance(callee, Local):
+            return self._inline_local(frame, node, callee, args, kwargs, hint)
+        if not isinstance(callee, Ref):
+            raise self.error(frame, func, "this value is not callable")
+        site = CallSite(frame, node, callee.obj, args, kwargs, hint)
+        for resolve in CALL_RESOLVERS:
+            value = resolve(self, site)
+            if value is not NotImplemented:
+                return value
+        return self._opaque(frame, node, callee, args, kwargs, hint, effect)
+
+    def _append(self, frame: Frame, node: cst.Call, base: Atom):
+        if not isinstance(base, Var) or base.name not in self.lists:
+            raise self.error(frame, node.func, "only a list made in the function (xs = []) "
+                             "can be appended to", "make a new list: ys = list(xs), or ys = [] "
+                             "and append to it; srcgrad never changes the caller's lists")
+        if len(node.args) != 1 or node.args[0].keyword is not None:
+            raise self.error(frame, node, "append takes one value")
+        item = self.atom(frame, node.args[0].value)
+        self.emit(frame, base.name, "append", (base, item))
+        return Lit(cst.Name("None"))
+
+    def _pop(self, frame: Frame, node: cst.Call, base: Atom, hint):
+        """``v = xs.pop()``: the last item read, then taken off the list (``xs = pop(xs)``)."""
+        if not isinstance(base, Var) or base.name not in self.lists:
+            raise self.error(frame, node.func, "only a list made in the function (xs = []) "
+                             "can be popped from", "read the item instead: v = xs[-1]")
+        if node.args:
+            raise self.error(frame, node, "only the last item can be popped: xs.pop()",
+                             "read other items by index, v = xs[i], and build a new list")
+        last = Lit(cst.Subscript(cst.Name("s_"), [cst.SubscriptElement(cst.Index(
+            cst.UnaryOperation(cst.Minus(), cst.Integer("1"))))]))
+        item = self.emit(frame, self._target(frame, hint), "getitem", (base,),
+                         (("index", last),))
+        self._forget()  # the list changes: xs[-1] is another item now
+        self.emit(frame, base.name, "pop", (base,))
+        return item
+
+    def _pack_pop(self, frame: Frame, node: cst.Call, pack: Pack):
+        """``xs.pop()`` or ``xs.pop(i)`` on a list that is still a literal: one item less."""
+        index = None if len(node.args) > 1 else -1
+        if len(node.args) == 1:
+            try:
+                index = self._constant(frame, node.args[0].value)
+            except ValueError:
+                index = None
+        if not isinstance(node.func.value, cst.Name) or type(index) is not int or \
+                not -len(pack.items) <= index < len(pack.items):
+            raise self.error(frame, node, "write xs.pop() or xs.pop(i), i a number in range, "
+                             "on a list variable")
+        items = list(pack.items)
+        item = items.pop(index)
+        frame.env[node.func.value.value] = Pack("list", tuple(items))
+        return item
+
+    def _pack_append(self, frame: Frame, node: cst.Call, pack: Pack):
+        """``xs.append(v)`` on a list that is still a literal: one more item."""
+        if not isinstance(node.func.value, cst.Name) or len(node.args) != 1:
+            raise self.error(frame, node, "write xs.append(value) on a list variable")
+        item = self.value(frame, node.args[0].value, None)
+        frame.env[node.func.value.value] = Pack("list", (*pack.items, item))
+        return Lit(cst.Name("None"))
+
+    def _callee_attribute(self, frame: Frame, node: cst.Attribute, base: Any):
+        if isinstance(base, Ref):
+            try:
+                return Ref(getattr(base.obj, node.attr.value), node)
+            except AttributeError:
+                raise self.error(frame, node, f"{_dotted(node)} does not exist") from None
+        raise self.error(frame, node, "cannot call an attribute of this value")
+
+    def _method(self, frame: Frame, node: cst.Call, base: Atom, name: str, hint):
+        if name == "append":
+            return self._append(frame, node, base)
+        if name == "pop":
+            return self._pop(frame, node, base, hint)
+        spec = METHODS.get(name)
+        if spec is None:
+            if isinstance(base, Var) and base.name in self._opaque_results:
+                # a method of an object an opaque call made (rng.standard_normal(3)): itself
+                # an opaque call, refused later only if a differentiated value reaches it
+                method = Lit(cst.Attribute(cst.Name(base.name), cst.Name(name)),
+                             frozenset({base.name}))
+                args = [self.value(frame, a.value, None) for a in node.args
+                        if a.keyword is None]
+                kwargs = {a.keyword.value: self.value(frame, a.value, None)
+                          for a in node.args if a.keyword is not None}
+                return self._opaque_call(frame, method, args, kwargs, hint, node)
+            raise self.error(frame, node.func, f"the array method .{name}() is not supported",
+                             f"use the numpy function np.{name}(x, ...) if there is one")
+        args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
+        kwargs = {a.keyword.value: self.value(frame, a.value, None)
+                  for a in node.args if a.keyword is not None}
+        if spec.form == "shape_args":
+            if len(args) > 1:
+                args = [Pack("tuple", tuple(args))]
+            spec = CallSpec(spec.rule)
+        return self._primitive(frame, node, spec, [base, *args], kwargs, hint)
+
+    def _sum(self, frame: Frame, node: cst.Call, items, hint):
+        """Python's ``sum`` of a list: the items added one by one (a literal list) or
+        ``sum_list`` (a list built at run time)."""
+        if isinstance(items, Pack):
+            if not items.items:
+                return Lit(cst.Integer("0"))
+            total = self.materialize(frame, items.items[0], node)
+            for k, item in enumerate(items.items[1:], 1):
+                last = k == len(items.items) - 1
+                total = self.emit(frame, self._target(frame, hint if last else None), "add",
+                                  (total, self.materialize(frame, item, node)))
+            return total
+        if isinstance(items, Var) and items.name in self.lists:
+            return self.emit(frame, self._target(frame, hint), "sum_list", (items,))
+        raise self.error(frame, node, "sum() of this value is not supported",
+                         "use np.sum(x, axis=0) for an array, or sum() of a list")
+
+    def _primitive(self, frame: Frame, node: cst.Call, spec: CallSpec, args, kwargs, hint):
+        rule = self.ctx.rules[spec.rule]
+        if spec.form == "seq" and args and isinstance(args[0], Var) and \
+                args[0].name in self.lists and spec.rule in ("stack", "array"):
+            name = "stack_list" if spec.rule == "stack" else "array_list"
+            return self._bind_primitive(frame, node, self.ctx.rules[name], None, args,
+                                        kwargs, hint)
+        if spec.form == "seq" and args and isinstance(args[0], Pack):
+            operands = [self.materialize(frame, v, node) for v in args[0].items]
+            args = args[1:]
+        elif spec.form == "seq" and spec.rule == "array":
+            rule = self.ctx.rules["copy"]
+            operands, args = [self.materialize(frame, args[0], node)] if args else [], args[1:]
+        elif spec.form == "seq":
+            raise self.error(frame, node, f"{rule.name} needs a literal list of arrays here",
+                             f"write np.{rule.name}([a, b, ...])")
+        elif spec.form == "einsum":
+            if not args:
+                raise self.error(frame, node, "einsum needs subscripts")
+            kwargs = {"subscripts": args[0], **kwargs}
+            operands, args = [self.materialize(frame, v, node) for v in args[1:]], []
+        elif spec.form == "einsum_grad":  # einsum_grad(g, i, subscripts, *operands)
+            if len(args) < 4 or kwargs:
+                raise self.error(frame, node, "einsum_grad takes g, i, subscripts, operands")
+            kwargs = {"i": args[1], "subscripts": args[2]}
+            operands = [self.materialize(frame, v, node) for v in (args[0], *args[3:])]
+            args = []
+        else:
+            operands = None
+        return self._bind_primitive(frame, node, rule, operands, args, kwargs, hint)
+
+    def _bind_primitive(self, frame, node, rule, operands, args, kwargs, hint):
+        params, rest_sig, all_sig = _signatures(rule.primal, rule.variadic, rule.nin)
+        try:
+            if operands is not None:
+                bound = rest_sig.bind(*args, **kwargs)
+                ops = operands
+            else:
+                bound = all_sig.bind(*args, **kwargs)
+                ops = [bound.arguments.pop(p.name) if p.name in bound.arguments else
+                       self._object(p.default, node) for p in params[: rule.nin]]
+        except TypeError as exc:
+            raise self.error(frame, node, f"unsupported arguments for {rule.name}: {exc}",
+                             "see docs/rules.md for the supported signature") from None
+        op_atoms = [self.materialize(frame, v, node) for v in ops]
+        if rule.name not in _LIST_RULES and rule.name not in _HELPER_RULES:
+            # a list where an array is expected: np.array(xs)
+            op_atoms = [self.emit(frame, self.ctx.namer.temp(), "array_list", (a,))
+                        if isinstance(a, Var) and a.name in self.lists else a
+                        for a in op_atoms]
+        param_atoms = [(k, self._parameter(frame, v, node)) for k, v in bound.arguments.items()]
+        omitted = [p.name for p in params if p.name not in bound.arguments
+                   and p.kind is not p.VAR_POSITIONAL and p.name not in
+                   {q.name for q in params[: rule.nin]}]
+        return self.emit(frame, self._target(frame, hint), rule.name, op_atoms, param_atoms,
+                         omitted)
+
+    def _parameter(self, frame: Frame, value: Any, node: cst.CSTNode) -> Atom:
+        """A rule's parameter, never differentiated: a tuple or list of variables is one
+        expression (``concat_grad(g, 0, (a, b))`` in gradient code, which reads a and b's
+        shapes)."""
+        if isinstance(value, Pack) and value.kind in ("tuple", "list"):
+            atoms = [self._parameter(frame, v, node) for v in value.items]
+            return Lit(_container_node(value, [_atom_node(a) for a in atoms]),
+                       frozenset().union(*(_uses(a) for a in atoms)))
+        return self.materialize(frame, value, node)
+
+    def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):
+        fn = self._bind_object(callee.obj, callee.node)
+        var = self._opaque_call(frame, fn, args, kwargs, hint, node)
+        if effect:
+            self.body[-1] = replace(self.body[-1], effect=True)
+        return var
+
+    def _opaque_call(self, frame: Frame, fn: Atom, args, kwargs, hint, node) -> Var:
+        atoms = [self.materialize(frame, v, node) for v in args]
+        kw = [(k, self.materialize(frame, v, node)) for k, v in kwargs.items()]
+        var = self.emit(frame, self._target(frame, hint), "call", (fn, *atoms), kw)
+        self._opaque_results.add(var.name)
+        return var

@@ -1,0 +1,384 @@
+"""The values lowering works with (homes, packs, local functions, references to Python
+objects, frames), and the facts about syntax and objects every part of it asks."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from srcgrad.cstwalk import visit
+from srcgrad.ir import (
+    Atom,
+    If,
+    Jump,
+    Lit,
+    Origin,
+    Var,
+)
+from srcgrad.parse import ParsedFunction
+from srcgrad.printer import code
+from srcgrad.rules import runtime
+
+_BINOPS: dict[type, str] = {
+    cst.Add: "add", cst.Subtract: "subtract", cst.Multiply: "multiply", cst.Divide: "divide",
+    cst.FloorDivide: "floor_divide", cst.Modulo: "mod", cst.Power: "power",
+    cst.MatrixMultiply: "matmul", cst.BitAnd: "bitwise_and", cst.BitOr: "bitwise_or",
+    cst.BitXor: "bitwise_xor",
+}
+_AUGOPS: dict[type, type] = {
+    cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide, cst.FloorDivideAssign: cst.FloorDivide,
+    cst.ModuloAssign: cst.Modulo, cst.PowerAssign: cst.Power,
+    cst.MatrixMultiplyAssign: cst.MatrixMultiply,
+}
+_COMPARE: dict[type, str] = {
+    cst.LessThan: "less", cst.LessThanEqual: "less_equal", cst.GreaterThan: "greater",
+    cst.GreaterThanEqual: "greater_equal", cst.Equal: "equal", cst.NotEqual: "not_equal",
+}
+_UNARY: dict[type, str] = {cst.Minus: "negative", cst.Plus: "positive", cst.BitInvert: "invert"}
+_PASSIVE_ATTRIBUTES = {"dtype", "itemsize", "nbytes", "strides", "shape", "ndim", "size"}
+_SCALAR_ATTRIBUTES = {"itemsize", "nbytes", "ndim", "size"}
+_UNSUPPORTED_BLOCKS = {cst.Try: "try", cst.With: "with", cst.ClassDef: "class",
+                       cst.Match: "match"} if hasattr(cst, "Match") else {
+    cst.Try: "try", cst.With: "with", cst.ClassDef: "class"}
+@dataclass(frozen=True)
+class Home:
+    """A hint naming the exact core variable a value goes to (a name assigned inside control
+    flow keeps one name)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A literal tuple, list or dict of atoms, kept symbolic while only indexed or unpacked."""
+
+    kind: str                       # "tuple" | "list" | "dict"
+    items: tuple[Any, ...]          # Atom | Pack | Local
+    keys: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Local:
+    """A function defined inside the function being normalized (``def`` or ``lambda``)."""
+
+    name: str
+    params: cst.Parameters
+    body: cst.BaseSuite | cst.BaseExpression
+    frame: Frame
+    defaults: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A non-local object reached by name: a module, a function, a class."""
+
+    obj: Any
+    node: cst.BaseExpression
+
+
+@dataclass(eq=False)
+class Frame:
+    """One function body being lowered: its parsed source and its name environment."""
+
+    parsed: ParsedFunction
+    env: dict[str, Any]
+    where: str
+    origin: Origin | None = None
+    return_hint: str | Home | None = "out"   # name for the value of `return <expression>`
+    homes: dict[str, str] = field(default_factory=dict)  # user name -> core name, in control flow
+    loops: int = 0   # how many loops enclose the statement being lowered
+    branches: int = 0  # how many branches enclose it
+    mutated: frozenset[str] = frozenset()  # user names assigned by index (`y[i] = v`)
+    pinned: dict[str, str] = field(default_factory=dict)  # ... and their one core name each
+    result: str | tuple[str, ...] | None = None  # the variable(s) every `return` assigns
+    returned: str | None = None  # the flag a `return` inside a loop sets
+    outer_block: int = -1  # the block the outermost loop being lowered goes into
+    loop_returns: int = 0  # how many `return`s inside loops have been lowered
+    break_flags: list = field(default_factory=list)  # per loop: the flag `break` sets, or None
+    bound_at: dict[str, Origin] = field(default_factory=dict)  # `h = x`: where h was bound
+    iterated: dict[str, int] = field(default_factory=dict)  # names enclosing loops iterate over
+
+
+def gens_of(node: cst.CSTNode):
+    """``node`` and the statements and blocks srcgrad made around the user's expressions."""
+    yield node
+    if isinstance(node, (cst.For, cst.If)):
+        for child in node.body.body:
+            yield from gens_of(child)
+    elif isinstance(node, cst.SimpleStatementLine):
+        yield from node.body
+        for small in node.body:
+            if isinstance(small, cst.Expr):
+                yield small.value
+                if isinstance(small.value, cst.Call):
+                    yield small.value.func
+
+
+def _statement_list(suite) -> list:
+    if isinstance(suite, cst.SimpleStatementSuite):  # def f(x): return x * x
+        return [cst.SimpleStatementLine(suite.body)]
+    return list(suite.body) if isinstance(suite, cst.IndentedBlock) else [suite]
+
+
+def _header(frame: Frame, node: cst.CSTNode) -> str:
+    """The first line of a compound statement, as the user wrote it (``for t in range(n):``)."""
+    if isinstance(node, cst.If):
+        return f"if {_dotted(node.test)}:"
+    if isinstance(node, cst.For):
+        return f"for {_dotted(node.target)} in {_dotted(node.iter)}:"
+    if isinstance(node, cst.While):
+        return f"while {_dotted(node.test)}:"
+    return frame.parsed.text(node)
+
+
+def _name_of(target) -> str | None:
+    return target.value if isinstance(target, cst.Name) else None
+
+
+def _own_jumps(block):
+    """The jumps of ``block`` that belong to its loop (not to a nested one)."""
+    for node in block:
+        if isinstance(node, Jump):
+            yield node
+        elif isinstance(node, If):
+            yield from _own_jumps(node.body)
+            yield from _own_jumps(node.orelse)
+
+
+def _subscript_targets(node: cst.CSTNode) -> frozenset[str]:
+    """The names a function body assigns by index (``y[i] = v``, ``y[i] += v``)."""
+    names: set[str] = set()
+
+    def add(target) -> None:
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            names.add(target.value.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for e in target.elements:
+                add(e.value)
+
+    class _Targets:
+        def visit_Assign(self, n: cst.Assign) -> None:
+            for t in n.targets:
+                add(t.target)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            add(n.target)
+
+        def visit_FunctionDef(self, n) -> bool:
+            return False
+
+    visit(node, _Targets())
+    return frozenset(names)
+
+
+def _target_names(target: cst.BaseExpression, names: list[str] | None = None) -> list[str]:
+    """The names an assignment target binds (``a``, ``a, (b, *c)``), in order."""
+    names = [] if names is None else names
+    if isinstance(target, cst.Name):
+        if target.value not in names:
+            names.append(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for e in target.elements:
+            _target_names(e.value, names)
+    elif isinstance(target, cst.StarredElement):
+        _target_names(target.value, names)
+    return names
+
+
+def _assigned_names(node: cst.CSTNode) -> list[str]:
+    """The names a statement assigns, nested blocks included (not nested functions), in order."""
+    names: list[str] = []
+
+    def add(target) -> None:
+        _target_names(target, names)
+
+    class _Targets:
+        def visit_Assign(self, n: cst.Assign) -> None:
+            for t in n.targets:
+                add(t.target)
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            add(n.target)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            add(n.target)
+
+        def visit_For(self, n: cst.For) -> None:
+            add(n.target)
+
+        def visit_Call(self, n: cst.Call) -> None:
+            f = n.func
+            if isinstance(f, cst.Attribute) and f.attr.value == "append" and isinstance(
+                    f.value, cst.Name):
+                add(f.value)
+
+        def visit_FunctionDef(self, n) -> bool:
+            return False
+
+        def visit_Lambda(self, n) -> bool:
+            return False
+
+        def visit_ListComp(self, n) -> bool:
+            return False
+
+        visit_GeneratorExp = visit_SetComp = visit_DictComp = visit_ListComp
+
+    visit(node, _Targets())
+    return names
+
+
+def _single_key(node: cst.Subscript, kind: type = str):
+    """The index of ``node`` if it is one literal string (or int) key, else None."""
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        value = node.slice[0].slice.value
+        if kind is str and isinstance(value, cst.SimpleString):
+            return value.evaluated_value
+        if kind is int and isinstance(value, cst.Integer):
+            return int(value.value)
+        if kind is int and isinstance(value, cst.UnaryOperation) and isinstance(
+                value.expression, cst.Integer):
+            return -int(value.expression.value)
+    return None
+
+
+def _is_shape_attribute(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Attribute) and node.attr.value == "shape"
+
+
+def _is_data(obj: Any) -> bool:
+    """A value (array, number, tuple...) rather than a module, function, class or constant."""
+    if obj is None or isinstance(obj, bool) or inspect.ismodule(obj) or callable(obj):
+        return False
+    return not isinstance(obj, (Var, Lit, Pack, Local))
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+def _is_none(a: Atom) -> bool:
+    return isinstance(a, Lit) and isinstance(a.node, cst.Name) and a.node.value == "None"
+
+
+def _srcgrad_hook(obj: Any, name: str) -> Callable | None:
+    """``obj.<name>`` for an object of srcgrad's own (a derivative, ``srcgrad.jvp``)."""
+    owner = obj if inspect.isfunction(obj) else type(obj)
+    if not (getattr(owner, "__module__", "") or "").startswith("srcgrad."):
+        return None
+    return getattr(obj, name, None)
+
+
+def _opened(value: Any) -> Any:
+    """A call's argument as an inline hook sees it: a literal tuple or list as a tuple of
+    its items, a function or object as itself, any other value unchanged (opaque)."""
+    if isinstance(value, Pack) and value.kind in ("tuple", "list"):
+        return tuple(value.items)
+    if isinstance(value, Ref):
+        return value.obj
+    return value
+
+
+def _is_user_function(obj: Any) -> bool:
+    fn_code = getattr(obj, "__code__", None)
+    if fn_code is None or not inspect.isfunction(obj):
+        return False
+    module = getattr(obj, "__module__", "") or ""
+    return module.split(".")[0] not in ("numpy", "jax", "srcgrad")
+
+
+_TEMP = re.compile(r"^t\d+$")
+_CONSTRUCTORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",
+                 "zeros_like", "ones_like", "empty_like", "full_like")
+_HELPER_RULES = frozenset(r.name for r in runtime.RULES)  # of generated code: lists stay lists
+_LIST_RULES = {"append", "pop", "stack_list", "array_list", "sum_list", "getitem", "len", "assign"}
+def _atom_key(a: Atom) -> tuple:
+    return ("var", a.name) if isinstance(a, Var) else ("lit", code(a.node))
+
+
+def _uses(a: Atom) -> frozenset[str]:
+    return frozenset({a.name}) if isinstance(a, Var) else a.uses
+
+
+def _atom_node(a: Atom) -> cst.BaseExpression:
+    return cst.Name(a.name) if isinstance(a, Var) else a.node
+
+
+def _number_node(v: int | float) -> cst.BaseExpression:
+    text = repr(v)
+    if text in ("inf", "-inf", "nan"):
+        return cst.parse_expression(f"float('{text}')")
+    node = cst.parse_expression(text)
+    return node
+
+
+def _container_node(pack: Pack, nodes) -> cst.BaseExpression:
+    if pack.kind == "dict":
+        return cst.Dict([cst.DictElement(_number_or_string(k), v)
+                         for k, v in zip(pack.keys, nodes, strict=True)])
+    elements = [cst.Element(n) for n in nodes]
+    if pack.kind == "list":
+        return cst.List(elements)
+    if len(elements) == 1:
+        elements = [cst.Element(nodes[0], comma=cst.Comma())]
+    return cst.Tuple(elements)
+
+
+def _number_or_string(v) -> cst.BaseExpression:
+    return cst.parse_expression(repr(v))
+
+
+def _literal_value(node: cst.BaseExpression):
+    try:
+        return ast.literal_eval(cst.Module([]).code_for_node(node))
+    except Exception as exc:
+        raise ValueError("not a literal") from exc
+
+
+def _describe(node: cst.CSTNode) -> str:
+    names = {
+        "IfExp": "a conditional expression (a if c else b)",
+        "BooleanOperation": "`and`/`or`",
+        "ListComp": "a list comprehension", "GeneratorExp": "a generator expression",
+        "DictComp": "a dict comprehension", "SetComp": "a set comprehension",
+        "NamedExpr": "the walrus operator (:=)", "Await": "`await`", "Yield": "`yield`",
+        "Set": "a set literal",
+    }
+    return names.get(type(node).__name__, type(node).__name__)
+
+
+_CODE_RUNNERS = (builtins.exec, builtins.eval, builtins.compile, builtins.__import__)
+_HINTS = {
+    "IfExp": "use np.where(c, a, b) for an elementwise choice",
+    "BooleanOperation": "use np.logical_and / np.logical_or (or & and |) on arrays",
+    "ListComp": "write the loop's items out, or use a vectorized numpy expression",
+    "GeneratorExp": "use a vectorized numpy expression (np.sum over an axis)",
+    "DictComp": "build the dict with a literal {...}",
+    "SetComp": "use a list or an array",
+    "NamedExpr": "assign the value on its own line",
+    "Set": "use a tuple or a list",
+}
+def _op_text(op) -> str:
+    return getattr(op, "_get_token", lambda: type(op).__name__)()
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+@functools.cache
+def _signatures(primal, variadic: bool, nin: int):
+    """A rule's primal parameters after ``xp``, and the signatures that bind a call's
+    arguments to them: those after the operands (or all of them)."""
+    params = list(inspect.signature(primal).parameters.values())[1:]
+    rest = [p for p in params if p.kind is not p.VAR_POSITIONAL] if variadic else params[nin:]
+    return params, inspect.Signature(rest), inspect.Signature(params)
