@@ -1,0 +1,88 @@
+"""Inlining: ``inline`` substitutes a temporary read once into its one use in the same
+sweep, while the line stays short and nothing it reads is written in between."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from srcgrad.cstwalk import visit
+from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
+from srcgrad.optimize.walk import (
+    _TEMP,
+    MAX_LINE,
+    _length,
+    _node_reads,
+    _node_writes,
+    _Substitute,
+    reads,
+    remember,
+)
+
+
+def inline(p: Program, user_names: frozenset[str]) -> Program:
+    """Substitute temporaries read exactly once, later in the same block of the same sweep,
+    into that read."""
+    counts: Counter[str] = Counter()
+    assigned: Counter[str] = Counter()
+    for node in (*p.forward, *p.backward):
+        counts.update(_node_reads(node))
+    for g in (*gens(p.forward), *gens(p.backward)):
+        if g.target:
+            assigned[g.target] += 1
+    for node in (*p.forward, *p.backward):
+        if isinstance(node, GLoop) and node.target:
+            assigned[node.target] += 1
+    for r in p.returns:
+        counts.update(reads(r))
+    forward = _inline_block(list(p.forward), counts, assigned, user_names)
+    backward = _inline_block(list(p.backward), counts, assigned, user_names)
+    return replace(p, forward=tuple(forward), backward=tuple(backward))
+
+
+def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNode]:
+    for k, node in enumerate(stmts):
+        if isinstance(node, GIf):
+            stmts[k] = replace(node, body=tuple(_inline_block(list(node.body), counts, assigned,
+                                                              user_names)),
+                               orelse=tuple(_inline_block(list(node.orelse), counts, assigned,
+                                                          user_names)))
+        elif isinstance(node, GLoop):
+            stmts[k] = replace(node, body=tuple(_inline_block(list(node.body), counts,
+                                                              assigned, user_names)))
+    i = 0
+    while i < len(stmts):
+        g = stmts[i]
+        name = g.target if isinstance(g, Gen) else None
+        if (name is None or g.effect or g.pair or not _TEMP.match(name) or name in user_names
+                or counts[name] != 1 or assigned[name] != 1):  # a pop stays where it is
+            i += 1
+            continue
+        read = set(reads(g.expr))
+        j = next((k for k in range(i + 1, len(stmts)) if name in _node_reads(stmts[k])), None)
+        if j is None or not isinstance(stmts[j], (Gen, GIf)) or (
+                isinstance(stmts[j], Gen) and stmts[j].index is not None
+                and name in reads(stmts[j].index)) or any(
+                (stmts[k].target in read) if isinstance(stmts[k], Gen) else
+                (_node_writes(stmts[k]) & read) for k in range(i + 1, j)) or (
+                isinstance(stmts[j], Gen) and stmts[j].target in read):
+            i += 1
+            continue
+        target = stmts[j]
+        swap = _Substitute({name: g.expr})
+        if isinstance(target, GIf):
+            if name not in reads(target.test):
+                i += 1
+                continue
+            stmts[j] = replace(target, test=visit(target.test, swap))
+        else:
+            # the one read of `name` becomes the expression (in parentheses if compound)
+            length = _length(target.expr) - len(name) + _length(swap.exprs[name])
+            if length + len(target.target or "") > MAX_LINE:
+                i += 1
+                continue
+            new = visit(target.expr, swap)
+            remember("lengths", new, length)
+            stmts[j] = replace(target, expr=new)
+        del stmts[i]
+    return stmts
