@@ -1,4 +1,5 @@
-"""Read-only analyses of the core form: which values are active, which shapes are equal."""
+"""Read-only analyses of the core form: which values are active, which shapes are equal, and
+which names are assigned before and after each node (what the backward sweep must save)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from srcgrad.errors import SrcGradError
-from srcgrad.ir import CoreFunction, Lit, Loop, Stmt, Var, assigned, walk
+from srcgrad.ir import CoreFunction, If, Lit, Loop, Node, Stmt, Var, assigned, walk
 from srcgrad.rules import RuleTable
 
 
@@ -176,3 +177,82 @@ def scalar_values(fn: CoreFunction, rules: RuleTable, scalar_lit: Callable[[Lit]
                 scalars.discard(s.target)
                 changed = True
     return frozenset(scalars)
+
+
+# --- names assigned before and after each node -------------------------------------------------
+
+class Names:
+    """A set of names, answered by membership without being built: those a block assigns at
+    positions past ``index`` (``positions``: each name's last position in the block), or, with
+    ``later`` false, before it (each name's first position); and those of the ``outer`` sets
+    and ``extra``, never those of ``exclude``. Built for every node, sets would make long
+    functions quadratic."""
+
+    __slots__ = ("positions", "index", "outer", "extra", "exclude", "later")
+
+    def __init__(self, positions: dict[str, int], index: int, outer: tuple = (),
+                 extra: frozenset[str] = frozenset(), exclude: frozenset[str] = frozenset(),
+                 later: bool = True):
+        self.positions, self.index, self.outer = positions, index, outer
+        self.extra, self.exclude, self.later = extra, exclude, later
+
+    def __contains__(self, name: object) -> bool:
+        if name in self.exclude:
+            return False
+        at = self.positions.get(name)  # type: ignore[arg-type]
+        if at is not None and (at > self.index if self.later else at < self.index):
+            return True
+        return name in self.extra or any(name in o for o in self.outer)
+
+    def __and__(self, other) -> set[str]:
+        return {n for n in other if n in self}
+
+    __rand__ = __and__
+
+
+def bound_before(block: tuple[Node, ...], outer: tuple, out: dict[int, Names]) -> None:
+    """For each node, the names surely assigned before it runs."""
+    first: dict[str, int] = {}
+    for k, node in enumerate(block):
+        if isinstance(node, Stmt):
+            first.setdefault(node.target, k)
+        elif isinstance(node, If):
+            for n in assigned(node.body) & assigned(node.orelse):
+                first.setdefault(n, k)
+    for k, node in enumerate(block):
+        here = Names(first, k, outer, later=False)
+        out[id(node)] = here
+        if isinstance(node, If):
+            bound_before(node.body, (here,), out)
+            bound_before(node.orelse, (here,), out)
+        elif isinstance(node, Loop):
+            bound_before(node.body, (here,), out)
+
+
+def kill_after(block: tuple[Node, ...], outer: tuple, out: dict[int, Names]) -> None:
+    """For each node, the names that may be assigned after it runs (later in its block, in an
+    enclosing block, or in a later iteration of an enclosing loop)."""
+    last: dict[str, int] = {}
+    bodies: dict[int, set[str]] = {}  # what each loop's body assigns
+    for k, node in enumerate(block):
+        if isinstance(node, Stmt):
+            last[node.target] = k
+        elif isinstance(node, If):
+            for n in assigned(node.body) | assigned(node.orelse):
+                last[n] = k
+        elif isinstance(node, Loop):
+            bodies[k] = assigned(node.body)
+            for n in bodies[k] | {n for n in (node.index, node.trips) if n}:
+                last[n] = k
+    for k, node in enumerate(block):
+        here = Names(last, k, outer)
+        out[id(node)] = here
+        if isinstance(node, If):
+            kill_after(node.body, (here,), out)
+            kill_after(node.orelse, (here,), out)
+        elif isinstance(node, Loop):
+            body = bodies[k]
+            extra = frozenset(body | {n for n in (node.trips,) if n})
+            exclude = frozenset({node.index}) if node.index and node.index not in body else \
+                frozenset()  # the reverse loop sets it again
+            kill_after(node.body, (Names({}, 0, (here,), extra, exclude),), out)
