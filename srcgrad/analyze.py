@@ -75,16 +75,37 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
             break
     result = Activity(frozenset(varied), frozenset(useful))
     for s in stmts:
-        if s.prim == "call" and s.target in result.active and _reads_varied(s, varied):
-            callee = cst_name(s.args[0])
-            raise SrcGradError(
-                f"cannot differentiate through {callee}(): it has no derivative rule and no "
-                "Python source to transform",
-                s.origin.loc,
-                hint="give it rules with @srcgrad.adjoint (and @srcgrad.tangent), or use numpy "
-                "functions srcgrad has rules for (docs/rules.md), or a Python function of them",
-            )
+        if s.prim == "call" and _reads_varied(s, varied):
+            _refuse_opaque(s, result)
     return result
+
+
+def _refuse_opaque(s: Stmt, act: Activity) -> None:
+    """An opaque call that takes a differentiated value is refused where its result reaches
+    the output, and where it may write into an argument that does (``np.add.at(a, i, x)``,
+    ``np.copyto(y, x)``, ``out=``): srcgrad can neither see nor differentiate that write.
+    Calls known to leave their arguments alone (``print``) may read anything."""
+    callee = cst_name(s.args[0])
+    if s.target in act.active:
+        raise SrcGradError(
+            f"cannot differentiate through {callee}(): it has no derivative rule and no "
+            "Python source to transform",
+            s.origin.loc,
+            hint="give it rules with @srcgrad.adjoint (and @srcgrad.tangent), or use numpy "
+            "functions srcgrad has rules for (docs/rules.md), or a Python function of them",
+        )
+    written = [a.name for a in (*s.args[1:], *(v for _, v in s.params))
+               if isinstance(a, Var) and a.name in act.useful]
+    if written and not s.reads_only:
+        raise SrcGradError(
+            f"{callee}() takes a differentiated value and may change its argument "
+            f"{written[0]!r} in place, which the output depends on: srcgrad cannot see or "
+            "differentiate that write",
+            s.origin.loc,
+            hint="write the update as an expression or an index assignment srcgrad "
+            "differentiates (y[i] = v, y = y + ..., np.where), or give a function of your "
+            "own rules with @srcgrad.adjoint",
+        )
 
 
 def _reads_varied(s: Stmt, varied: set[str]) -> bool:

@@ -101,6 +101,7 @@ class Stmt:
     omitted: frozenset[str] = field(default_factory=frozenset)  # params left at their default
     effect: bool = False   # an opaque call kept for its effect (``print(x)``) even if unused
     custom: Custom | None = None  # a call differentiated by the user's rules
+    reads_only: bool = False  # an opaque call known to leave its arguments alone (``print``)
 
     def reads(self) -> set[str]:
         names: set[str] = set()

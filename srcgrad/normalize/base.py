@@ -31,6 +31,7 @@ from srcgrad.normalize.values import (
     _uses,
 )
 from srcgrad.parse import ParsedFunction
+from srcgrad.rules.shape import VIEWS
 
 
 class _Base:
@@ -48,6 +49,9 @@ class _Base:
         self._keep: list[cst.CSTNode] = []   # ... kept alive so that their ids stay theirs
         self._custom_names: dict[int, str] = {}  # id of a function with rules -> its primitive
         self._opaque_results: set[str] = set()  # variables an opaque call assigned
+        # core name -> the core name of the array it may share memory with (a view, NumPy's
+        # basic indexing, reshape, .T, ...; or another name for it): NumPy writes through
+        self._views: dict[str, str] = {}
 
     @property
     def body(self) -> list[Node]:
@@ -72,12 +76,36 @@ class _Base:
         self._targets.add(target)
         self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
                               frozenset(omitted)))
+        if prim in VIEWS and args and isinstance(args[0], Var) and args[0].name != target:
+            self._views[target] = self._views.get(args[0].name, args[0].name)
+        else:
+            self._views.pop(target, None)
         reads = frozenset().union(*(_uses(a) for a in (*args, *(v for _, v in params))
                                     if isinstance(a, (Var, Lit))))
         if prim != "call" and target not in reads:  # a = np.tanh(a): a's new value is not
             self._computed[key] = Var(target)       # what np.tanh(a) computes from now on
             self._computed_reads |= reads
         return Var(target)
+
+    def _refuse_write_through(self, frame: Frame, node: cst.CSTNode, name: str, var: Var,
+                              write: str) -> None:
+        """Raise where ``write`` (``row /= ...``, ``z[0] = ...``) would change, in NumPy, the
+        array ``var`` may share memory with: srcgrad never writes through a view."""
+        base = self._views.get(var.name)
+        if base is None:
+            return
+        owner = next((k for k, v in frame.env.items() if isinstance(v, Var) and v.name == base
+                      and k != name), None)
+        if owner is None:  # a view of a temporary: nothing else sees the write
+            return
+        shared = repr(owner)
+        raise self.error(
+            frame, node, f"`{write}` would change {shared} too: {name!r} may be a view of it "
+            "(basic indexing, iteration over rows, .T, reshape, ravel and the like share "
+            "memory in NumPy), and srcgrad does not write through views",
+            f"update the base array itself ({owner}[...] = ...), or make {name} an "
+            f"array of its own first ({name} = {name}.copy()), or write {name} = "
+            f"{name} <op> ... for a new value")
 
     def _forget(self) -> None:
         """No earlier result is reused from here on."""

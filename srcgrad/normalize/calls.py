@@ -31,6 +31,7 @@ from srcgrad.normalize.values import (
     _dotted,
     _is_user_function,
     _opened,
+    _reads_only,
     _signatures,
     _srcgrad_hook,
     _uses,
@@ -49,6 +50,7 @@ class CallSite:
     args: list
     kwargs: dict
     hint: Any
+    effect: bool = False  # an expression statement: kept for its effect
 
 
 def _grad_hook(low: Any, c: CallSite) -> Any:
@@ -123,6 +125,15 @@ def _generated_code(low: Any, c: CallSite) -> Any:
     return low._inline_user(c.frame, c.node, generated, c.args, c.kwargs, c.hint)
 
 
+def _read_only(low: Any, c: CallSite) -> Any:
+    """``print``, logging, ``warnings.warn``: run as written, even where they take
+    differentiated values (they leave their arguments alone), never inlined."""
+    if not _reads_only(c.fn):
+        return NotImplemented
+    return low._opaque(c.frame, c.node, Ref(c.fn, c.node.func), c.args, c.kwargs, c.hint,
+                       c.effect)
+
+
 def _user_function(low: Any, c: CallSite) -> Any:
     """A Python function with source: inlined."""
     if not _is_user_function(c.fn):
@@ -136,7 +147,7 @@ def _user_function(low: Any, c: CallSite) -> Any:
 #: kind of callee (a method of a user's object) goes before ``_user_function``.
 CALL_RESOLVERS: list[Callable[[Any, CallSite], Any]] = [
     _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _primitive,
-    _inline_hook, _generated_code, _user_function,
+    _inline_hook, _generated_code, _read_only, _user_function,
 ]
 
 
@@ -165,7 +176,7 @@ class _Calls(_Base):
             return self._inline_local(frame, node, callee, args, kwargs, hint)
         if not isinstance(callee, Ref):
             raise self.error(frame, func, "this value is not callable")
-        site = CallSite(frame, node, callee.obj, args, kwargs, hint)
+        site = CallSite(frame, node, callee.obj, args, kwargs, hint, effect)
         for resolve in CALL_RESOLVERS:
             value = resolve(self, site)
             if value is not NotImplemented:
@@ -296,6 +307,8 @@ class _Calls(_Base):
         elif spec.form == "einsum":
             if not args:
                 raise self.error(frame, node, "einsum needs subscripts")
+            if isinstance(args[0], (Var, Pack)):  # einsum(a, [0, 1], b, [1, 2]): sublists
+                args = self._einsum_sublists(frame, node, args)
             kwargs = {"subscripts": args[0], **kwargs}
             operands, args = [self.materialize(frame, v, node) for v in args[1:]], []
         elif spec.form == "einsum_grad":  # einsum_grad(g, i, subscripts, *operands)
@@ -307,6 +320,31 @@ class _Calls(_Base):
         else:
             operands = None
         return self._bind_primitive(frame, node, rule, operands, args, kwargs, hint)
+
+    def _einsum_sublists(self, frame: Frame, node: cst.Call, args: list) -> list:
+        """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` as ``np.einsum("ab,bc->ac", a, b)``:
+        the subscripts string the sublists spell (literal lists of ints and ``...``)."""
+        def letters(sub: Any) -> str:
+            if not isinstance(sub, Pack) or sub.kind not in ("list", "tuple"):
+                raise self.error(frame, node, "np.einsum's sublists must be literal lists "
+                                 "here", 'write the subscripts as a string: np.einsum("ij,jk'
+                                 '->ik", a, b)')
+            out = ""
+            for item in sub.items:
+                n = item.node if isinstance(item, Lit) else None
+                if isinstance(n, cst.Ellipsis):
+                    out += "..."
+                elif isinstance(n, cst.Integer) and 0 <= int(n.value) < 52:
+                    out += "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(n.value)]
+                else:
+                    raise self.error(frame, node, "np.einsum's sublists hold ints from 0 to "
+                                     "51 (and ...) here", 'write the subscripts as a string: '
+                                     'np.einsum("ij,jk->ik", a, b)')
+            return out
+        pairs, rest = args[:len(args) // 2 * 2], args[len(args) // 2 * 2:]
+        inputs = ",".join(letters(s) for s in pairs[1::2])
+        spec = inputs + ("->" + letters(rest[0]) if rest else "")
+        return [Lit(cst.SimpleString(repr(spec))), *pairs[0::2]]
 
     def _bind_primitive(self, frame, node, rule, operands, args, kwargs, hint):
         params, rest_sig, all_sig = _signatures(rule.primal, rule.variadic, rule.nin)
@@ -347,8 +385,9 @@ class _Calls(_Base):
     def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):
         fn = self._bind_object(callee.obj, callee.node)
         var = self._opaque_call(frame, fn, args, kwargs, hint, node)
-        if effect:
-            self.body[-1] = replace(self.body[-1], effect=True)
+        if effect or _reads_only(callee.obj):
+            self.body[-1] = replace(self.body[-1], effect=self.body[-1].effect or effect,
+                                    reads_only=_reads_only(callee.obj))
         return var
 
     def _opaque_call(self, frame: Frame, fn: Atom, args, kwargs, hint, node) -> Var:

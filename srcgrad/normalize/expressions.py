@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import logging
 import numbers
 from typing import Any
 
@@ -34,6 +35,8 @@ from srcgrad.normalize.values import (
     _atom_node,
     _dotted,
     _is_data,
+    _is_index_builder,
+    _is_r_,
     _is_shape_attribute,
     _literal_value,
     _number_node,
@@ -44,7 +47,7 @@ from srcgrad.normalize.values import (
     gens_of,
 )
 from srcgrad.parse import ParsedFunction
-from srcgrad.rules.calls import METHODS, PROPERTIES, is_array_module
+from srcgrad.rules.calls import METHODS, PROPERTIES, CallSpec, is_array_module
 from srcgrad.template import grouped
 
 
@@ -239,7 +242,8 @@ class _Expressions(_Base):
         if isinstance(obj, numbers.Number) and not isinstance(obj, np.ndarray):
             return Lit(_number_node(obj)) if type(obj) in (int, float) else \
                 self._bind_object(obj, node)
-        if callable(obj) or inspect.ismodule(obj):
+        if callable(obj) or inspect.ismodule(obj) or _is_index_builder(obj) or isinstance(
+                obj, logging.Logger):  # (logger.debug(...): a method resolved here)
             return Ref(obj, node)
         return self._bind_object(obj, node)
 
@@ -264,7 +268,8 @@ class _Expressions(_Base):
                 obj = getattr(base.obj, attr)
             except AttributeError:
                 raise self.error(frame, node, f"{_dotted(node)} does not exist") from None
-            if is_array_module(base.obj) and not callable(obj) and not inspect.ismodule(obj):
+            if is_array_module(base.obj) and not callable(obj) and not inspect.ismodule(obj) \
+                    and not _is_index_builder(obj):
                 if isinstance(obj, (int, float, bool)) or obj is None:
                     return self._object(obj, node)
                 return Lit(cst.Attribute(cst.Name(self.ctx.alias), cst.Name(attr)))
@@ -375,6 +380,8 @@ class _Expressions(_Base):
         if self._is_s_(frame, node.value):  # an index written np.s_[...], as gradient code does
             return self._index(frame, node)
         base = self.value(frame, node.value, None)
+        if isinstance(base, Ref) and _is_index_builder(base.obj):
+            return self._index_builder(frame, node, base.obj, hint)
         if isinstance(base, Pack):
             key = self._static_index(frame, node)
             try:
@@ -397,6 +404,30 @@ class _Expressions(_Base):
                 hint = f"{base_atom.name}_{key}"
         return self.emit(frame, self._target(frame, hint), "getitem", (base_atom,),
                          (("index", index),))
+
+    def _index_builder(self, frame: Frame, node: cst.Subscript, obj: Any, hint):
+        """``np.r_[a, b]``: ``np.concatenate`` of its items made at least 1-d (what NumPy
+        computes for items that are arrays and numbers). Its other forms (slices, string
+        directives) and ``np.c_``, ``np.mgrid``, ``np.ogrid`` stay constants: kept as written
+        where they read no name, refused where they do (they might carry a derivative)."""
+        plain = all(isinstance(e.slice, cst.Index) and e.slice.star is None and
+                    not isinstance(e.slice.value, (cst.SimpleString, cst.ConcatenatedString))
+                    for e in node.slice)
+        if _is_r_(obj) and plain:
+            items = []
+            for e in node.slice:
+                v = self.atom(frame, e.slice.value)
+                items.append(self.emit(frame, self.ctx.namer.temp(), "atleast_1d", (v,)))
+            return self._primitive(frame, node, CallSpec("concatenate", "seq"),
+                                   [Pack("list", tuple(items))], {}, hint)
+        index = self._index(frame, node)
+        if index.uses:
+            spelled = _dotted(node.value)
+            raise self.error(frame, node, f"{spelled}[...] of variables is not supported: "
+                             "srcgrad would treat its result as a constant",
+                             "build the array with np.concatenate, np.stack or np.meshgrid, "
+                             "which srcgrad differentiates")
+        return self._passive(frame, node)
 
     def _is_s_(self, frame: Frame, node: cst.BaseExpression) -> bool:
         if isinstance(node, cst.Name) and node.value not in frame.env:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import libcst as cst
@@ -104,7 +105,8 @@ class _Inline(_Base):
             value = self._inline_user(frame, node, fn, list(operands), {}, None)
         else:
             value = self._opaque(frame, node, Ref(fn, node.func), list(operands), {}, None,
-                                 False)
+                                 False)  # its derivatives are the user's rules: it only
+            self.body[-1] = replace(self.body[-1], reads_only=True)  # computes the value
         value = self.materialize(frame, value, node)
         n = len(operands)
         adjoint = tangent = None

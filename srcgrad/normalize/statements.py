@@ -212,6 +212,9 @@ class _Statements(_Base):
                              "over it", f"srcgrad never modifies arrays in place; write {name} "
                              f"= {name} {_op_text(node.operator)[:-1]} ... to make a new one")
         left = self.atom(frame, node.target)
+        if isinstance(left, Var):
+            self._refuse_write_through(frame, node, name, left,
+                                       f"{name} {_op_text(node.operator)} ...")
         aliases = [k for k, v in frame.env.items()
                    if k != node.target.value and isinstance(v, Var) and v == left]
         if aliases:
@@ -290,6 +293,9 @@ class _Statements(_Base):
     def _own_array(self, frame: Frame, target: cst.Name, value: Any) -> Var:
         """The value of a variable later assigned by index: an array of the function's own in
         the variable's one name (a copy unless it was just computed into it)."""
+        if isinstance(value, Var):
+            self._refuse_write_through(frame, target, target.value, value,
+                                       f"{target.value}[...] = ...")
         home = self._target(frame, target.value)
         last = self.body[-1] if self.body else None
         if value == Var(home) and isinstance(last, Stmt) and last.target == home and \

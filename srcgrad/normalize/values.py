@@ -7,7 +7,9 @@ import ast
 import builtins
 import functools
 import inspect
+import logging
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -258,6 +260,8 @@ def _is_data(obj: Any) -> bool:
     """A value (array, number, tuple...) rather than a module, function, class or constant."""
     if obj is None or isinstance(obj, bool) or inspect.ismodule(obj) or callable(obj):
         return False
+    if isinstance(obj, logging.Logger) or _is_index_builder(obj):  # objects of services
+        return False
     return not isinstance(obj, (Var, Lit, Pack, Local))
 
 
@@ -382,3 +386,42 @@ def _signatures(primal, variadic: bool, nin: int):
     params = list(inspect.signature(primal).parameters.values())[1:]
     rest = [p for p in params if p.kind is not p.VAR_POSITIONAL] if variadic else params[nin:]
     return params, inspect.Signature(rest), inspect.Signature(params)
+
+
+_READ_ONLY = frozenset({builtins.print, builtins.repr, builtins.str, builtins.format,
+                        builtins.id, builtins.type, builtins.isinstance, builtins.issubclass,
+                        builtins.hasattr, builtins.callable, builtins.hash, warnings.warn,
+                        builtins.list, builtins.tuple, builtins.dict, builtins.set,
+                        builtins.frozenset, builtins.sorted, builtins.reversed,
+                        builtins.enumerate, builtins.zip, builtins.range, builtins.bool,
+                        builtins.int, builtins.float, builtins.complex,
+                        logging.debug, logging.info, logging.warning, logging.error,
+                        logging.critical, logging.exception, logging.log})
+
+
+def _reads_only(obj: Any) -> bool:
+    """Whether calling ``obj`` surely leaves its arguments unchanged (``print``, logging):
+    such an opaque call may take differentiated values."""
+    try:
+        if obj in _READ_ONLY:
+            return True
+    except TypeError:  # unhashable
+        return False
+    owner = getattr(obj, "__self__", None)
+    return isinstance(owner, logging.Logger) and getattr(obj, "__name__", "") in (
+        "debug", "info", "warning", "error", "critical", "exception", "log")
+
+
+_INDEX_BUILDERS = frozenset({"RClass", "CClass", "MGridClass", "OGridClass", "_Mgrid", "_Ogrid"})
+
+
+def _is_index_builder(obj: Any) -> bool:
+    """``np.r_``, ``np.c_``, ``np.mgrid``, ``np.ogrid`` (and jax.numpy's): objects whose
+    indexing computes an array from the index's items (not ``np.s_``, which only spells an
+    index)."""
+    cls = type(obj)
+    return cls.__name__ in _INDEX_BUILDERS and cls.__module__.split(".")[0] in ("numpy", "jax")
+
+
+def _is_r_(obj: Any) -> bool:
+    return type(obj).__name__ == "RClass" and _is_index_builder(obj)

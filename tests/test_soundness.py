@@ -1,0 +1,235 @@
+"""No silently wrong gradient at srcgrad's boundary (#17): NumPy code that writes through views,
+calls that write into their arguments, and the other spellings that once gave a wrong number
+with no error. Each gives the right derivative (against finite differences and jax) or a
+located SrcGradError, in both modes."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from oracle import check
+
+import srcgrad
+
+R = np.random.default_rng(17)
+X5 = R.standard_normal(5)
+M34 = R.standard_normal((3, 4))
+
+
+def _refused(fn, args, match):
+    """``fn``'s gradient and its jvp are refused at a line of this file."""
+    with pytest.raises(srcgrad.SrcGradError, match=match) as err:
+        srcgrad.grad(fn)(*args)
+    assert err.value.filename == __file__ and err.value.lineno is not None
+    with pytest.raises(srcgrad.SrcGradError, match=match):
+        srcgrad.jvp(fn, args, tuple(np.ones_like(a) for a in args))
+
+
+# --- writes through views ------------------------------------------------------------------------
+
+def interior_update(u):
+    interior = u[1:-1]
+    interior += 0.5 * u[2:]
+    return np.sum(u ** 2)
+
+
+def rows_normalized(x):
+    x = x * 1.0
+    for row in x:
+        row /= np.linalg.norm(row)
+    return np.sum(x * x.sum())
+
+
+def transpose_written(x):
+    y = x * 1.0
+    yt = y.T
+    yt[0] = 0.0
+    return np.sum(y ** 2)
+
+
+def reshape_written(x):
+    y = x * 1.0
+    z = y.reshape(5, 1)
+    z[0, 0] = 3.0
+    return np.sum(y ** 2)
+
+
+def ravel_written(x):
+    y = x * 2.0
+    r = y.ravel()
+    r[0] = 0.0
+    return np.sum(y * x)
+
+
+def alias_updated_in_loop(x):
+    h = x
+    for _ in range(2):
+        h += 1.0
+    return np.sum(h * x)
+
+
+@pytest.mark.parametrize(("fn", "arg", "write"), [
+    (interior_update, X5, r"`interior \+= \.\.\.` would change 'u' too"),
+    (rows_normalized, M34, r"`row /= \.\.\.` would change 'x' too"),
+    (transpose_written, M34, r"`yt\[\.\.\.\] = \.\.\.` would change 'y' too"),
+    (reshape_written, X5, r"`z\[\.\.\.\] = \.\.\.` would change 'y' too"),
+    (ravel_written, M34, r"`r\[\.\.\.\] = \.\.\.` would change 'y' too"),
+    (alias_updated_in_loop, X5, r"`h \+= \.\.\.` would change 'x' too"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_a_write_through_a_view_is_refused(fn, arg, write):
+    _refused(fn, (arg.copy(),), write + ".*srcgrad does not write through views")
+
+
+def interior_update_on_the_base(u):
+    u = u * 1.0
+    u[1:-1] = u[1:-1] + 0.5 * u[2:]
+    return np.sum(u ** 2)
+
+
+def rows_normalized_as_new_values(x):
+    out = []
+    for row in x:
+        out.append(row / np.linalg.norm(row))
+    x = np.stack(out)
+    return np.sum(x * x.sum())
+
+
+def copy_then_update(x):
+    y = x[1:].copy()
+    y += 2.0 * x[:-1]
+    y[0] = y[0] * 3.0
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize(("fn", "arg"), [(interior_update_on_the_base, X5),
+                                         (rows_normalized_as_new_values, M34),
+                                         (copy_then_update, X5)],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_the_hinted_rewrites_are_differentiated(fn, arg):
+    check(fn, (arg.copy(),), jax_oracle=False)  # (index assignment: jax arrays are immutable)
+
+
+# --- calls that write into their arguments ----------------------------------------------------
+
+def add_at(x):
+    a = np.zeros(3)
+    np.add.at(a, [0, 1, 1], x[:3])
+    return np.sum(a ** 2)
+
+
+def fill_diagonal(x):
+    y = x * 1.0
+    np.fill_diagonal(y, x[0, 0] * 2)
+    return np.sum(y ** 2)
+
+
+def put(x):
+    y = x * 1.0
+    np.put(y, [0], x[1] * 3)
+    return np.sum(y ** 2)
+
+
+def copyto(x):
+    y = np.zeros(5)
+    np.copyto(y, x)
+    return np.sum(y ** 2)
+
+
+def place(x):
+    y = x * 1.0
+    np.place(y, y > 0, 0.0)
+    return np.sum(y ** 2)
+
+
+def putmask(x):
+    y = np.zeros(5)
+    np.putmask(y, x > 0, x)
+    return np.sum(y ** 2)
+
+
+def out_argument(x):
+    y = np.zeros(5)
+    np.exp(x, y)    # (out given positionally: a ufunc's third argument)
+    return np.sum(y)
+
+
+@pytest.mark.parametrize(("fn", "arg", "callee", "written"), [
+    (add_at, X5, "at", "a"), (fill_diagonal, M34, "fill_diagonal", "y"),
+    (put, X5, "put", "y"), (copyto, X5, "copyto", "y"), (place, X5, "place", "y"),
+    (putmask, X5, "putmask", "y"),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_a_call_that_may_write_into_a_differentiated_argument_is_refused(fn, arg, callee,
+                                                                         written):
+    _refused(fn, (arg.copy(),), rf"{callee}(_\d+)?\(\) takes a differentiated value and may "
+             rf"change its argument '{written}' in place")
+
+
+def test_out_arguments_are_refused():
+    with pytest.raises(srcgrad.SrcGradError) as err:
+        srcgrad.grad(out_argument)(X5)
+    assert err.value.lineno is not None
+
+
+LOG = logging.getLogger("srcgrad-test")
+
+
+def with_print_and_logging(x):
+    y = np.tanh(x)
+    print("y is", y)
+    LOG.debug("y = %s", y)
+    logging.debug("%s", y)
+    return np.sum(y * x)
+
+
+def test_calls_that_only_read_may_take_differentiated_values(capsys):
+    check(with_print_and_logging, (X5,), jax_oracle=False)  # (jax would print tracers)
+    assert "y is" in capsys.readouterr().out
+
+
+# --- index builders and other spellings ---------------------------------------------------------
+
+def r_join(x):
+    return np.sum(np.r_[x, 2.0 * x, 3.0] ** 2)
+
+
+def r_constant(x):
+    return np.sum(x * np.r_[0:5])
+
+
+def c_join(x):
+    return np.sum(np.c_[x, x] ** 2)
+
+
+def einsum_sublists(a, b):
+    return np.sum(np.einsum(a, [0, 1], b, [1, 2], [0, 2]) ** 2)
+
+
+def einsum_sublists_implicit(x):
+    return np.einsum(x, [0], x, [0])
+
+
+def test_r_joins_its_items():
+    check(r_join, (X5,))
+    check(r_constant, (X5,))
+
+
+def test_c_of_variables_is_refused():
+    _refused(c_join, (X5,), r"np.c_\[\.\.\.\] of variables is not supported")
+
+
+def test_einsum_in_its_sublist_form():
+    check(einsum_sublists, (M34, R.standard_normal((4, 2))), wrt=(0, 1))
+    check(einsum_sublists_implicit, (X5,))
+    value, tangent = srcgrad.jvp(einsum_sublists_implicit, (X5,), (np.ones(5),))
+    np.testing.assert_allclose(tangent, 2 * np.sum(X5))
+
+
+def einsum_computed_sublist(x, n):
+    return np.einsum(x, list(range(n)))
+
+
+def test_einsum_sublists_that_are_not_literal_are_refused():
+    with pytest.raises(srcgrad.SrcGradError, match="sublists must be literal lists"):
+        srcgrad.grad(einsum_computed_sublist)(X5, 1)
