@@ -85,7 +85,7 @@ def _refuse_opaque(s: Stmt, act: Activity) -> None:
     the output, and where it may write into an argument that does (``np.add.at(a, i, x)``,
     ``np.copyto(y, x)``, ``out=``): srcgrad can neither see nor differentiate that write.
     Calls known to leave their arguments alone (``print``) may read anything."""
-    callee = cst_name(s.args[0])
+    callee = s.label or cst_name(s.args[0])
     if s.target in act.active:
         raise SrcGradError(
             f"cannot differentiate through {callee}(): it has no derivative rule and no "

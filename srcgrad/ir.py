@@ -102,6 +102,7 @@ class Stmt:
     effect: bool = False   # an opaque call kept for its effect (``print(x)``) even if unused
     custom: Custom | None = None  # a call differentiated by the user's rules
     reads_only: bool = False  # an opaque call known to leave its arguments alone (``print``)
+    label: str = ""  # an opaque call's callee as the user wrote it (``np.add.at``), for messages
 
     def reads(self) -> set[str]:
         names: set[str] = set()

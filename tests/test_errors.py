@@ -101,7 +101,8 @@ def calls_fft(x):
 
 
 def test_call_without_rule_or_source_names_the_function():
-    err = raises_at(calls_fft, "y = np.abs", X, match=r"cannot differentiate through fft")
+    err = raises_at(calls_fft, "y = np.abs", X,
+                    match=r"cannot differentiate through np\.fft\.fft\(\)")
     assert "rule" in err.hint
 
 

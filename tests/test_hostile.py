@@ -168,7 +168,7 @@ def set_literal(x):
     return np.sum(x) * len({1, 2})
 
 
-@refused("np.fft.fft(x)", "cannot differentiate through fft")
+@refused("np.fft.fft(x)", r"cannot differentiate through np\.fft\.fft\(\)")
 def no_rule(x):
     return np.sum(np.abs(np.fft.fft(x)))
 

@@ -385,9 +385,8 @@ class _Calls(_Base):
     def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):
         fn = self._bind_object(callee.obj, callee.node)
         var = self._opaque_call(frame, fn, args, kwargs, hint, node)
-        if effect or _reads_only(callee.obj):
-            self.body[-1] = replace(self.body[-1], effect=self.body[-1].effect or effect,
-                                    reads_only=_reads_only(callee.obj))
+        self.body[-1] = replace(self.body[-1], effect=self.body[-1].effect or effect,
+                                reads_only=_reads_only(callee.obj), label=_dotted(node.func))
         return var
 
     def _opaque_call(self, frame: Frame, fn: Atom, args, kwargs, hint, node) -> Var:
