@@ -109,7 +109,10 @@ class GradFunction:
             for name, i in self._wrt_names:
                 if name in kwargs and not _is_float_like(kwargs[name]):
                     _reject_wrt(self.__wrapped__, i, kwargs[name])
-        return fn(*args, **kwargs)
+        out = fn(*args, **kwargs)
+        _check_real(self.__wrapped__, self._wrt_positions, args, out,
+                    self._options["with_value"], isinstance(self._options["wrt"], (int, str)))
+        return out
 
     def _ieee(self, args: tuple) -> Any:
         """The derivative where Python number arithmetic raised (``1.0 / 0.0``, ``0.0 **
@@ -183,6 +186,35 @@ def _user_line(exc: BaseException, fn: Callable):
             text = linecache.getline(filename, lineno).rstrip("\n")
             return Location(filename, lineno, len(text) - len(text.lstrip()), text)
     return None
+
+
+def _check_real(fn: Callable, positions: tuple[int, ...], args: tuple, out: Any,
+                with_value: bool, single: bool) -> None:
+    """Refuse a complex gradient of a real array argument: srcgrad's rules do not follow one
+    convention for complex intermediate values yet (JAX's gives a real gradient there), so such
+    a number would be wrong."""
+    grads = out[1] if with_value else out
+    grads = (grads,) if single else grads
+    for i, g in zip(positions, grads, strict=False):
+        if i < len(args) and _is_complex(g) and not _is_complex(args[i]) and \
+                getattr(args[i], "dtype", None) is not None:
+            params = list(inspect.signature(fn).parameters)
+            try:
+                lines, first = inspect.getsourcelines(fn)
+                where = Location(inspect.getsourcefile(fn) or "<unknown>", first, 0,
+                                 lines[0].rstrip("\n"))
+            except (OSError, TypeError):  # no source file (a REPL): no line to show
+                where = None
+            raise SrcGradError(
+                f"the gradient with respect to the real argument {params[i]!r} came out "
+                "complex: srcgrad does not differentiate complex intermediate values yet",
+                where, hint="write the computation with real arrays (real and imaginary parts "
+                "as two arrays), or use jax.grad for complex code")
+
+
+def _is_complex(a: Any) -> bool:
+    dtype = getattr(a, "dtype", None)
+    return isinstance(a, complex) or (dtype is not None and np.dtype(dtype).kind == "c")
 
 
 def _is_float_like(a: Any) -> bool:

@@ -151,6 +151,10 @@ def densify(g, x):
     """The adjoint ``g`` of ``x`` in ``x``'s structure, zeros for the items never read."""
     if g is None:
         return zero_grad(x)
+    if isinstance(g, (list, tuple)) and isinstance(x, (list, tuple)) and len(g) == len(x):
+        return type(x)(densify(gi, xi) for gi, xi in zip(g, x, strict=True))  # items of items
+    if isinstance(g, dict) and isinstance(x, dict):
+        return {k: densify(g.get(k), v) for k, v in x.items()}
     if not isinstance(g, StructGrad):
         return g
     if isinstance(x, list) and g.length is not None and g.length != len(x):
