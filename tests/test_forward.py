@@ -245,3 +245,20 @@ def constant_output(x):
 def test_output_that_does_not_depend_on_the_input_has_a_zero_tangent():
     out, t = srcgrad.jvp(constant_output, (np.ones(2),), (np.ones(2),))
     np.testing.assert_array_equal(t, np.zeros(3))
+
+
+def written_into_a_passive_argument(x, y):
+    y[1] = x[0] * 2.0
+    y[2] = y[1] * x[1]
+    return np.sum(y * y)
+
+
+def test_an_index_write_into_an_argument_without_a_tangent():
+    """``y`` carries no tangent until an item with one is written into it (zeros first)."""
+    x, y, v = np.array([0.5, -1.5, 2.0]), np.array([1.0, 2.0, 3.0]), np.array([0.3, 0.7, -1.1])
+    value, tangent = srcgrad.JvpFunction(written_into_a_passive_argument, (0,))((x, y.copy()),
+                                                                                 (v,))
+    grad = srcgrad.grad(written_into_a_passive_argument)(x, y.copy())
+    assert value == written_into_a_passive_argument(x, y.copy())
+    np.testing.assert_allclose(tangent, grad @ v, rtol=1e-12)
+    np.testing.assert_allclose(y, [1.0, 2.0, 3.0])  # the caller's array is unchanged
