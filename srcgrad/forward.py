@@ -40,6 +40,7 @@ from srcgrad.ir import (
     Program,
     Stmt,
     Var,
+    atom_uses,
 )
 from srcgrad.naming import function_name
 from srcgrad.rules.core import LinearJvp, Undefined, undefined
@@ -162,7 +163,7 @@ class _Forward:
         rule = self.ctx.rules[s.prim]
         if rule.joint:  # np.stack([a_dot, zero_grad(b)]): one call on the tangents
             tangents = tuple(Var(self.dot(a.name)) if i in ops else
-                             Lit(call_of("zero_grad", atom_node(a)), _uses(a))
+                             Lit(call_of("zero_grad", atom_node(a)), atom_uses(a))
                              for i, a in enumerate(s.args))
             return apply_rule_fn(rule.primal, [ident(self.ctx.alias)],
                                  replace(s, args=tangents))
@@ -217,10 +218,6 @@ class _Forward:
 
 def _tuple(items: list[cst.BaseExpression]) -> cst.Tuple:
     return cst.Tuple([cst.Element(e) for e in items])
-
-
-def _uses(a) -> frozenset[str]:
-    return frozenset({a.name}) if isinstance(a, Var) else a.uses
 
 
 def _may_view(e: cst.BaseExpression, names: set[str]) -> bool:

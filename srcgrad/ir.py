@@ -46,6 +46,11 @@ class Lit:
         return isinstance(node, (cst.Integer, cst.Float))
 
 
+def atom_uses(a: Var | Lit) -> frozenset[str]:
+    """The variables atom ``a`` reads: itself, or those its expression names."""
+    return frozenset({a.name}) if isinstance(a, Var) else a.uses
+
+
 Atom = Var | Lit
 
 
@@ -107,7 +112,7 @@ class Stmt:
     def reads(self) -> set[str]:
         names: set[str] = set()
         for a in (*self.args, *(v for _, v in self.params)):
-            names |= {a.name} if isinstance(a, Var) else set(a.uses)
+            names |= atom_uses(a)
         return names
 
 
@@ -143,7 +148,7 @@ class Loop:
         """The names the range of a counted loop reads (its bounds and limit)."""
         names: set[str] = set()
         for a in (*(self.bounds or ()), *([self.limit] if self.limit is not None else [])):
-            names |= {a.name} if isinstance(a, Var) else set(a.uses)
+            names |= atom_uses(a)
         return names
 
 
@@ -189,11 +194,11 @@ def free_reads(block: tuple[Node, ...], results: tuple[Atom, ...] = ()) -> set[s
         if isinstance(node, Stmt):
             names |= node.reads()
         elif isinstance(node, If):
-            names |= {node.test.name} if isinstance(node.test, Var) else set(node.test.uses)
+            names |= atom_uses(node.test)
         elif isinstance(node, Loop):
             names |= node.reads() | (set(node.test.uses) if node.test is not None else set())
     for a in results:
-        names |= {a.name} if isinstance(a, Var) else set(a.uses)
+        names |= atom_uses(a)
     return names - assigned(block)
 
 

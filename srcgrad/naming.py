@@ -8,8 +8,20 @@ names.
 
 from __future__ import annotations
 
+import re
+
 ADJOINT = "d_{}"
 TANGENT = "{}_dot"
+
+
+_TEMPORARY = re.compile(r"t\d+")
+_TEMPORARY_OR_ADJOINT = re.compile(r"(d_)?t\d+")
+
+
+def is_temporary(name: str, adjoint: bool = False) -> bool:
+    """Whether ``name`` is spelled like a temporary the namer hands out (``t3``); with
+    ``adjoint``, like one or its adjoint (``d_t3``)."""
+    return (_TEMPORARY_OR_ADJOINT if adjoint else _TEMPORARY).fullmatch(name) is not None
 
 
 def function_name(name: str) -> str:

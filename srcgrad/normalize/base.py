@@ -16,10 +16,11 @@ from srcgrad.ir import (
     Origin,
     Stmt,
     Var,
+    atom_uses,
 )
+from srcgrad.naming import is_temporary
 from srcgrad.normalize.values import (
     _HINTS,
-    _TEMP,
     Frame,
     Home,
     Pack,
@@ -28,7 +29,6 @@ from srcgrad.normalize.values import (
     _container_node,
     _describe,
     _header,
-    _uses,
 )
 from srcgrad.parse import ParsedFunction
 from srcgrad.rules.shape import VIEWS
@@ -67,7 +67,7 @@ class _Base:
         assert frame.origin is not None
         key = (prim, tuple(_atom_key(a) for a in args),
                tuple((k, _atom_key(v)) for k, v in params), frozenset(omitted))
-        if prim != "call" and _TEMP.match(target) and key in self._computed:
+        if prim != "call" and is_temporary(target) and key in self._computed:
             return self._computed[key]
         if target in self._targets or target in self._computed_reads:
             # an overwritten name (a holder, or an operand of a result: a loop's variable is
@@ -80,7 +80,7 @@ class _Base:
             self._views[target] = self._views.get(args[0].name, args[0].name)
         else:
             self._views.pop(target, None)
-        reads = frozenset().union(*(_uses(a) for a in (*args, *(v for _, v in params))
+        reads = frozenset().union(*(atom_uses(a) for a in (*args, *(v for _, v in params))
                                     if isinstance(a, (Var, Lit))))
         if prim != "call" and target not in reads:  # a = np.tanh(a): a's new value is not
             self._computed[key] = Var(target)       # what np.tanh(a) computes from now on

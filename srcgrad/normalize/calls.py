@@ -16,6 +16,7 @@ from srcgrad.ir import (
     Atom,
     Lit,
     Var,
+    atom_uses,
 )
 from srcgrad.normalize.base import _Base
 from srcgrad.normalize.values import (
@@ -34,7 +35,6 @@ from srcgrad.normalize.values import (
     _reads_only,
     _signatures,
     _srcgrad_hook,
-    _uses,
 )
 from srcgrad.rules.calls import METHODS, CallSpec
 
@@ -379,7 +379,7 @@ class _Calls(_Base):
         if isinstance(value, Pack) and value.kind in ("tuple", "list"):
             atoms = [self._parameter(frame, v, node) for v in value.items]
             return Lit(_container_node(value, [_atom_node(a) for a in atoms]),
-                       frozenset().union(*(_uses(a) for a in atoms)))
+                       frozenset().union(*(atom_uses(a) for a in atoms)))
         return self.materialize(frame, value, node)
 
     def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):

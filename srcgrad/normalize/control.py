@@ -21,6 +21,7 @@ from srcgrad.ir import (
     Stmt,
     Var,
     always_exits,
+    atom_uses,
     may_exit,
 )
 from srcgrad.normalize.base import _Base
@@ -34,7 +35,6 @@ from srcgrad.normalize.values import (
     _name_of,
     _own_jumps,
     _statement_list,
-    _uses,
 )
 
 
@@ -275,7 +275,7 @@ class _Control(_Base):
             return
         seq = self._kept(frame, self.materialize(frame, value, iterable))
         index = self.ctx.namer.fresh("i")
-        length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), _uses(seq),
+        length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), atom_uses(seq),
                      scalar=True)
         self._loop(frame, node, origin, index, (Lit(cst.Integer("0")), length,
                                                 Lit(cst.Integer("1"))),
@@ -291,7 +291,7 @@ class _Control(_Base):
                 raise self.error(frame, node, "write the loop as `for i, x in enumerate(xs):`")
             seq = self._kept(frame, self.atom(frame, args[0].value))
             index = frame.homes[target.elements[0].value.value]
-            length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), _uses(seq),
+            length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), atom_uses(seq),
                          scalar=True)
             self._loop(frame, node, origin, index, (Lit(cst.Integer("0")), length,
                                                     Lit(cst.Integer("1"))),
@@ -306,7 +306,7 @@ class _Control(_Base):
         lengths = [cst.Call(cst.Name("len"), [cst.Arg(_atom_node(q))]) for q in seqs]
         length_node = lengths[0] if len(lengths) == 1 else cst.Call(
             cst.Name("min"), [cst.Arg(n) for n in lengths])
-        length = Lit(length_node, frozenset().union(*(_uses(q) for q in seqs)), scalar=True)
+        length = Lit(length_node, frozenset().union(*(atom_uses(q) for q in seqs)), scalar=True)
         index = self.ctx.namer.fresh("i")
         self._loop(frame, node, origin, index, (Lit(cst.Integer("0")), length,
                                                 Lit(cst.Integer("1"))),
@@ -354,7 +354,7 @@ class _Control(_Base):
         """A loop bound or sequence, bound to a temporary if the loop rebinds what it reads:
         Python evaluates it once, before the first trip (and the reverse sweep reads it again
         after the loop)."""
-        if _uses(bound) & set(frame.homes.values()):
+        if atom_uses(bound) & set(frame.homes.values()):
             return self.emit(frame, self.ctx.namer.temp(), "assign", (bound,))
         return bound
 

@@ -17,6 +17,7 @@ from srcgrad.ir import (
     If,
     Lit,
     Var,
+    atom_uses,
 )
 from srcgrad.normalize.base import _Base
 from srcgrad.normalize.values import (
@@ -43,7 +44,6 @@ from srcgrad.normalize.values import (
     _op_text,
     _single_key,
     _target_names,
-    _uses,
     gens_of,
 )
 from srcgrad.parse import ParsedFunction
@@ -94,7 +94,7 @@ class _Expressions(_Base):
                         return cst.Name(lowering.ctx.alias)
                     return lowering._bind_object(value.obj, original).node
                 atom = lowering.materialize(frame, value, original)
-                uses.update(_uses(atom))
+                uses.update(atom_uses(atom))
                 return _atom_node(atom)
 
         new = visit(node, _Names())
@@ -277,7 +277,7 @@ class _Expressions(_Base):
         if isinstance(base, (Var, Lit)):
             prim = PROPERTIES.get(attr)
             if attr in _PASSIVE_ATTRIBUTES:
-                return Lit(cst.Attribute(_atom_node(base), cst.Name(attr)), _uses(base),
+                return Lit(cst.Attribute(_atom_node(base), cst.Name(attr)), atom_uses(base),
                            scalar=attr in _SCALAR_ATTRIBUTES)
             if prim is None:
                 if attr in METHODS:
@@ -310,7 +310,7 @@ class _Expressions(_Base):
 
             def leave_FormattedStringExpression(self, original, updated):
                 a = lowering.atom(frame, updated.expression)
-                uses.update({a.name} if isinstance(a, Var) else a.uses)
+                uses.update(atom_uses(a))
                 return updated.with_changes(expression=_atom_node(a))
 
         new = visit(node, _Sub())
@@ -371,7 +371,7 @@ class _Expressions(_Base):
         left = self.atom(frame, node.left)
         right = self.atom(frame, comp.comparator)
         if prim is None:  # is, is not, in, not in: evaluated as written, no derivative
-            uses = _uses(left) | _uses(right)
+            uses = atom_uses(left) | atom_uses(right)
             return Lit(node.with_changes(left=_atom_node(left), comparisons=[
                 comp.with_changes(comparator=_atom_node(right))]), uses)
         return self.emit(frame, self._target(frame, hint), prim, (left, right))
@@ -462,7 +462,7 @@ class _Expressions(_Base):
             if e is None:
                 return None
             a = self.atom(frame, e)
-            uses.update(_uses(a))
+            uses.update(atom_uses(a))
             return _atom_node(a)
 
         elements = []

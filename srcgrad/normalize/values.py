@@ -8,7 +8,6 @@ import builtins
 import functools
 import inspect
 import logging
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -300,7 +299,6 @@ def _is_user_function(obj: Any) -> bool:
     return module.split(".")[0] not in ("numpy", "jax", "srcgrad")
 
 
-_TEMP = re.compile(r"^t\d+$")
 _CONSTRUCTORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",
                  "zeros_like", "ones_like", "empty_like", "full_like")
 _HELPER_RULES = frozenset(r.name for r in runtime.RULES)  # of generated code: lists stay lists
@@ -309,11 +307,8 @@ def _atom_key(a: Atom) -> tuple:
     return ("var", a.name) if isinstance(a, Var) else ("lit", code(a.node))
 
 
-def _uses(a: Atom) -> frozenset[str]:
-    return frozenset({a.name}) if isinstance(a, Var) else a.uses
-
-
 def _atom_node(a: Atom) -> cst.BaseExpression:
+    """``a``'s expression, a fresh node for a variable (normalize keeps nodes by identity)."""
     return cst.Name(a.name) if isinstance(a, Var) else a.node
 
 

@@ -10,9 +10,9 @@ import libcst as cst
 
 from srcgrad.cstwalk import visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
+from srcgrad.naming import is_temporary
 from srcgrad.optimize.fold import _number
 from srcgrad.optimize.walk import (
-    _TEMP,
     _is_copy,
     _is_copy_of,
     _map_block,
@@ -104,8 +104,8 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str],
     later = (s for s in stmts[i + 1:] if isinstance(s, Gen))
     # each assigned once (a here, b before it): neither is assigned later, no need to look
     once = writes[a] == 1 and writes[b] <= 1
-    if _TEMP.match(a) and (once or not any(s.target in (a, b) for s in later)) and not any(
-            a in reads(r) for r in returns):
+    if is_temporary(a, adjoint=True) and (once or not any(
+            s.target in (a, b) for s in later)) and not any(a in reads(r) for r in returns):
         rename = _rename(a, b)
         for k in range(i + 1, len(stmts)):
             s = stmts[k]

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from srcgrad.cstwalk import visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
+from srcgrad.naming import is_temporary
 from srcgrad.optimize.walk import (
-    _TEMP,
     MAX_LINE,
     _length,
     _node_reads,
@@ -54,8 +54,9 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
     while i < len(stmts):
         g = stmts[i]
         name = g.target if isinstance(g, Gen) else None
-        if (name is None or g.effect or g.pair or not _TEMP.match(name) or name in user_names
-                or counts[name] != 1 or assigned[name] != 1):  # a pop stays where it is
+        if (name is None or g.effect or g.pair  # (a pop stays where it is)
+                or not is_temporary(name, adjoint=True) or name in user_names
+                or counts[name] != 1 or assigned[name] != 1):
             i += 1
             continue
         read = set(reads(g.expr))

@@ -3,7 +3,6 @@ function over a program's expressions, substitution of names, and the per-call m
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,7 +70,6 @@ def remember(table: str, node: object, value: object) -> None:
     if memo is not None:
         getattr(memo, table)[id(node)] = (node, value)
 
-_TEMP = re.compile(r"^(d_)?t\d+$")
 MAX_LINE = 84  # inlining stops before a statement grows past this many characters
 
 

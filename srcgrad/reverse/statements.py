@@ -24,7 +24,6 @@ from srcgrad.build import (
 from srcgrad.context import PassContext
 from srcgrad.cstwalk import call, changed, ident, visit
 from srcgrad.ir import (
-    Atom,
     CoreFunction,
     Gen,
     GNode,
@@ -36,6 +35,7 @@ from srcgrad.ir import (
     Stmt,
     Var,
     assigned,
+    atom_uses,
     free_reads,
     walk,
 )
@@ -68,19 +68,15 @@ def _rule_reads(fn, lead: int, stmt: Stmt) -> set[str]:
     operands = list(stmt.args)
     if star is not None:
         if star.name in used:
-            found |= {n for a in operands for n in _atom_uses(a)}
+            found |= {n for a in operands for n in atom_uses(a)}
     else:
         for p, a in zip(positional, operands, strict=False):
             if p.name in used:
-                found |= _atom_uses(a)
+                found |= atom_uses(a)
     for k, v in stmt.params:
         if k in used:
-            found |= _atom_uses(v)
+            found |= atom_uses(v)
     return found
-
-
-def _atom_uses(a: Atom) -> set[str]:
-    return {a.name} if isinstance(a, Var) else set(a.uses)
 
 
 def _in_place(expr: cst.BaseExpression) -> cst.BaseExpression:
