@@ -383,6 +383,7 @@ def _signatures(primal, variadic: bool, nin: int):
     return params, inspect.Signature(rest), inspect.Signature(params)
 
 
+_LOGGING = ("debug", "info", "warning", "error", "critical", "exception", "log")
 _READ_ONLY = frozenset({builtins.print, builtins.repr, builtins.str, builtins.format,
                         builtins.id, builtins.type, builtins.isinstance, builtins.issubclass,
                         builtins.hasattr, builtins.callable, builtins.hash, warnings.warn,
@@ -390,8 +391,7 @@ _READ_ONLY = frozenset({builtins.print, builtins.repr, builtins.str, builtins.fo
                         builtins.frozenset, builtins.sorted, builtins.reversed,
                         builtins.enumerate, builtins.zip, builtins.range, builtins.bool,
                         builtins.int, builtins.float, builtins.complex,
-                        logging.debug, logging.info, logging.warning, logging.error,
-                        logging.critical, logging.exception, logging.log})
+                        *(getattr(logging, name) for name in _LOGGING)})
 
 
 def _reads_only(obj: Any) -> bool:
@@ -403,8 +403,7 @@ def _reads_only(obj: Any) -> bool:
     except TypeError:  # unhashable
         return False
     owner = getattr(obj, "__self__", None)
-    return isinstance(owner, logging.Logger) and getattr(obj, "__name__", "") in (
-        "debug", "info", "warning", "error", "critical", "exception", "log")
+    return isinstance(owner, logging.Logger) and getattr(obj, "__name__", "") in _LOGGING
 
 
 _INDEX_BUILDERS = frozenset({"RClass", "CClass", "MGridClass", "OGridClass", "_Mgrid", "_Ogrid"})
