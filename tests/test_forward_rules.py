@@ -144,4 +144,6 @@ def test_rule_in_forward_mode(name, case):
 
     _, want = jax.jvp(along, [jops[k] for k in active],
                       [t if isinstance(t, float) else jnp.asarray(t) for t in tangents])
+    if want.dtype == jax.dtypes.float0:  # an integer output: jax's tangent carries no values
+        want = np.zeros(want.shape)
     np.testing.assert_allclose(np.asarray(tangent), np.asarray(want), rtol=1e-9, atol=1e-12)

@@ -411,7 +411,10 @@ CASES["setitem"] = [
     C(normal((5,)), normal((2,)), index=np.array([0, 3]), label="fancy"),
 ]
 CASES["astype"] = [C(normal((3, 4)), dtype=np.float64, label="f64"),
-                   C(normal((3,)), dtype="float64", label="str")]
+                   C(normal((3,)), dtype="float64", label="str"),
+                   C(normal((3, 4), 3.0), dtype="int64", label="int")]
+CASES["full_like"] = [C(normal((3, 4)), normal(()), label="scalar"),
+                      C(normal((3, 4)), normal((4,)), label="row")]
 CASES["copy"] = [C(normal((3, 4)), label="2d"), C(normal(()), label="0d")]
 CASES["assign"] = [C(normal((3, 4)), label="2d"), C(normal(()), label="0d")]
 CASES["concatenate"] = [
@@ -611,7 +614,7 @@ NONDIFF_CASES: dict[str, Case] = {
     **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",
                           "isfinite", "argmin", "zeros_like", "ones_like",
                           "empty_like", "shape", "ndim", "size", "len")},
-    "round": C(_F, decimals=1), "full_like": C(_F, fill_value=2.5), "argmax": C(_F, axis=1),
+    "round": C(_F, decimals=1), "argmax": C(_F, axis=1),
     **{n: C(_F, _G) for n in ("floor_divide", "less", "less_equal", "greater",
                               "greater_equal", "equal", "not_equal")},
     "logical_and": C(_B, _B), "logical_or": C(_B, _B), "logical_not": C(_B),

@@ -293,3 +293,39 @@ def holomorphic(z):
 def test_a_complex_argument_may_have_a_complex_gradient():
     z = X5 + 1j * X5[::-1]
     assert np.iscomplexobj(srcgrad.grad(lambda z: np.sum(np.abs(z * 2.0)))(z))
+
+
+# --- casts and fills: what carries a derivative ---------------------------------------------------
+
+def times_its_integer_part(x):
+    return np.sum(x * x.astype(int))
+
+
+def times_its_truth(x):
+    return np.sum(x * x.astype(bool) + x.astype("int32") ** 2)
+
+
+def through_float32(x):
+    return np.sum(x.astype(np.float32).astype(np.float64) ** 2)
+
+
+def filled_with_an_element(x):
+    return np.sum(np.full_like(x, x[0]) * x)
+
+
+def filled_into_integers(x):
+    return np.sum(np.full_like(np.arange(5), x[1]) * x)
+
+
+@pytest.mark.parametrize("fn", [times_its_integer_part, times_its_truth, through_float32,
+                                filled_with_an_element, filled_into_integers],
+                         ids=lambda f: f.__name__)
+def test_casts_and_fills_carry_the_derivative_they_have(fn):
+    """A cast to integers or bools is piecewise constant: no derivative passes it (it once
+    passed unchanged). A fill value reaches every element it fills (it once carried none)."""
+    x = X5 * 3.0
+    grad = check(fn, (x,), fd=fn is not through_float32)
+    assert grad.dtype == x.dtype
+    direction = R.standard_normal(5)
+    _, tangent = srcgrad.jvp(fn, (x,), (direction,))
+    np.testing.assert_allclose(tangent, grad @ direction, rtol=1e-6)

@@ -378,8 +378,8 @@ def _transpose_g(xp, g, axes=None): return transpose_grad(g, axes)
 def _transpose_g_t(xp, h, y, g, axes=None): return xp.transpose(h, axes)
 TRANSPOSE_GRAD = linear("transpose_grad", _transpose_g, _transpose_g_t)
 
-def _astype_g(xp, g, x): return astype_grad(g, x)
-def _astype_g_t(xp, h, y, g, x): return astype_grad(h, g)          # back to g's dtype
+def _astype_g(xp, g, x, dtype=None): return astype_grad(g, x, dtype)
+def _astype_g_t(xp, h, y, g, x, dtype=None): return astype_grad(h, g, dtype)  # to g's dtype
 ASTYPE_GRAD = _helper("astype_grad", _astype_g, _astype_g_t)
 
 # --- elementwise ----------------------------------------------------------------------------------

@@ -85,8 +85,9 @@ def _getitem_t(xp, g, out, x, index): return getitem_grad(g, x, index)  # scatte
 GETITEM = linear("getitem", _getitem, _getitem_t)
 
 def _astype(xp, x, dtype): return x.astype(dtype)
-def _astype_t(xp, g, out, x, dtype): return astype_grad(g, x)   # back to x's dtype
-ASTYPE = linear("astype", _astype, _astype_t)
+def _astype_jvp(xp, t, out, x, dtype): return astype_grad(t, out, dtype)  # 0 if dtype is discrete
+def _astype_t(xp, g, out, x, dtype): return astype_grad(g, x, dtype)      # back to x's dtype
+ASTYPE = rule("astype", _astype, [_astype_jvp], [_astype_t])
 
 def _assign(xp, x): return x   # a name bound to a value: `h = x` before a loop reassigns h
 def _assign_t(xp, g, out, x): return g
@@ -168,11 +169,18 @@ def _argmin(xp, x, axis=None): return xp.argmin(x, axis)
 def _zeros_like(xp, x): return xp.zeros_like(x)
 def _ones_like(xp, x): return xp.ones_like(x)
 def _empty_like(xp, x): return xp.empty_like(x)
-def _full_like(xp, x, fill_value): return xp.full_like(x, fill_value)
 def _shape(xp, x): return xp.shape(x)
 def _ndim(xp, x): return xp.ndim(x)
 def _size(xp, x): return xp.size(x)
 def _len(xp, x): return len(x)
+
+# `np.full_like(x, v)`: x gives the shape and dtype, v the values (none if the dtype is discrete)
+def _full_like(xp, x, fill_value): return xp.full_like(x, fill_value)
+def _full_like_jvp(xp, t, out, x, fill_value):
+    return astype_grad(xp.broadcast_to(t, xp.shape(x)), x, xp.result_type(x))
+def _full_like_vjp(xp, g, out, x, fill_value):
+    return unbroadcast(astype_grad(g, fill_value, xp.result_type(x)), fill_value)
+FULL_LIKE = rule("full_like", _full_like, [None, _full_like_jvp], [None, _full_like_vjp])
 
 # primitives whose result may share memory with their first operand (NumPy views), and names
 VIEWS = frozenset({"getitem", "reshape", "ravel", "transpose", "swapaxes", "moveaxis",
@@ -186,6 +194,6 @@ RULES: list[Rule] = [
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
-    nondiff("full_like", _full_like), nondiff("shape", _shape), nondiff("ndim", _ndim),
+    FULL_LIKE, nondiff("shape", _shape), nondiff("ndim", _ndim),
     nondiff("size", _size), nondiff("len", _len),
 ]

@@ -74,8 +74,14 @@ def keep(v, x, axis=None, keepdims=False):
     return _xp(v, x).expand_dims(v, _positive_axes(axis, len(shape(x))))
 
 
-def astype_grad(g, x):
-    """Adjoint of ``x.astype(dtype)``: ``g`` back in ``x``'s dtype."""
+def astype_grad(g, x, dtype=None):
+    """The derivative ``g`` of a cast ``x.astype(dtype)`` carried back to ``x``: ``g`` in
+    ``x``'s dtype or, where ``dtype`` is an integer or bool type (a cast that is piecewise
+    constant), zeros of ``g``'s dtype in ``x``'s shape. Also the tangent of the cast, with
+    ``x`` its output."""
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
+        xp = _xp(g, x)
+        return xp.zeros(shape(x), dtype=xp.result_type(g))
     dt = _dtype(x)
     if dt is None:
         return g
