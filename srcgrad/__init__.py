@@ -7,6 +7,7 @@ rules of its own; ``stop_gradient(x)`` passes a value without its derivative; ``
 checks derivatives against finite differences.
 """
 
+from srcgrad import nn
 from srcgrad.api import GradFunction, grad, show, value_and_grad
 from srcgrad.check import GradCheck, GradCheckError, check_grad
 from srcgrad.custom import adjoint, checkpoint, grad_hook, tangent
@@ -23,10 +24,11 @@ from srcgrad.derivatives import (
     vjp,
 )
 from srcgrad.errors import SrcGradError
+from srcgrad.nn.init import manual_seed
 from srcgrad.runtime.structures import stop_gradient
 
 __all__ = ["DerivativeFunction", "GradCheck", "GradCheckError", "GradFunction", "HvpFunction",
            "JvpFunction", "SrcGradError", "VjpFunction", "adjoint", "check_grad", "checkpoint",
            "derivative", "grad", "grad_hook", "hessian", "hvp", "jacobian", "jvp", "show",
-           "stop_gradient", "tangent", "value_and_grad", "vjp"]
+           "manual_seed", "nn", "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"

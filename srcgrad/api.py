@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from srcgrad import objects
 from srcgrad.errors import Location, SrcGradError
 from srcgrad.pipeline import Wrt, transform
 
@@ -27,6 +28,9 @@ class GradFunction:
 
     def __init__(self, fn: Callable, wrt: Wrt, *, with_value: bool, backend: str, jit: bool,
                  source: str | None):
+        fn, self._self = _unbound(fn)
+        if self._self is not None:  # a method: its object is the first argument
+            wrt = _shifted(wrt)
         self.__wrapped__ = fn
         self.__name__ = f"grad_{getattr(fn, '__name__', 'f')}"
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -40,23 +44,46 @@ class GradFunction:
         self._fast: Callable | None = None  # the code made for numbers, if it needs no check
         self._wrt_positions: tuple[int, ...] = ()
         self._wrt_names: tuple[tuple[str, int], ...] = ()
+        self._params = _parameters(fn)
+        self._by_structure: dict[tuple, Callable] = {}  # code per structure of the objects
+        self._guards: dict[Callable, Any] = {}  # code -> what it was made from (its guards)
 
-    def _build(self, scalars: bool = False) -> Callable:
+    def _build(self, scalars: bool = False, objects: tuple = ()) -> Callable:
         try:
-            made = transform(self.__wrapped__, **self._options, scalars=scalars)
+            made = transform(self.__wrapped__, **self._options, scalars=scalars,
+                             objects=objects)
             fn, source, self._wrt_positions, assumed = (made.fn, made.source, made.positions,
                                                         made.assumed)
+            self._guards[fn] = made
             params = list(inspect.signature(self.__wrapped__).parameters)
             self._wrt_names = tuple((params[i], i) for i in self._wrt_positions)
         except SrcGradError as err:  # the user's location is in the message: drop our frames
             raise err.with_traceback(None) from None
-        if scalars:
+        if objects:
+            self._by_structure[objects] = fn
+        elif scalars:
             self._scalar, self._assumed = (fn, source), assumed
-            self._fast = None if assumed else fn
+            self._fast = None if assumed or made.guards else fn
         else:
             self._generic = (fn, source)
         self._fn, self._source = fn, source
         return fn
+
+    def _with_objects(self, args: tuple, kwargs: dict) -> Any:
+        """A call passing objects (a model): the code generated for their structure."""
+        found = _structures(self._params, args, kwargs, self.__wrapped__)
+        if self._options["jit"]:
+            raise SrcGradError(
+                f"jit=True takes arrays, not objects: {found[0][0]!r} is a "
+                f"{type(_argument(self._params, found[0][0], args, kwargs)).__name__}",
+                hint="call without jit=True, or pass the arrays the object holds")
+        fn = self._by_structure.get(found)
+        if fn is None or not self._guards[fn].holds():
+            fn = self._build(objects=found)
+        else:
+            self._fn = fn
+            self._source = fn.__srcgrad_source__
+        return fn(*args, **kwargs)
 
     def _numbers_only(self, args: tuple) -> bool:
         """Whether a call can take the code made for Python numbers: every argument a float
@@ -70,6 +97,15 @@ class GradFunction:
         return all(type(g.get(k)) in (int, float) for g, k in self._assumed)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._self is not None:
+            args = (self._self, *args)
+        for a in args:
+            if a.__class__ not in _PLAIN:
+                if objects.is_object(a):
+                    return self._with_objects(args, kwargs)
+        for a in kwargs.values():
+            if a.__class__ not in _PLAIN and objects.is_object(a):
+                return self._with_objects(args, kwargs)
         fast = self._fast
         if fast is not None and not kwargs:
             for a in args:  # the fast path: floats only, no module-level numbers read
@@ -84,7 +120,7 @@ class GradFunction:
                     return self._ieee(args)
         scalar = self._scalar
         if scalar is not None and not kwargs:
-            if self._numbers_only(args):
+            if self._numbers_only(args) and self._guards[scalar[0]].holds():
                 self._fn, self._source = scalar
                 try:
                     return scalar[0](*args)
@@ -95,7 +131,7 @@ class GradFunction:
                 return self._build(scalars=True)(*args)  # floats only: made for numbers
             except (ZeroDivisionError, OverflowError, ValueError):
                 return self._ieee(args)
-        if self._generic is None:
+        if self._generic is None or not self._guards[self._generic[0]].holds():
             self._build()
         assert self._generic is not None
         fn = self._generic[0]
@@ -161,6 +197,59 @@ class GradFunction:
 
     def __repr__(self) -> str:
         return f"<srcgrad.GradFunction {self.__name__}>"
+
+
+_PLAIN = frozenset({float, int, bool, complex, np.ndarray, np.float64, np.float32, list, tuple,
+                    dict, type(None), str})
+
+
+def _unbound(fn: Callable) -> tuple[Callable, Any]:
+    """A function and the object it is a method of (None for a plain function): a bound
+    method's function, or a module's ``forward``."""
+    if getattr(type(fn), "__srcgrad_module__", False):  # a Module: its forward
+        shape = objects.describe(fn)
+        method = objects.call_method(shape)
+        if method is not None:
+            return method, fn
+    if inspect.ismethod(fn) and objects.is_object(fn.__self__):
+        return fn.__func__, fn.__self__
+    return fn, None
+
+
+def _shifted(wrt: Wrt) -> Wrt:
+    """``wrt`` of a method, counted from its first parameter after ``self``."""
+    if isinstance(wrt, bool) or not isinstance(wrt, (int, tuple, list)):
+        return wrt
+    if isinstance(wrt, int):
+        return wrt + 1 if wrt >= 0 else wrt
+    return tuple(_shifted(w) if isinstance(w, int) else w for w in wrt)
+
+
+def _parameters(fn: Callable) -> tuple[str, ...]:
+    try:
+        return tuple(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _argument(params: tuple[str, ...], name: str, args: tuple, kwargs: dict) -> Any:
+    i = params.index(name)
+    return args[i] if i < len(args) else kwargs[name]
+
+
+def _structures(params: tuple[str, ...], args: tuple, kwargs: dict, fn: Callable
+                ) -> tuple[tuple[str, objects.Shape], ...]:
+    """The parameters that receive objects in this call, with the objects' structures."""
+    found = []
+    for name, value in (*zip(params, args, strict=False), *kwargs.items()):
+        if objects.is_object(value):
+            try:
+                found.append((name, objects.describe(value)))
+            except objects.StructureError as err:
+                raise SrcGradError(f"cannot read the argument {name!r} of {fn.__name__}: "
+                                   f"{err}", hint="pass an object whose attributes hold "
+                                   "arrays, numbers and other such objects") from None
+    return tuple(sorted(found, key=lambda item: params.index(item[0])))
 
 
 _TRACER_ERRORS = {"TracerBoolConversionError", "ConcretizationTypeError",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srcgrad.naming import Namer
+from srcgrad.objects import Shape, StructureError, describe, is_object
 from srcgrad.rules import RuleTable
 from srcgrad.rules.calls import CallTable
 
@@ -23,15 +24,44 @@ from srcgrad.rules.calls import CallTable
 class Transformed:
     """The code generated for one function: the compiled function, its source, the positions of
     the differentiated parameters, its keyword-only parameters (first the output adjoint of a
-    vector-Jacobian product, or the tangents of a jvp, one per differentiated parameter), and
-    the module-level numbers code made for Python numbers assumes stay numbers, as
-    ``(globals dict, name)`` pairs."""
+    vector-Jacobian product, or the tangents of a jvp, one per differentiated parameter), the
+    module-level numbers code made for Python numbers assumes stay numbers, as
+    ``(globals dict, name)`` pairs, and the objects from outside whose structure it assumes."""
 
     fn: Callable
     source: str
     positions: tuple[int, ...]
     kwonly: tuple[str, ...] = ()
     assumed: tuple[tuple[dict, str], ...] = ()
+    guards: tuple[Guard, ...] = ()
+
+    def holds(self) -> bool:
+        """Whether the objects the code reads from outside still have the structure it was
+        generated for."""
+        return all(g.holds() for g in self.guards)
+
+
+@dataclass(frozen=True, eq=False)
+class Guard:
+    """An object the generated code reaches by name from outside (a module-level model or
+    loss): the code is good while it has ``shape``. ``holder[key]`` for a module global (it
+    may be rebound), else ``key`` itself."""
+
+    holder: dict | None
+    key: Any
+    shape: Shape
+
+    def holds(self) -> bool:
+        if self.holder is None:
+            return describe_or_none(self.key) == self.shape
+        return describe_or_none(self.holder.get(self.key)) == self.shape
+
+
+def describe_or_none(obj: Any) -> Shape | None:
+    try:
+        return describe(obj) if is_object(obj) else None
+    except StructureError:
+        return None
 
 
 #: ``derive(fn, mode)``: the code generated for ``fn`` (``mode`` ``"vjp"`` or ``"fwd"``, every
@@ -53,6 +83,7 @@ class PassContext:
     namer: Namer
     alias: str = "np"
     bindings: dict[str, Any] = field(default_factory=dict)
-    stack: list[Callable] = field(default_factory=list)
+    stack: list[Any] = field(default_factory=list)
     backend: str = "numpy"
     derive: Derive = _no_derive
+    guards: list[Guard] = field(default_factory=list)  # objects reached from outside

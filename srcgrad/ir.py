@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from srcgrad.errors import Location
+from srcgrad.objects import Shape
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,16 @@ def may_exit(block: tuple[Node, ...], scope: int = 0) -> bool:
 
 
 @dataclass(frozen=True)
+class ObjectParam:
+    """A parameter that receives an object (a model): in the core form, the variables its
+    leaves are read into stand in its place among the parameters."""
+
+    name: str
+    shape: Shape
+    leaves: tuple[tuple[tuple[str, ...], str, bool], ...]   # (path, variable, differentiated)
+
+
+@dataclass(frozen=True)
 class CoreFunction:
     """A normalized function: parameters, statements, and the atom it returns."""
 
@@ -240,6 +251,7 @@ class CoreFunction:
     kwonly: tuple[str, ...] = ()   # the parameters (among ``params``) that are keyword-only
     lists: frozenset[str] = frozenset()   # variables holding lists built with ``append``
     arrays: frozenset[str] = frozenset()  # variables assigned by index (``y[i] = v``)
+    objects: tuple[ObjectParam, ...] = ()  # parameters that receive objects, by their leaves
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,15 @@ def function_name(name: str) -> str:
     return name if name.isidentifier() else "lambda"
 
 
+def leaf_name(root: str, path: tuple[str, ...]) -> str:
+    """The variable for the leaf at ``path`` of the object ``root``: ``model_fc1_weight`` for
+    ``model.fc1.weight``, ``self_`` dropped (``fc1_weight``)."""
+    parts = [root] if root != "self" or not path else []
+    parts += [re.sub(r"\W", "_", p) for p in path]
+    name = "_".join(parts)
+    return name if name.isidentifier() else f"v_{name}"
+
+
 class Namer:
     """Hands out fresh names that never clash with each other or with the user's."""
 

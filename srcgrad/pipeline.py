@@ -17,13 +17,14 @@ from dataclasses import replace
 
 import libcst as cst
 
-from srcgrad import analyze, custom, emit, forward, optimize, reverse
+from srcgrad import analyze, boundary, custom, emit, forward, optimize, reverse
 from srcgrad.backends import get_backend
 from srcgrad.context import PassContext, Transformed
 from srcgrad.errors import SrcGradError
-from srcgrad.ir import Program
+from srcgrad.ir import Origin, Program
 from srcgrad.naming import Namer
 from srcgrad.normalize import normalize
+from srcgrad.objects import Shape
 from srcgrad.parse import parse_function
 from srcgrad.rules import DEFAULT_RULES
 from srcgrad.rules.calls import CallTable, is_array_module
@@ -76,7 +77,7 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
 def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
               jit: bool = False, source: str | None = None, scalars: bool = False,
               mode: str = "rev", seeded: bool = False, name: str | None = None,
-              ) -> Transformed:
+              objects: tuple[tuple[str, Shape], ...] = ()) -> Transformed:
     """Generate (or fetch from the cache) the gradient function of ``fn`` (``mode="rev"``) or
     its forward-mode derivative, value and tangent (``mode="fwd"``); ``name`` names the
     generated function (``grad_f``, ``jvp_f`` unless given).
@@ -85,22 +86,27 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
     (forward mode), the tangent seeds are. With ``scalars``, the code is specialized for calls
     whose arguments are all Python numbers (no broadcasting to undo), and
     :attr:`Transformed.assumed` lists the module-level numbers it assumes stay numbers.
+    ``objects`` names the parameters that receive objects (a model), with their structure:
+    the code is generated for that structure (:mod:`srcgrad.objects`).
     """
     fn = _generated_code(fn)  # a derivative made by srcgrad: its generated function
     options = (tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-               source, scalars, mode, seeded, name, custom.version())
+               source, scalars, mode, seeded, name, objects, custom.version())
     with _LOCK:
         cache, key = _cached(fn, options)
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
+        for hit in cache.get(key, ()):  # one per structure of the objects read from outside
+            if hit.holds():
+                return hit
         parsed = parse_function(fn, source)
         user = names_in(parsed.node)
         ctx = PassContext(DEFAULT_RULES, _CALLS, Namer(user), alias=_alias(parsed.namespace),
                           backend=backend, derive=functools.partial(_derive, backend=backend))
-        core = normalize(parsed, ctx, fn)
-        names, single = _resolve_wrt(fn, core.params, wrt, parsed.loc(parsed.node))
-        act = analyze.activity(core, names, ctx.rules)
+        core = normalize(parsed, ctx, fn, dict(objects))
+        signature = boundary.signature(core)
+        where = parsed.loc(parsed.node)
+        names, single = _resolve_wrt(fn, signature, wrt, where)
+        leaves = boundary.expand(core, names, mode, where)
+        act = analyze.activity(core, leaves, ctx.rules)
         assumed: list[tuple[dict, str]] = []
         scalar_names: frozenset[str] = frozenset()
         if scalars:
@@ -108,12 +114,13 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
                 core, ctx.rules, lambda lit: _global_number(lit, ctx.bindings, assumed))
         shapes = analyze.ShapeClasses(core, ctx.rules, scalar_names)
         if mode == "fwd":
-            program = forward.forward(core, names, act, shapes, ctx, with_value=with_value,
+            program = forward.forward(core, leaves, act, shapes, ctx, with_value=with_value,
                                       seeded=seeded)
             facts = optimize.Facts(frozenset(), shapes.find, ctx.alias)
         else:
-            program = reverse.reverse(core, names, act, shapes, ctx, with_value=with_value,
-                                      cotangent=mode == "vjp")
+            program = reverse.reverse(core, leaves, act, shapes, ctx, with_value=with_value,
+                                      cotangent=mode == "vjp", gather=functools.partial(
+                                          boundary.gather, core, names))
             if not single:
                 program = _tuple_returns(program, with_value)
             facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
@@ -121,6 +128,8 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         if name is not None:
             program = replace(program, name=name)
         program = optimize.optimize(program, frozenset(user), facts)
+        program = boundary.read_leaves(program, core, Origin(where, "the arrays the objects "
+                                                                    "passed in hold"))
         text = emit.emit(program)
         be = get_backend(backend, jit)
         namespace = {**be.namespace(ctx.alias), **ctx.bindings}
@@ -129,10 +138,11 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         generated.__kwdefaults__ = getattr(fn, "__kwdefaults__", None)
         generated.__srcgrad_source__ = text
         compiled = be.compile(generated) if be.compile else generated
-        result = Transformed(compiled, text, tuple(core.params.index(n) for n in names),
+        result = Transformed(compiled, text, tuple(signature.index(n) for n in names),
                              program.kwonly,
-                             tuple({(id(g), k): (g, k) for g, k in assumed}.values()))
-        cache[key] = result
+                             tuple({(id(g), k): (g, k) for g, k in assumed}.values()),
+                             tuple(ctx.guards))
+        cache[key] = [result, *(t for t in cache.get(key, ()) if t.guards)][:8]
         return result
 
 

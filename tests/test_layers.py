@@ -17,12 +17,14 @@ LAYERS = {
     "srcgrad.errors": 0, "srcgrad.runtime": 0,
     # L1: syntax, names, the rule table
     "srcgrad.cstwalk": 1, "srcgrad.printer": 1, "srcgrad.naming": 1, "srcgrad.rules": 1,
-    "srcgrad.template": 1,
+    "srcgrad.template": 1, "srcgrad.objects": 1,
+    # ... and the layers users build models with: NumPy code srcgrad differentiates
+    "srcgrad.nn": 1,
     # L2: the core form, the passes' context, custom rules, parsing
     "srcgrad.ir": 2, "srcgrad.context": 2, "srcgrad.custom": 2, "srcgrad.parse": 2,
     # L3: the passes
     "srcgrad.normalize": 3, "srcgrad.analyze": 3, "srcgrad.build": 3, "srcgrad.reverse": 3,
-    "srcgrad.forward": 3, "srcgrad.optimize": 3, "srcgrad.emit": 3,
+    "srcgrad.forward": 3, "srcgrad.optimize": 3, "srcgrad.emit": 3, "srcgrad.boundary": 3,
     # L4: backends and the pass order
     "srcgrad.backends": 4, "srcgrad.pipeline": 4,
     # L5: the user's front ends

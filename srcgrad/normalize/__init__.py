@@ -17,7 +17,7 @@ custom rules and checkpoints); ``values`` holds the values they pass around.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from srcgrad.context import PassContext
 from srcgrad.ir import CoreFunction
@@ -26,6 +26,7 @@ from srcgrad.normalize.control import _Control
 from srcgrad.normalize.expressions import _Expressions
 from srcgrad.normalize.inline import _Inline
 from srcgrad.normalize.statements import _Statements
+from srcgrad.objects import Shape
 from srcgrad.parse import ParsedFunction
 
 
@@ -33,6 +34,8 @@ class _Lowering(_Statements, _Control, _Expressions, _Calls, _Inline):
     """One function's lowering: the methods of every part, over the state of ``_Base``."""
 
 
-def normalize(parsed: ParsedFunction, ctx: PassContext, fn: Callable | None = None) -> CoreFunction:
-    """Lower ``parsed`` to the core form."""
-    return _Lowering(ctx).function(parsed, fn)
+def normalize(parsed: ParsedFunction, ctx: PassContext, fn: Callable | None = None,
+              objects: Mapping[str, Shape] | None = None) -> CoreFunction:
+    """Lower ``parsed`` to the core form; ``objects`` gives the structure of the objects some
+    parameters receive (a model), whose leaves then stand in their place."""
+    return _Lowering(ctx).function(parsed, fn, objects or {})

@@ -10,7 +10,7 @@ from typing import Any
 
 import libcst as cst
 
-from srcgrad import custom
+from srcgrad import custom, objects
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
@@ -25,6 +25,8 @@ from srcgrad.normalize.values import (
     _LIST_RULES,
     Frame,
     Local,
+    Method,
+    Obj,
     Pack,
     Ref,
     _atom_node,
@@ -134,6 +136,16 @@ def _read_only(low: Any, c: CallSite) -> Any:
                        c.effect)
 
 
+def _module_class(low: Any, c: CallSite) -> Any:
+    """``nn.MSELoss()`` inside a differentiated function: refused (a module made at every
+    call would be made afresh, its parameters too)."""
+    if not (isinstance(c.fn, type) and getattr(c.fn, "__srcgrad_module__", False)):
+        return NotImplemented
+    raise low.error(c.frame, c.node, f"a {c.fn.__name__} is created inside the differentiated "
+                    "function", f"create it once, outside (criterion = {_dotted(c.node)}), "
+                    "and call it here")
+
+
 def _user_function(low: Any, c: CallSite) -> Any:
     """A Python function with source: inlined."""
     if not _is_user_function(c.fn):
@@ -147,7 +159,7 @@ def _user_function(low: Any, c: CallSite) -> Any:
 #: kind of callee (a method of a user's object) goes before ``_user_function``.
 CALL_RESOLVERS: list[Callable[[Any, CallSite], Any]] = [
     _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _primitive,
-    _inline_hook, _generated_code, _read_only, _user_function,
+    _inline_hook, _generated_code, _read_only, _module_class, _user_function,
 ]
 
 
@@ -160,6 +172,9 @@ class _Calls(_Base):
                                  "pass the arguments one by one")
         if isinstance(func, cst.Attribute):
             base = self.value(frame, func.value, None)
+            if isinstance(base, Obj):
+                return self._call_object(frame, node, self._obj_attribute(
+                    frame, func, base, func.attr.value, None), hint)
             if isinstance(base, (Var, Lit)):
                 return self._method(frame, node, base, func.attr.value, hint)
             if isinstance(base, Pack) and base.kind == "list" and func.attr.value == "append":
@@ -169,6 +184,8 @@ class _Calls(_Base):
             callee = self._callee_attribute(frame, func, base)
         else:
             callee = self.value(frame, func, None)
+            if isinstance(callee, (Obj, Method)):
+                return self._call_object(frame, node, callee, hint)
         args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
         kwargs = {a.keyword.value: self.value(frame, a.value, None)
                   for a in node.args if a.keyword is not None}
@@ -182,6 +199,38 @@ class _Calls(_Base):
             if value is not NotImplemented:
                 return value
         return self._opaque(frame, node, callee, args, kwargs, hint, effect)
+
+    def _call_object(self, frame: Frame, node: cst.Call, callee: Any, hint):
+        """``model(x)`` (a module's ``forward``, another object's ``__call__``) and
+        ``model.predict(x)``: the method inlined, ``self`` the object; a value an object
+        holds (``self.activation = np.tanh``) called as any other callee."""
+        args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
+        kwargs = {a.keyword.value: self.value(frame, a.value, None)
+                  for a in node.args if a.keyword is not None}
+        if isinstance(callee, Obj):
+            fn = objects.call_method(callee.shape)
+            if fn is None:
+                raise self.error(frame, node.func, f"{callee.label} "
+                                 f"({callee.shape.cls.__name__}) cannot be called here",
+                                 "give its class a forward (a Module) or __call__ method "
+                                 "written in Python")
+            return self._inline_user(frame, node, fn, [callee, *args], kwargs, hint,
+                                     owner=callee)
+        if isinstance(callee, Method):
+            return self._inline_user(frame, node, callee.fn, [callee.owner, *args], kwargs,
+                                     hint, owner=callee.owner)
+        if isinstance(callee, Local):
+            return self._inline_local(frame, node, callee, args, kwargs, hint)
+        if isinstance(callee, Var) and callee.name in self._opaque_results:
+            return self._opaque_call(frame, callee, args, kwargs, hint, node)
+        if not isinstance(callee, Ref):
+            raise self.error(frame, node.func, "this value is not callable")
+        site = CallSite(frame, node, callee.obj, args, kwargs, hint)
+        for resolve in CALL_RESOLVERS:
+            value = resolve(self, site)
+            if value is not NotImplemented:
+                return value
+        return self._opaque(frame, node, callee, args, kwargs, hint, False)
 
     def _append(self, frame: Frame, node: cst.Call, base: Atom):
         if not isinstance(base, Var) or base.name not in self.lists:

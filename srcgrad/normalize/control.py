@@ -29,6 +29,8 @@ from srcgrad.normalize.values import (
     Frame,
     Home,
     Local,
+    Method,
+    Obj,
     Pack,
     _assigned_names,
     _atom_node,
@@ -58,7 +60,7 @@ class _Control(_Base):
                 home = current.name
             else:
                 home = self._target(frame, name)
-                if current is not None and not isinstance(current, Local):
+                if current is not None and not isinstance(current, (Local, Obj, Method)):
                     self._origin(frame, node)
                     if name in frame.bound_at:  # `h = h0` before the loop: quote that line
                         frame.origin = frame.bound_at[name]
@@ -267,9 +269,11 @@ class _Control(_Base):
         if builtin in (enumerate, zip):
             self._for_items(frame, node, origin, builtin, call, statements)
             return
-        value = self.value(frame, iterable, None)
+        value = self._items_of(frame, self.value(frame, iterable, None))
         if isinstance(value, Pack):  # a literal tuple or list: one copy of the body per item
-            for item in value.items:
+            items = value.items if value.kind != "dict" else tuple(  # a dict: its keys
+                Lit(cst.parse_expression(repr(k))) for k in value.keys)
+            for item in items:
                 self.assign(frame, target, item)
                 self._statements(frame, statements, top=False)
             return
@@ -283,13 +287,17 @@ class _Control(_Base):
 
     def _for_items(self, frame, node, origin, builtin, call, statements) -> None:
         args = [a for a in call.args if a.keyword is None]
+        values = [self._items_of(frame, self.value(frame, a.value, None)) for a in args]
+        if any(isinstance(v, Pack) for v in values):
+            self._unrolled_items(frame, node, builtin, values, statements)
+            return
         if builtin is enumerate:
             target = node.target
             if not (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2
                     and isinstance(target.elements[0].value, cst.Name)) or len(args) != 1 or \
                     len(call.args) != 1:
                 raise self.error(frame, node, "write the loop as `for i, x in enumerate(xs):`")
-            seq = self._kept(frame, self.atom(frame, args[0].value))
+            seq = self._kept(frame, self.materialize(frame, values[0], args[0].value))
             index = frame.homes[target.elements[0].value.value]
             length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), atom_uses(seq),
                          scalar=True)
@@ -302,7 +310,8 @@ class _Control(_Base):
         if not (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == len(args)
                 == len(call.args)) or not args:
             raise self.error(frame, node, "write the loop as `for a, b in zip(xs, ys):`")
-        seqs = [self._kept(frame, self.atom(frame, a.value)) for a in args]
+        seqs = [self._kept(frame, self.materialize(frame, v, a.value))
+                for v, a in zip(values, args, strict=True)]
         lengths = [cst.Call(cst.Name("len"), [cst.Arg(_atom_node(q))]) for q in seqs]
         length_node = lengths[0] if len(lengths) == 1 else cst.Call(
             cst.Name("min"), [cst.Arg(n) for n in lengths])
@@ -312,6 +321,25 @@ class _Control(_Base):
                                                 Lit(cst.Integer("1"))),
                    [(e.value, q) for e, q in zip(target.elements, seqs, strict=True)],
                    statements)
+
+    def _unrolled_items(self, frame, node, builtin, values, statements) -> None:
+        """``for i, layer in enumerate(self.layers):`` over a literal list or a sequence of
+        modules: one copy of the body per item, as for a literal list."""
+        target = node.target
+        if not all(isinstance(v, Pack) for v in values) or not isinstance(
+                target, (cst.Tuple, cst.List)) or len(target.elements) != (
+                2 if builtin is enumerate else len(values)) or len(values) != (
+                1 if builtin is enumerate else len(values)) or not values:
+            raise self.error(frame, node, "write the loop as `for i, x in enumerate(xs):` or "
+                             "`for a, b in zip(xs, ys):`, over lists (or sequences of modules) "
+                             "only", "zip a list of modules with another list")
+        rows = enumerate(values[0].items) if builtin is enumerate else zip(
+            *(v.items for v in values), strict=False)
+        for row in rows:
+            items = (Lit(cst.Integer(str(row[0]))), row[1]) if builtin is enumerate else row
+            for e, item in zip(target.elements, items, strict=True):
+                self.assign(frame, e.value, item)
+            self._statements(frame, statements, top=False)
 
     def _builtin_callee(self, frame: Frame, call: cst.Call):
         if isinstance(call.func, cst.Name) and call.func.value not in frame.env:

@@ -12,6 +12,8 @@ from typing import Any
 import libcst as cst
 import numpy as np
 
+from srcgrad import naming, objects
+from srcgrad.context import Guard
 from srcgrad.cstwalk import visit
 from srcgrad.ir import (
     If,
@@ -24,12 +26,15 @@ from srcgrad.normalize.values import (
     _BINOPS,
     _COMPARE,
     _MISSING,
+    _NOT_NONE,
     _PASSIVE_ATTRIBUTES,
     _SCALAR_ATTRIBUTES,
     _UNARY,
     Frame,
     Home,
     Local,
+    Method,
+    Obj,
     Pack,
     Ref,
     _assigned_names,
@@ -47,8 +52,17 @@ from srcgrad.normalize.values import (
     gens_of,
 )
 from srcgrad.parse import ParsedFunction
+from srcgrad.printer import code
 from srcgrad.rules.calls import METHODS, PROPERTIES, CallSpec, is_array_module
 from srcgrad.template import grouped
+
+
+def _is_literal(value: Any) -> bool:
+    """Whether ``repr(value)`` spells ``value`` (strings, numbers, None, tuples of them)."""
+    if isinstance(value, tuple):
+        return all(_is_literal(v) for v in value)
+    return value is None or type(value) in (str, bool, int) or type(value) is float and \
+        np.isfinite(value)
 
 
 class _Expressions(_Base):
@@ -83,6 +97,17 @@ class _Expressions(_Base):
                 raise lowering.error(frame, n, "the walrus operator (:=) is not supported in "
                                      "a condition", "assign the value on its own line, "
                                      "before the test")
+
+            def visit_Attribute(self, n: cst.Attribute):
+                return not lowering._on_object(frame, n)   # read as a whole, on leaving
+
+            def leave_Attribute(self, original: cst.Attribute, updated):
+                if not lowering._on_object(frame, original):
+                    return updated
+                atom = lowering.materialize(frame, lowering.value(frame, original, None),
+                                            original)
+                uses.update(atom_uses(atom))
+                return _atom_node(atom)
 
             def leave_Name(self, original: cst.Name, updated: cst.Name):
                 if original.value in ("True", "False", "None") or any(
@@ -204,9 +229,33 @@ class _Expressions(_Base):
             raise self.error(frame, node, f"name {name!r} is not defined",
                              "define it before the function is first called")
         parsed = self._scope_of(frame)
+        if isinstance(found, (Var, Lit, Pack, Local, Ref, Obj, Method)):
+            return found  # a value of the lowering (a name of an enclosing function's)
+        if objects.is_object(found):
+            return self._outer_object(frame, node, found, parsed)
         if _is_data(found) and name not in parsed.closure and parsed.globals.get(name) is found:
             return self._live_global(parsed.globals, name, found)
         return self._object(found, node)
+
+    def _outer_object(self, frame: Frame, node: cst.Name, found: Any, parsed) -> Obj:
+        """An object reached by name from outside the function (a module-level loss or
+        model): its leaves read where they are used, never differentiated; the code holds
+        while the object keeps its structure (a guard checked at every call)."""
+        name = node.value
+        try:
+            shape = objects.describe(found)
+        except objects.StructureError as err:
+            raise self.error(frame, node, f"cannot read {name}: {err}") from None
+        if name not in parsed.closure and parsed.globals.get(name) is found:
+            root = self._live_global(parsed.globals, name, found)
+            self.ctx.guards.append(Guard(parsed.globals, name, shape))
+        else:
+            root = self._bind_object(found, node)
+            self.ctx.guards.append(Guard(None, found, shape))
+        text = code(root.node)
+        leaves = {path: Lit(cst.parse_expression(objects.reader(text, shape, path)))
+                  for path, _ in objects.leaves(shape)}
+        return Obj(shape, (), leaves, name)
 
     def _scope_of(self, frame: Frame) -> ParsedFunction:
         while "__parent__" in frame.env:
@@ -239,6 +288,8 @@ class _Expressions(_Base):
             return obj
         if isinstance(obj, bool) or obj is None:
             return Lit(cst.Name(repr(obj)))
+        if isinstance(obj, (str, tuple)) and _is_literal(obj):  # "mean", (0, 2): as written
+            return Lit(cst.parse_expression(repr(obj)))
         if isinstance(obj, numbers.Number) and not isinstance(obj, np.ndarray):
             return Lit(_number_node(obj)) if type(obj) in (int, float) else \
                 self._bind_object(obj, node)
@@ -263,6 +314,8 @@ class _Expressions(_Base):
     def _expr_Attribute(self, frame: Frame, node: cst.Attribute, hint):
         base = self.value(frame, node.value, None)
         attr = node.attr.value
+        if isinstance(base, Obj):
+            return self._obj_attribute(frame, node, base, attr, hint)
         if isinstance(base, Ref):
             try:
                 obj = getattr(base.obj, attr)
@@ -286,6 +339,143 @@ class _Expressions(_Base):
                                  "use the numpy function instead")
             return self.emit(frame, self._target(frame, hint), prim, (base,))
         raise self.error(frame, node, f"cannot take .{attr} of this value")
+
+    def _obj_attribute(self, frame: Frame, node: cst.CSTNode, base: Obj, attr: str, hint):
+        """``model.fc1``, ``self.weight``, ``self.training``: a nested object, the variable a
+        leaf is read into, or a value fixed in the generated code; ``self.forward``: a method;
+        a property: its getter, inlined."""
+        field = base.shape.field(attr)
+        label = f"{base.label}.{attr}"
+        if field is not None:
+            return self._field_value(frame, node, base, (*base.path, attr), field, label)
+        found = objects.method(base.shape, attr)
+        if isinstance(found, property) and inspect.isfunction(found.fget):
+            return self._inline_user(frame, node, found.fget, [base], {}, hint, owner=base)
+        if inspect.isfunction(found):
+            return Method(found, base)
+        if isinstance(found, (staticmethod, classmethod)):
+            return Ref(getattr(base.shape.cls, attr), node)
+        if found is not None and not callable(found):
+            return self._object(found, node)  # a class attribute: a constant
+        raise self.error(frame, node, f"{base.label} ({base.shape.cls.__name__}) has no "
+                         f"attribute {attr!r} srcgrad can read here",
+                         "read attributes set in __init__, or call methods written in Python")
+
+    def _field_value(self, frame: Frame, node: cst.CSTNode, base: Obj, path, field,
+                     label: str) -> Any:
+        if isinstance(field, objects.Leaf):
+            leaf = base.leaves[path]
+            if isinstance(leaf, str):
+                return Var(leaf)
+            if field.opaque:  # an rng held by an object from outside: its methods run as written
+                var = self.emit(frame, self.ctx.namer.fresh(naming.leaf_name(
+                    base.label.split(".")[0], path)), "assign", (leaf,))
+                self._opaque_results.add(var.name)
+                return var
+            return leaf
+        if isinstance(field, objects.Fixed):
+            return self._object(field.value, node)
+        if isinstance(field, objects.Shape):
+            return Obj(field, path, base.leaves, label)
+        items = tuple(self._field_value(frame, node, base, (*path, str(k)), f,
+                                        f"{label}[{k!r}]")
+                      for k, f in zip(field.keys, field.fields, strict=True))
+        if field.kind == "dict":
+            return Pack("dict", items, field.keys)
+        return Pack(field.kind, items)
+
+    def _on_object(self, frame: Frame, node: cst.Attribute) -> bool:
+        """Whether ``node`` reads an attribute of an object (``self.max_len``)."""
+        root: cst.BaseExpression = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return isinstance(root, cst.Name) and isinstance(self._lookup(frame, root.value), Obj)
+
+    def _static(self, frame: Frame, node: cst.BaseExpression) -> Any:
+        """The value of ``node`` where it is known when the code is generated (an object's
+        fixed attribute, a literal; ``_NOT_NONE`` for an array an object holds), else
+        ``_MISSING``."""
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False", "None"):
+                return {"True": True, "False": False, "None": None}[node.value]
+            found = self._lookup(frame, node.value)
+            if isinstance(found, Lit) and not found.uses:  # a literal bound to a parameter
+                try:
+                    return _literal_value(found.node)
+                except ValueError:
+                    return _MISSING
+            return found if isinstance(found, Obj) else _MISSING
+        if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
+            return _literal_value(node)
+        if isinstance(node, cst.Attribute):
+            base = self._static(frame, node.value)
+            if not isinstance(base, Obj):
+                return _MISSING
+            field = base.shape.field(node.attr.value)
+            if isinstance(field, objects.Fixed):
+                return field.value
+            if isinstance(field, objects.Shape):
+                return Obj(field, (*base.path, node.attr.value), base.leaves,
+                           f"{base.label}.{node.attr.value}")
+            return _NOT_NONE if field is not None else _MISSING
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            value = self._static(frame, node.expression)
+            return _MISSING if value is _MISSING or value is _NOT_NONE or isinstance(
+                value, Obj) else not value
+        if isinstance(node, cst.BooleanOperation):
+            left, right = self._static(frame, node.left), self._static(frame, node.right)
+            if any(v is _MISSING or v is _NOT_NONE or isinstance(v, Obj)
+                   for v in (left, right)):
+                return _MISSING
+            return (left and right) if isinstance(node.operator, cst.And) else (left or right)
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            return self._static_comparison(frame, node)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and len(
+                node.args) == 2 and self._lookup(frame, node.func.value) is isinstance:
+            obj = self._static(frame, node.args[0].value)
+            cls = self._lookup(frame, node.args[1].value.value) if isinstance(
+                node.args[1].value, cst.Name) else _MISSING
+            if isinstance(obj, Obj) and isinstance(cls, (type, tuple)):
+                return issubclass(obj.shape.cls, cls)
+        return _MISSING
+
+    def _static_comparison(self, frame: Frame, node: cst.Comparison) -> Any:
+        comp = node.comparisons[0]
+        left, right = self._static(frame, node.left), self._static(frame, comp.comparator)
+        if left is _MISSING or right is _MISSING:
+            return _MISSING
+        op = type(comp.operator)
+        if op in (cst.Is, cst.IsNot) and (left is None or right is None):
+            same = left is right
+            return same if op is cst.Is else not same
+        if _NOT_NONE in (left, right) or isinstance(left, Obj) or isinstance(right, Obj):
+            return _MISSING
+        if op is cst.Equal:
+            return left == right
+        if op is cst.NotEqual:
+            return left != right
+        order = {cst.LessThan: lambda a, b: a < b, cst.LessThanEqual: lambda a, b: a <= b,
+                 cst.GreaterThan: lambda a, b: a > b, cst.GreaterThanEqual: lambda a, b: a >= b}
+        if op in order and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                               for v in (left, right)):
+            return order[op](left, right)
+        if op is cst.In:
+            return left in right
+        if op is cst.NotIn:
+            return left not in right
+        return _MISSING
+
+    def _items_of(self, frame: Frame, value: Any) -> Any:
+        """A sequence module (``nn.Sequential``, ``nn.ModuleList``) as the list of its
+        children; any other value as it is."""
+        if isinstance(value, Obj) and value.shape.sequence is not None:
+            items = tuple(self._field_value(frame, None, value, (*value.path, k),
+                                            value.shape.field(k), f"{value.label}[{k}]")
+                          for k in value.shape.sequence)
+            if getattr(value.shape.cls, "__srcgrad_mapping__", False):
+                return Pack("dict", items, value.shape.sequence)
+            return Pack("list", items)
+        return value
 
     def _expr_Integer(self, frame, node, hint):
         return Lit(node.with_changes(lpar=(), rpar=()))
@@ -379,7 +569,7 @@ class _Expressions(_Base):
     def _expr_Subscript(self, frame, node, hint):
         if self._is_s_(frame, node.value):  # an index written np.s_[...], as gradient code does
             return self._index(frame, node)
-        base = self.value(frame, node.value, None)
+        base = self._items_of(frame, self.value(frame, node.value, None))
         if isinstance(base, Ref) and _is_index_builder(base.obj):
             return self._index_builder(frame, node, base.obj, hint)
         if isinstance(base, Pack):
@@ -395,8 +585,8 @@ class _Expressions(_Base):
         if isinstance(base_atom, Lit) and _is_shape_attribute(base_atom.node):
             # x.shape[0]: a constant of the computation, kept as written
             key = _single_key(node, int)
-            return Lit(cst.Subscript(base_atom.node, node.slice if not index.uses else
-                                     index.node.slice), base_atom.uses | index.uses,
+            return Lit(cst.Subscript(base_atom.node, index.node.slice),
+                       base_atom.uses | index.uses,
                        scalar=isinstance(key, int))
         if hint is None and isinstance(base_atom, Var):
             key = _single_key(node)

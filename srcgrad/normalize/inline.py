@@ -24,6 +24,7 @@ from srcgrad.normalize.base import _Base
 from srcgrad.normalize.values import (
     Frame,
     Local,
+    Obj,
     Pack,
     Ref,
     _is_none,
@@ -37,8 +38,12 @@ from srcgrad.template import names_in
 
 class _Inline(_Base):
     def _inline_user(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs, hint,
-                     rule: bool = False):
-        if any(f is fn for f in self.ctx.stack):
+                     rule: bool = False, owner: Obj | None = None):
+        """``fn``'s body lowered in place of the call, its parameters bound to the call's
+        arguments; ``owner``: the object of a method call (a method calls the same method
+        of another object, as nested ``Sequential`` modules do, without recursing)."""
+        entry = fn if owner is None else (fn, owner.path)
+        if any(f is fn or f == entry for f in self.ctx.stack):
             raise self.error(frame, node, f"recursive call to {fn.__name__!r} is not supported",
                              "rewrite the recursion as a loop")
         parsed = self._parsed_cache.get(id(fn))
@@ -62,9 +67,10 @@ class _Inline(_Base):
         if rule:  # a rule's parameters stand for names the transformer binds: not its own
             names -= set(inspect.signature(fn).parameters)
         self.ctx.namer.reserve_all(names)
-        callee = Frame(parsed, env, fn.__name__, return_hint=hint,
+        where = fn.__name__ if owner is None else fn.__qualname__
+        callee = Frame(parsed, env, where, return_hint=hint,
                        mutated=_subscript_targets(parsed.node.body))
-        self.ctx.stack.append(fn)
+        self.ctx.stack.append(entry)
         try:
             self._own_copies(callee, [p for p in env if p in callee.mutated])
             result, _ = self._suite(callee, parsed.node.body)

@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import libcst as cst
 import numpy as np
 
+from srcgrad import naming, objects
+from srcgrad.cstwalk import visit
 from srcgrad.ir import (
     Atom,
     CoreFunction,
     Jump,
     Lit,
+    ObjectParam,
     Origin,
     Stmt,
     Var,
@@ -23,9 +26,13 @@ from srcgrad.normalize.values import (
     _AUGOPS,
     _BINOPS,
     _CONSTRUCTORS,
+    _MISSING,
+    _NOT_NONE,
     _UNSUPPORTED_BLOCKS,
     Frame,
     Home,
+    Method,
+    Obj,
     Pack,
     _dotted,
     _op_text,
@@ -37,22 +44,48 @@ from srcgrad.rules.shape import VIEWS
 
 
 class _Statements(_Base):
-    def function(self, parsed: ParsedFunction, fn: Callable | None) -> CoreFunction:
+    def function(self, parsed: ParsedFunction, fn: Callable | None,
+                 shapes: Mapping[str, objects.Shape]) -> CoreFunction:
         frame = Frame(parsed, {}, "", mutated=_subscript_targets(parsed.node.body))
         if parsed.node.asynchronous is not None:
             raise self.error(frame, parsed.node, "an `async def` function is not supported",
                              "differentiate a plain function; await outside it")
         params = self._param_names(frame, parsed.node.params)
+        core_params: list[str] = []
+        received: list[ObjectParam] = []
         for p in params:
+            if p in shapes:
+                obj = self._object_param(p, shapes[p])
+                frame.env[p] = obj
+                received.append(ObjectParam(p, obj.shape, tuple(
+                    (path, obj.leaves[path], leaf.diff)
+                    for path, leaf in objects.leaves(obj.shape))))
+                core_params += [p, *(v for _, v, _ in received[-1].leaves)]
+                continue
             frame.env[p] = Var(self.ctx.namer.claim(p))
             self._owner[frame.env[p].name] = (id(frame), p)
+            core_params.append(p)
         if fn is not None:
             self.ctx.stack.append(fn)
-        self._own_copies(frame, params)
+        self._own_copies(frame, [p for p in params if p not in shapes])
         result, origin = self._suite(frame, parsed.node.body)
-        kwonly = tuple(p.name.value for p in parsed.node.params.kwonly_params)
-        return CoreFunction(parsed.name, tuple(params), tuple(self.blocks[0]), result, origin,
-                            kwonly, frozenset(self.lists), frozenset(self.arrays))
+        kwonly = tuple(p.name.value for p in parsed.node.params.kwonly_params
+                       if p.name.value not in shapes)
+        return CoreFunction(parsed.name, tuple(core_params), tuple(self.blocks[0]), result,
+                            origin, kwonly, frozenset(self.lists), frozenset(self.arrays),
+                            tuple(received))
+
+    def _object_param(self, name: str, shape: objects.Shape) -> Obj:
+        """The object parameter ``name``: one variable per leaf, named after its path
+        (``model_fc1_weight``); the name itself stays a (passive) parameter."""
+        self.ctx.namer.claim(name)
+        leaves = {}
+        for path, leaf in objects.leaves(shape):
+            var = self.ctx.namer.claim(naming.leaf_name(name, path))
+            leaves[path] = var
+            if leaf.opaque:  # an rng: its methods run as written
+                self._opaque_results.add(var)
+        return Obj(shape, (), leaves, name)
 
     def _own_copies(self, frame: Frame, params) -> None:
         """Arguments the function assigns to by index are copied first: the caller's arrays
@@ -105,6 +138,17 @@ class _Statements(_Base):
                                       frame.where)
                 frame.env[stmt.name.value] = self._local(frame, stmt.name.value, stmt.params,
                                                          stmt.body)
+            elif isinstance(stmt, cst.If) and (chosen := self._decided(frame, stmt)) is not None:
+                # decided when the code is generated (`if self.bias is not None:`): the branch
+                # in its place (the rest dropped after a branch ending in a jump)
+                rest = [] if _ends_in_jump(chosen) else statements[i + 1:]
+                return self._statements(frame, [*chosen, *rest], top)
+            elif isinstance(stmt, cst.For) and (rows := self._static_rows(frame, stmt)):
+                # over the layers of a model: one copy of the body per layer, straight-line
+                for row in rows:
+                    for target, item in row:
+                        self.assign(frame, target, item)
+                    self._statements(frame, _statement_list(stmt.body), top=False)
             elif isinstance(stmt, (cst.If, cst.For, cst.While)):
                 with self._control(frame, stmt):
                     if isinstance(stmt, cst.If):
@@ -123,6 +167,56 @@ class _Statements(_Base):
                 raise self.error(frame, stmt, f"{what} not supported in a differentiated "
                                  "function", "move it outside the function")
         return None
+
+    def _static_rows(self, frame: Frame, stmt: cst.For) -> list | None:
+        """The (target, item) pairs of each trip of a loop over the children of an object
+        (``for layer in self.layers:``, ``enumerate(self)``, ``zip(self.blocks, sizes)``) with
+        no ``else``, ``break``, ``continue`` or ``return``, else None."""
+        it = stmt.iter
+        call = isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and \
+            self._lookup(frame, it.func.value) in (enumerate, zip)
+        seqs = [a.value for a in it.args] if call else [it]
+        if stmt.orelse is not None or not seqs or not all(
+                isinstance(q, (cst.Name, cst.Attribute)) for q in seqs) or _jumps(stmt.body):
+            return None
+        if not any(isinstance(self._static(frame, q), Obj) or isinstance(q, cst.Attribute)
+                   and self._on_object(frame, q) for q in seqs):
+            return None
+        values = [self._items_of(frame, self.value(frame, q, None)) for q in seqs]
+        if not all(isinstance(v, Pack) and v.kind in ("list", "tuple") for v in values):
+            return None
+        if call and self._lookup(frame, it.func.value) is enumerate:
+            if len(values) != 1 or not isinstance(stmt.target, cst.Tuple) or \
+                    len(stmt.target.elements) != 2:
+                return None
+            index, item = (e.value for e in stmt.target.elements)
+            return [[(index, Lit(cst.Integer(str(k)))), (item, v)]
+                    for k, v in enumerate(values[0].items)]
+        if call:
+            if not isinstance(stmt.target, cst.Tuple) or len(stmt.target.elements) != len(
+                    values):
+                return None
+            return [list(zip((e.value for e in stmt.target.elements), row, strict=True))
+                    for row in zip(*(v.items for v in values), strict=False)]
+        return [[(stmt.target, v)] for v in values[0].items]
+
+    def _decided(self, frame: Frame, stmt: cst.If) -> list | None:
+        """The statements an ``if`` runs where its test is known when the code is generated
+        (an object's fixed attribute: ``if self.training:``), else None."""
+        value = self._static(frame, stmt.test)
+        if value is _MISSING or value is _NOT_NONE or isinstance(value, Obj):
+            return None
+        if value:
+            chosen = _statement_list(stmt.body)
+        elif isinstance(stmt.orelse, cst.If):
+            chosen = [stmt.orelse]
+        elif isinstance(stmt.orelse, cst.Else):
+            chosen = _statement_list(stmt.orelse.body)
+        else:
+            chosen = []
+        if _ends_in_jump(chosen) or not any(_jumps(c) for c in chosen):
+            return chosen
+        return None  # a jump inside: lowered as a branch, whose jumps srcgrad knows
 
     def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Atom | None:
         if isinstance(node, cst.Return) and frame.loops:
@@ -145,6 +239,11 @@ class _Statements(_Base):
             parts = self._outputs(frame, node)
             if parts is not None and frame.where:  # a called function returns a tuple
                 return self.value(frame, node.value, None)
+            if frame.where and not frame.branches:
+                value = self.value(frame, node.value, frame.return_hint)
+                if isinstance(value, (Obj, Method)):  # a property or method returning a layer
+                    return value
+                return self.materialize(frame, value, node.value)
             if parts is not None and not frame.branches:
                 # the differentiated function returns several values: one output each
                 return tuple(self.atom(frame, e, hint=f"out{k}")  # type: ignore[return-value]
@@ -240,6 +339,9 @@ class _Statements(_Base):
     def assign(self, frame: Frame, target: cst.BaseAssignTargetExpression, value: Any) -> None:
         if isinstance(target, cst.Name):
             home = frame.homes.get(target.value)
+            if isinstance(value, (Obj, Method)):  # known when the code is generated
+                frame.env[target.value] = value
+                return
             if target.value in frame.mutated:
                 value = self._own_array(frame, target, value)
             elif home is not None and isinstance(value, Pack) and value.kind == "list":
@@ -321,3 +423,34 @@ class _Statements(_Base):
         index = self._index(frame, target)
         item = self.materialize(frame, value, target)
         self.emit(frame, base.name, "setitem", (base, item), (("index", index),))
+
+
+def _jumps(body: cst.CSTNode) -> bool:
+    """Whether ``body`` holds a ``break``, ``continue`` or ``return`` (not in a nested
+    function)."""
+    found = []
+
+    class _Jumps:
+        def visit_Break(self, n) -> None:
+            found.append(n)
+
+        visit_Continue = visit_Return = visit_Break
+
+        def visit_FunctionDef(self, n) -> bool:
+            return False
+
+        visit_Lambda = visit_FunctionDef
+
+    visit(body, _Jumps())
+    return bool(found)
+
+
+def _ends_in_jump(statements: list) -> bool:
+    """Whether ``statements`` end in a ``return``, ``break`` or ``continue`` and hold no
+    other."""
+    if not statements or not isinstance(statements[-1], cst.SimpleStatementLine):
+        return False
+    last = statements[-1].body
+    return isinstance(last[-1], (cst.Return, cst.Break, cst.Continue)) and not any(
+        _jumps(c) for c in statements[:-1]) and not any(
+        isinstance(small, (cst.Return, cst.Break, cst.Continue)) for small in last[:-1])

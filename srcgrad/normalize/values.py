@@ -15,6 +15,7 @@ from typing import Any
 
 import libcst as cst
 
+from srcgrad import objects
 from srcgrad.cstwalk import visit
 from srcgrad.ir import (
     Atom,
@@ -84,6 +85,26 @@ class Ref:
 
     obj: Any
     node: cst.BaseExpression
+
+
+@dataclass(frozen=True, eq=False)
+class Obj:
+    """An object the function receives (a model, a layer, a NamedTuple of parameters), known by
+    its structure: its attributes lower to the variables its leaves are read into (``leaves``,
+    shared by every object under one argument), its methods are inlined."""
+
+    shape: objects.Shape
+    path: tuple[str, ...]
+    leaves: dict[tuple[str, ...], str]
+    label: str   # as the user's code reaches it: "model.fc1"
+
+
+@dataclass(frozen=True, eq=False)
+class Method:
+    """A method of an :class:`Obj` (``model.forward``), inlined when called."""
+
+    fn: Callable
+    owner: Obj
 
 
 @dataclass(eq=False)
@@ -261,7 +282,7 @@ def _is_data(obj: Any) -> bool:
         return False
     if isinstance(obj, logging.Logger) or _is_index_builder(obj):  # objects of services
         return False
-    return not isinstance(obj, (Var, Lit, Pack, Local))
+    return not isinstance(obj, (Var, Lit, Pack, Local, Obj, Method))
 
 
 class _Missing:
@@ -269,6 +290,7 @@ class _Missing:
 
 
 _MISSING = _Missing()
+_NOT_NONE = _Missing()   # known not to be None (an array an object holds), its value unknown
 def _is_none(a: Atom) -> bool:
     return isinstance(a, Lit) and isinstance(a.node, cst.Name) and a.node.value == "None"
 
@@ -296,7 +318,8 @@ def _is_user_function(obj: Any) -> bool:
     if fn_code is None or not inspect.isfunction(obj):
         return False
     module = getattr(obj, "__module__", "") or ""
-    return module.split(".")[0] not in ("numpy", "jax", "srcgrad")
+    return module.split(".")[0] not in ("numpy", "jax", "srcgrad") or \
+        module.startswith("srcgrad.nn")  # layers and losses: NumPy code, differentiated
 
 
 _CONSTRUCTORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",

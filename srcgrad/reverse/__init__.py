@@ -19,6 +19,8 @@ before) come from :mod:`srcgrad.analyze`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from srcgrad.analyze import Activity, ShapeClasses
@@ -44,10 +46,13 @@ def _indexed_params(fn: CoreFunction) -> set[str]:
 
 
 def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: ShapeClasses,
-            ctx: PassContext, *, with_value: bool = False, cotangent: bool = False) -> Program:
+            ctx: PassContext, *, with_value: bool = False, cotangent: bool = False,
+            gather: Callable[[list[cst.BaseExpression]], list[cst.BaseExpression]] | None = None
+            ) -> Program:
     """The program computing ``fn``'s value (if ``with_value``) and its gradient wrt ``wrt``.
     With ``cotangent``, the output's adjoint is a keyword-only parameter (``d_out``) instead
-    of 1: a vector-Jacobian product, for outputs of any shape."""
+    of 1: a vector-Jacobian product, for outputs of any shape. ``gather`` makes the
+    gradients returned of those of ``wrt`` (an object's, of its leaves')."""
     result = fn.result
     if isinstance(result, Lit) and isinstance(result.node, cst.Name) and \
             result.node.value == "None":
@@ -103,6 +108,8 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         else:
             g = call_of("zero_grad", ident(p))
         returns.append(g)
+    if gather is not None:
+        returns = gather(returns)
     if with_value:
         value = atom_node(result)
         grads = returns[0] if len(returns) == 1 else cst.Tuple([cst.Element(r) for r in returns])

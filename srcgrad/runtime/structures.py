@@ -4,6 +4,8 @@ argument's structure."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from srcgrad.errors import SrcGradError
 from srcgrad.runtime.arrays import _xp, shape
 from srcgrad.runtime.broadcasting import unbroadcast
@@ -166,3 +168,9 @@ def densify(g, x):
         k = k % len(x) if isinstance(k, int) else k
         items[k] = v if items.get(k) is None else items[k] + v
     return type(x)(densify(items.get(i), v) for i, v in enumerate(x))
+
+
+def replace_fields(obj, **changes):
+    """The gradient of a dataclass: a copy of ``obj`` (``dataclasses.replace``) with the
+    fields ``changes``, the others as they are."""
+    return dataclasses.replace(obj, **changes)

@@ -1,0 +1,152 @@
+"""Objects at the boundary of generated code: the parameters that receive a model.
+
+In the core form an object parameter is replaced by its leaves (``model_fc1_weight``, ...),
+so the passes differentiate plain variables. This module maps between the two views: the
+function's own signature, the leaves a ``wrt`` of an object differentiates, the gradient of an
+object built from its leaves' adjoints (a mapping keyed like a ``state_dict``, or a NamedTuple
+or dataclass of the same type), and the reads of the leaves at the top of the generated code
+(``model_fc1_weight = model.fc1.weight``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import libcst as cst
+
+from srcgrad import objects
+from srcgrad.errors import SrcGradError
+from srcgrad.ir import CoreFunction, Gen, GIf, GLoop, ObjectParam, Origin, Program, gens
+
+
+def _leaves(fn: CoreFunction) -> set[str]:
+    return {v for o in fn.objects for _, v, _ in o.leaves}
+
+
+def signature(fn: CoreFunction) -> tuple[str, ...]:
+    """``fn``'s parameters as the user wrote them (in the core form, each object parameter
+    is followed by its leaves)."""
+    leaves = _leaves(fn)
+    return tuple(p for p in fn.params if p not in leaves)
+
+
+def _object(fn: CoreFunction, name: str) -> ObjectParam | None:
+    return next((o for o in fn.objects if o.name == name), None)
+
+
+def expand(fn: CoreFunction, names: Sequence[str], mode: str, loc) -> tuple[str, ...]:
+    """The core variables a ``wrt`` of ``names`` differentiates: an object's differentiated
+    leaves in its place."""
+    out: list[str] = []
+    for n in names:
+        o = _object(fn, n)
+        if o is None:
+            out.append(n)
+            continue
+        if mode == "fwd":
+            raise SrcGradError(f"forward mode with respect to the object {n!r} "
+                               f"({o.shape.cls.__name__}) is not supported yet", loc,
+                               hint="differentiate with respect to arrays, or use grad for "
+                               "the gradient of the object's parameters")
+        out += [v for _, v, d in o.leaves if d]   # none: an empty gradient (a ReLU's)
+    return tuple(out)
+
+
+def gather(fn: CoreFunction, names: Sequence[str], grads: list[cst.BaseExpression]
+           ) -> list[cst.BaseExpression]:
+    """The gradients of ``names`` from those of their leaves (``grads``, in the order of
+    :func:`expand`)."""
+    out: list[cst.BaseExpression] = []
+    k = 0
+    for n in names:
+        o = _object(fn, n)
+        if o is None:
+            out.append(grads[k])
+            k += 1
+            continue
+        diff = [(path, v) for path, v, d in o.leaves if d]
+        mine = dict(zip([path for path, _ in diff], grads[k:k + len(diff)], strict=True))
+        k += len(diff)
+        out.append(_structured(o.shape, (), mine, cst.Name(n)))
+    return out
+
+
+def _structured(shape: objects.Shape, path: tuple[str, ...], grads: dict,
+                value: cst.BaseExpression) -> cst.BaseExpression:
+    """The gradient of the object at ``path``: a NamedTuple or dataclass of its type (its
+    other fields as they are), else a dict keyed by the leaves' dotted paths."""
+    if shape.kind in ("namedtuple", "dataclass") and path == ():
+        changes = []
+        for name, field in zip(shape.names, shape.fields, strict=True):
+            sub = (name,)
+            if isinstance(field, objects.Leaf) and sub in grads:
+                changes.append(cst.Arg(grads[sub], keyword=cst.Name(name)))
+            elif any(p[:1] == sub for p in grads):
+                inner = {p[1:]: g for p, g in grads.items() if p[:1] == sub}
+                changes.append(cst.Arg(_nested(field, inner), keyword=cst.Name(name)))
+        if shape.kind == "namedtuple":
+            return cst.Call(cst.Attribute(value, cst.Name("_replace")), changes)
+        return cst.Call(cst.Name("replace_fields"), [cst.Arg(value), *changes])  # runtime
+    return _mapping(grads)
+
+
+def _nested(field: objects.Field, grads: dict) -> cst.BaseExpression:
+    if isinstance(field, objects.Items) and field.kind in ("list", "tuple") and all(
+            isinstance(f, objects.Leaf) for f in field.fields):
+        items = [cst.Element(grads[(k,)] if (k,) in grads else cst.Name("None"))
+                 for k in field.keys]
+        return cst.List(items) if field.kind == "list" else cst.Tuple(items)
+    return _mapping(grads)
+
+
+def _mapping(grads: dict) -> cst.BaseExpression:
+    return cst.Dict([cst.DictElement(cst.SimpleString(repr(objects.key(p))), g)
+                     for p, g in grads.items()])
+
+
+def read_leaves(program: Program, fn: CoreFunction, origin: Origin) -> Program:
+    """``program`` with the user's signature, reading the leaves it uses from the objects
+    first (``model_fc1_weight = model.fc1.weight``)."""
+    if not fn.objects:
+        return program
+    used = _names_used(program)
+    reads = []
+    for o in fn.objects:
+        for path, var, _ in o.leaves:
+            if var in used:
+                text = objects.reader(o.name, o.shape, path)
+                reads.append(Gen(var, cst.parse_expression(text),
+                                 replace(origin, text=f"{o.name}'s leaves")))
+    leaves = _leaves(fn)
+    params = tuple(p for p in program.params if p not in leaves)
+    return replace(program, params=params, forward=(*reads, *program.forward))
+
+
+def _names_used(program: Program) -> set[str]:
+    names: set[str] = set()
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+    for g in gens((*program.forward, *program.backward)):
+        for part in (g.expr, g.index):
+            if part is not None:
+                part.visit(_Names())
+    for tests in _tests((*program.forward, *program.backward)):
+        tests.visit(_Names())
+    for r in program.returns:
+        r.visit(_Names())
+    return names
+
+
+def _tests(nodes):
+    for n in nodes:
+        if isinstance(n, GIf):
+            yield n.test
+            yield from _tests(n.body)
+            yield from _tests(n.orelse)
+        elif isinstance(n, GLoop):
+            yield n.expr
+            yield from _tests(n.body)

@@ -1,0 +1,43 @@
+"""Modules, layers and losses in PyTorch's shape, trained through srcgrad's generated
+adjoints (no tape): ``Module``, ``Parameter``, ``Sequential``, ``Linear``, ``ReLU``,
+``MSELoss``, ``CrossEntropyLoss``...; ``srcgrad.nn.functional`` holds the same as functions,
+``srcgrad.nn.init`` the initialisations."""
+
+from srcgrad.nn import functional, init
+from srcgrad.nn.layers import (
+    ELU,
+    Bilinear,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from srcgrad.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+from srcgrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
+
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "Bilinear", "CrossEntropyLoss", "Dropout", "ELU",
+           "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
+           "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
+           "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential",
+           "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "functional",
+           "init"]

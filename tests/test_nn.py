@@ -1,0 +1,302 @@
+"""srcgrad.nn against PyTorch (#18): every layer and loss gives the value and the gradients
+torch gives for the same weights and inputs (float64), and central differences agree; the
+Module API (names, state_dict, load_state_dict, train/eval, repr) has torch's shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srcgrad
+from srcgrad import nn
+
+torch = pytest.importorskip("torch")
+torch.set_default_dtype(torch.float64)
+pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
+
+R = np.random.default_rng(1818)
+
+
+def _torch_twin(ours, theirs):
+    theirs.load_state_dict({k: torch.tensor(np.array(v)) for k, v in ours.state_dict().items()})
+    return theirs
+
+
+def _probe(y):
+    return np.sum(y * _PROBE[:np.size(y)].reshape(np.shape(y)))
+
+
+def _one(m, x):
+    return _probe(m(x))
+
+
+def _two(m, x1, x2):
+    return _probe(m(x1, x2))
+
+
+def _compare(model, twin, inputs, rtol=1e-10):
+    """srcgrad's gradients of a random projection of ``model(*inputs)``, with respect to the
+    parameters and the inputs, against torch's."""
+    f = _one if len(inputs) == 1 else _two
+    grads = srcgrad.grad(f, wrt=tuple(range(len(inputs) + 1)))(model, *inputs)
+    tx = [torch.tensor(x, requires_grad=True) for x in inputs]
+    ty = twin(*tx)
+    (ty * torch.tensor(_PROBE[:ty.numel()].reshape(tuple(ty.shape)))).sum().backward()
+    np.testing.assert_allclose(np.asarray(model(*inputs)), ty.detach().numpy(), rtol=rtol,
+                               atol=1e-12)
+    assert set(grads[0]) == {n for n, _ in twin.named_parameters()}
+    for name, p in twin.named_parameters():
+        np.testing.assert_allclose(grads[0][name], p.grad.numpy(), rtol=rtol, atol=1e-12,
+                                   err_msg=name)
+    for g, t in zip(grads[1:], tx, strict=True):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=rtol, atol=1e-12)
+
+
+_PROBE = R.standard_normal(4096)
+
+
+LAYERS = [
+    ("linear", lambda: (nn.Linear(5, 3), torch.nn.Linear(5, 3)), [(4, 5)]),
+    ("linear-nobias", lambda: (nn.Linear(5, 3, bias=False), torch.nn.Linear(5, 3, bias=False)),
+     [(4, 5)]),
+    ("linear-3d", lambda: (nn.Linear(5, 2), torch.nn.Linear(5, 2)), [(2, 4, 5)]),
+    ("bilinear", lambda: (nn.Bilinear(3, 4, 2), torch.nn.Bilinear(3, 4, 2)), [(5, 3), (5, 4)]),
+    ("relu", lambda: (nn.ReLU(), torch.nn.ReLU()), [(4, 5)]),
+    ("leaky", lambda: (nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)), [(4, 5)]),
+    ("elu", lambda: (nn.ELU(0.7), torch.nn.ELU(0.7)), [(4, 5)]),
+    ("sigmoid", lambda: (nn.Sigmoid(), torch.nn.Sigmoid()), [(4, 5)]),
+    ("tanh", lambda: (nn.Tanh(), torch.nn.Tanh()), [(4, 5)]),
+    ("silu", lambda: (nn.SiLU(), torch.nn.SiLU()), [(4, 5)]),
+    ("softplus", lambda: (nn.Softplus(), torch.nn.Softplus()), [(4, 5)]),
+    ("softmax", lambda: (nn.Softmax(dim=1), torch.nn.Softmax(dim=1)), [(4, 5)]),
+    ("logsoftmax", lambda: (nn.LogSoftmax(dim=-1), torch.nn.LogSoftmax(dim=-1)), [(4, 5)]),
+    ("flatten", lambda: (nn.Flatten(), torch.nn.Flatten()), [(2, 3, 4)]),
+    ("identity", lambda: (nn.Identity(), torch.nn.Identity()), [(4, 5)]),
+    ("layernorm", lambda: (nn.LayerNorm(5), torch.nn.LayerNorm(5)), [(4, 5)]),
+    ("layernorm-2d", lambda: (nn.LayerNorm((3, 4)), torch.nn.LayerNorm((3, 4))), [(2, 3, 4)]),
+    ("sequential", lambda: (nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 2)),
+                            torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(),
+                                                torch.nn.Linear(8, 2))), [(4, 5)]),
+    ("nested", lambda: (nn.Sequential(nn.Sequential(nn.Linear(5, 4), nn.ReLU()),
+                                      nn.Linear(4, 1)),
+                        torch.nn.Sequential(torch.nn.Sequential(torch.nn.Linear(5, 4),
+                                                                torch.nn.ReLU()),
+                                            torch.nn.Linear(4, 1))), [(3, 5)]),
+]
+
+
+@pytest.mark.parametrize(("make", "shapes"), [c[1:] for c in LAYERS], ids=[c[0] for c in LAYERS])
+def test_layer_matches_torch(make, shapes):
+    srcgrad.manual_seed(5)
+    ours, theirs = make()
+    theirs = _torch_twin(ours, theirs)
+    inputs = [R.standard_normal(s) for s in shapes]
+    _compare(ours, theirs, inputs)
+
+
+def test_embedding_matches_torch():
+    ours, theirs = nn.Embedding(6, 3), torch.nn.Embedding(6, 3)
+    theirs = _torch_twin(ours, theirs)
+    idx = np.array([[0, 2, 2], [5, 1, 0]])
+    grads = srcgrad.grad(lambda m, i: np.sum(np.sin(m(i))))(ours, idx)
+    torch.sin(theirs(torch.tensor(idx))).sum().backward()
+    np.testing.assert_allclose(grads["weight"], theirs.weight.grad.numpy(), rtol=1e-12)
+
+
+def _targets(kind, shape):
+    if kind == "class":
+        return R.integers(0, shape[1], shape[0])
+    if kind == "prob":
+        p = R.uniform(0.1, 1.0, shape)
+        return p / p.sum(axis=1, keepdims=True)
+    if kind == "binary":
+        return R.uniform(0.0, 1.0, shape)
+    return R.standard_normal(shape)
+
+
+LOSSES = [
+    ("mse", lambda r: (nn.MSELoss(reduction=r), torch.nn.MSELoss(reduction=r)), "real", None),
+    ("l1", lambda r: (nn.L1Loss(reduction=r), torch.nn.L1Loss(reduction=r)), "real", None),
+    ("huber", lambda r: (nn.HuberLoss(r, delta=0.7), torch.nn.HuberLoss(r, delta=0.7)),
+     "real", None),
+    ("smoothl1", lambda r: (nn.SmoothL1Loss(r, beta=0.5), torch.nn.SmoothL1Loss(
+        reduction=r, beta=0.5)), "real", None),
+    ("bce", lambda r: (nn.BCELoss(reduction=r), torch.nn.BCELoss(reduction=r)), "binary",
+     "sigmoid"),
+    ("bcelogits", lambda r: (nn.BCEWithLogitsLoss(reduction=r),
+                             torch.nn.BCEWithLogitsLoss(reduction=r)), "binary", None),
+    ("bcelogits-pos", lambda r: (nn.BCEWithLogitsLoss(reduction=r, pos_weight=np.array(
+        [1.0, 2.0, 0.5, 3.0])), torch.nn.BCEWithLogitsLoss(reduction=r, pos_weight=torch.tensor(
+            [1.0, 2.0, 0.5, 3.0]))), "binary", None),
+    ("ce", lambda r: (nn.CrossEntropyLoss(reduction=r), torch.nn.CrossEntropyLoss(
+        reduction=r)), "class", None),
+    ("ce-prob", lambda r: (nn.CrossEntropyLoss(reduction=r), torch.nn.CrossEntropyLoss(
+        reduction=r)), "prob", None),
+    ("ce-smooth", lambda r: (nn.CrossEntropyLoss(reduction=r, label_smoothing=0.1),
+                             torch.nn.CrossEntropyLoss(reduction=r, label_smoothing=0.1)),
+     "class", None),
+    ("ce-weight", lambda r: (nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 0.5, 1.5]),
+                                                 reduction=r),
+                             torch.nn.CrossEntropyLoss(weight=torch.tensor(
+                                 [1.0, 2.0, 0.5, 1.5]), reduction=r)), "class", None),
+    ("ce-ignore", lambda r: (nn.CrossEntropyLoss(ignore_index=2, reduction=r),
+                             torch.nn.CrossEntropyLoss(ignore_index=2, reduction=r)), "class",
+     None),
+    ("nll", lambda r: (nn.NLLLoss(reduction=r), torch.nn.NLLLoss(reduction=r)), "class",
+     "logsoftmax"),
+    ("kldiv", lambda r: (nn.KLDivLoss(reduction=r), torch.nn.KLDivLoss(reduction=r)), "prob",
+     "logsoftmax"),
+    ("kldiv-batchmean", lambda r: (nn.KLDivLoss(reduction="batchmean" if r == "mean" else r),
+                                   torch.nn.KLDivLoss(reduction="batchmean" if r == "mean"
+                                                      else r)), "prob", "logsoftmax"),
+]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize(("make", "targets", "squash"), [c[1:] for c in LOSSES],
+                         ids=[c[0] for c in LOSSES])
+def test_loss_matches_torch(make, targets, squash, reduction):
+    ours, theirs = make(reduction)
+    x = R.standard_normal((6, 4))
+    y = _targets(targets, x.shape)
+
+    def prepare(z, xp_sigmoid, xp_log_softmax):
+        if squash == "sigmoid":
+            return xp_sigmoid(z)
+        if squash == "logsoftmax":
+            return xp_log_softmax(z)
+        return z
+
+    probe = R.standard_normal(6 * 4)
+
+    def f(x, y):
+        out = ours(prepare(x, nn.functional.sigmoid, lambda z: nn.functional.log_softmax(z, 1)),
+                   y)
+        return np.sum(out * probe[:np.size(out)].reshape(np.shape(out)))
+
+    g = srcgrad.grad(f)(x, y)
+    tx = torch.tensor(x, requires_grad=True)
+    tout = theirs(prepare(tx, torch.sigmoid, lambda z: torch.log_softmax(z, 1)),
+                  torch.tensor(y))
+    np.testing.assert_allclose(f(x, y), float((tout * torch.tensor(
+        probe[:tout.numel()].reshape(tuple(tout.shape)))).sum().detach()), rtol=1e-10)
+    (tout * torch.tensor(probe[:tout.numel()].reshape(tuple(tout.shape)))).sum().backward()
+    np.testing.assert_allclose(g, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_gradients_agree_with_central_differences():
+    srcgrad.manual_seed(2)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    x, y = R.standard_normal((5, 3)), R.integers(0, 2, 5)
+    crit = nn.CrossEntropyLoss()
+
+    def loss(m, x, y):
+        return crit(m(x), y)
+
+    grads = srcgrad.grad(loss)(model, x, y)
+    for name, p in model.named_parameters():
+        fd = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + 1e-6
+            up = loss(model, x, y)
+            p[i] = old - 1e-6
+            down = loss(model, x, y)
+            p[i] = old
+            fd[i] = (up - down) / 2e-6
+        np.testing.assert_allclose(grads[name], fd, rtol=1e-6, atol=1e-9, err_msg=name)
+
+
+def test_module_api_has_torchs_shape():
+    srcgrad.manual_seed(0)
+    ours = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 2)))
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(),
+                                 torch.nn.Sequential(torch.nn.Linear(3, 2)))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    assert repr(ours) == repr(theirs)
+    assert ours[0].weight.shape == (3, 4) and isinstance(ours[0].weight, nn.Parameter)
+    bound = 1 / np.sqrt(4)
+    assert np.all(np.abs(ours[0].weight) <= bound)
+    ours.eval()
+    assert not any(m.training for m in ours.modules())
+    ours.train()
+    assert all(m.training for m in ours.modules())
+
+
+def test_load_state_dict_names_what_does_not_match():
+    model = nn.Linear(3, 2)
+    state = {k: np.ones_like(v) for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    assert np.all(model.weight == 1) and isinstance(model.weight, nn.Parameter)
+    with pytest.raises(srcgrad.SrcGradError, match="missing key.*'bias'"):
+        model.load_state_dict({"weight": state["weight"]})
+    with pytest.raises(srcgrad.SrcGradError, match="unexpected key.*'extra'"):
+        model.load_state_dict({**state, "extra": np.zeros(1)})
+    with pytest.raises(srcgrad.SrcGradError, match="'weight' has shape \\(2, 2\\)"):
+        model.load_state_dict({**state, "weight": np.zeros((2, 2))})
+    missing, unexpected = model.load_state_dict({"weight": state["weight"]}, strict=False)
+    assert missing == ["bias"] and unexpected == []
+
+
+def test_parameters_stay_parameters_and_results_are_plain_arrays():
+    p = nn.Parameter(np.ones(3))
+    q = p
+    p -= 0.5
+    assert p is q and isinstance(p, nn.Parameter)
+    assert type(p * 2) is np.ndarray and type(np.tanh(p)) is np.ndarray
+    assert nn.Parameter(np.arange(3)).dtype == np.float64
+
+
+def test_dropout_reuses_its_mask_in_the_backward_sweep():
+    srcgrad.manual_seed(7)
+    drop = nn.Dropout(0.5, generator=np.random.default_rng(3))
+    x = R.standard_normal((4, 6))
+    g = srcgrad.grad(lambda m, x: np.sum(m(x) * x), wrt=1)(drop, x)
+    mask = np.random.default_rng(3).random(x.shape) >= 0.5
+    np.testing.assert_allclose(g, 2 * x * mask / 0.5)
+    drop.eval()
+    np.testing.assert_allclose(srcgrad.grad(lambda m, x: np.sum(m(x) * x), wrt=1)(drop, x),
+                               2 * x)
+
+
+class MyLinear(nn.Module):
+    """The tutorial's module, as written there."""
+
+    def __init__(self, input_size, output_size):
+        super().__init__()
+        self.weights = nn.Parameter(R.standard_normal((input_size, output_size)))
+        self.bias = nn.Parameter(R.standard_normal(output_size))
+
+    def forward(self, x):
+        return x @ self.weights + self.bias
+
+
+class LinearRegression(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(1, 1)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def test_a_module_made_inside_the_function_is_refused():
+    with pytest.raises(srcgrad.SrcGradError, match="a MSELoss is created inside"):
+        srcgrad.grad(lambda m, x: nn.MSELoss()(m(x), x))(nn.Identity(), np.ones(3))
+
+
+def test_the_tutorials_modules():
+    m = MyLinear(3, 2)
+    x = R.standard_normal((5, 3))
+    g = srcgrad.grad(lambda m, x: np.sum(m(x) ** 2))(m, x)
+    np.testing.assert_allclose(g["weights"], 2 * x.T @ (x @ m.weights + m.bias))
+    np.testing.assert_allclose(g["bias"], 2 * np.sum(x @ m.weights + m.bias, axis=0))
+    lr = LinearRegression()
+    xs = np.arange(11.0).reshape(-1, 1)
+    ys = 2 * xs + 1
+    criterion = nn.MSELoss()
+    grads = srcgrad.grad(lambda m, x, y: criterion(m(x), y))(lr, xs, ys)
+    assert list(grads) == ["linear.weight", "linear.bias"]
+    assert grads["linear.weight"].shape == (1, 1)
