@@ -174,6 +174,21 @@ class GradFunction:
             where, hint="use np.where for an elementwise choice, or call without jit=True "
             "(jax then runs the branches and loops as Python)")
 
+    def source_for(self, *args: Any, **kwargs: Any) -> str:
+        """The generated source a call with these arguments runs (for the structure of the
+        objects among them, or for Python numbers), made without running it."""
+        if self._self is not None:
+            args = (self._self, *args)
+        found = _structures(self._params, args, kwargs, self.__wrapped__)
+        if found:
+            fn = self._by_structure.get(found)
+            if fn is None or not self._guards[fn].holds():
+                fn = self._build(objects=found)
+            return fn.__srcgrad_source__
+        if args and not kwargs and all(type(a) is float for a in args):
+            return self._build(scalars=True).__srcgrad_source__
+        return self.__srcgrad_code__().__srcgrad_source__
+
     def __srcgrad_code__(self) -> Callable:
         """The generated function (for any arguments) that differentiating ``grad(f)`` again,
         or calling it from a differentiated function, reads."""
@@ -350,8 +365,13 @@ def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "
     return GradFunction(fn, wrt, with_value=True, backend=backend, jit=jit, source=source)
 
 
-def show(f: Any) -> None:
-    """Print the generated source of a gradient function, with line numbers."""
-    text = f.source if hasattr(f, "source") else grad(f).source
+def show(f: Any, *args: Any, **kwargs: Any) -> None:
+    """Print the generated source of a gradient function (of ``grad(f)`` for a plain
+    function), with line numbers; given arguments, the code generated for them (a loss
+    through a model: ``show(loss_fn, model, x, y)``)."""
+    if not hasattr(type(f), "source"):  # (on the type: reading it would generate code)
+        f = grad(f)
+    text = f.source_for(*args, **kwargs) if (args or kwargs) and hasattr(
+        f, "source_for") else f.source
     for i, line in enumerate(text.splitlines(), 1):
         print(f"{i:4d}  {line}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,13 +21,18 @@ from srcgrad.printer import code
 BACKWARD_BANNER = "# ---- backward: adjoints, last statement first ----"
 
 
-def _comment(origin: Origin) -> str:
+def _comment(origin: Origin, filename: str = "") -> str:
+    """``# L12: text`` for a line of the differentiated function's file, ``# forward()
+    layers.py L43: text`` for one inlined from another file."""
     where = f"{origin.where}() " if origin.where else ""
+    if filename and origin.loc.filename and origin.loc.filename != filename:
+        where += f"{os.path.basename(origin.loc.filename)} "
     text = origin.text if len(origin.text) <= 80 else origin.text[:77] + "..."
     return f"# {where}L{origin.loc.lineno}: {text}"
 
 
-def _statement(g: GNode, comments: list[str], indent: str, out: list[str]) -> None:
+def _statement(g: GNode, comments: list[str], indent: str, out: list[str],
+               filename: str = "") -> None:
     out += [indent + c for c in comments]
     if isinstance(g, Jump):
         out.append(indent + g.kind)
@@ -34,18 +40,18 @@ def _statement(g: GNode, comments: list[str], indent: str, out: list[str]) -> No
         if not g.body and g.orelse:  # if not cond: ...
             test = cst.UnaryOperation(cst.Not(), g.test)
             out.append(f"{indent}if {code(test)}:")
-            _block(g.orelse, indent + _INDENT, out, previous=g.origin)
+            _block(g.orelse, indent + _INDENT, out, previous=g.origin, filename=filename)
             return
         out.append(f"{indent}if {code(g.test)}:")
-        _block(g.body, indent + _INDENT, out, previous=g.origin)
+        _block(g.body, indent + _INDENT, out, previous=g.origin, filename=filename)
         if g.orelse:
             out.append(f"{indent}else:")
-            _block(g.orelse, indent + _INDENT, out, previous=g.origin)
+            _block(g.orelse, indent + _INDENT, out, previous=g.origin, filename=filename)
     elif isinstance(g, GLoop):
         head = f"while {code(g.expr)}:" if g.target is None else \
             f"for {g.target} in {code(g.expr)}:"
         out.append(indent + head)
-        _block(g.body, indent + _INDENT, out, previous=g.origin)
+        _block(g.body, indent + _INDENT, out, previous=g.origin, filename=filename)
     elif g.target is None or g.effect:
         out.append(indent + code(g.expr))
     elif g.index is not None:  # y[i] = v
@@ -73,18 +79,18 @@ _INDENT = "    "
 
 
 def _block(gens: tuple[GNode, ...], indent: str, out: list[str], banner: str | None = None,
-           previous: Origin | None = None) -> None:
+           previous: Origin | None = None, filename: str = "") -> None:
     """Statements of one block; a comment quotes the user statement of each group of them
     (once per group: a branch or loop is quoted unless the statements just before it come
     from its own line, e.g. ``cond = x > 0`` before ``if cond:``)."""
     start = len(out)
     first = True
     for g in gens:
-        comments = [] if g.origin == previous else [_comment(g.origin)]
+        comments = [] if g.origin == previous else [_comment(g.origin, filename)]
         if first and banner:
             comments.insert(0, banner)
         first = False
-        _statement(g, comments, indent, out)
+        _statement(g, comments, indent, out, filename)
         previous = g.origin if isinstance(g, Gen) else None
     if len(out) == start:
         out.append(indent + "pass")
@@ -99,9 +105,9 @@ def emit(program: Program) -> str:
     if program.docstring:
         out.append(f'{_INDENT}"""{program.docstring}"""')
     if program.forward:
-        _block(program.forward, _INDENT, out)
+        _block(program.forward, _INDENT, out, filename=program.filename)
     if program.backward:
-        _block(program.backward, _INDENT, out, BACKWARD_BANNER)
+        _block(program.backward, _INDENT, out, BACKWARD_BANNER, filename=program.filename)
     rets = program.returns
     value = code(rets[0]) if len(rets) == 1 else ", ".join(code(r) for r in rets)
     out.append(f"{_INDENT}return {value}")

@@ -315,3 +315,4 @@ class Program:
     returns: tuple[cst.BaseExpression, ...]
     docstring: str = ""
     kwonly: tuple[str, ...] = ()
+    filename: str = ""   # the differentiated function's file (comments name any other)

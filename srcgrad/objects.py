@@ -24,6 +24,7 @@ import inspect
 import numbers
 import sys
 import types
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,13 @@ class Shape:
     kind: str = "object"   # "module" | "object" | "namedtuple" | "dataclass"
     sequence: tuple[str, ...] | None = None   # a sequence module's children, in order
 
+    def __hash__(self) -> int:  # computed once: a structure is hashed at every call
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.cls, self.names, self.fields, self.kind, self.sequence))
+            object.__setattr__(self, "_hash", h)
+        return h
+
     def field(self, name: str) -> Field | None:
         try:
             return self.fields[self.names.index(name)]
@@ -88,6 +96,18 @@ class StructureError(Exception):
 def is_object(value: Any) -> bool:
     """Whether ``value`` is an object srcgrad reads by structure (not an array, a number, a
     container or a function)."""
+    cls = type(value)
+    known = _READ_BY_STRUCTURE.get(cls)
+    if known is None:
+        known = _READ_BY_STRUCTURE[cls] = _by_structure(value)
+    return known
+
+
+#: Whether objects of a class are read by structure (it depends on the class alone).
+_READ_BY_STRUCTURE: dict[type, bool] = {}
+
+
+def _by_structure(value: Any) -> bool:
     if isinstance(value, (np.ndarray, np.generic, numbers.Number, str, bytes, list, dict,
                           type(None))) or callable(value) and not _has_call(value):
         return False
@@ -95,9 +115,9 @@ def is_object(value: Any) -> bool:
         return hasattr(type(value), "_fields")  # a NamedTuple; other tuples stay tuples
     if _is_array(value) or not _readable(type(value)):
         return False
-    return getattr(type(value), "__srcgrad_module__", False) or dataclasses.is_dataclass(
-        value) or hasattr(value, "__dict__") and not inspect.ismodule(value) and \
-        not isinstance(value, type)
+    return bool(getattr(type(value), "__srcgrad_module__", False) or dataclasses.is_dataclass(
+        value) or hasattr(value, "__dict__") and not inspect.ismodule(value) and
+        not isinstance(value, type))
 
 
 #: Libraries whose objects are services (a logger, an rng, an estimator), not models: used as
@@ -154,8 +174,27 @@ def _attributes(obj: Any) -> list[tuple[str, Any]]:
     return found
 
 
+#: A module's structure, while no module has changed its structure since (a module counts
+#: its changes: ``__srcgrad_epoch__``): what a training step reads instead of walking the
+#: model again.
+_KNOWN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def describe(obj: Any, _seen: tuple[int, ...] = ()) -> Shape:
     """The structure of ``obj`` (raises :class:`StructureError` for a cycle)."""
+    epoch = getattr(type(obj), "__srcgrad_epoch__", None)
+    if epoch is not None and not _seen:
+        now = epoch()
+        known = _KNOWN.get(obj)
+        if known is not None and known[0] == now:
+            return known[1]
+        shape = _describe(obj, ())
+        _KNOWN[obj] = (now, shape)
+        return shape
+    return _describe(obj, _seen)
+
+
+def _describe(obj: Any, _seen: tuple[int, ...]) -> Shape:
     if id(obj) in _seen:
         raise StructureError(f"a {type(obj).__name__} that contains itself")
     if len(_seen) > 64:

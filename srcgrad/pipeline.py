@@ -125,6 +125,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
                 program = _tuple_returns(program, with_value)
             facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
                                    shapes.find, ctx.alias)
+        program = replace(program, filename=where.filename)
         if name is not None:
             program = replace(program, name=name)
         program = optimize.optimize(program, frozenset(user), facts)

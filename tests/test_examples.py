@@ -31,3 +31,27 @@ def test_custom_relu_trains_with_its_own_backward():
 def test_examples_import_cleanly():
     for path in EXAMPLES.glob("*.py"):
         runpy.run_path(str(path), run_name="not_main")
+
+
+def _run(name, *args):
+    return subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_linear_regression_recovers_the_line():
+    out = _run("linear_regression.py")
+    pairs = [line.replace("[", "").replace("]", "").split() for line in out.splitlines()
+             if line.startswith("[")]
+    assert len(pairs) == 11
+    for target, prediction in pairs:
+        assert abs(float(target) - float(prediction)) < 0.15
+
+
+def test_two_layer_module_prints_the_losses_of_two_layer_net():
+    net = _run("two_layer_net.py")
+    module = _run("two_layer_module.py")
+    losses = [line for line in net.splitlines() if line.startswith("iteration")]
+    assert losses and losses == [line for line in module.splitlines()
+                                 if line.startswith("iteration")]
+    assert "model_0_weight = model[0].weight" in module
+    assert "# Linear.forward() layers.py L" in module

@@ -19,7 +19,7 @@ LAYERS = {
     "srcgrad.cstwalk": 1, "srcgrad.printer": 1, "srcgrad.naming": 1, "srcgrad.rules": 1,
     "srcgrad.template": 1, "srcgrad.objects": 1,
     # ... and the layers users build models with: NumPy code srcgrad differentiates
-    "srcgrad.nn": 1,
+    "srcgrad.nn": 1, "srcgrad.optim": 1, "srcgrad.data": 1, "srcgrad.saving": 1,
     # L2: the core form, the passes' context, custom rules, parsing
     "srcgrad.ir": 2, "srcgrad.context": 2, "srcgrad.custom": 2, "srcgrad.parse": 2,
     # L3: the passes
@@ -28,7 +28,8 @@ LAYERS = {
     # L4: backends and the pass order
     "srcgrad.backends": 4, "srcgrad.pipeline": 4,
     # L5: the user's front ends
-    "srcgrad.api": 5, "srcgrad.derivatives": 5, "srcgrad.check": 5, "srcgrad": 5,
+    "srcgrad.api": 5, "srcgrad.derivatives": 5, "srcgrad.check": 5, "srcgrad.train": 5,
+    "srcgrad": 5,
 }
 
 #: Packages a module may import inside a function: optional dependencies only.

@@ -11,10 +11,18 @@ import srcgrad
 from srcgrad import nn
 
 torch = pytest.importorskip("torch")
-torch.set_default_dtype(torch.float64)
 pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
 
 R = np.random.default_rng(1818)
+
+
+@pytest.fixture(autouse=True)
+def _float64_torch():
+    """torch's layers made in float64, as srcgrad's, while each test runs."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(saved)
 
 
 def _torch_twin(ours, theirs):

@@ -69,8 +69,7 @@ def log_softmax(x, dim=-1):
 # --- losses -------------------------------------------------------------------------------------
 
 def mse_loss(input, target, reduction="mean"):
-    d = input - target
-    return _reduce(d * d, reduction)
+    return _reduce((input - target) ** 2, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):

@@ -76,14 +76,69 @@ def _is_module(value: Any) -> bool:
     return isinstance(value, Module)
 
 
+_EPOCH = [0]   # how many times any module's structure changed (srcgrad.objects caches on it)
+
+
+def _changed() -> None:
+    _EPOCH[0] += 1
+
+
+class _TrackedList(list):
+    """A list a module holds: changing it in place counts as a change of structure."""
+
+    def _wrap(name):  # noqa: N805
+        def method(self, *args, **kwargs):
+            _changed()
+            return getattr(list, name)(self, *args, **kwargs)
+        method.__name__ = name
+        return method
+
+    for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+                  "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+        locals()[_name] = _wrap(_name)
+    del _name, _wrap
+
+
+class _TrackedDict(dict):
+    """A dict a module holds: changing it in place counts as a change of structure."""
+
+    def _wrap(name):  # noqa: N805
+        def method(self, *args, **kwargs):
+            _changed()
+            return getattr(dict, name)(self, *args, **kwargs)
+        method.__name__ = name
+        return method
+
+    for _name in ("__setitem__", "__delitem__", "pop", "popitem", "clear", "update",
+                  "setdefault", "__ior__"):
+        locals()[_name] = _wrap(_name)
+    del _name, _wrap
+
+
 class Module:
     """The base class of layers and models, as PyTorch's ``nn.Module``: subclasses set
     parameters and sub-modules as attributes in ``__init__`` and compute in ``forward``;
     calling the module calls ``forward``."""
 
     __srcgrad_module__ = True
-    __srcgrad_hidden__ = ("_buffer_names",)
+    __srcgrad_hidden__ = ("_buffer_names", "_children")
     training: bool
+
+    @staticmethod
+    def __srcgrad_epoch__() -> int:
+        return _EPOCH[0]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if type(value) is list:
+            value = _TrackedList(value)
+        elif type(value) is dict:
+            value = _TrackedDict(value)
+        _changed()
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        _changed()
+        object.__delattr__(self, name)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Module:
         obj = super().__new__(cls)
@@ -117,7 +172,7 @@ class Module:
 
     def _own(self) -> Iterator[tuple[str, Any]]:
         for name, value in vars(self).items():
-            if name not in ("training", "_buffer_names"):
+            if name not in ("training", "_buffer_names", "_children"):
                 yield name, value
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -227,6 +282,7 @@ class Module:
         every module under it; ``train(False)`` is :meth:`eval`."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
+        _changed()
         return self
 
     def eval(self) -> Module:
@@ -258,6 +314,7 @@ class Module:
                 elif name in m._buffer_names and isinstance(value, np.ndarray) and \
                         value.dtype.kind == "f":
                     object.__setattr__(m, name, value.astype(dtype))
+        _changed()
         return self
 
     def float(self) -> Module:
@@ -317,7 +374,19 @@ class _Sequence(Module):
     __srcgrad_sequence__ = True
 
     def _names(self) -> list[str]:
-        return [k for k, v in self._own() if _is_module(v)]
+        known = self.__dict__.get("_children")
+        if known is None:  # kept until an attribute changes
+            known = [k for k, v in self._own() if _is_module(v)]
+            object.__setattr__(self, "_children", known)
+        return known
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__.pop("_children", None)
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self.__dict__.pop("_children", None)
+        super().__delattr__(name)
 
     def __srcgrad_children__(self) -> list[str]:
         return self._names()
