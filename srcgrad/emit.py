@@ -25,7 +25,8 @@ def _comment(origin: Origin, filename: str = "") -> str:
     """``# L12: text`` for a line of the differentiated function's file, ``# forward()
     layers.py L43: text`` for one inlined from another file."""
     where = f"{origin.where}() " if origin.where else ""
-    if filename and origin.loc.filename and origin.loc.filename != filename:
+    if filename and origin.loc.filename and origin.loc.filename != filename and \
+            not origin.loc.filename.startswith("<"):  # (not generated code's own)
         where += f"{os.path.basename(origin.loc.filename)} "
     text = origin.text if len(origin.text) <= 80 else origin.text[:77] + "..."
     return f"# {where}L{origin.loc.lineno}: {text}"

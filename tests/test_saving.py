@@ -50,7 +50,8 @@ def test_loading_into_a_module_checks_keys_shapes_and_dtypes(tmp_path):
     path = tmp_path / "m.npz"
     srcgrad.save(_model(), path)
     srcgrad.load(path, into=_model())
-    with pytest.raises(srcgrad.SrcGradError, match="missing '3.weight', '3.bias'; unexpected '2.weight'"):
+    with pytest.raises(srcgrad.SrcGradError,
+                       match="missing '3.weight', '3.bias'; unexpected '2.weight'"):
         srcgrad.load(path, into=nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Identity(),
                                               nn.Linear(4, 2)))
     with pytest.raises(srcgrad.SrcGradError, match="'0.weight' has shape \\(4, 3\\) in the"):
