@@ -83,7 +83,24 @@ class GradFunction:
         else:
             self._fn = fn
             self._source = fn.__srcgrad_source__
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except SrcGradError:
+            raise
+        except Exception as err:
+            self._eager(args, kwargs, err)
+            raise
+
+    def _eager(self, args: tuple, kwargs: dict, err: Exception) -> None:
+        """Where generated code raised ``err``: the function run as it is, and its own error
+        raised instead if it is another one (a layer's check of its input, which generated
+        code leaves out), caused by ``err``; nothing if that run succeeds or raises the same
+        (the traceback through the generated lines then stays)."""
+        try:
+            self.__wrapped__(*args, **kwargs)
+        except Exception as own:
+            if type(own) is not type(err) or str(own) != str(err):
+                raise own from err
 
     def _numbers_only(self, args: tuple) -> bool:
         """Whether a call can take the code made for Python numbers: every argument a float
@@ -145,7 +162,13 @@ class GradFunction:
             for name, i in self._wrt_names:
                 if name in kwargs and not _is_float_like(kwargs[name]):
                     _reject_wrt(self.__wrapped__, i, kwargs[name])
-        out = fn(*args, **kwargs)
+        try:
+            out = fn(*args, **kwargs)
+        except SrcGradError:
+            raise
+        except Exception as err:
+            self._eager(args, kwargs, err)
+            raise
         _check_real(self.__wrapped__, self._wrt_positions, args, out,
                     self._options["with_value"], isinstance(self._options["wrt"], (int, str)))
         return out

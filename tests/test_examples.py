@@ -55,3 +55,21 @@ def test_two_layer_module_prints_the_losses_of_two_layer_net():
                                  if line.startswith("iteration")]
     assert "model_0_weight = model[0].weight" in module
     assert "# Linear.forward() layers.py L" in module
+
+
+def test_scalar_weight_prints_the_tutorials_numbers():
+    out = _run("scalar_weight.py").splitlines()
+    assert out[0] == "Prediction (before training) 4 4.0"
+    grads = [float(line.split()[-1]) for line in out if "grad:" in line]
+    assert grads[:3] == [-2.0, -7.840000152587891, -16.228801727294922]
+    assert out[-1] == "Prediction (after training) 4 7.804864406585693"
+
+
+def test_bce_with_logits_rows_equal_the_bias_gradient():
+    assert "every row of dL/dw equals dL/db: True" in _run("bce_with_logits.py")
+
+
+def test_logistic_regression_separates_the_clusters():
+    out = _run("logistic_regression.py")
+    accuracy = float(out.split("accuracy ")[1].split("%")[0])
+    assert accuracy >= 95.0

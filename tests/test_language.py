@@ -481,3 +481,21 @@ def test_programs_the_fuzzer_found(fn, rng):
     in_place = fn in IN_PLACE          # not jax code: finite differences
     check(fn, (x, y), wrt=(0, 1), jax_oracle=not in_place)
     srcgrad.check_grad(fn, x, y)        # forward mode too
+
+
+def checked(x, limit):
+    assert x.ndim == 1, "x must be 1-d"
+    if x.shape[0] > limit:
+        raise ValueError(f"too long: {x.shape}")
+    return np.sum(np.sin(x) * x)
+
+
+def test_assert_and_raise_run_in_the_forward_sweep(rng):
+    x = rng.standard_normal(4)
+    check(checked, (x, 10))
+    g = srcgrad.grad(checked)
+    assert 'check(x.ndim == 1, "x must be 1-d")' in g.source
+    with pytest.raises(AssertionError, match="x must be 1-d"):
+        g(np.ones((2, 2)), 10)
+    with pytest.raises(ValueError, match=r"too long: \(4,\)"):
+        g(x, 3)

@@ -42,7 +42,7 @@ def _two(m, x1, x2):
     return _probe(m(x1, x2))
 
 
-def _compare(model, twin, inputs, rtol=1e-10):
+def _compare(model, twin, inputs, rtol=1e-10, value=True):
     """srcgrad's gradients of a random projection of ``model(*inputs)``, with respect to the
     parameters and the inputs, against torch's."""
     f = _one if len(inputs) == 1 else _two
@@ -50,8 +50,9 @@ def _compare(model, twin, inputs, rtol=1e-10):
     tx = [torch.tensor(x, requires_grad=True) for x in inputs]
     ty = twin(*tx)
     (ty * torch.tensor(_PROBE[:ty.numel()].reshape(tuple(ty.shape)))).sum().backward()
-    np.testing.assert_allclose(np.asarray(model(*inputs)), ty.detach().numpy(), rtol=rtol,
-                               atol=1e-12)
+    if value:  # (a call of its own: a BatchNorm's would update its statistics again)
+        np.testing.assert_allclose(np.asarray(model(*inputs)), ty.detach().numpy(), rtol=rtol,
+                                   atol=1e-12)
     assert set(grads[0]) == {n for n, _ in twin.named_parameters()}
     for name, p in twin.named_parameters():
         np.testing.assert_allclose(grads[0][name], p.grad.numpy(), rtol=rtol, atol=1e-12,
@@ -308,3 +309,41 @@ def test_the_tutorials_modules():
     grads = srcgrad.grad(lambda m, x, y: criterion(m(x), y))(lr, xs, ys)
     assert list(grads) == ["linear.weight", "linear.bias"]
     assert grads["linear.weight"].shape == (1, 1)
+
+
+def test_a_model_called_with_the_wrong_shape_names_the_layer():
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    criterion = nn.CrossEntropyLoss()
+    g = srcgrad.grad(lambda m, x, y: criterion(m(x), y))
+    with pytest.raises(ValueError, match=r"Linear\(in_features=784, out_features=256, bias=True\)"
+                       r" got input of shape \(128, 100\): its last dimension must be 784"):
+        g(model, np.ones((128, 100)), np.zeros(128, dtype=int))
+    assert "throw" not in g.source  # the check runs only where the generated code fails
+
+
+@pytest.mark.parametrize(("kwargs", "shape"), [({}, (6, 3)), ({"momentum": None}, (6, 3)),
+                                               ({}, (4, 3, 5)), ({"affine": False}, (6, 3)),
+                                               ({"track_running_stats": False}, (6, 3))],
+                         ids=["2d", "cumulative", "3d", "no-affine", "no-running"])
+def test_batchnorm_trains_and_evaluates_as_torchs(kwargs, shape):
+    ours, theirs = nn.BatchNorm1d(3, **kwargs), torch.nn.BatchNorm1d(3, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for mode in ("train", "train", "train", "eval", "train", "eval"):
+        ours.train(mode == "train")
+        theirs.train(mode == "train")
+        _compare(ours, theirs, [R.standard_normal(shape)], value=False)
+        for p in theirs.parameters():
+            p.grad = None
+        for name, value in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[name], value.numpy(), rtol=1e-12,
+                                       err_msg=name)
+
+
+def test_a_buffer_is_updated_once_per_forward_call():
+    bn = nn.BatchNorm1d(2)
+    g = srcgrad.grad(lambda m, x: np.sum(m(x) ** 3))
+    g(bn, R.standard_normal((4, 2)))
+    assert int(bn.num_batches_tracked) == 1
+    assert "_track" in g.source.split("# ---- backward")[0]
+    assert "_track" not in g.source.split("# ---- backward")[1]

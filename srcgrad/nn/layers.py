@@ -14,6 +14,35 @@ from srcgrad.nn import init
 from srcgrad.nn.module import Module, Parameter
 
 
+def _eager_only(fn):
+    """A check that runs when a module is called as it is, and is left out of generated code
+    (where the computation it guards would fail anyway; srcgrad then runs the forward as it is
+    to raise the check's error)."""
+    fn.__srcgrad_eager_only__ = True
+    return fn
+
+
+@_eager_only
+def _expect_features(x: Any, n: int, layer: Module) -> None:
+    if np.shape(x)[-1:] != (n,):
+        raise ValueError(f"{layer!r} got input of shape {np.shape(x)}: its last dimension "
+                         f"must be {n}")
+
+
+def _writes_first(fn):
+    """A function that writes into its first argument, a buffer of a module (never a
+    differentiated value), and returns nothing: generated code runs it once per forward call,
+    as written, and the backward sweep never does."""
+    fn.__srcgrad_writes_first__ = True
+    return fn
+
+
+@_writes_first
+def _track(buffer: np.ndarray, value: Any) -> None:
+    """``buffer[...] = value``: a running statistic, updated in place."""
+    buffer[...] = value
+
+
 class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -40,6 +69,7 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x):
+        _expect_features(x, self.in_features, self)
         y = x @ self.weight.T
         if self.bias is not None:
             y = y + self.bias
@@ -229,3 +259,55 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.weight is not None}")
+
+
+class BatchNorm1d(Module):
+    """Normalised per feature (dimension 1 of an (N, C) or (N, C, L) input) over the batch,
+    then scaled by ``weight`` and shifted by ``bias``. In training the batch's statistics are
+    used and the running ones updated (once per forward call: ``momentum``, or the cumulative
+    average when it is None; the variance unbiased, as torch's); in eval mode the running
+    ones are used."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, bias: bool = True,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.track_running_stats = track_running_stats
+        self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype)) if affine and bias else None
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+
+    def forward(self, x):
+        xt = np.moveaxis(x, 1, -1)
+        if self.training or not self.track_running_stats:
+            flat = np.reshape(xt, (-1, self.num_features))
+            mean = np.mean(flat, axis=0)
+            centered = xt - mean
+            var = np.mean((flat - mean) ** 2, axis=0)
+            if self.training and self.track_running_stats:
+                n = flat.shape[0]
+                if self.momentum is None:
+                    m = 1.0 / (self.num_batches_tracked + 1)
+                else:
+                    m = self.momentum
+                _track(self.num_batches_tracked, self.num_batches_tracked + 1)
+                _track(self.running_mean, (1 - m) * self.running_mean + m * mean)
+                _track(self.running_var, (1 - m) * self.running_var + m * var * n / (n - 1))
+        else:
+            centered = xt - self.running_mean
+            var = self.running_var
+        y = centered / np.sqrt(var + self.eps)
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return np.moveaxis(y, -1, 1)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.weight is not None}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")

@@ -49,6 +49,7 @@ class _Base:
         self._keep: list[cst.CSTNode] = []   # ... kept alive so that their ids stay theirs
         self._custom_names: dict[int, str] = {}  # id of a function with rules -> its primitive
         self._opaque_results: set[str] = set()  # variables an opaque call assigned
+        self._buffers: set[str] = set()  # leaves of objects that are not differentiated
         # core name -> the core name of the array it may share memory with (a view, NumPy's
         # basic indexing, reshape, .T, ...; or another name for it): NumPy writes through
         self._views: dict[str, str] = {}

@@ -146,6 +146,32 @@ def _module_class(low: Any, c: CallSite) -> Any:
                     "and call it here")
 
 
+def _eager_only(low: Any, c: CallSite) -> Any:
+    """A check of srcgrad.nn's that only the module called as it is runs (``Linear``'s of its
+    input's width): nothing in generated code."""
+    if not getattr(c.fn, "__srcgrad_eager_only__", False):
+        return NotImplemented
+    return Lit(cst.Name("None"))
+
+
+def _writes_first(low: Any, c: CallSite) -> Any:
+    """A function of srcgrad.nn that writes into a module's buffer (BatchNorm's running
+    statistics): run as written, once per forward call, never in the backward sweep; its
+    first argument must be an array an object holds that is not differentiated."""
+    if not getattr(c.fn, "__srcgrad_writes_first__", False):
+        return NotImplemented
+    first = c.args[0] if c.args else None
+    if not (isinstance(first, Var) and first.name in low._buffers or isinstance(first, Lit)
+            and first.uses == frozenset() and not isinstance(first.node, cst.Name)):
+        raise low.error(c.frame, c.node, f"{c.fn.__name__} writes into its first argument, "
+                        "which must be a buffer of a module (not a differentiated value)")
+    fn = low._bind_object(c.fn, c.node.func)
+    low._opaque_call(c.frame, fn, c.args, c.kwargs, None, c.node)
+    low.body[-1] = replace(low.body[-1], effect=True, reads_only=True,
+                           label=_dotted(c.node.func))
+    return Lit(cst.Name("None"))
+
+
 def _user_function(low: Any, c: CallSite) -> Any:
     """A Python function with source: inlined."""
     if not _is_user_function(c.fn):
@@ -159,7 +185,8 @@ def _user_function(low: Any, c: CallSite) -> Any:
 #: kind of callee (a method of a user's object) goes before ``_user_function``.
 CALL_RESOLVERS: list[Callable[[Any, CallSite], Any]] = [
     _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _primitive,
-    _inline_hook, _generated_code, _read_only, _module_class, _user_function,
+    _inline_hook, _generated_code, _read_only, _module_class, _eager_only, _writes_first,
+    _user_function,
 ]
 
 

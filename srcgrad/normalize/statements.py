@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import libcst as cst
@@ -85,6 +86,8 @@ class _Statements(_Base):
             leaves[path] = var
             if leaf.opaque:  # an rng: its methods run as written
                 self._opaque_results.add(var)
+            if not leaf.diff and not leaf.opaque:  # a buffer: a module may update it
+                self._buffers.add(var)
         return Obj(shape, (), leaves, name)
 
     def _own_copies(self, frame: Frame, params) -> None:
@@ -131,7 +134,7 @@ class _Statements(_Base):
                     ret = self._small(frame, small, last and j == len(stmt.body) - 1)
                     if ret is not None:
                         return ret, frame.origin
-                    if isinstance(small, (cst.Break, cst.Continue)):
+                    if isinstance(small, (cst.Break, cst.Continue, cst.Raise)):
                         return None  # the rest of the block never runs
             elif isinstance(stmt, cst.FunctionDef):
                 frame.origin = Origin(frame.parsed.loc(stmt), f"def {stmt.name.value}(...)",
@@ -274,6 +277,16 @@ class _Statements(_Base):
             return None
         if isinstance(node, cst.Pass):
             return None
+        if isinstance(node, cst.Assert):  # checked in the forward sweep, as written
+            args = [self._passive_expr(frame, node.test)]
+            if node.msg is not None:
+                args.append(self._passive_expr(frame, node.msg))
+            self._effect(frame, "check", args)
+            return None
+        if isinstance(node, cst.Raise) and node.exc is not None:
+            exc = node.exc if node.cause is None else node.exc  # (the cause is not kept)
+            self._effect(frame, "throw", [self._passive_expr(frame, exc)])
+            return None
         if isinstance(node, cst.Break) and frame.loops:
             self.body.extend(self._break(frame, frame.origin))
             return None
@@ -287,6 +300,12 @@ class _Statements(_Base):
         name = what.get(type(node), type(node).__name__)
         raise self.error(frame, node, f"{name} is not supported in a differentiated function",
                          "move it outside the function")
+
+    def _effect(self, frame: Frame, helper: str, args: list) -> None:
+        """A call of a runtime helper kept for its effect (``check``, ``throw``): it reads
+        its arguments, which carry no derivative."""
+        self.emit(frame, self.ctx.namer.temp(), "call", (Lit(cst.Name(helper)), *args))
+        self.body[-1] = replace(self.body[-1], effect=True, reads_only=True, label=helper)
 
     def _augassign(self, frame: Frame, node: cst.AugAssign) -> None:
         if isinstance(node.target, cst.Subscript) and isinstance(node.target.value, cst.Name) \

@@ -108,8 +108,10 @@ class Optimizer:
                                        f"parameter {p.shape}")
                 if group.get("maximize", False):
                     g = -g
-                self._update(p.view(np.ndarray), g.astype(p.dtype, copy=False),
-                             self.state.setdefault(id(p), {}), group)
+                # in the parameter's layout (a Linear weight's gradient comes transposed):
+                # the update's elementwise operations run twice as fast on it
+                g = np.asarray(g, dtype=p.dtype, order="C" if p.flags.c_contiguous else "K")
+                self._update(p.view(np.ndarray), g, self.state.setdefault(id(p), {}), group)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError

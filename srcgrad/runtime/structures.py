@@ -16,6 +16,17 @@ def stop_gradient(x):
     return x
 
 
+def check(test, message=None):
+    """``assert test, message`` of the user's code, in the forward sweep."""
+    if not test:
+        raise AssertionError(message) if message is not None else AssertionError
+
+
+def throw(exc):
+    """``raise exc`` of the user's code, in the forward sweep."""
+    raise exc
+
+
 def seed(out):
     """The adjoint that starts the backward sweep of a gradient: 1 for a scalar output."""
     if getattr(out, "shape", ()) != () and shape(out) != ():
