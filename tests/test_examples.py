@@ -73,3 +73,20 @@ def test_logistic_regression_separates_the_clusters():
     out = _run("logistic_regression.py")
     accuracy = float(out.split("accuracy ")[1].split("%")[0])
     assert accuracy >= 95.0
+
+
+def test_digits_classifier_reaches_95_percent(tmp_path):
+    out = _run("digits_classifier.py", "--epochs", "12", "--out", str(tmp_path / "c.png"))
+    assert float(out.split("test accuracy ")[1].split("%")[0]) >= 95.0
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_forward_mode_newton_converges():
+    out = _run("forward_mode.py")
+    norms = [float(line.split()[-1]) for line in out.splitlines() if "Newton step" in line]
+    assert norms[-1] < 1e-10 and len(norms) <= 8
+
+
+def test_dynamic_control_flow_agrees_with_central_differences():
+    out = _run("dynamic_control_flow.py")
+    assert "agree: True" in out and "while np.linalg.norm(h) < 10.0" in out

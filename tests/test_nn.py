@@ -347,3 +347,58 @@ def test_a_buffer_is_updated_once_per_forward_call():
     assert int(bn.num_batches_tracked) == 1
     assert "_track" in g.source.split("# ---- backward")[0]
     assert "_track" not in g.source.split("# ---- backward")[1]
+
+
+RECURRENT = [
+    ("rnn", nn.RNN, "RNN", {}),
+    ("rnn-relu-2-layers-batch-first", nn.RNN, "RNN",
+     dict(num_layers=2, nonlinearity="relu", batch_first=True)),
+    ("rnn-nobias", nn.RNN, "RNN", dict(bias=False)),
+    ("lstm", nn.LSTM, "LSTM", {}),
+    ("lstm-2-layers", nn.LSTM, "LSTM", dict(num_layers=2)),
+]
+
+
+def _output(m, x):
+    out, _ = m(x)
+    return _probe(out)
+
+
+def _last_state(m, x):
+    _, state = m(x)
+    return _probe(state[0] if isinstance(state, tuple) else state)
+
+
+@pytest.mark.parametrize("probe", [_output, _last_state], ids=["output", "state"])
+@pytest.mark.parametrize(("ours", "name", "kwargs"), [c[1:] for c in RECURRENT],
+                         ids=[c[0] for c in RECURRENT])
+def test_recurrent_layers_match_torch(ours, name, kwargs, probe):
+    srcgrad.manual_seed(9)
+    model, twin = ours(3, 4, **kwargs), getattr(torch.nn, name)(3, 4, **kwargs)
+    assert list(model.state_dict()) == list(twin.state_dict())
+    assert repr(model) == repr(twin)
+    twin = _torch_twin(model, twin)
+    x = R.standard_normal((5, 2, 3))
+    grads = srcgrad.grad(probe, wrt=(0, 1))(model, x)
+    tx = torch.tensor(x, requires_grad=True)
+    out, state = twin(tx)
+    picked = out if probe is _output else state[0] if isinstance(state, tuple) else state
+    (picked * torch.tensor(_PROBE[:picked.numel()].reshape(tuple(picked.shape)))).sum().backward()
+    np.testing.assert_allclose(grads[1], tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for n, p in twin.named_parameters():
+        np.testing.assert_allclose(grads[0][n], p.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=n)
+
+
+def test_initialisations_have_torchs_bounds():
+    w = np.zeros((300, 200))
+    nn.init.xavier_uniform_(w)
+    assert np.abs(w).max() <= np.sqrt(6 / 500) and np.abs(w).max() > 0.9 * np.sqrt(6 / 500)
+    nn.init.kaiming_normal_(w, nonlinearity="relu")
+    assert np.std(w) == pytest.approx(np.sqrt(2 / 200), rel=0.05)
+    nn.init.constant_(w, 0.5)
+    assert np.all(w == 0.5)
+    srcgrad.manual_seed(3)
+    first = nn.Linear(4, 2).weight.copy()
+    srcgrad.manual_seed(3)
+    np.testing.assert_array_equal(nn.Linear(4, 2).weight, first)

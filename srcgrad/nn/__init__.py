@@ -6,6 +6,8 @@ adjoints (no tape): ``Module``, ``Parameter``, ``Sequential``, ``Linear``, ``ReL
 from srcgrad.nn import functional, init
 from srcgrad.nn.layers import (
     ELU,
+    LSTM,
+    RNN,
     BatchNorm1d,
     Bilinear,
     Dropout,
@@ -37,8 +39,8 @@ from srcgrad.nn.loss import (
 from srcgrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Bilinear", "CrossEntropyLoss",
-           "Dropout", "ELU", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
-           "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
-           "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential",
+           "Dropout", "ELU", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss",
+           "L1Loss", "LSTM", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
+           "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN", "ReLU", "Sequential",
            "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "functional",
            "init"]

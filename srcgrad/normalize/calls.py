@@ -23,6 +23,7 @@ from srcgrad.normalize.values import (
     _CODE_RUNNERS,
     _HELPER_RULES,
     _LIST_RULES,
+    _MISSING,
     Frame,
     Local,
     Method,
@@ -91,6 +92,42 @@ def _builtin_sum(low: Any, c: CallSite) -> Any:
     if c.fn is not builtins.sum or len(c.args) != 1 or c.kwargs:
         return NotImplemented
     return low._sum(c.frame, c.node, c.args[0], c.hint)
+
+
+def _on_object(low: Any, c: CallSite) -> Any:
+    """``getattr(self, f"weight_ih_l{k}")``, ``hasattr(obj, "bias")``, ``isinstance(layer,
+    nn.Linear)``, ``len(self.layers)`` of objects: decided when the code is generated."""
+    if c.fn not in (builtins.getattr, builtins.hasattr, builtins.isinstance, builtins.len):
+        return NotImplemented
+    first = low._items_of(c.frame, c.args[0]) if c.args else None
+    if c.fn is builtins.len:
+        if isinstance(first, Pack) and not c.kwargs and len(c.args) == 1:
+            return Lit(cst.Integer(str(len(first.items))))
+        return NotImplemented
+    if c.fn is builtins.isinstance and c.args and isinstance(c.args[0], Pack):
+        found = low._static(c.frame, c.node)
+        return NotImplemented if found is _MISSING else Lit(cst.Name(repr(bool(found))))
+    if not isinstance(c.args[0] if c.args else None, Obj):
+        return NotImplemented
+    obj = c.args[0]
+    if c.fn is builtins.isinstance:
+        found = low._static(c.frame, c.node)
+        if found is _MISSING:
+            raise low.error(c.frame, c.node, "isinstance() of an object needs a class known "
+                            "here", "name the class (isinstance(layer, nn.Linear))")
+        return Lit(cst.Name(repr(bool(found))))
+    name = low._static(c.frame, c.node.args[1].value) if len(c.node.args) >= 2 else _MISSING
+    if not isinstance(name, str):
+        raise low.error(c.frame, c.node, f"{c.fn.__name__}() of an object needs a name known "
+                        "when the code is generated", "write the name as a string, or an "
+                        "f-string of fixed values")
+    if c.fn is builtins.hasattr:
+        return Lit(cst.Name(repr(obj.shape.field(name) is not None or
+                                 objects.method(obj.shape, name) is not None)))
+    if len(c.args) == 3 and obj.shape.field(name) is None and objects.method(
+            obj.shape, name) is None:
+        return c.args[2]  # the default
+    return low._obj_attribute(c.frame, c.node, obj, name, c.hint)
 
 
 def _primitive(low: Any, c: CallSite) -> Any:
@@ -184,7 +221,7 @@ def _user_function(low: Any, c: CallSite) -> Any:
 #: none takes is an opaque call (run as written, differentiated through by no one). A new
 #: kind of callee (a method of a user's object) goes before ``_user_function``.
 CALL_RESOLVERS: list[Callable[[Any, CallSite], Any]] = [
-    _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _primitive,
+    _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _on_object, _primitive,
     _inline_hook, _generated_code, _read_only, _module_class, _eager_only, _writes_first,
     _user_function,
 ]

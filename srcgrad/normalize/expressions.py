@@ -201,7 +201,11 @@ class _Expressions(_Base):
                     frame.env[k] = v
 
     def _expr_IfExp(self, frame, node: cst.IfExp, hint):
-        """``a if c else b``: a branch assigning one variable."""
+        """``a if c else b``: a branch assigning one variable (or, where ``c`` is known when the
+        code is generated, ``a`` or ``b`` itself)."""
+        decided = self._static(frame, node.test)
+        if decided is not _MISSING and decided is not _NOT_NONE and not isinstance(decided, Obj):
+            return self.value(frame, node.body if decided else node.orelse, hint)
         target = self._target(frame, hint) if not isinstance(hint, Home) else hint.name
         with self._control(frame, node):
             test = self._test(frame, node.test)
@@ -407,6 +411,18 @@ class _Expressions(_Base):
             return found if isinstance(found, Obj) else _MISSING
         if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
             return _literal_value(node)
+        if isinstance(node, cst.FormattedString):  # f"weight_ih_l{k}" of a fixed k
+            parts = []
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    parts.append(part.value)
+                    continue
+                value = self._static(frame, part.expression)
+                if value is _MISSING or value is _NOT_NONE or isinstance(value, Obj) or \
+                        part.conversion is not None or part.format_spec is not None:
+                    return _MISSING
+                parts.append(str(value))
+            return "".join(parts)
         if isinstance(node, cst.Attribute):
             base = self._static(frame, node.value)
             if not isinstance(base, Obj):
@@ -432,11 +448,18 @@ class _Expressions(_Base):
             return self._static_comparison(frame, node)
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and len(
                 node.args) == 2 and self._lookup(frame, node.func.value) is isinstance:
-            obj = self._static(frame, node.args[0].value)
+            first = node.args[0].value
+            obj = self._static(frame, first)
+            if obj is _MISSING and isinstance(first, cst.Name):  # a literal tuple, list, dict
+                pack = self._lookup(frame, first.value)
+                if isinstance(pack, Pack):
+                    obj = {"tuple": (), "list": [], "dict": {}}[pack.kind]
             cls = self._lookup(frame, node.args[1].value.value) if isinstance(
                 node.args[1].value, cst.Name) else _MISSING
-            if isinstance(obj, Obj) and isinstance(cls, (type, tuple)):
+            if isinstance(cls, (type, tuple)) and isinstance(obj, Obj):
                 return issubclass(obj.shape.cls, cls)
+            if isinstance(cls, (type, tuple)) and isinstance(obj, (tuple, list, dict)):
+                return isinstance(obj, cls)
         return _MISSING
 
     def _static_comparison(self, frame: Frame, node: cst.Comparison) -> Any:

@@ -176,6 +176,13 @@ class _Statements(_Base):
         (``for layer in self.layers:``, ``enumerate(self)``, ``zip(self.blocks, sizes)``) with
         no ``else``, ``break``, ``continue`` or ``return``, else None."""
         it = stmt.iter
+        if isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and self._lookup(
+                frame, it.func.value) is range and isinstance(stmt.target, cst.Name) and \
+                stmt.orelse is None and not _jumps(stmt.body) and _reads_by_name(stmt.body):
+            bounds = [self._static(frame, a.value) for a in it.args]
+            if all(type(b) is int for b in bounds) and not any(a.keyword for a in it.args):
+                # for k in range(self.num_layers): getattr(self, f"weight_ih_l{k}"): unrolled
+                return [[(stmt.target, Lit(cst.Integer(str(k))))] for k in range(*bounds)]
         call = isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and \
             self._lookup(frame, it.func.value) in (enumerate, zip)
         seqs = [a.value for a in it.args] if call else [it]
@@ -473,3 +480,16 @@ def _ends_in_jump(statements: list) -> bool:
     return isinstance(last[-1], (cst.Return, cst.Break, cst.Continue)) and not any(
         _jumps(c) for c in statements[:-1]) and not any(
         isinstance(small, (cst.Return, cst.Break, cst.Continue)) for small in last[:-1])
+
+
+def _reads_by_name(body: cst.CSTNode) -> bool:
+    """Whether ``body`` calls ``getattr`` (a layer's parameters read by a computed name)."""
+    found = []
+
+    class _Getattr:
+        def visit_Call(self, n: cst.Call) -> None:
+            if isinstance(n.func, cst.Name) and n.func.value == "getattr":
+                found.append(n)
+
+    visit(body, _Getattr())
+    return bool(found)
