@@ -48,7 +48,7 @@ def main() -> None:
         print(f"Newton step {step}: loss {loss(w):.10f}, |gradient| {np.linalg.norm(g):.2e}")
         if np.linalg.norm(g) < 1e-10:
             break
-        w = w - solve_cg(lambda v: hvp(w, v), g)
+        w = w - solve_cg(lambda v, w=w: hvp(w, v), g)
     print("minimum at", np.round(w, 6))
 
 
