@@ -402,3 +402,35 @@ def test_initialisations_have_torchs_bounds():
     first = nn.Linear(4, 2).weight.copy()
     srcgrad.manual_seed(3)
     np.testing.assert_array_equal(nn.Linear(4, 2).weight, first)
+
+
+CONV = [
+    ("conv2d", lambda m: m.Conv2d(3, 4, 3), (2, 3, 7, 6)),
+    ("conv2d-stride-pad-dilation", lambda m: m.Conv2d(3, 4, (3, 2), stride=2, padding=1,
+                                                      dilation=(1, 2)), (2, 3, 9, 8)),
+    ("conv2d-groups-same-nobias", lambda m: m.Conv2d(4, 6, 3, groups=2, padding="same",
+                                                     bias=False), (2, 4, 6, 6)),
+    ("conv1d", lambda m: m.Conv1d(3, 5, 4, stride=2, padding=2), (2, 3, 11)),
+    ("maxpool", lambda m: m.MaxPool2d(2), (2, 3, 6, 8)),
+    ("maxpool-stride-pad", lambda m: m.MaxPool2d(3, stride=2, padding=1), (2, 3, 7, 7)),
+    ("avgpool", lambda m: m.AvgPool2d(2), (2, 3, 6, 8)),
+    ("avgpool-stride-pad", lambda m: m.AvgPool2d(3, stride=2, padding=1), (2, 3, 7, 7)),
+]
+
+
+@pytest.mark.parametrize(("make", "shape"), [c[1:] for c in CONV], ids=[c[0] for c in CONV])
+def test_convolution_and_pooling_match_torch(make, shape):
+    srcgrad.manual_seed(11)
+    ours, theirs = make(nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    _compare(ours, _torch_twin(ours, theirs), [R.standard_normal(shape)])
+
+
+def test_a_small_cnn_trains_end_to_end():
+    srcgrad.manual_seed(12)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+    twin = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(),
+                               torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                               torch.nn.Linear(4 * 4 * 4, 3))
+    _compare(model, _torch_twin(model, twin), [R.standard_normal((5, 1, 8, 8))])

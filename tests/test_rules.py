@@ -601,6 +601,18 @@ CASES["repeat_grad"] = [C(normal((12,)), normal((2, 3)), repeats=2, label="flat"
                         C(normal((2, 6)), normal((2, 3)), repeats=2, axis=1, label="axis1")]
 CASES["transpose_grad"] = [C(normal((2, 3, 4)), axes=(1, 2, 0), label="axes"),
                            C(normal((3, 4)), label="T")]
+CASES["windows"] = [
+    C(normal((2, 3, 7)), size=(3,), stride=(2,), dilation=(1,), label="1d"),
+    C(normal((2, 6, 7)), size=(3, 2), stride=(2, 1), dilation=(1, 2), label="2d-dilated")]
+CASES["windows_grad"] = [
+    C(normal((2, 3, 3, 3)), normal((2, 3, 7)), size=(3,), stride=(2,), label="1d"),
+    C(normal((2, 2, 5, 3, 2)), normal((2, 6, 7)), size=(3, 2), stride=(2, 1), dilation=(1, 2),
+      label="2d-dilated")]
+CASES["pad"] = [C(normal((3, 4)), pad_width=((1, 2), (0, 1)), label="pairs"),
+                C(normal((3,)), pad_width=2, label="int"),
+                C(normal((2, 3)), pad_width=((0, 0), (1, 1)), constant_values=-1.5,
+                  label="constant")]
+CASES["pad_grad"] = [C(normal((6, 5)), normal((3, 4)), pad_width=((1, 2), (0, 1)), label="pairs")]
 CASES["astype_grad"] = [C(normal((3, 4)), normal((3, 4)), label="f64")]
 CASES["log_base"] = [C(unif((3, 4), 0.5, 2.0), label="positive")]
 CASES["replace_zero"] = [C(away((3, 4)), label="nonzero")]

@@ -8,8 +8,11 @@ from srcgrad.nn.layers import (
     ELU,
     LSTM,
     RNN,
+    AvgPool2d,
     BatchNorm1d,
     Bilinear,
+    Conv1d,
+    Conv2d,
     Dropout,
     Embedding,
     Flatten,
@@ -18,6 +21,7 @@ from srcgrad.nn.layers import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    MaxPool2d,
     ReLU,
     Sigmoid,
     SiLU,
@@ -38,7 +42,8 @@ from srcgrad.nn.loss import (
 )
 from srcgrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Bilinear", "CrossEntropyLoss",
+__all__ = ["AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Bilinear", "Conv1d",
+           "Conv2d", "CrossEntropyLoss", "MaxPool2d",
            "Dropout", "ELU", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss",
            "L1Loss", "LSTM", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
            "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN", "ReLU", "Sequential",

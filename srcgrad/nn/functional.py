@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from srcgrad.runtime.indexing import windows  # noqa: F401 - the windows of a convolution
 from srcgrad.runtime.structures import stop_gradient
 
 

@@ -31,6 +31,7 @@ from srcgrad.runtime.indexing import (
     getitem_grad,
     hstack_grad,
     hstack_grad_t,
+    pad_grad,
     repeat_grad,
     set_at,
     stack_grad,
@@ -40,6 +41,8 @@ from srcgrad.runtime.indexing import (
     transpose_grad,
     vstack_grad,
     vstack_grad_t,
+    windows,
+    windows_grad,
     zero_at,
 )
 from srcgrad.runtime.linalg import (
@@ -382,6 +385,22 @@ def _astype_g(xp, g, x, dtype=None): return astype_grad(g, x, dtype)
 def _astype_g_t(xp, h, y, g, x, dtype=None): return astype_grad(h, g, dtype)  # to g's dtype
 ASTYPE_GRAD = _helper("astype_grad", _astype_g, _astype_g_t)
 
+# sliding windows (convolution, pooling) and padding: linear, each the other's transpose
+def _windows(xp, x, size, stride=1, dilation=1): return windows(x, size, stride, dilation)
+def _windows_t(xp, g, out, x, size, stride=1, dilation=1):
+    return windows_grad(g, x, size, stride, dilation)        # each window added back
+WINDOWS = linear("windows", _windows, _windows_t)
+
+def _windows_g(xp, g, x, size, stride=1, dilation=1): return windows_grad(g, x, size, stride,
+                                                                         dilation)
+def _windows_g_t(xp, h, y, g, x, size, stride=1, dilation=1):
+    return windows(h, size, stride, dilation)
+WINDOWS_GRAD = _helper("windows_grad", _windows_g, _windows_g_t)
+
+def _pad_g(xp, g, x, pad_width, mode="constant"): return pad_grad(g, x, pad_width, mode)
+def _pad_g_t(xp, h, y, g, x, pad_width, mode="constant"): return xp.pad(h, pad_width)
+PAD_GRAD = _helper("pad_grad", _pad_g, _pad_g_t)
+
 # --- elementwise ----------------------------------------------------------------------------------
 
 def _clip_share(xp, x, lo, hi, of="x"): return clip_share(x, lo, hi, of)  # piecewise constant
@@ -433,5 +452,6 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
-         TRANSPOSE_GRAD, ASTYPE_GRAD, CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD,
+         TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, CLIP_SHARE, LOG_BASE,
+         REPLACE_ZERO, SPREAD, POP_GRAD,
          DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]

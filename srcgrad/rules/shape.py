@@ -8,6 +8,7 @@ from srcgrad.runtime.indexing import (
     concat_grad,
     getitem_grad,
     hstack_grad,
+    pad_grad,
     repeat_grad,
     set_at,
     stack_grad,
@@ -88,6 +89,16 @@ def _astype(xp, x, dtype): return x.astype(dtype)
 def _astype_jvp(xp, t, out, x, dtype): return astype_grad(t, out, dtype)  # 0 if dtype is discrete
 def _astype_t(xp, g, out, x, dtype): return astype_grad(g, x, dtype)      # back to x's dtype
 ASTYPE = rule("astype", _astype, [_astype_jvp], [_astype_t])
+
+# np.pad: the added values carry no derivative (the adjoint: constant mode only, the slice of
+# g over x); constant_values is a constant
+def _pad(xp, x, pad_width, mode="constant", constant_values=0):
+    return xp.pad(x, pad_width, mode=mode, constant_values=constant_values)
+def _pad_jvp(xp, t, out, x, pad_width, mode="constant", constant_values=0):
+    return xp.pad(t, pad_width, mode=mode)
+def _pad_t(xp, g, out, x, pad_width, mode="constant", constant_values=0):
+    return pad_grad(g, x, pad_width, mode)
+PAD = rule("pad", _pad, [_pad_jvp], [_pad_t])
 
 def _assign(xp, x): return x   # a name bound to a value: `h = x` before a loop reassigns h
 def _assign_t(xp, g, out, x): return g
@@ -190,7 +201,7 @@ VIEWS = frozenset({"getitem", "reshape", "ravel", "transpose", "swapaxes", "move
 RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
-    APPEND, POP, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM,
+    APPEND, POP, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM, PAD,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),

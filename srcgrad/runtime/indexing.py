@@ -3,8 +3,11 @@ adjoint for each part, the scatter-add of a read's adjoint, writes that give a n
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
+from srcgrad.errors import SrcGradError
 from srcgrad.runtime.arrays import _xp, shape
 from srcgrad.runtime.structures import StructGrad
 
@@ -190,3 +193,64 @@ def take_at(g, index):
     """``g[index]``, never a view of ``g`` (which is about to change)."""
     part = g[index]
     return part.copy() if isinstance(part, np.ndarray) and part.base is not None else part
+
+
+def _triple(value, k: int) -> tuple[int, ...]:
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * k
+
+
+def _window_reads(spatial: tuple[int, ...], size, stride, dilation):
+    """The output's spatial shape, and per offset in the window the strided slice of the
+    input's last axes that offset reads."""
+    k = len(size)
+    stride, dilation = _triple(stride, k), _triple(dilation, k)
+    out = tuple((n - d * (s - 1) - 1) // st + 1
+                for n, s, st, d in zip(spatial, size, stride, dilation, strict=True))
+    if any(o <= 0 for o in out):
+        raise SrcGradError(f"windows of size {tuple(size)} (dilation {dilation}) do not fit in "
+                           f"an input of size {tuple(spatial)}", hint="pad the input, or use a "
+                           "smaller kernel")
+    reads = []
+    for offset in itertools.product(*(range(s) for s in size)):
+        index = (Ellipsis, *(slice(o * d, o * d + st * (m - 1) + 1, st)
+                             for o, d, st, m in zip(offset, dilation, stride, out, strict=True)))
+        reads.append((offset, index))
+    return out, reads
+
+
+def windows(x, size, stride=1, dilation=1):
+    """The sliding windows over ``x``'s last ``len(size)`` axes, as new axes at the end:
+    shape ``x.shape[:-k] + out + size`` (what a convolution or pooling reduces)."""
+    xp = _xp(x)
+    size = tuple(int(s) for s in size)
+    out, reads = _window_reads(shape(x)[-len(size):], size, stride, dilation)
+    stacked = xp.stack([x[index] for _, index in reads], axis=-1)
+    return xp.reshape(stacked, shape(x)[:-len(size)] + out + size)
+
+
+def windows_grad(g, x, size, stride=1, dilation=1):
+    """Adjoint of :func:`windows`: each window's adjoint added back where it was read."""
+    xp = _xp(g, x)
+    size = tuple(int(s) for s in size)
+    _, reads = _window_reads(shape(x)[-len(size):], size, stride, dilation)
+    if xp is np:
+        z = np.zeros(shape(x), dtype=np.result_type(g, x))
+        for offset, index in reads:
+            z[index] += g[(Ellipsis, *offset)]
+        return z
+    z = xp.zeros(shape(x), dtype=xp.result_type(g, x))
+    for offset, index in reads:
+        z = z.at[index].add(g[(Ellipsis, *offset)])
+    return z
+
+
+def pad_grad(g, x, pad_width, mode="constant"):
+    """Adjoint of ``np.pad(x, pad_width)`` (constant mode): the part of ``g`` over ``x``."""
+    if mode != "constant":
+        raise SrcGradError(f"np.pad(..., mode={mode!r}) has no derivative rule here",
+                           hint="pad with mode='constant' (the default)")
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2)
+                             if np.ndim(pad_width) else np.full((1, 2), pad_width),
+                             (len(shape(x)), 2))
+    return g[tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(widths, shape(x),
+                                                                       strict=True))]
