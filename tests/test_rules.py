@@ -601,6 +601,9 @@ CASES["repeat_grad"] = [C(normal((12,)), normal((2, 3)), repeats=2, label="flat"
                         C(normal((2, 6)), normal((2, 3)), repeats=2, axis=1, label="axis1")]
 CASES["transpose_grad"] = [C(normal((2, 3, 4)), axes=(1, 2, 0), label="axes"),
                            C(normal((3, 4)), label="T")]
+CASES["matmul_grad_bt"] = [C(normal((4, 3)), normal((4, 5)), normal((5, 3)), label="2d"),
+                           C(normal((2, 4, 3)), normal((2, 4, 5)), normal((5, 3)),
+                             label="batched")]
 CASES["windows"] = [
     C(normal((2, 3, 7)), size=(3,), stride=(2,), dilation=(1,), label="1d"),
     C(normal((2, 6, 7)), size=(3, 2), stride=(2, 1), dilation=(1, 2), label="2d-dilated")]

@@ -60,7 +60,10 @@ def _optimize(program: Program, user_names: frozenset[str], facts: Facts, keep: 
                 e_b = visit(e, _ScalarBroadcast(facts))
             else:
                 e_b = e
-            hit = fold(e_b) if _FOLDABLE in reads(e_b) else e_b
+            names = reads(e_b)
+            foldable = _FOLDABLE in names or "transpose_grad" in names and \
+                "matmul_grad_b" in names
+            hit = fold(e_b) if foldable else e_b
             simplified[id(e)] = simplified[id(hit)] = hit
             keep.extend((e, hit))  # alive while the memo lives: their ids stay theirs
         return hit

@@ -157,6 +157,16 @@ class _Fold:
             return _strip(updated.left, keep)
         return updated
 
+    def leave_Call(self, original, updated: cst.Call):
+        # transpose_grad(matmul_grad_b(g, a, b)) -> matmul_grad_bt(g, a, b): a Linear weight's
+        # adjoint computed in the weight's layout (g.T @ a), not as a transposed view
+        if _called(updated) == "transpose_grad" and len(updated.args) == 1 and \
+                updated.args[0].keyword is None and _called(updated.args[0].value) == \
+                "matmul_grad_b":
+            inner = updated.args[0].value
+            return inner.with_changes(func=cst.Name("matmul_grad_bt"))
+        return updated
+
     def leave_UnaryOperation(self, original, updated: cst.UnaryOperation):
         inner = updated.expression
         if isinstance(updated.operator, cst.Minus) and isinstance(inner, cst.BinaryOperation) \
@@ -171,6 +181,13 @@ class _Fold:
             return changed(inner.expression, lpar=updated.lpar, rpar=updated.rpar) \
                 if updated.lpar else inner.expression
         return updated
+
+
+def _called(node: cst.BaseExpression) -> str | None:
+    """The name a call calls (``f(...)``), else None."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+        return node.func.value
+    return None
 
 
 def _leftmost(node: cst.BaseExpression) -> cst.BaseExpression:

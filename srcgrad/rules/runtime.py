@@ -56,6 +56,7 @@ from srcgrad.runtime.linalg import (
     inner_grad_b,
     matmul_grad_a,
     matmul_grad_b,
+    matmul_grad_bt,
     mT,
     solve_grad_a,
     solve_grad_b,
@@ -214,6 +215,15 @@ def _mgb_vjp_g(xp, h, out, g, a, b): return unbroadcast(a @ h, g)
 def _mgb_vjp_a(xp, h, out, g, a, b): return matmul_grad_a(g, a, h)
 MATMUL_GRAD_B = Rule("matmul_grad_b", _mgb, (LinearJvp(_mgb), _mgb_jvp_a, None),
                      (_mgb_vjp_g, _mgb_vjp_a, None))
+
+# transpose_grad(matmul_grad_b(g, a, b)) as one helper (w's adjoint in a @ w.T, in w's layout):
+# linear in g and in a; the adjoints those of matmul_grad_b, transposed
+def _mgbt(xp, g, a, b): return matmul_grad_bt(g, a, b)                 # g^T @ a
+def _mgbt_jvp_a(xp, t, out, g, a, b): return matmul_grad_bt(g, t, b)
+def _mgbt_vjp_g(xp, h, out, g, a, b): return unbroadcast(a @ xp.transpose(h), g)
+def _mgbt_vjp_a(xp, h, out, g, a, b): return matmul_grad_a(g, a, xp.transpose(h))
+MATMUL_GRAD_BT = Rule("matmul_grad_bt", _mgbt, (LinearJvp(_mgbt), _mgbt_jvp_a, None),
+                      (_mgbt_vjp_g, _mgbt_vjp_a, None))
 
 def _dga(xp, g, a, b): return dot_grad_a(g, a, b)
 def _dga_jvp_b(xp, t, out, g, a, b): return dot_grad_a(g, a, t)
@@ -447,7 +457,8 @@ DENSIFY = Rule("densify", _densify, (LinearJvp(_densify), None), (_densify_t, No
 
 RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP, ZERO_GRAD, SEED,
          REDUCED_COUNT, EXTREMUM_GRAD, PROD_GRAD, PROD_GRAD_JVP, VAR_GRAD, CUMSUM_GRAD, NORM_GRAD,
-         NORM_GRAD_DX, NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, DOT_GRAD_A, DOT_GRAD_B,
+         NORM_GRAD_DX, NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, MATMUL_GRAD_BT,
+         DOT_GRAD_A, DOT_GRAD_B,
          INNER_GRAD_A, INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, EINSUM_GRAD, MT,
          SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,

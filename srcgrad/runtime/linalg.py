@@ -7,6 +7,7 @@ import numpy as np
 
 from srcgrad.runtime.arrays import _dtype, _xp, shape
 from srcgrad.runtime.broadcasting import unbroadcast
+from srcgrad.runtime.indexing import transpose_grad
 
 
 def mT(a):
@@ -40,6 +41,14 @@ def matmul_grad_b(g, a, b):
     else:
         db = mT(a) @ g
     return unbroadcast(db, b)
+
+
+def matmul_grad_bt(g, a, b):
+    """``transpose_grad(matmul_grad_b(g, a, b))``: the adjoint of ``w`` in ``a @ w.T`` (``b``
+    is ``w.T``), in ``w``'s layout: ``g.T @ a`` for 2-D operands, contiguous as ``w`` is."""
+    if a.ndim == 2 and b.ndim == 2 and g.ndim == 2:
+        return g.T @ a
+    return transpose_grad(matmul_grad_b(g, a, b))
 
 
 def dot_grad_a(g, a, b):
