@@ -225,6 +225,8 @@ class GradFunction:
         """The generated Python source of the gradient function (the code the last call ran:
         after a call with Python numbers only, the code made for numbers)."""
         if self._fn is None:
+            if self._self is not None:  # a method: the code for its object's structure
+                return self.source_for()
             self._build()
         return self._source
 

@@ -117,7 +117,7 @@ def read_leaves(program: Program, fn: CoreFunction, origin: Origin) -> Program:
             if var in used:
                 text = objects.reader(o.name, o.shape, path)
                 reads.append(Gen(var, cst.parse_expression(text),
-                                 replace(origin, text=f"{o.name}'s leaves")))
+                                 replace(origin, text=f"read from {o.name}")))
     leaves = _leaves(fn)
     params = tuple(p for p in program.params if p not in leaves)
     return replace(program, params=params, forward=(*reads, *program.forward))

@@ -90,3 +90,13 @@ def test_forward_mode_newton_converges():
 def test_dynamic_control_flow_agrees_with_central_differences():
     out = _run("dynamic_control_flow.py")
     assert "agree: True" in out and "while np.linalg.norm(h) < 10.0" in out
+
+
+def test_jax_backend_prints_the_losses_of_two_layer_net():
+    import os
+    out = subprocess.run([sys.executable, str(EXAMPLES / "jax_backend.py")], capture_output=True,
+                         text=True, check=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}).stdout
+    assert out.startswith("running on cpu")
+    net = _run("two_layer_net.py")
+    assert [line for line in out.splitlines() if line.startswith("iteration")] == \
+        [line for line in net.splitlines() if line.startswith("iteration")]

@@ -29,6 +29,7 @@ LAYERS = {
     "srcgrad.backends": 4, "srcgrad.pipeline": 4,
     # L5: the user's front ends
     "srcgrad.api": 5, "srcgrad.derivatives": 5, "srcgrad.check": 5, "srcgrad.train": 5,
+    "srcgrad.cli": 5, "srcgrad.__main__": 5,
     "srcgrad": 5,
 }
 

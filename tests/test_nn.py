@@ -434,3 +434,38 @@ def test_a_small_cnn_trains_end_to_end():
                                torch.nn.MaxPool2d(2), torch.nn.Flatten(),
                                torch.nn.Linear(4 * 4 * 4, 3))
     _compare(model, _torch_twin(model, twin), [R.standard_normal((5, 1, 8, 8))])
+
+
+def _attention(m, q, k, padding, mask):
+    out, weights = m(q, k, k, key_padding_mask=padding, attn_mask=mask)
+    return _probe(out) + np.sum(weights * _PROBE[-weights.size:].reshape(weights.shape))
+
+
+@pytest.mark.parametrize("masks", ["none", "padding", "bool", "float"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_multihead_attention_matches_torch(masks, batch_first):
+    srcgrad.manual_seed(13)
+    ours = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    theirs = _torch_twin(ours, theirs)
+    length, n, source = 3, 2, 4
+    q = R.standard_normal((n, length, 8) if batch_first else (length, n, 8))
+    k = R.standard_normal((n, source, 8) if batch_first else (source, n, 8))
+    padding = np.array([[False, False, True, False], [False, True, False, False]]) \
+        if masks == "padding" else None
+    mask = {"bool": np.triu(np.ones((length, source), bool), 2),
+            "float": R.standard_normal((length, source))}.get(masks)
+    grads = srcgrad.grad(_attention, wrt=(0, 1, 2))(ours, q, k, padding, mask)
+    tq, tk = torch.tensor(q, requires_grad=True), torch.tensor(k, requires_grad=True)
+    out, weights = theirs(tq, tk, tk, key_padding_mask=None if padding is None else
+                          torch.tensor(padding), attn_mask=None if mask is None else
+                          torch.tensor(mask))
+    probe_w = torch.tensor(_PROBE[-weights.numel():].reshape(tuple(weights.shape)))
+    ((out * torch.tensor(_PROBE[:out.numel()].reshape(tuple(out.shape)))).sum()
+     + (weights * probe_w).sum()).backward()
+    np.testing.assert_allclose(grads[1], tq.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grads[2], tk.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(grads[0][name], p.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)

@@ -22,6 +22,7 @@ from srcgrad.nn.layers import (
     Linear,
     LogSoftmax,
     MaxPool2d,
+    MultiheadAttention,
     ReLU,
     Sigmoid,
     SiLU,
@@ -43,7 +44,7 @@ from srcgrad.nn.loss import (
 from srcgrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
 
 __all__ = ["AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Bilinear", "Conv1d",
-           "Conv2d", "CrossEntropyLoss", "MaxPool2d",
+           "Conv2d", "CrossEntropyLoss", "MaxPool2d", "MultiheadAttention",
            "Dropout", "ELU", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss",
            "L1Loss", "LSTM", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
            "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN", "ReLU", "Sequential",
