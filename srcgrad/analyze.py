@@ -77,7 +77,24 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
     for s in stmts:
         if s.prim == "call" and _reads_varied(s, varied):
             _refuse_opaque(s, result)
+        elif s.target in result.active:
+            _refuse_value_parameters(s, varied)
     return result
+
+
+#: Parameters of rules that take a value, not an index, a shape or an option: no derivative
+#: flows through them, so a differentiated value there is refused (not silently a constant).
+_VALUE_PARAMETERS = frozenset({"constant_values"})
+
+
+def _refuse_value_parameters(s: Stmt, varied: set[str]) -> None:
+    for name, atom in s.params:
+        if name in _VALUE_PARAMETERS and isinstance(atom, Var) and atom.name in varied:
+            raise SrcGradError(
+                f"the argument {name}= of {s.label or s.prim}() depends on a differentiated "
+                "value, and no derivative flows through it", s.origin.loc,
+                hint=f"pass a constant as {name}=, or build the value another way (for "
+                "padding: np.concatenate of the array and the pads)")
 
 
 def _refuse_opaque(s: Stmt, act: Activity) -> None:

@@ -329,3 +329,19 @@ def test_casts_and_fills_carry_the_derivative_they_have(fn):
     direction = R.standard_normal(5)
     _, tangent = srcgrad.jvp(fn, (x,), (direction,))
     np.testing.assert_allclose(tangent, grad @ direction, rtol=1e-6)
+
+
+def padded_with_an_element(x):
+    return np.sum(np.pad(x, 2, constant_values=x[0]) ** 2)
+
+
+def padded_with_a_constant(x):
+    return np.sum(np.pad(x, (1, 2), constant_values=0.5) ** 2)
+
+
+def test_a_value_parameter_that_is_differentiated_is_refused():
+    """np.pad's constant_values carries no derivative: a differentiated value there would
+    have been taken as a constant."""
+    _refused(padded_with_an_element, (X5,), "constant_values= of pad\\(\\) depends on a "
+             "differentiated value")
+    check(padded_with_a_constant, (X5,))
