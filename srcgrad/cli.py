@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import io
 import keyword
 import os
@@ -132,7 +133,6 @@ def _shapes(items: Sequence[str]) -> dict[str, tuple[int, ...]]:
 
 def check(fn: Callable, shapes: dict[str, tuple[int, ...]], seed: int) -> list[str]:
     """Lines reporting the worst relative error of srcgrad's gradient, per argument."""
-    import inspect
     params = list(inspect.signature(fn).parameters)
     missing = [p for p in params if p not in shapes]
     if missing:

@@ -601,6 +601,22 @@ CASES["repeat_grad"] = [C(normal((12,)), normal((2, 3)), repeats=2, label="flat"
                         C(normal((2, 6)), normal((2, 3)), repeats=2, axis=1, label="axis1")]
 CASES["transpose_grad"] = [C(normal((2, 3, 4)), axes=(1, 2, 0), label="axes"),
                            C(normal((3, 4)), label="T")]
+CASES["fmod"] = [C(normal((3, 4)), away((3, 4)), label="2d"),
+                 C(normal((3, 4)), away(()), label="scalar-divisor")]
+CASES["degrees"] = [C(normal((3, 4)), label="2d")]
+CASES["radians"] = [C(normal((3, 4)), label="2d")]
+CASES["sinc"] = [C(normal((3, 4)), label="2d")]
+CASES["nan_to_num"] = [C(normal((3, 4)), label="finite")]
+CASES["roll"] = [C(normal((3, 4)), shift=1, label="flat"),
+                 C(normal((3, 4)), shift=(1, -2), axis=(0, 1), label="axes")]
+CASES["triu"] = [C(normal((4, 4)), label="square"), C(normal((2, 3, 4)), k=1, label="batched")]
+CASES["tril"] = [C(normal((4, 4)), k=-1, label="square")]
+CASES["diff"] = [C(normal((3, 5)), label="last"), C(normal((6, 3)), n=2, axis=0, label="n2")]
+CASES["sort"] = [C(normal((3, 5)), label="last"), C(normal((4, 3)), axis=0, label="axis0")]
+CASES["cross"] = [C(normal((4, 3)), normal((4, 3)), label="rows"),
+                  C(normal((3,)), normal((2, 3)), label="broadcast")]
+CASES["diff_grad"] = [C(normal((3, 4)), normal((3, 5)), label="last")]
+CASES["sort_grad"] = [C(normal((3, 5)), normal((3, 5)), inactive=(1,), label="last")]
 CASES["matmul_grad_bt"] = [C(normal((4, 3)), normal((4, 5)), normal((5, 3)), label="2d"),
                            C(normal((2, 4, 3)), normal((2, 4, 5)), normal((5, 3)),
                              label="batched")]
@@ -632,6 +648,7 @@ NONDIFF_CASES: dict[str, Case] = {
     "round": C(_F, decimals=1), "argmax": C(_F, axis=1),
     **{n: C(_F, _G) for n in ("floor_divide", "less", "less_equal", "greater",
                               "greater_equal", "equal", "not_equal")},
+    "isclose": C(_F, _G), "heaviside": C(_F, const(0.5)),
     "logical_and": C(_B, _B), "logical_or": C(_B, _B), "logical_not": C(_B),
     "invert": C(_I), "bitwise_and": C(_I, _I), "bitwise_or": C(_I, _I),
     "bitwise_xor": C(_I, _I),

@@ -38,7 +38,8 @@ _RENAMED = {
     "asarray": "copy", "negative": "negative",
     "remainder": "mod", "fix": "trunc", "permute_dims": "transpose", "acos": "arccos",
     "asin": "arcsin", "atan": "arctan", "atan2": "arctan2", "acosh": "arccosh",
-    "asinh": "arcsinh", "atanh": "arctanh", "matrix_transpose": None,
+    "asinh": "arcsinh", "atanh": "arctanh", "matrix_transpose": None, "deg2rad": "radians",
+    "rad2deg": "degrees", "trapz": None,
 }
 _SEQ = {"concatenate", "stack", "hstack", "vstack", "array"}
 _LINALG = {"det": "det", "inv": "inv", "solve": "solve", "norm": "norm"}

@@ -240,7 +240,43 @@ def _isnan(xp, x): return xp.isnan(x)
 def _isinf(xp, x): return xp.isinf(x)
 def _isfinite(xp, x): return xp.isfinite(x)
 
+# --- more of NumPy's elementwise functions ------------------------------------------------------
+
+def _fmod(xp, a, b): return xp.fmod(a, b)
+def _fmod_jvp_b(xp, t, out, a, b): return -t * xp.trunc(a / b)  # fmod(a, b) = a - b trunc(a/b)
+def _fmod_vjp_b(xp, g, out, a, b): return unbroadcast(-g * xp.trunc(a / b), b)
+FMOD = rule("fmod", _fmod, (_add_jvp_a, _fmod_jvp_b), (_add_vjp_a, _fmod_vjp_b),
+            elementwise=True)
+
+def _deg(xp, x): return xp.degrees(x)
+def _deg_t(xp, g, out, x): return g * (180.0 / xp.pi)     # d degrees(x) = 180 / pi dx
+DEGREES = linear("degrees", _deg, _deg_t, elementwise=True)
+def _rad(xp, x): return xp.radians(x)
+def _rad_t(xp, g, out, x): return g * (xp.pi / 180.0)
+RADIANS = linear("radians", _rad, _rad_t, elementwise=True)
+
+def _sinc(xp, x): return xp.sinc(x)    # sin(pi x) / (pi x), 1 at 0; d: (cos(pi x) - out) / x
+def _sinc_jvp(xp, t, out, x):
+    return t * xp.where(x == 0, 0.0, (xp.cos(xp.pi * x) - out) / xp.where(x == 0, 1.0, x))
+def _sinc_vjp(xp, g, out, x):
+    return g * xp.where(x == 0, 0.0, (xp.cos(xp.pi * x) - out) / xp.where(x == 0, 1.0, x))
+SINC = _unary("sinc", _sinc, _sinc_jvp, _sinc_vjp)
+
+def _nan_to_num(xp, x, nan=0.0, posinf=None, neginf=None):
+    return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+def _nan_to_num_jvp(xp, t, out, x, nan=0.0, posinf=None, neginf=None):
+    return xp.where(xp.isfinite(x), t, 0.0)                  # 1 where x is kept, else 0
+def _nan_to_num_vjp(xp, g, out, x, nan=0.0, posinf=None, neginf=None):
+    return xp.where(xp.isfinite(x), g, 0.0)
+NAN_TO_NUM = _unary("nan_to_num", _nan_to_num, _nan_to_num_jvp, _nan_to_num_vjp)
+
+def _isclose(xp, a, b, rtol=1e-05, atol=1e-08): return xp.isclose(a, b, rtol=rtol, atol=atol)
+def _heaviside(xp, x, h0): return xp.heaviside(x, h0)
+
+
 RULES = [
+    FMOD, DEGREES, RADIANS, SINC, NAN_TO_NUM,
+    nondiff("isclose", _isclose), nondiff("heaviside", _heaviside),
     NEG, POS, ADD, SUB, MUL, DIV, MOD, POW, SQUARE, RECIPROCAL, SQRT, CBRT, ABS,
     EXP, EXP2, EXPM1, LOG, LOG2, LOG10, LOG1P, LOGADDEXP,
     SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, ARCTAN2, HYPOT,

@@ -28,12 +28,14 @@ from srcgrad.runtime.indexing import (
     add_at,
     concat_grad,
     concat_grad_t,
+    diff_grad,
     getitem_grad,
     hstack_grad,
     hstack_grad_t,
     pad_grad,
     repeat_grad,
     set_at,
+    sort_grad,
     stack_grad,
     stack_grad_t,
     take_at,
@@ -411,6 +413,15 @@ def _pad_g(xp, g, x, pad_width, mode="constant"): return pad_grad(g, x, pad_widt
 def _pad_g_t(xp, h, y, g, x, pad_width, mode="constant"): return xp.pad(h, pad_width)
 PAD_GRAD = _helper("pad_grad", _pad_g, _pad_g_t)
 
+def _diff_g(xp, g, x, n=1, axis=-1): return diff_grad(g, x, n, axis)
+def _diff_g_t(xp, h, y, g, x, n=1, axis=-1): return xp.diff(h, n, axis)
+DIFF_GRAD = _helper("diff_grad", _diff_g, _diff_g_t)
+
+def _sort_g(xp, g, x, axis=-1): return sort_grad(g, x, axis)
+def _sort_g_t(xp, h, y, g, x, axis=-1):
+    return xp.take_along_axis(h, xp.argsort(x, axis=axis), axis=axis)
+SORT_GRAD = _helper("sort_grad", _sort_g, _sort_g_t)
+
 # --- elementwise ----------------------------------------------------------------------------------
 
 def _clip_share(xp, x, lo, hi, of="x"): return clip_share(x, lo, hi, of)  # piecewise constant
@@ -463,6 +474,6 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
-         TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, CLIP_SHARE, LOG_BASE,
-         REPLACE_ZERO, SPREAD, POP_GRAD,
+         TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, DIFF_GRAD, SORT_GRAD,
+         CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD,
          DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]

@@ -6,11 +6,13 @@ from srcgrad.rules.core import Rule, linear, nondiff, rule, variadic
 from srcgrad.runtime.broadcasting import astype_grad, unbroadcast
 from srcgrad.runtime.indexing import (
     concat_grad,
+    diff_grad,
     getitem_grad,
     hstack_grad,
     pad_grad,
     repeat_grad,
     set_at,
+    sort_grad,
     stack_grad,
     take_at,
     tile_grad,
@@ -99,6 +101,34 @@ def _pad_jvp(xp, t, out, x, pad_width, mode="constant", constant_values=0):
 def _pad_t(xp, g, out, x, pad_width, mode="constant", constant_values=0):
     return pad_grad(g, x, pad_width, mode)
 PAD = rule("pad", _pad, [_pad_jvp], [_pad_t])
+
+def _roll(xp, x, shift, axis=None): return xp.roll(x, shift, axis)
+def _roll_t(xp, g, out, x, shift, axis=None): return xp.roll(g, -xp.asarray(shift), axis)
+ROLL = linear("roll", _roll, _roll_t)                   # rolled back
+
+def _triu(xp, x, k=0): return xp.triu(x, k)
+def _triu_t(xp, g, out, x, k=0): return xp.triu(g, k)    # a mask: its own transpose
+TRIU = linear("triu", _triu, _triu_t)
+def _tril(xp, x, k=0): return xp.tril(x, k)
+def _tril_t(xp, g, out, x, k=0): return xp.tril(g, k)
+TRIL = linear("tril", _tril, _tril_t)
+
+def _diff(xp, x, n=1, axis=-1): return xp.diff(x, n, axis)
+def _diff_t(xp, g, out, x, n=1, axis=-1): return diff_grad(g, x, n, axis)
+DIFF = linear("diff", _diff, _diff_t)                    # -diff of g padded with zeros, n times
+
+def _sort(xp, x, axis=-1): return xp.sort(x, axis=axis)
+def _sort_jvp(xp, t, out, x, axis=-1):                   # the tangent, permuted as x is
+    return xp.take_along_axis(t, xp.argsort(x, axis=axis), axis=axis)
+def _sort_vjp(xp, g, out, x, axis=-1): return sort_grad(g, x, axis)  # g put back in place
+SORT = rule("sort", _sort, [_sort_jvp], [_sort_vjp])
+
+def _cross(xp, a, b): return xp.cross(a, b)
+def _cross_jvp_a(xp, t, out, a, b): return xp.cross(t, b)         # d(a x b) = da x b + a x db
+def _cross_jvp_b(xp, t, out, a, b): return xp.cross(a, t)
+def _cross_vjp_a(xp, g, out, a, b): return unbroadcast(xp.cross(b, g), a)
+def _cross_vjp_b(xp, g, out, a, b): return unbroadcast(xp.cross(g, a), b)
+CROSS = rule("cross", _cross, [_cross_jvp_a, _cross_jvp_b], [_cross_vjp_a, _cross_vjp_b])
 
 def _assign(xp, x): return x   # a name bound to a value: `h = x` before a loop reassigns h
 def _assign_t(xp, g, out, x): return g
@@ -201,7 +231,8 @@ VIEWS = frozenset({"getitem", "reshape", "ravel", "transpose", "swapaxes", "move
 RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
-    APPEND, POP, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM, PAD,
+    APPEND, POP, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM, PAD, ROLL, TRIU, TRIL, DIFF,
+    SORT, CROSS,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),

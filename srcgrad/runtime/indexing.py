@@ -254,3 +254,34 @@ def pad_grad(g, x, pad_width, mode="constant"):
                              (len(shape(x)), 2))
     return g[tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(widths, shape(x),
                                                                        strict=True))]
+
+
+def diff_grad(g, x, n=1, axis=-1):
+    """Adjoint of ``np.diff(x, n, axis)``: ``n`` times, ``-diff`` of ``g`` padded with a zero
+    at both ends of ``axis``."""
+    xp = _xp(g, x)
+    axis = axis % len(shape(x))
+    pads = [(0, 0)] * len(shape(x))
+    pads[axis] = (1, 1)
+    for _ in range(int(n)):
+        g = -xp.diff(xp.pad(g, pads), axis=axis)
+    return g
+
+
+def sort_grad(g, x, axis=-1):
+    """Adjoint of ``np.sort(x, axis)``: each element of ``g`` put back where its sorted value
+    came from."""
+    xp = _xp(g, x)
+    order = xp.argsort(x, axis=axis)
+    if xp is np:
+        z = np.zeros(shape(x), dtype=np.result_type(g, x))
+        np.put_along_axis(z, order, g, axis=axis)
+        return z
+    return xp.zeros_like(x).at[_along(order, axis)].set(g)
+
+
+def _along(order, axis):
+    """The index that puts values at ``order`` along ``axis`` (for jax's ``.at``)."""
+    idx = list(np.ix_(*[np.arange(n) for n in order.shape]))
+    idx[axis % order.ndim] = order
+    return tuple(idx)
