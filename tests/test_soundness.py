@@ -345,3 +345,25 @@ def test_a_value_parameter_that_is_differentiated_is_refused():
     _refused(padded_with_an_element, (X5,), "constant_values= of pad\\(\\) depends on a "
              "differentiated value")
     check(padded_with_a_constant, (X5,))
+
+
+RNG = np.random.default_rng(5)
+
+
+def noisy(x):
+    noise = RNG.normal(size=x.shape)
+    return np.sum((x + 0.1 * noise) ** 2)
+
+
+def noise_around(x):
+    return np.sum(RNG.normal(loc=x))
+
+
+def test_a_module_level_rng_draws_as_written_and_a_differentiated_draw_is_refused():
+    """``rng.normal(size=x.shape)`` draws in the forward sweep (it was refused as an "array
+    method"); a draw whose parameters are differentiated has no derivative: refused."""
+    state = RNG.bit_generator.state
+    g = srcgrad.grad(noisy)(X5)
+    RNG.bit_generator.state = state
+    np.testing.assert_allclose(g, 2 * (X5 + 0.1 * RNG.normal(size=X5.shape)))
+    _refused(noise_around, (X5,), r"cannot differentiate through RNG.normal\(\)")

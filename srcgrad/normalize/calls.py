@@ -33,6 +33,7 @@ from srcgrad.normalize.values import (
     _atom_node,
     _container_node,
     _dotted,
+    _is_service,
     _is_user_function,
     _opened,
     _reads_only,
@@ -363,16 +364,21 @@ class _Calls(_Base):
             return self._pop(frame, node, base, hint)
         spec = METHODS.get(name)
         if spec is None:
-            if isinstance(base, Var) and base.name in self._opaque_results:
+            service = isinstance(base, Lit) and isinstance(base.node, cst.Name) and \
+                _is_service(self.ctx.bindings.get(base.node.value))
+            if isinstance(base, Var) and base.name in self._opaque_results or service:
                 # a method of an object an opaque call made (rng.standard_normal(3)): itself
                 # an opaque call, refused later only if a differentiated value reaches it
                 method = Lit(cst.Attribute(cst.Name(base.name), cst.Name(name)),
-                             frozenset({base.name}))
+                             frozenset({base.name})) if isinstance(base, Var) else \
+                    Lit(cst.Attribute(base.node, cst.Name(name)))  # rng.normal(...)
                 args = [self.value(frame, a.value, None) for a in node.args
                         if a.keyword is None]
                 kwargs = {a.keyword.value: self.value(frame, a.value, None)
                           for a in node.args if a.keyword is not None}
-                return self._opaque_call(frame, method, args, kwargs, hint, node)
+                var = self._opaque_call(frame, method, args, kwargs, hint, node)
+                self.body[-1] = replace(self.body[-1], label=_dotted(node.func))
+                return var
             raise self.error(frame, node.func, f"the array method .{name}() is not supported",
                              f"use the numpy function np.{name}(x, ...) if there is one")
         args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]

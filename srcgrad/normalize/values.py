@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
+import numpy as np
 
 from srcgrad import objects
 from srcgrad.cstwalk import visit
@@ -276,12 +277,21 @@ def _is_shape_attribute(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Attribute) and node.attr.value == "shape"
 
 
+#: Objects whose methods a differentiated function may call as written, on values that are
+#: not differentiated (their results carry no derivative): random number generators.
+_SERVICES = (np.random.Generator, np.random.RandomState, np.random.BitGenerator)
+
+
+def _is_service(obj: Any) -> bool:
+    return isinstance(obj, _SERVICES)
+
+
 def _is_data(obj: Any) -> bool:
     """A value (array, number, tuple...) rather than a module, function, class or constant."""
     if obj is None or isinstance(obj, bool) or inspect.ismodule(obj) or callable(obj):
         return False
-    if isinstance(obj, logging.Logger) or _is_index_builder(obj):  # objects of services
-        return False
+    if isinstance(obj, (logging.Logger, *_SERVICES)) or _is_index_builder(obj):
+        return False  # objects of services: a logger, an rng
     return not isinstance(obj, (Var, Lit, Pack, Local, Obj, Method))
 
 
