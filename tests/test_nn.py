@@ -469,3 +469,28 @@ def test_multihead_attention_matches_torch(masks, batch_first):
     for name, p in theirs.named_parameters():
         np.testing.assert_allclose(grads[0][name], p.grad.numpy(), rtol=1e-10, atol=1e-12,
                                    err_msg=name)
+
+
+class _FunctionalDropout(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return nn.functional.dropout(nn.functional.relu(self.fc(x)), p=0.3,
+                                     training=self.training)
+
+
+def test_functional_dropout_has_torchs_signature_and_srcgrads_generator():
+    srcgrad.manual_seed(21)
+    net = _FunctionalDropout()
+    x = R.standard_normal((6, 4))
+    state = nn.init.generator().bit_generator.state
+    g = srcgrad.grad(lambda m, x: np.sum(m(x)))(net, x)
+    nn.init.generator().bit_generator.state = state
+    keep = nn.init.generator().random((6, 3)) >= 0.3
+    h = x @ net.fc.weight.T + net.fc.bias
+    np.testing.assert_allclose(g["fc.bias"], np.sum((h > 0) * keep / 0.7, axis=0))
+    net.eval()
+    g = srcgrad.grad(lambda m, x: np.sum(m(x)))(net, x)
+    np.testing.assert_allclose(g["fc.bias"], np.sum(h > 0, axis=0))

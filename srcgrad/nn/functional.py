@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from srcgrad.nn import init
 from srcgrad.runtime.indexing import windows  # noqa: F401 - the windows of a convolution
 from srcgrad.runtime.structures import stop_gradient
 
@@ -182,8 +183,11 @@ def linear(input, weight, bias=None):
     return y
 
 
-def dropout(input, p, training, generator):
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """As torch's (``inplace`` changes nothing: a new array either way); the mask drawn from
+    ``generator``, else srcgrad's (:func:`srcgrad.manual_seed`)."""
     if not training or p == 0.0:
         return input
-    keep = generator.random(input.shape) >= p
+    rng = init.generator() if generator is None else generator
+    keep = rng.random(input.shape) >= p
     return input * keep / (1.0 - p)
