@@ -16,7 +16,6 @@ from dataclasses import replace
 import libcst as cst
 
 from srcgrad import objects
-from srcgrad.errors import SrcGradError
 from srcgrad.ir import CoreFunction, Gen, GIf, GLoop, ObjectParam, Origin, Program, gens
 
 
@@ -44,11 +43,6 @@ def expand(fn: CoreFunction, names: Sequence[str], mode: str, loc) -> tuple[str,
         if o is None:
             out.append(n)
             continue
-        if mode == "fwd":
-            raise SrcGradError(f"forward mode with respect to the object {n!r} "
-                               f"({o.shape.cls.__name__}) is not supported yet", loc,
-                               hint="differentiate with respect to arrays, or use grad for "
-                               "the gradient of the object's parameters")
         out += [v for _, v, d in o.leaves if d]   # none: an empty gradient (a ReLU's)
     return tuple(out)
 
@@ -103,6 +97,41 @@ def _nested(field: objects.Field, grads: dict) -> cst.BaseExpression:
 def _mapping(grads: dict) -> cst.BaseExpression:
     return cst.Dict([cst.DictElement(cst.SimpleString(repr(objects.key(p))), g)
                      for p, g in grads.items()])
+
+
+def read_tangents(program: Program, fn: CoreFunction, names: Sequence[str], namer,
+                  origin: Origin) -> Program:
+    """A forward-mode ``program`` taking one tangent per object in ``names`` (shaped like
+    its gradient: ``model_dot["fc1.weight"]``) in place of one per leaf, read at the top."""
+    if not any(_object(fn, n) for n in names):
+        return program
+    kwonly = list(program.kwonly)
+    new: list[str] = []
+    reads = []
+    k = 0
+    for n in names:
+        o = _object(fn, n)
+        if o is None:
+            new.append(kwonly[k])
+            k += 1
+            continue
+        whole = namer.fresh(f"{n}_dot")
+        new.append(whole)
+        for path, _, d in o.leaves:
+            if not d:
+                continue
+            tangent = kwonly[k]
+            k += 1
+            if o.shape.kind in ("namedtuple", "dataclass"):
+                text = objects.reader(whole, o.shape, path)
+            else:
+                text = f"{whole}[{objects.key(path)!r}]"
+            reads.append(Gen(tangent, cst.parse_expression(text),
+                             replace(origin, text=f"the tangent of {n}")))
+    kwonly = [*new, *kwonly[k:]]
+    params = tuple(p for p in program.params if p not in program.kwonly) + tuple(kwonly)
+    return replace(program, params=params, kwonly=tuple(kwonly),
+                   forward=(*reads, *program.forward))
 
 
 def read_leaves(program: Program, fn: CoreFunction, origin: Origin) -> Program:

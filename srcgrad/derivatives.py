@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from srcgrad.api import GradFunction, grad
+from srcgrad.api import GradFunction, _structures, grad
 from srcgrad.context import Transformed
 from srcgrad.errors import SrcGradError
 from srcgrad.naming import function_name
+from srcgrad.objects import is_object
 from srcgrad.pipeline import Wrt, positional, transform
 
 
@@ -81,7 +82,18 @@ class JvpFunction(_Generated):
 
     prefix = "jvp"
 
-    def _build(self) -> tuple[Callable, str, tuple[tuple[int, str], ...]]:
+    def _build(self, objects: tuple = ()) -> tuple[Callable, str, tuple[tuple[int, str], ...]]:
+        if objects:  # primals holding objects: code for their structure
+            found = self._by_structure.get(objects) if hasattr(self, "_by_structure") else None
+            if found is None or not found[3].holds():
+                wrt = self._positional() if self._wrt is None else self._wrt
+                made = self._transform(wrt, mode="fwd", with_value=True, objects=objects)
+                names = made.kwonly[:len(made.positions)]
+                found = (made.fn, made.source,
+                         tuple(zip(made.positions, names, strict=True)), made)
+                self.__dict__.setdefault("_by_structure", {})[objects] = found
+            self._built = found[:3]
+            return self._built
         if self._built is None:
             wrt = self._positional() if self._wrt is None else self._wrt
             made = self._transform(wrt, mode="fwd", with_value=True)
@@ -90,8 +102,10 @@ class JvpFunction(_Generated):
         return self._built
 
     def __call__(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
-        fn, _, wrt = self._build()
         primals, tangents = tuple(primals), tuple(tangents)
+        found = _structures(tuple(inspect.signature(self.__wrapped__).parameters), primals, {},
+                            self.__wrapped__) if any(is_object(p) for p in primals) else ()
+        fn, _, wrt = self._build(found) if found else self._build()
         if len(tangents) != len(wrt):
             raise SrcGradError(
                 f"{self.__name__[4:]} takes {len(wrt)} tangent(s) (one per differentiated "
@@ -129,7 +143,17 @@ def _ieee(fn: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
 
 
 def _check_tangent(primal: Any, tangent: Any, i: int) -> None:
-    """A tangent has its primal's structure and shapes."""
+    """A tangent has its primal's structure and shapes (an object's: its gradient's)."""
+    if is_object(primal):
+        if hasattr(primal, "named_parameters"):
+            keys = [k for k, _ in primal.named_parameters()]
+            if not isinstance(tangent, dict) or set(tangent) != set(keys):
+                raise SrcGradError(f"the tangent of argument {i} must be a dict with the keys "
+                                   f"of its parameters: {keys}",
+                                   hint="a tangent has its primal's gradient's structure")
+            for k, p in primal.named_parameters():
+                _check_tangent(p, tangent[k], i)
+        return
     if isinstance(primal, dict):
         if not isinstance(tangent, dict) or tangent.keys() != primal.keys():
             raise SrcGradError(f"the tangent of argument {i} must be a dict with the keys "

@@ -105,6 +105,10 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         signature = boundary.signature(core)
         where = parsed.loc(parsed.node)
         names, single = _resolve_wrt(fn, signature, wrt, where)
+        if seeded and any(n in dict(objects) for n in names):
+            raise SrcGradError("derivative() takes a scalar argument, not an object",
+                               where, hint="use jvp with a tangent shaped like the object's "
+                               "gradient")
         leaves = boundary.expand(core, names, mode, where)
         act = analyze.activity(core, leaves, ctx.rules)
         assumed: list[tuple[dict, str]] = []
@@ -129,6 +133,9 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         if name is not None:
             program = replace(program, name=name)
         program = optimize.optimize(program, frozenset(user), facts)
+        if mode == "fwd" and not seeded:
+            program = boundary.read_tangents(program, core, names, ctx.namer,
+                                             Origin(where, "tangents"))
         program = boundary.read_leaves(program, core, Origin(where, "the arrays the objects "
                                                                     "passed in hold"))
         text = emit.emit(program)

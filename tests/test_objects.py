@@ -235,9 +235,6 @@ def test_eval_mode_is_a_new_specialization():
 def test_objects_are_refused_where_they_cannot_be_used():
     with pytest.raises(srcgrad.SrcGradError, match="has no attribute 'missing'"):
         srcgrad.grad(lambda m, x: np.sum(m.missing * x), wrt=1)(Lin(W, B), X)
-    with pytest.raises(srcgrad.SrcGradError, match="forward mode with respect to the object"):
-        srcgrad.pipeline.transform(loss, 0, mode="fwd", objects=(
-            ("model", srcgrad.objects.describe(Lin(W, B))),))
     with pytest.raises(srcgrad.SrcGradError, match="jit=True takes arrays"):
         srcgrad.grad(loss, backend="jax", jit=True)(Lin(W, B), X)
 
@@ -251,3 +248,21 @@ def test_attribute_assignment_stays_refused_at_its_line():
     with pytest.raises(srcgrad.SrcGradError, match="assignment to attribute") as err:
         srcgrad.grad(assigns_an_attribute)(Lin(W[:, 0].copy(), B), X[0])
     assert err.value.lineno is not None
+
+
+def test_forward_mode_takes_a_tangent_shaped_like_the_gradient():
+    srcgrad.manual_seed(8)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    grads = srcgrad.grad(net_loss)(model, X)
+    rng = np.random.default_rng(3)
+    t = {k: rng.standard_normal(v.shape) for k, v in grads.items()}
+    value, tangent = srcgrad.jvp(net_loss, (model, X), (t, np.zeros_like(X)))
+    assert value == pytest.approx(net_loss(model, X))
+    assert tangent == pytest.approx(sum(np.sum(grads[k] * t[k]) for k in grads), rel=1e-12)
+    p = Params(R.standard_normal((2, 2)), B.copy(), 2)
+    tp = Params(R.standard_normal((2, 2)), R.standard_normal(2), 0)
+    g = srcgrad.grad(deep)(p, X[:, :2])
+    _, tangent = srcgrad.jvp(deep, (p, X[:, :2]), (tp, np.zeros((4, 2))))
+    assert tangent == pytest.approx(np.sum(g.w * tp.w) + np.sum(g.b * tp.b), rel=1e-12)
+    with pytest.raises(srcgrad.SrcGradError, match="must be a dict with the keys"):
+        srcgrad.jvp(net_loss, (model, X), ({"0.weight": t["0.weight"]}, np.zeros_like(X)))
