@@ -47,22 +47,29 @@ def expand(fn: CoreFunction, names: Sequence[str], mode: str, loc) -> tuple[str,
     return tuple(out)
 
 
+def _split(fn: CoreFunction, names: Sequence[str], items: Sequence):
+    """Per name of ``names``: the name, its object (None for an array) with the paths of its
+    differentiated leaves, and its part of ``items`` (laid out as :func:`expand` lays out
+    the variables: one per differentiated leaf of an object, else one)."""
+    k = 0
+    for n in names:
+        o = _object(fn, n)
+        paths = [path for path, _, d in o.leaves if d] if o is not None else [()]
+        yield n, o, paths, items[k:k + len(paths)]
+        k += len(paths)
+
+
 def gather(fn: CoreFunction, names: Sequence[str], grads: list[cst.BaseExpression]
            ) -> list[cst.BaseExpression]:
     """The gradients of ``names`` from those of their leaves (``grads``, in the order of
     :func:`expand`)."""
     out: list[cst.BaseExpression] = []
-    k = 0
-    for n in names:
-        o = _object(fn, n)
+    for n, o, paths, part in _split(fn, names, grads):
         if o is None:
-            out.append(grads[k])
-            k += 1
-            continue
-        diff = [(path, v) for path, v, d in o.leaves if d]
-        mine = dict(zip([path for path, _ in diff], grads[k:k + len(diff)], strict=True))
-        k += len(diff)
-        out.append(_structured(o.shape, (), mine, cst.Name(n)))
+            out.append(part[0])
+        else:
+            mine = dict(zip(paths, part, strict=True))
+            out.append(_structured(o.shape, (), mine, cst.Name(n)))
     return out
 
 
@@ -105,30 +112,24 @@ def read_tangents(program: Program, fn: CoreFunction, names: Sequence[str], name
     its gradient: ``model_dot["fc1.weight"]``) in place of one per leaf, read at the top."""
     if not any(_object(fn, n) for n in names):
         return program
-    kwonly = list(program.kwonly)
     new: list[str] = []
     reads = []
-    k = 0
-    for n in names:
-        o = _object(fn, n)
+    used = 0
+    for n, o, paths, part in _split(fn, names, program.kwonly):
+        used += len(part)
         if o is None:
-            new.append(kwonly[k])
-            k += 1
+            new.append(part[0])
             continue
         whole = namer.fresh(f"{n}_dot")
         new.append(whole)
-        for path, _, d in o.leaves:
-            if not d:
-                continue
-            tangent = kwonly[k]
-            k += 1
+        for path, tangent in zip(paths, part, strict=True):
             if o.shape.kind in ("namedtuple", "dataclass"):
                 text = objects.reader(whole, o.shape, path)
             else:
                 text = f"{whole}[{objects.key(path)!r}]"
             reads.append(Gen(tangent, cst.parse_expression(text),
                              replace(origin, text=f"the tangent of {n}")))
-    kwonly = [*new, *kwonly[k:]]
+    kwonly = [*new, *program.kwonly[used:]]
     params = tuple(p for p in program.params if p not in program.kwonly) + tuple(kwonly)
     return replace(program, params=params, kwonly=tuple(kwonly),
                    forward=(*reads, *program.forward))
