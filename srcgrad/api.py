@@ -6,6 +6,7 @@ use, picks the code made for Python numbers when a call passes only floats, refu
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import linecache
 import re
@@ -73,10 +74,7 @@ class GradFunction:
         """A call passing objects (a model): the code generated for their structure."""
         found = _structures(self._params, args, kwargs, self.__wrapped__)
         if self._options["jit"]:
-            raise SrcGradError(
-                f"jit=True takes arrays, not objects: {found[0][0]!r} is a "
-                f"{type(_argument(self._params, found[0][0], args, kwargs)).__name__}",
-                hint="call without jit=True, or pass the arrays the object holds")
+            return self._jitted(found, args, kwargs)
         fn = self._by_structure.get(found)
         if fn is None or not self._guards[fn].holds():
             fn = self._build(objects=found)
@@ -90,6 +88,41 @@ class GradFunction:
         except Exception as err:
             self._eager(args, kwargs, err)
             raise
+
+    def _jitted(self, found: tuple, args: tuple, kwargs: dict) -> Any:
+        """``jit=True`` with objects: code compiled by ``jax.jit`` over the objects' leaves
+        (the objects themselves are not arrays), the gradients put back into each object's
+        structure."""
+        made = self._by_structure.get(("jit", found))
+        if made is None or not made.holds():
+            try:
+                made = transform(self.__wrapped__, **self._options, objects=found,
+                                 leaf_params=True)
+            except SrcGradError as err:
+                raise err.with_traceback(None) from None
+            self._by_structure[("jit", found)] = made
+            self._wrt_positions = made.positions
+        self._fn, self._source = made.fn, made.source
+        bound = inspect.signature(self.__wrapped__).bind(*args, **kwargs).arguments
+        leaves = [objects.walk(bound[name], how) for name, how in made.readers]
+        out = self._traced(made.fn, tuple(leaves), {})
+        shapes = dict(found)
+        wrt = self._options["wrt"]
+        single = isinstance(wrt, (int, str))
+        grads = out[1] if self._options["with_value"] else out
+        grads = [grads] if single else list(grads)
+        params = self._params
+        for k, i in enumerate(made.positions):
+            shape = shapes.get(params[i])
+            if shape is None:
+                continue
+            if shape.kind in ("namedtuple", "dataclass"):
+                grads[k] = _restructured(bound[params[i]], shape, grads[k])
+            else:  # in the object's order (jax returns a dict's keys sorted)
+                grads[k] = {objects.key(path): grads[k][objects.key(path)]
+                            for path, leaf in objects.leaves(shape) if leaf.diff}
+        grads = grads[0] if single else tuple(grads)
+        return (out[0], grads) if self._options["with_value"] else grads
 
     def _eager(self, args: tuple, kwargs: dict, err: Exception) -> None:
         """Where generated code raised ``err``: the function run as it is, and its own error
@@ -263,6 +296,15 @@ def _shifted(wrt: Wrt) -> Wrt:
     if isinstance(wrt, int):
         return wrt + 1 if wrt >= 0 else wrt
     return tuple(_shifted(w) if isinstance(w, int) else w for w in wrt)
+
+
+def _restructured(obj: Any, shape: objects.Shape, grads: dict) -> Any:
+    """The gradient of a NamedTuple or dataclass from the dict keyed by path that compiled
+    code returns: an object of its type, its other fields as they are."""
+    changes = {name: grads[name] for name in shape.names if name in grads}
+    if shape.kind == "namedtuple":
+        return obj._replace(**changes)
+    return dataclasses.replace(obj, **changes)
 
 
 def _parameters(fn: Callable) -> tuple[str, ...]:

@@ -59,18 +59,31 @@ def _split(fn: CoreFunction, names: Sequence[str], items: Sequence):
         k += len(paths)
 
 
-def gather(fn: CoreFunction, names: Sequence[str], grads: list[cst.BaseExpression]
-           ) -> list[cst.BaseExpression]:
+def gather(fn: CoreFunction, names: Sequence[str], grads: list[cst.BaseExpression],
+           flat: bool = False) -> list[cst.BaseExpression]:
     """The gradients of ``names`` from those of their leaves (``grads``, in the order of
-    :func:`expand`)."""
+    :func:`expand`); ``flat``: every object's as a dict keyed by path (code that does not
+    receive the objects themselves, compiled by ``jax.jit``)."""
     out: list[cst.BaseExpression] = []
     for n, o, paths, part in _split(fn, names, grads):
         if o is None:
             out.append(part[0])
         else:
             mine = dict(zip(paths, part, strict=True))
-            out.append(_structured(o.shape, (), mine, cst.Name(n)))
+            out.append(_mapping(mine) if flat else _structured(o.shape, (), mine, cst.Name(n)))
     return out
+
+
+def leaf_parameters(program: Program, fn: CoreFunction) -> tuple[Program, tuple]:
+    """``program`` taking each object's leaves as parameters in place of the object (for
+    ``jax.jit``, which takes arrays), and how a call's objects give them: per parameter,
+    ``(argument name, steps)`` (no steps: the argument itself)."""
+    names = {o.name for o in fn.objects}
+    params = tuple(p for p in program.params if p not in names)
+    where = {v: (o.name, objects.steps(o.shape, path)) for o in fn.objects
+             for path, v, _ in o.leaves}
+    readers = tuple(where.get(p, (p, ())) for p in params if p not in program.kwonly)
+    return replace(program, params=params), readers
 
 
 def _structured(shape: objects.Shape, path: tuple[str, ...], grads: dict,

@@ -34,6 +34,7 @@ class Transformed:
     kwonly: tuple[str, ...] = ()
     assumed: tuple[tuple[dict, str], ...] = ()
     guards: tuple[Guard, ...] = ()
+    readers: tuple = ()   # code taking objects' leaves: per parameter, (argument, steps)
 
     def holds(self) -> bool:
         """Whether the objects the code reads from outside still have the structure it was

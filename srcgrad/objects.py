@@ -274,6 +274,34 @@ def reader(root: str, shape: Shape, path: Path) -> str:
     return text
 
 
+def steps(shape: Shape, path: Path) -> tuple[tuple[str, Any], ...]:
+    """How to reach the leaf at ``path`` of an object of ``shape``: ``("attr", name)`` and
+    ``("item", index or key)`` steps, the reads :func:`reader` spells."""
+    out: list[tuple[str, Any]] = []
+    field: Any = shape
+    for part in path:
+        if isinstance(field, Shape):
+            if part.isidentifier() or field.sequence is None:
+                out.append(("attr", part))
+            elif getattr(field.cls, "__srcgrad_mapping__", False):
+                out.append(("item", part))
+            else:
+                out.append(("item", field.sequence.index(part)))
+            field = field.field(part)
+        else:
+            index = field.keys.index(part) if field.kind == "dict" else int(part)
+            out.append(("item", part if field.kind == "dict" else index))
+            field = field.fields[index]
+    return tuple(out)
+
+
+def walk(obj: Any, how: tuple[tuple[str, Any], ...]) -> Any:
+    """The value :func:`steps` leads to from ``obj``."""
+    for kind, step in how:
+        obj = getattr(obj, step) if kind == "attr" else obj[step]
+    return obj
+
+
 def key(path: Path) -> str:
     """A leaf's key in a gradient mapping, as in a ``state_dict``: ``"fc1.weight"``."""
     return ".".join(path)

@@ -25,6 +25,7 @@ from srcgrad.ir import Origin, Program
 from srcgrad.naming import Namer
 from srcgrad.normalize import normalize
 from srcgrad.objects import Shape
+from srcgrad.objects import leaves as leaves_of
 from srcgrad.parse import parse_function
 from srcgrad.rules import DEFAULT_RULES
 from srcgrad.rules.calls import CallTable, is_array_module
@@ -77,7 +78,8 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
 def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
               jit: bool = False, source: str | None = None, scalars: bool = False,
               mode: str = "rev", seeded: bool = False, name: str | None = None,
-              objects: tuple[tuple[str, Shape], ...] = ()) -> Transformed:
+              objects: tuple[tuple[str, Shape], ...] = (), leaf_params: bool = False
+              ) -> Transformed:
     """Generate (or fetch from the cache) the gradient function of ``fn`` (``mode="rev"``) or
     its forward-mode derivative, value and tangent (``mode="fwd"``); ``name`` names the
     generated function (``grad_f``, ``jvp_f`` unless given).
@@ -91,7 +93,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
     """
     fn = _generated_code(fn)  # a derivative made by srcgrad: its generated function
     options = (tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-               source, scalars, mode, seeded, name, objects, custom.version())
+               source, scalars, mode, seeded, name, objects, leaf_params, custom.version())
     with _LOCK:
         cache, key = _cached(fn, options)
         for hit in cache.get(key, ()):  # one per structure of the objects read from outside
@@ -124,7 +126,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         else:
             program = reverse.reverse(core, leaves, act, shapes, ctx, with_value=with_value,
                                       cotangent=mode == "vjp", gather=functools.partial(
-                                          boundary.gather, core, names))
+                                          boundary.gather, core, names, flat=leaf_params))
             if not single:
                 program = _tuple_returns(program, with_value)
             facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
@@ -136,8 +138,17 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         if mode == "fwd" and not seeded:
             program = boundary.read_tangents(program, core, names, ctx.namer,
                                              Origin(where, "tangents"))
-        program = boundary.read_leaves(program, core, Origin(where, "the arrays the objects "
-                                                                    "passed in hold"))
+        readers: tuple = ()
+        if jit and any(any(True for _ in leaves_of(g.shape)) for g in ctx.guards):
+            raise SrcGradError(
+                "with jit=True, the arrays of an object reached from outside the function "
+                "would be read once, when jax traces the code", where,
+                hint="pass that object as an argument")
+        if leaf_params:  # for jax.jit: the leaves are the parameters
+            program, readers = boundary.leaf_parameters(program, core)
+        else:
+            program = boundary.read_leaves(program, core, Origin(where, "the arrays the "
+                                                                        "objects passed in hold"))
         text = emit.emit(program)
         be = get_backend(backend, jit)
         namespace = {**be.namespace(ctx.alias), **ctx.bindings}
@@ -149,7 +160,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         result = Transformed(compiled, text, tuple(signature.index(n) for n in names),
                              program.kwonly,
                              tuple({(id(g), k): (g, k) for g, k in assumed}.values()),
-                             tuple(ctx.guards))
+                             tuple(ctx.guards), readers)
         cache[key] = [result, *(t for t in cache.get(key, ()) if t.guards)][:8]
         return result
 
