@@ -34,7 +34,7 @@ LAYERS = {
 }
 
 #: Packages a module may import inside a function: optional dependencies only.
-OPTIONAL = ("jax",)
+OPTIONAL = ("jax", "scipy", "math")
 
 
 def _module(path: Path) -> str:

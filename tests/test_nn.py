@@ -76,6 +76,8 @@ LAYERS = [
     ("sigmoid", lambda: (nn.Sigmoid(), torch.nn.Sigmoid()), [(4, 5)]),
     ("tanh", lambda: (nn.Tanh(), torch.nn.Tanh()), [(4, 5)]),
     ("silu", lambda: (nn.SiLU(), torch.nn.SiLU()), [(4, 5)]),
+    ("gelu", lambda: (nn.GELU(), torch.nn.GELU()), [(4, 5)]),
+    ("gelu-tanh", lambda: (nn.GELU("tanh"), torch.nn.GELU("tanh")), [(4, 5)]),
     ("softplus", lambda: (nn.Softplus(), torch.nn.Softplus()), [(4, 5)]),
     ("softmax", lambda: (nn.Softmax(dim=1), torch.nn.Softmax(dim=1)), [(4, 5)]),
     ("logsoftmax", lambda: (nn.LogSoftmax(dim=-1), torch.nn.LogSoftmax(dim=-1)), [(4, 5)]),

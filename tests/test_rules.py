@@ -601,6 +601,7 @@ CASES["repeat_grad"] = [C(normal((12,)), normal((2, 3)), repeats=2, label="flat"
                         C(normal((2, 6)), normal((2, 3)), repeats=2, axis=1, label="axis1")]
 CASES["transpose_grad"] = [C(normal((2, 3, 4)), axes=(1, 2, 0), label="axes"),
                            C(normal((3, 4)), label="T")]
+CASES["erf"] = [C(normal((3, 4), 1.5), label="2d")]
 CASES["fmod"] = [C(normal((3, 4)), away((3, 4)), label="2d"),
                  C(normal((3, 4)), away(()), label="scalar-divisor")]
 CASES["degrees"] = [C(normal((3, 4)), label="2d")]

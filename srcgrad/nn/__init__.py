@@ -6,6 +6,7 @@ adjoints (no tape): ``Module``, ``Parameter``, ``Sequential``, ``Linear``, ``ReL
 from srcgrad.nn import functional, init
 from srcgrad.nn.layers import (
     ELU,
+    GELU,
     LSTM,
     RNN,
     AvgPool2d,
@@ -45,7 +46,7 @@ from srcgrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequent
 
 __all__ = ["AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Bilinear", "Conv1d",
            "Conv2d", "CrossEntropyLoss", "MaxPool2d", "MultiheadAttention",
-           "Dropout", "ELU", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss",
+           "Dropout", "ELU", "Embedding", "Flatten", "GELU", "HuberLoss", "Identity", "KLDivLoss",
            "L1Loss", "LSTM", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
            "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "RNN", "ReLU", "Sequential",
            "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "functional",

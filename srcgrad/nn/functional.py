@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from srcgrad.nn import init
+from srcgrad.runtime.arrays import erf
 from srcgrad.runtime.indexing import windows  # noqa: F401 - the windows of a convolution
 from srcgrad.runtime.structures import stop_gradient
 
@@ -46,8 +47,12 @@ def silu(x):
     return x * (0.5 * (1.0 + np.tanh(0.5 * x)))
 
 
-def gelu_tanh(x):
-    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+def gelu(x, approximate="none"):
+    """``x Φ(x)``, Φ the standard normal's distribution function (through ``erf``), or its tanh
+    approximation with ``approximate="tanh"``, as torch's."""
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+    return 0.5 * x * (1.0 + erf(x * 0.7071067811865476))
 
 
 def tanh(x):

@@ -148,6 +148,22 @@ class Tanh(Module):
         return np.tanh(x)
 
 
+class GELU(Module):
+    """``x Φ(x)`` (``approximate="none"``, through erf) or its tanh approximation."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh', not {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
 class SiLU(Module):
     def forward(self, x):
         return F.silu(x)

@@ -14,6 +14,7 @@ the list helpers): using one is a located error, never a silent zero.
 from __future__ import annotations
 
 from srcgrad.rules.core import LinearJvp, Rule, Undefined, linear, nondiff, rule, variadic
+from srcgrad.runtime.arrays import erf
 from srcgrad.runtime.broadcasting import (
     astype_grad,
     broadcast_like,
@@ -424,6 +425,12 @@ SORT_GRAD = _helper("sort_grad", _sort_g, _sort_g_t)
 
 # --- elementwise ----------------------------------------------------------------------------------
 
+def _erf(xp, x): return erf(x)              # d erf(x) = 2 / sqrt(pi) exp(-x^2) dx
+def _erf_jvp(xp, t, out, x): return t * 1.1283791670955126 * xp.exp(-x * x)   # 2 / sqrt(pi)
+def _erf_vjp(xp, g, out, x): return g * 1.1283791670955126 * xp.exp(-x * x)
+ERF = rule("erf", _erf, [_erf_jvp], [_erf_vjp], elementwise=True)
+
+
 def _clip_share(xp, x, lo, hi, of="x"): return clip_share(x, lo, hi, of)  # piecewise constant
 CLIP_SHARE = nondiff("clip_share", _clip_share)
 
@@ -475,5 +482,5 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
          TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, DIFF_GRAD, SORT_GRAD,
-         CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD,
+         CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD, ERF,
          DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]

@@ -34,3 +34,20 @@ def _real_dtype(x):
     """``x``'s dtype if it is a floating one, else float64: the dtype its adjoints take."""
     dt = _dtype(x)
     return dt if dt is not None and np.dtype(dt).kind in "fc" else np.float64
+
+
+def erf(x):
+    """The error function, elementwise: jax's on jax arrays, SciPy's where SciPy is installed,
+    else ``math.erf`` of each element."""
+    xp = _xp(x)
+    if xp is not np:
+        import jax.scipy.special
+
+        return jax.scipy.special.erf(x)
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:  # scipy is optional: one element at a time
+        import math
+
+        return np.vectorize(math.erf, otypes=[np.result_type(x, np.float64)])(x)
+    return scipy_erf(x)
