@@ -70,13 +70,19 @@ class GradFunction:
         self._fn, self._source = fn, source
         return fn
 
+    def _guarded(self, fn: Callable) -> bool:
+        """Whether the objects ``fn`` reads from outside changed structure since it was made
+        (then it must be made again)."""
+        made = self._guards[fn]
+        return bool(made.guards) and not made.holds()
+
     def _with_objects(self, args: tuple, kwargs: dict) -> Any:
         """A call passing objects (a model): the code generated for their structure."""
         found = _structures(self._params, args, kwargs, self.__wrapped__)
         if self._options["jit"]:
             return self._jitted(found, args, kwargs)
         fn = self._by_structure.get(found)
-        if fn is None or not self._guards[fn].holds():
+        if fn is None or self._guarded(fn):
             fn = self._build(objects=found)
         else:
             self._fn = fn
@@ -149,13 +155,6 @@ class GradFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._self is not None:
             args = (self._self, *args)
-        for a in args:
-            if a.__class__ not in _PLAIN:
-                if objects.is_object(a):
-                    return self._with_objects(args, kwargs)
-        for a in kwargs.values():
-            if a.__class__ not in _PLAIN and objects.is_object(a):
-                return self._with_objects(args, kwargs)
         fast = self._fast
         if fast is not None and not kwargs:
             for a in args:  # the fast path: floats only, no module-level numbers read
@@ -168,9 +167,15 @@ class GradFunction:
                     return fast(*args)
                 except (ZeroDivisionError, OverflowError, ValueError):
                     return self._ieee(args)
+        for a in args:  # an object among the arguments (a model): code for its structure
+            if a.__class__ not in _PLAIN and objects.is_object(a):
+                return self._with_objects(args, kwargs)
+        for a in kwargs.values():
+            if a.__class__ not in _PLAIN and objects.is_object(a):
+                return self._with_objects(args, kwargs)
         scalar = self._scalar
         if scalar is not None and not kwargs:
-            if self._numbers_only(args) and self._guards[scalar[0]].holds():
+            if self._numbers_only(args) and not self._guarded(scalar[0]):
                 self._fn, self._source = scalar
                 try:
                     return scalar[0](*args)
@@ -181,7 +186,7 @@ class GradFunction:
                 return self._build(scalars=True)(*args)  # floats only: made for numbers
             except (ZeroDivisionError, OverflowError, ValueError):
                 return self._ieee(args)
-        if self._generic is None or not self._guards[self._generic[0]].holds():
+        if self._generic is None or self._guarded(self._generic[0]):
             self._build()
         assert self._generic is not None
         fn = self._generic[0]
@@ -238,7 +243,7 @@ class GradFunction:
         found = _structures(self._params, args, kwargs, self.__wrapped__)
         if found:
             fn = self._by_structure.get(found)
-            if fn is None or not self._guards[fn].holds():
+            if fn is None or self._guarded(fn):
                 fn = self._build(objects=found)
             return fn.__srcgrad_source__
         if args and not kwargs and all(type(a) is float for a in args):
