@@ -601,6 +601,14 @@ CASES["repeat_grad"] = [C(normal((12,)), normal((2, 3)), repeats=2, label="flat"
                         C(normal((2, 6)), normal((2, 3)), repeats=2, axis=1, label="axis1")]
 CASES["transpose_grad"] = [C(normal((2, 3, 4)), axes=(1, 2, 0), label="axes"),
                            C(normal((3, 4)), label="T")]
+CASES["take"] = [C(normal((3, 4)), indices=np.array([0, 2, 2]), axis=1, label="axis"),
+                 C(normal((3, 4)), indices=np.array([[1, 5], [5, 11]]), label="flat")]
+CASES["median"] = [C(normal((3, 5)), axis=1, label="odd"), C(normal((4, 3)), axis=0,
+                                                               keepdims=True, label="even"),
+                   C(normal((2, 3)), label="all")]
+CASES["take_grad"] = [C(normal((3, 3)), normal((3, 4)), indices=np.array([0, 2, 2]), axis=1,
+                        inactive=(1,), label="axis")]
+CASES["median_grad"] = [C(normal((3,)), normal((3, 5)), axis=1, inactive=(1,), label="odd")]
 CASES["erf"] = [C(normal((3, 4), 1.5), label="2d")]
 CASES["fmod"] = [C(normal((3, 4)), away((3, 4)), label="2d"),
                  C(normal((3, 4)), away(()), label="scalar-divisor")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from srcgrad.rules.core import Rule, linear, rule
 from srcgrad.runtime.broadcasting import keep, reduced_count, spread, unreduce
+from srcgrad.runtime.indexing import median_grad
 from srcgrad.runtime.reductions import cumsum_grad, extremum_grad, prod_grad, var_grad
 
 
@@ -60,4 +61,11 @@ def _cumsum_t(xp, g, out, x, axis=None): return cumsum_grad(g, x, axis)  # rever
 CUMSUM = linear("cumsum", _cumsum, _cumsum_t)
 
 __all__ = ["RULES", "keep"]
-RULES: list[Rule] = [SUM, MEAN, PROD, AMAX, AMIN, VAR, STD, CUMSUM]
+def _median(xp, x, axis=None, keepdims=False): return xp.median(x, axis=axis, keepdims=keepdims)
+def _median_jvp(xp, t, out, x, axis=None, keepdims=False):   # <median_grad of 1s, t>, per line
+    return xp.sum(median_grad(xp.ones_like(out), x, axis, keepdims) * t, axis=axis,
+                  keepdims=keepdims)
+def _median_vjp(xp, g, out, x, axis=None, keepdims=False): return median_grad(g, x, axis, keepdims)
+MEDIAN = rule("median", _median, [_median_jvp], [_median_vjp])
+
+RULES: list[Rule] = [SUM, MEAN, PROD, AMAX, AMIN, VAR, STD, CUMSUM, MEDIAN]

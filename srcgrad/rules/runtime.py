@@ -33,6 +33,7 @@ from srcgrad.runtime.indexing import (
     getitem_grad,
     hstack_grad,
     hstack_grad_t,
+    median_grad,
     pad_grad,
     repeat_grad,
     set_at,
@@ -40,6 +41,7 @@ from srcgrad.runtime.indexing import (
     stack_grad,
     stack_grad_t,
     take_at,
+    take_grad,
     tile_grad,
     transpose_grad,
     vstack_grad,
@@ -418,6 +420,16 @@ def _diff_g(xp, g, x, n=1, axis=-1): return diff_grad(g, x, n, axis)
 def _diff_g_t(xp, h, y, g, x, n=1, axis=-1): return xp.diff(h, n, axis)
 DIFF_GRAD = _helper("diff_grad", _diff_g, _diff_g_t)
 
+def _take_g(xp, g, x, indices, axis=None): return take_grad(g, x, indices, axis)
+def _take_g_t(xp, h, y, g, x, indices, axis=None): return xp.take(h, indices, axis=axis)
+TAKE_GRAD = _helper("take_grad", _take_g, _take_g_t)
+
+def _median_g(xp, g, x, axis=None, keepdims=False): return median_grad(g, x, axis, keepdims)
+def _median_g_t(xp, h, y, g, x, axis=None, keepdims=False):  # the picks of h, averaged
+    return xp.sum(median_grad(xp.ones_like(g), x, axis, keepdims) * h, axis=axis,
+                  keepdims=keepdims)
+MEDIAN_GRAD = _helper("median_grad", _median_g, _median_g_t)
+
 def _sort_g(xp, g, x, axis=-1): return sort_grad(g, x, axis)
 def _sort_g_t(xp, h, y, g, x, axis=-1):
     return xp.take_along_axis(h, xp.argsort(x, axis=axis), axis=axis)
@@ -482,5 +494,6 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
          TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, DIFF_GRAD, SORT_GRAD,
-         CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD, ERF,
+         CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD, ERF, TAKE_GRAD,
+         MEDIAN_GRAD,
          DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]

@@ -15,6 +15,7 @@ from srcgrad.runtime.indexing import (
     sort_grad,
     stack_grad,
     take_at,
+    take_grad,
     tile_grad,
     transpose_grad,
     vstack_grad,
@@ -122,6 +123,10 @@ def _sort_jvp(xp, t, out, x, axis=-1):                   # the tangent, permuted
     return xp.take_along_axis(t, xp.argsort(x, axis=axis), axis=axis)
 def _sort_vjp(xp, g, out, x, axis=-1): return sort_grad(g, x, axis)  # g put back in place
 SORT = rule("sort", _sort, [_sort_jvp], [_sort_vjp])
+
+def _take(xp, x, indices, axis=None): return xp.take(x, indices, axis=axis)
+def _take_t(xp, g, out, x, indices, axis=None): return take_grad(g, x, indices, axis)
+TAKE = linear("take", _take, _take_t)                    # scatter-add back at the indices
 
 def _cross(xp, a, b): return xp.cross(a, b)
 def _cross_jvp_a(xp, t, out, a, b): return xp.cross(t, b)         # d(a x b) = da x b + a x db
@@ -232,7 +237,7 @@ RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
     APPEND, POP, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM, PAD, ROLL, TRIU, TRIL, DIFF,
-    SORT, CROSS,
+    SORT, CROSS, TAKE,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),

@@ -285,3 +285,48 @@ def _along(order, axis):
     idx = list(np.ix_(*[np.arange(n) for n in order.shape]))
     idx[axis % order.ndim] = order
     return tuple(idx)
+
+
+def take_grad(g, x, indices, axis=None):
+    """Adjoint of ``np.take(x, indices, axis)``: ``g`` added into zeros of ``x``'s shape at
+    the indices (repeats add up)."""
+    xp = _xp(g, x)
+    indices = np.asarray(indices)
+    if axis is None:
+        flat = getitem_grad(xp.reshape(g, (-1,)), xp.reshape(x, (-1,)), indices.reshape(-1))
+        return xp.reshape(flat, shape(x))
+    axis = axis % len(shape(x))
+    moved = xp.moveaxis(xp.reshape(g, shape(x)[:axis] + (indices.size,) + shape(x)[axis + 1:]),
+                        axis, 0)
+    z = getitem_grad(moved, xp.moveaxis(x, axis, 0), indices.reshape(-1))
+    return xp.moveaxis(z, 0, axis)
+
+
+def median_grad(g, x, axis=None, keepdims=False):
+    """Adjoint of ``np.median(x, axis)``: ``g`` to the middle element of each sorted line, or
+    half of it to each of the two middle ones."""
+    xp = _xp(g, x)
+    g = xp.asarray(g, dtype=xp.result_type(g, x))   # (a Python float keeps x's precision)
+    if axis is None:
+        return xp.reshape(median_grad(xp.reshape(g, ()), xp.reshape(x, (-1,)), 0), shape(x))
+    axis = axis % len(shape(x))
+    n = shape(x)[axis]
+    order = xp.argsort(x, axis=axis)
+    picks = [(n - 1) // 2] if n % 2 else [n // 2 - 1, n // 2]
+    g = g if keepdims else xp.expand_dims(g, axis)
+    spread = xp.zeros(shape(x), dtype=xp.result_type(g, x))
+    index = [slice(None)] * len(shape(x))
+    for k in picks:
+        index[axis] = slice(k, k + 1)
+        share = xp.broadcast_to(g / len(picks), shape(order[tuple(index)]))
+        spread = spread + _scatter(xp, xp.zeros_like(spread), order[tuple(index)], share, axis)
+    return spread
+
+
+def _scatter(xp, z, order, values, axis):
+    if xp is np:
+        np.put_along_axis(z, order, values, axis=axis)
+        return z
+    idx = list(np.ix_(*[np.arange(n) for n in order.shape]))
+    idx[axis] = order
+    return z.at[tuple(idx)].set(values)
