@@ -53,9 +53,8 @@ class Guard:
     shape: Shape
 
     def holds(self) -> bool:
-        if self.holder is None:
-            return describe_or_none(self.key) == self.shape
-        return describe_or_none(self.holder.get(self.key)) == self.shape
+        now = describe_or_none(self.key if self.holder is None else self.holder.get(self.key))
+        return now is self.shape or now == self.shape  # (a module's is cached: the same)
 
 
 def describe_or_none(obj: Any) -> Shape | None:
