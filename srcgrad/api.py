@@ -319,11 +319,6 @@ def _parameters(fn: Callable) -> tuple[str, ...]:
         return ()
 
 
-def _argument(params: tuple[str, ...], name: str, args: tuple, kwargs: dict) -> Any:
-    i = params.index(name)
-    return args[i] if i < len(args) else kwargs[name]
-
-
 def _structures(params: tuple[str, ...], args: tuple, kwargs: dict, fn: Callable
                 ) -> tuple[tuple[str, objects.Shape], ...]:
     """The parameters that receive objects in this call, with the objects' structures."""
