@@ -496,3 +496,33 @@ def test_functional_dropout_has_torchs_signature_and_srcgrads_generator():
     net.eval()
     g = srcgrad.grad(lambda m, x: np.sum(m(x)))(net, x)
     np.testing.assert_allclose(g["fc.bias"], np.sum(h > 0, axis=0))
+
+
+class _Blocks:
+    """A module whose forward iterates over a ModuleDict's items and values, in both
+    libraries."""
+
+    @staticmethod
+    def make(m, tanh):
+        class Net(m.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = m.ModuleDict({"a": m.Linear(3, 3), "b": m.Linear(3, 3)})
+
+            def forward(self, x):
+                for name, layer in self.blocks.items():
+                    x = tanh(layer(x)) if name == "a" else layer(x)
+                for layer in self.blocks.values():
+                    x = x + layer(x)
+                return x
+
+        return Net()
+
+
+def test_iterating_over_a_moduledict_matches_torch():
+    ours, theirs = _Blocks.make(nn, np.tanh), _Blocks.make(torch.nn, torch.tanh)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    _compare(ours, _torch_twin(ours, theirs), [R.standard_normal((4, 3))])
+    g = srcgrad.grad(_one)
+    g(ours, R.standard_normal((4, 3)))
+    assert "saved_" not in g.source and "cond" not in g.source  # unrolled, decided

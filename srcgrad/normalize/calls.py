@@ -281,6 +281,10 @@ class _Calls(_Base):
                                  "written in Python")
             return self._inline_user(frame, node, fn, [callee, *args], kwargs, hint,
                                      owner=callee)
+        if isinstance(callee, Method) and not args and not kwargs and callee.fn.__name__ in (
+                "items", "keys", "values") and getattr(callee.owner.shape.cls,
+                                                       "__srcgrad_mapping__", False):
+            return self._mapping_view(frame, callee.owner, callee.fn.__name__)
         if isinstance(callee, Method):
             return self._inline_user(frame, node, callee.fn, [callee.owner, *args], kwargs,
                                      hint, owner=callee.owner)
@@ -296,6 +300,18 @@ class _Calls(_Base):
             if value is not NotImplemented:
                 return value
         return self._opaque(frame, node, callee, args, kwargs, hint, False)
+
+    def _mapping_view(self, frame: Frame, owner: Obj, view: str) -> Pack:
+        """``self.blocks.items()`` (``keys()``, ``values()``) of a ModuleDict: a literal list,
+        known when the code is generated."""
+        pack = self._items_of(frame, owner)
+        keys = [Lit(cst.SimpleString(repr(k))) for k in pack.keys]
+        if view == "keys":
+            return Pack("list", tuple(keys))
+        if view == "values":
+            return Pack("list", pack.items)
+        return Pack("list", tuple(Pack("tuple", (k, v)) for k, v in zip(keys, pack.items,
+                                                                          strict=True)))
 
     def _append(self, frame: Frame, node: cst.Call, base: Atom):
         if not isinstance(base, Var) or base.name not in self.lists:

@@ -186,11 +186,15 @@ class _Statements(_Base):
         call = isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and \
             self._lookup(frame, it.func.value) in (enumerate, zip)
         seqs = [a.value for a in it.args] if call else [it]
+        views = [q for q in seqs if isinstance(q, cst.Call) and not q.args and isinstance(
+            q.func, cst.Attribute) and q.func.attr.value in ("items", "keys", "values")]
         if stmt.orelse is not None or not seqs or not all(
-                isinstance(q, (cst.Name, cst.Attribute)) for q in seqs) or _jumps(stmt.body):
+                isinstance(q, (cst.Name, cst.Attribute)) or q in views for q in seqs) or \
+                _jumps(stmt.body):
             return None
         if not any(isinstance(self._static(frame, q), Obj) or isinstance(q, cst.Attribute)
-                   and self._on_object(frame, q) for q in seqs):
+                   and self._on_object(frame, q) or q in views and isinstance(
+                       self._static(frame, q.func.value), Obj) for q in seqs):
             return None
         values = [self._items_of(frame, self.value(frame, q, None)) for q in seqs]
         if not all(isinstance(v, Pack) and v.kind in ("list", "tuple") for v in values):
