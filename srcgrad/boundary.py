@@ -16,7 +16,8 @@ from dataclasses import replace
 import libcst as cst
 
 from srcgrad import objects
-from srcgrad.ir import CoreFunction, Gen, GIf, GLoop, ObjectParam, Origin, Program, gens
+from srcgrad.ir import CoreFunction, Gen, ObjectParam, Origin, Program
+from srcgrad.optimize.walk import _node_reads, reads
 
 
 def _leaves(fn: CoreFunction) -> set[str]:
@@ -126,7 +127,7 @@ def read_tangents(program: Program, fn: CoreFunction, names: Sequence[str], name
     if not any(_object(fn, n) for n in names):
         return program
     new: list[str] = []
-    reads = []
+    prologue = []
     used = 0
     for n, o, paths, part in _split(fn, names, program.kwonly):
         used += len(part)
@@ -140,12 +141,12 @@ def read_tangents(program: Program, fn: CoreFunction, names: Sequence[str], name
                 text = objects.reader(whole, o.shape, path)
             else:
                 text = f"{whole}[{objects.key(path)!r}]"
-            reads.append(Gen(tangent, cst.parse_expression(text),
+            prologue.append(Gen(tangent, cst.parse_expression(text),
                              replace(origin, text=f"the tangent of {n}")))
     kwonly = [*new, *program.kwonly[used:]]
     params = tuple(p for p in program.params if p not in program.kwonly) + tuple(kwonly)
     return replace(program, params=params, kwonly=tuple(kwonly),
-                   forward=(*reads, *program.forward))
+                   forward=(*prologue, *program.forward))
 
 
 def read_leaves(program: Program, fn: CoreFunction, origin: Origin) -> Program:
@@ -154,42 +155,23 @@ def read_leaves(program: Program, fn: CoreFunction, origin: Origin) -> Program:
     if not fn.objects:
         return program
     used = _names_used(program)
-    reads = []
+    prologue = []
     for o in fn.objects:
         for path, var, _ in o.leaves:
             if var in used:
                 text = objects.reader(o.name, o.shape, path)
-                reads.append(Gen(var, cst.parse_expression(text),
+                prologue.append(Gen(var, cst.parse_expression(text),
                                  replace(origin, text=f"read from {o.name}")))
     leaves = _leaves(fn)
     params = tuple(p for p in program.params if p not in leaves)
-    return replace(program, params=params, forward=(*reads, *program.forward))
+    return replace(program, params=params, forward=(*prologue, *program.forward))
 
 
 def _names_used(program: Program) -> set[str]:
+    """The names ``program`` reads (its tests, loops and returns included)."""
     names: set[str] = set()
-
-    class _Names(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-    for g in gens((*program.forward, *program.backward)):
-        for part in (g.expr, g.index):
-            if part is not None:
-                part.visit(_Names())
-    for tests in _tests((*program.forward, *program.backward)):
-        tests.visit(_Names())
+    for node in (*program.forward, *program.backward):
+        names.update(_node_reads(node))
     for r in program.returns:
-        r.visit(_Names())
+        names.update(reads(r))
     return names
-
-
-def _tests(nodes):
-    for n in nodes:
-        if isinstance(n, GIf):
-            yield n.test
-            yield from _tests(n.body)
-            yield from _tests(n.orelse)
-        elif isinstance(n, GLoop):
-            yield n.expr
-            yield from _tests(n.body)

@@ -253,24 +253,15 @@ def leaves(field: Field, path: Path = ()) -> Iterator[tuple[Path, Leaf]]:
 
 def reader(root: str, shape: Shape, path: Path) -> str:
     """The Python expression that reads the leaf at ``path`` of ``root`` (``model.fc1.weight``,
-    ``params.layers[0]``, ``model.blocks["a"].bias``)."""
-    text, field = root, shape
-    for part in path:
-        if isinstance(field, Shape):
-            if part.isidentifier():
-                text += f".{part}"
-            elif field.sequence is not None and part in field.sequence and \
-                    not getattr(field.cls, "__srcgrad_mapping__", False):
-                text += f"[{field.sequence.index(part)}]"   # a Sequential's child
-            elif getattr(field.cls, "__srcgrad_mapping__", False):
-                text += f"[{part!r}]"
-            else:
-                text = f"getattr({text}, {part!r})"
-            field = field.field(part)
-        elif isinstance(field, Items):
-            index = field.keys.index(part) if field.kind == "dict" else int(part)
-            text += f"[{part!r}]" if field.kind == "dict" else f"[{index}]"
-            field = field.fields[index]
+    ``model[0].bias``, ``model.blocks["a"].bias``): the :func:`steps` spelled out."""
+    text = root
+    for kind, step in steps(shape, path):
+        if kind == "item":
+            text += f"[{step!r}]"
+        elif step.isidentifier():
+            text += f".{step}"
+        else:
+            text = f"getattr({text}, {step!r})"
     return text
 
 
@@ -281,11 +272,11 @@ def steps(shape: Shape, path: Path) -> tuple[tuple[str, Any], ...]:
     field: Any = shape
     for part in path:
         if isinstance(field, Shape):
-            if part.isidentifier() or field.sequence is None:
+            if part.isidentifier() or field.sequence is None or part not in field.sequence:
                 out.append(("attr", part))
             elif getattr(field.cls, "__srcgrad_mapping__", False):
                 out.append(("item", part))
-            else:
+            else:   # a Sequential's child, by position
                 out.append(("item", field.sequence.index(part)))
             field = field.field(part)
         else:
