@@ -30,6 +30,7 @@ class _Generated:
         self._wrt = wrt
         self._options = dict(backend=backend, jit=jit, source=source)
         self._built: tuple | None = None
+        self._by_structure: dict[tuple, tuple] = {}  # code per structure of the objects
 
     def _positional(self) -> tuple[int, ...]:
         """Every positional parameter (what ``jax.jvp`` and ``jax.vjp`` differentiate)."""
@@ -84,14 +85,14 @@ class JvpFunction(_Generated):
 
     def _build(self, objects: tuple = ()) -> tuple[Callable, str, tuple[tuple[int, str], ...]]:
         if objects:  # primals holding objects: code for their structure
-            found = self._by_structure.get(objects) if hasattr(self, "_by_structure") else None
+            found = self._by_structure.get(objects)
             if found is None or not found[3].holds():
                 wrt = self._positional() if self._wrt is None else self._wrt
                 made = self._transform(wrt, mode="fwd", with_value=True, objects=objects)
                 names = made.kwonly[:len(made.positions)]
                 found = (made.fn, made.source,
                          tuple(zip(made.positions, names, strict=True)), made)
-                self.__dict__.setdefault("_by_structure", {})[objects] = found
+                self._by_structure[objects] = found
             self._built = found[:3]
             return self._built
         if self._built is None:
