@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import linecache
-import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from srcgrad import objects
+from srcgrad import emit, objects
 from srcgrad.errors import Location, SrcGradError
 from srcgrad.pipeline import Wrt, transform
 
@@ -229,7 +227,7 @@ class GradFunction:
         except Exception as exc:
             if type(exc).__name__ not in _TRACER_ERRORS:
                 raise
-            where = _user_line(exc, self.__wrapped__)
+            where = emit.origin_of(exc)
         raise SrcGradError(
             "with jit=True, a condition or a loop bound cannot depend on array values",
             where, hint="use np.where for an elementwise choice, or call without jit=True "
@@ -336,27 +334,6 @@ def _structures(params: tuple[str, ...], args: tuple, kwargs: dict, fn: Callable
 
 _TRACER_ERRORS = {"TracerBoolConversionError", "ConcretizationTypeError",
                   "TracerIntegerConversionError"}
-
-
-def _user_line(exc: BaseException, fn: Callable):
-    """The user's line behind the generated line that raised ``exc`` (from its comment)."""
-    tb = exc.__traceback__
-    found = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.startswith("<srcgrad"):
-            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
-        tb = tb.tb_next
-    if found is None:
-        return None
-    lines = linecache.getlines(found[0])
-    for k in range(min(found[1], len(lines)) - 1, -1, -1):
-        m = re.match(r"\s*# (?:\S+\(\) )?L(\d+): ", lines[k])
-        if m:
-            filename = inspect.getsourcefile(fn) or "<unknown>"
-            lineno = int(m.group(1))
-            text = linecache.getline(filename, lineno).rstrip("\n")
-            return Location(filename, lineno, len(text) - len(text.lstrip()), text)
-    return None
 
 
 def _check_real(fn: Callable, positions: tuple[int, ...], args: tuple, out: Any,

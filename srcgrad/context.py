@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srcgrad.naming import Namer
-from srcgrad.objects import Shape, StructureError, describe, is_object
+from srcgrad.objects import Guard
 from srcgrad.rules import RuleTable
 from srcgrad.rules.calls import CallTable
 
@@ -42,28 +42,6 @@ class Transformed:
         return all(g.holds() for g in self.guards)
 
 
-@dataclass(frozen=True, eq=False)
-class Guard:
-    """An object the generated code reaches by name from outside (a module-level model or
-    loss): the code is good while it has ``shape``. ``holder[key]`` for a module global (it
-    may be rebound), else ``key`` itself."""
-
-    holder: dict | None
-    key: Any
-    shape: Shape
-
-    def holds(self) -> bool:
-        now = describe_or_none(self.key if self.holder is None else self.holder.get(self.key))
-        return now is self.shape or now == self.shape  # (a module's is cached: the same)
-
-
-def describe_or_none(obj: Any) -> Shape | None:
-    try:
-        return describe(obj) if is_object(obj) else None
-    except StructureError:
-        return None
-
-
 #: ``derive(fn, mode)``: the code generated for ``fn`` (``mode`` ``"vjp"`` or ``"fwd"``, every
 #: positional parameter differentiated) on the backend of the transformation asking.
 Derive = Callable[[Callable, str], Transformed]
@@ -75,15 +53,15 @@ def _no_derive(fn: Callable, mode: str) -> Transformed:
 
 @dataclass
 class PassContext:
-    """What every pass reads: rules, recognized calls, names, constants to bind, the backend,
-    and ``derive`` for code generated for another function."""
+    """What the passes share: the rule table normalize starts from, the recognized calls, the
+    namer, the backend, and ``derive`` for code generated for another function. Nothing is
+    handed on through it: what normalize finds out (rules it adds, values to bind, objects
+    reached from outside) goes into the :class:`~srcgrad.ir.CoreFunction` it returns."""
 
     rules: RuleTable
     calls: CallTable
     namer: Namer
     alias: str = "np"
-    bindings: dict[str, Any] = field(default_factory=dict)
     stack: list[Any] = field(default_factory=list)
     backend: str = "numpy"
     derive: Derive = _no_derive
-    guards: list[Guard] = field(default_factory=list)  # objects reached from outside

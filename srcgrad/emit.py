@@ -2,7 +2,9 @@
 
 Each block of statements is headed by a comment quoting the user statement it comes from
 (``# L12: y = np.sin(x @ w)``); the backward sweep quotes them again, in reverse order. The
-source is registered with :mod:`linecache`, so tracebacks and pdb show generated lines.
+source is registered with :mod:`linecache`, so tracebacks and pdb show generated lines, and
+each generated line knows the user statement it computes (:func:`origin_of`, for errors raised
+while the generated code runs).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import libcst as cst
 
+from srcgrad.errors import Location
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Jump, Origin, Program
 from srcgrad.printer import code
 
@@ -32,9 +35,20 @@ def _comment(origin: Origin, filename: str = "") -> str:
     return f"# {where}L{origin.loc.lineno}: {text}"
 
 
-def _statement(g: GNode, comments: list[str], indent: str, out: list[str],
+class _Lines(list):
+    """Lines of generated source, with the user statement each block of them computes:
+    ``heads[k]`` for the block whose heading comment is line ``k`` (from 1)."""
+
+    def __init__(self, first: str):
+        super().__init__([first])
+        self.heads: dict[int, Location] = {}
+
+
+def _statement(g: GNode, comments: list[str], indent: str, out: _Lines,
                filename: str = "") -> None:
     out += [indent + c for c in comments]
+    if comments and not comments[-1].startswith("# ----"):
+        out.heads[len(out)] = g.origin.loc
     if isinstance(g, Jump):
         out.append(indent + g.kind)
     elif isinstance(g, GIf):
@@ -79,7 +93,7 @@ def _is_count(g: Gen) -> bool:
 _INDENT = "    "
 
 
-def _block(gens: tuple[GNode, ...], indent: str, out: list[str], banner: str | None = None,
+def _block(gens: tuple[GNode, ...], indent: str, out: _Lines, banner: str | None = None,
            previous: Origin | None = None, filename: str = "") -> None:
     """Statements of one block; a comment quotes the user statement of each group of them
     (once per group: a branch or loop is quoted unless the statements just before it come
@@ -99,10 +113,16 @@ def _block(gens: tuple[GNode, ...], indent: str, out: list[str], banner: str | N
 
 def emit(program: Program) -> str:
     """The source text of ``program`` as a ``def``."""
+    return emit_with_origins(program)[0]
+
+
+def emit_with_origins(program: Program) -> tuple[str, dict[int, Location]]:
+    """The source text of ``program`` as a ``def``, and the user statement behind each block of
+    its lines: ``{line of the block's heading comment: location}`` (lines from 1)."""
     params = [p for p in program.params if p not in program.kwonly]
     if program.kwonly:
         params += ["*", *program.kwonly]
-    out = [f"def {program.name}({', '.join(params)}):"]
+    out = _Lines(f"def {program.name}({', '.join(params)}):")
     if program.docstring:
         out.append(f'{_INDENT}"""{program.docstring}"""')
     if program.forward:
@@ -112,19 +132,40 @@ def emit(program: Program) -> str:
     rets = program.returns
     value = code(rets[0]) if len(rets) == 1 else ", ".join(code(r) for r in rets)
     out.append(f"{_INDENT}return {value}")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n", out.heads
 
 
 _counter = itertools.count(1)
 
 
-def compile_function(source: str, name: str, namespace: Mapping[str, Any]) -> Callable:
+_ORIGINS = "__srcgrad_origins__"   # generated code's global: where its lines come from
+
+
+def compile_function(source: str, name: str, namespace: Mapping[str, Any],
+                     origins: Mapping[int, Location] | None = None) -> Callable:
     """Compile generated ``source`` defining ``name`` into a function whose globals are
-    ``namespace``; its lines show up in tracebacks and debuggers."""
+    ``namespace``; its lines show up in tracebacks and debuggers, and ``origins`` (from
+    :func:`emit_with_origins`) tells :func:`origin_of` the user statement behind each."""
     filename = f"<srcgrad {name} #{next(_counter)}>"
     compiled = compile(source, filename, "exec")
     globs = dict(namespace)
+    globs[_ORIGINS] = dict(origins or {})
     exec(compiled, globs)  # noqa: S102 - code generated from the user's own source only
     lines = source.splitlines(keepends=True)
     linecache.cache[filename] = (len(source), None, lines, filename)
     return globs[name]
+
+
+def origin_of(exc: BaseException) -> Location | None:
+    """The user statement behind the innermost line of generated code in ``exc``'s traceback
+    (None: it was raised outside generated code, or from a line no statement heads)."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        heads = tb.tb_frame.f_globals.get(_ORIGINS)
+        if heads is not None and tb.tb_frame.f_code.co_filename.startswith("<srcgrad"):
+            found = heads, tb.tb_lineno
+        tb = tb.tb_next
+    if found is None:
+        return None
+    heads, line = found
+    return next((heads[k] for k in range(line, 0, -1) if k in heads), None)

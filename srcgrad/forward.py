@@ -77,7 +77,7 @@ class _Forward:
         return out
 
     def _active_ops(self, s: Stmt) -> list[int]:
-        return [i for i in diff_operands(s, self.ctx.rules)
+        return [i for i in diff_operands(s, self.fn.rules)
                 if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
 
     def stmt(self, s: Stmt) -> list[Gen]:
@@ -137,7 +137,7 @@ class _Forward:
         carries none); what it returns is the output's tangent."""
         low = s.custom.tangent
         if low is None:
-            raise undefined(self.ctx.rules[s.prim].jvp[ops[0]], s, "tangent")
+            raise undefined(self.fn.rules[s.prim].jvp[ops[0]], s, "tangent")
         t, origin = s.target, s.origin
         out: list[GNode] = []
         value = t
@@ -160,7 +160,7 @@ class _Forward:
 
     def _tangent(self, s: Stmt, ops: list[int], out: str) -> cst.BaseExpression:
         """The sum of the jvps of ``s``'s active operands, its output named ``out``."""
-        rule = self.ctx.rules[s.prim]
+        rule = self.fn.rules[s.prim]
         if rule.joint:  # np.stack([a_dot, zero_grad(b)]): one call on the tangents
             tangents = tuple(Var(self.dot(a.name)) if i in ops else
                              Lit(call_of("zero_grad", atom_node(a)), atom_uses(a))

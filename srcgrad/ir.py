@@ -13,12 +13,15 @@ needs of it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
 from srcgrad.errors import Location
-from srcgrad.objects import Shape
+from srcgrad.objects import Guard, Shape
+from srcgrad.rules import DEFAULT_RULES, RuleTable
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,12 @@ class ObjectParam:
 
 @dataclass(frozen=True)
 class CoreFunction:
-    """A normalized function: parameters, statements, and the atom it returns."""
+    """A normalized function: parameters, statements, and the atom it returns, with all that
+    the later passes need to read them: ``rules``, the table its primitives are found in (the
+    default table and the rules normalize made for generated functions it inlined);
+    ``bindings``, the values from outside the function that its atoms name (the generated code
+    is compiled with them); ``guards``, the objects it reaches from outside, whose structure it
+    assumes."""
 
     name: str
     params: tuple[str, ...]
@@ -252,6 +260,9 @@ class CoreFunction:
     lists: frozenset[str] = frozenset()   # variables holding lists built with ``append``
     arrays: frozenset[str] = frozenset()  # variables assigned by index (``y[i] = v``)
     objects: tuple[ObjectParam, ...] = ()  # parameters that receive objects, by their leaves
+    rules: RuleTable = field(default_factory=lambda: DEFAULT_RULES, compare=False)
+    bindings: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    guards: tuple[Guard, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -315,3 +315,25 @@ def call_method(shape: Shape) -> Callable | None:
     else:
         found = method(shape, "__call__")
     return found if inspect.isfunction(found) else None
+
+
+@dataclass(frozen=True, eq=False)
+class Guard:
+    """An object the generated code reaches by name from outside (a module-level model or
+    loss): the code is good while it has ``shape``. ``holder[key]`` for a module global (it
+    may be rebound), else ``key`` itself."""
+
+    holder: dict | None
+    key: Any
+    shape: Shape
+
+    def holds(self) -> bool:
+        now = describe_or_none(self.key if self.holder is None else self.holder.get(self.key))
+        return now is self.shape or now == self.shape  # (a module's is cached: the same)
+
+
+def describe_or_none(obj: Any) -> Shape | None:
+    try:
+        return describe(obj) if is_object(obj) else None
+    except StructureError:
+        return None

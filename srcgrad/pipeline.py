@@ -104,6 +104,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         ctx = PassContext(DEFAULT_RULES, _CALLS, Namer(user), alias=_alias(parsed.namespace),
                           backend=backend, derive=functools.partial(_derive, backend=backend))
         core = normalize(parsed, ctx, fn, dict(objects))
+        ctx = replace(ctx, rules=core.rules)   # the later passes look primitives up there
         signature = boundary.signature(core)
         where = parsed.loc(parsed.node)
         names, single = _resolve_wrt(fn, signature, wrt, where)
@@ -112,13 +113,13 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
                                where, hint="use jvp with a tangent shaped like the object's "
                                "gradient")
         leaves = boundary.expand(core, names, mode, where)
-        act = analyze.activity(core, leaves, ctx.rules)
+        act = analyze.activity(core, leaves, core.rules)
         assumed: list[tuple[dict, str]] = []
         scalar_names: frozenset[str] = frozenset()
         if scalars:
             scalar_names = analyze.scalar_values(
-                core, ctx.rules, lambda lit: _global_number(lit, ctx.bindings, assumed))
-        shapes = analyze.ShapeClasses(core, ctx.rules, scalar_names)
+                core, core.rules, lambda lit: _global_number(lit, core.bindings, assumed))
+        shapes = analyze.ShapeClasses(core, core.rules, scalar_names)
         if mode == "fwd":
             program = forward.forward(core, leaves, act, shapes, ctx, with_value=with_value,
                                       seeded=seeded)
@@ -139,7 +140,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
             program = boundary.read_tangents(program, core, names, ctx.namer,
                                              Origin(where, "tangents"))
         readers: tuple = ()
-        if jit and any(any(True for _ in leaves_of(g.shape)) for g in ctx.guards):
+        if jit and any(any(True for _ in leaves_of(g.shape)) for g in core.guards):
             raise SrcGradError(
                 "with jit=True, the arrays of an object reached from outside the function "
                 "would be read once, when jax traces the code", where,
@@ -149,10 +150,10 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         else:
             program = boundary.read_leaves(program, core, Origin(where, "the arrays the "
                                                                         "objects passed in hold"))
-        text = emit.emit(program)
+        text, origins = emit.emit_with_origins(program)
         be = get_backend(backend, jit)
-        namespace = {**be.namespace(ctx.alias), **ctx.bindings}
-        generated = emit.compile_function(text, program.name, namespace)
+        namespace = {**be.namespace(ctx.alias), **core.bindings}
+        generated = emit.compile_function(text, program.name, namespace, origins)
         generated.__defaults__ = getattr(fn, "__defaults__", None)
         generated.__kwdefaults__ = getattr(fn, "__kwdefaults__", None)
         generated.__srcgrad_source__ = text
@@ -160,7 +161,7 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         result = Transformed(compiled, text, tuple(signature.index(n) for n in names),
                              program.kwonly,
                              tuple({(id(g), k): (g, k) for g, k in assumed}.values()),
-                             tuple(ctx.guards), readers)
+                             core.guards, readers)
         cache[key] = [result, *(t for t in cache.get(key, ()) if t.guards)][:8]
         return result
 

@@ -846,3 +846,26 @@ def shape_varies_by_iteration(x, w):
 def test_a_shape_reference_is_never_another_iterations_value():
     got = check(shape_varies_by_iteration, (np.abs(V), 0.5), wrt=("x", "w"))
     assert np.shape(got[1]) == ()
+
+
+def test_jit_with_a_branch_in_a_helper_from_another_file_points_at_the_helper(tmp_path):
+    """The line shown is the helper's, in the helper's own file (the generated code inlines
+    it), not the line of that number in the differentiated function's file."""
+    pytest.importorskip("jax")
+    import importlib.util
+    path = tmp_path / "helpers_elsewhere.py"
+    path.write_text("import numpy as np\n\n\n\ndef relu_sum(x):\n"
+                    "    if np.sum(x) > 0:\n        return np.sum(x * x)\n    return 0.0 * np.sum(x)\n")
+    spec = importlib.util.spec_from_file_location("helpers_elsewhere", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    relu_sum = module.relu_sum
+
+    def f(x):
+        return relu_sum(np.sin(x))
+
+    g = srcgrad.grad(f, backend="jax", jit=True)
+    with pytest.raises(srcgrad.SrcGradError, match="cannot depend on array values") as info:
+        g(V)
+    assert info.value.line.strip() == "if np.sum(x) > 0:"
+    assert info.value.filename == str(path) and info.value.lineno == 6

@@ -30,6 +30,7 @@ from srcgrad.normalize.values import (
     _describe,
     _header,
 )
+from srcgrad.objects import Guard
 from srcgrad.parse import ParsedFunction
 from srcgrad.rules.shape import VIEWS
 
@@ -37,6 +38,9 @@ from srcgrad.rules.shape import VIEWS
 class _Base:
     def __init__(self, ctx: PassContext):
         self.ctx = ctx
+        self.rules = ctx.rules   # and the rules made for inlined generated functions
+        self.bindings: dict[str, Any] = {}   # values from outside that atoms name
+        self.guards: list[Guard] = []   # objects reached from outside, with their structure
         self.blocks: list[list[Node]] = [[]]
         self._parsed_cache: dict[int, ParsedFunction] = {}
         self._computed: dict[tuple, Var] = {}

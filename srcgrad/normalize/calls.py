@@ -381,7 +381,7 @@ class _Calls(_Base):
         spec = METHODS.get(name)
         if spec is None:
             service = isinstance(base, Lit) and isinstance(base.node, cst.Name) and \
-                _is_service(self.ctx.bindings.get(base.node.value))
+                _is_service(self.bindings.get(base.node.value))
             if isinstance(base, Var) and base.name in self._opaque_results or service:
                 # a method of an object an opaque call made (rng.standard_normal(3)): itself
                 # an opaque call, refused later only if a differentiated value reaches it
@@ -424,17 +424,17 @@ class _Calls(_Base):
                          "use np.sum(x, axis=0) for an array, or sum() of a list")
 
     def _primitive(self, frame: Frame, node: cst.Call, spec: CallSpec, args, kwargs, hint):
-        rule = self.ctx.rules[spec.rule]
+        rule = self.rules[spec.rule]
         if spec.form == "seq" and args and isinstance(args[0], Var) and \
                 args[0].name in self.lists and spec.rule in ("stack", "array"):
             name = "stack_list" if spec.rule == "stack" else "array_list"
-            return self._bind_primitive(frame, node, self.ctx.rules[name], None, args,
+            return self._bind_primitive(frame, node, self.rules[name], None, args,
                                         kwargs, hint)
         if spec.form == "seq" and args and isinstance(args[0], Pack):
             operands = [self.materialize(frame, v, node) for v in args[0].items]
             args = args[1:]
         elif spec.form == "seq" and spec.rule == "array":
-            rule = self.ctx.rules["copy"]
+            rule = self.rules["copy"]
             operands, args = [self.materialize(frame, args[0], node)] if args else [], args[1:]
         elif spec.form == "seq":
             raise self.error(frame, node, f"{rule.name} needs a literal list of arrays here",

@@ -13,7 +13,6 @@ import libcst as cst
 import numpy as np
 
 from srcgrad import naming, objects
-from srcgrad.context import Guard
 from srcgrad.cstwalk import visit
 from srcgrad.ir import (
     If,
@@ -51,6 +50,7 @@ from srcgrad.normalize.values import (
     _target_names,
     gens_of,
 )
+from srcgrad.objects import Guard
 from srcgrad.parse import ParsedFunction
 from srcgrad.printer import code
 from srcgrad.rules.calls import METHODS, PROPERTIES, CallSpec, is_array_module
@@ -252,10 +252,10 @@ class _Expressions(_Base):
             raise self.error(frame, node, f"cannot read {name}: {err}") from None
         if name not in parsed.closure and parsed.globals.get(name) is found:
             root = self._live_global(parsed.globals, name, found)
-            self.ctx.guards.append(Guard(parsed.globals, name, shape))
+            self.guards.append(Guard(parsed.globals, name, shape))
         else:
             root = self._bind_object(found, node)
-            self.ctx.guards.append(Guard(None, found, shape))
+            self.guards.append(Guard(None, found, shape))
         text = code(root.node)
         leaves = {path: Lit(cst.parse_expression(objects.reader(text, shape, path)))
                   for path, _ in objects.leaves(shape)}
@@ -268,10 +268,10 @@ class _Expressions(_Base):
 
     def _live_global(self, globs, name: str, value: Any) -> Lit:
         """A module-level value, read from the module at every call (never a stale copy)."""
-        dict_name = next((k for k, v in self.ctx.bindings.items() if v is globs), None)
+        dict_name = next((k for k, v in self.bindings.items() if v is globs), None)
         if dict_name is None:
             dict_name = self.ctx.namer.fresh("module_globals")
-            self.ctx.bindings[dict_name] = globs
+            self.bindings[dict_name] = globs
         node = cst.Subscript(cst.Name(dict_name), [cst.SubscriptElement(cst.Index(
             cst.SimpleString(f'"{name}"')))])
         # Not marked scalar even if it is a number now: it may be rebound to an array later.
@@ -306,13 +306,13 @@ class _Expressions(_Base):
         """A name in the generated namespace for a constant the user's code refers to."""
         if isinstance(node, cst.Name) and getattr(builtins, node.value, None) is obj:
             return Lit(cst.Name(node.value))  # print, int, range: no binding needed
-        for name, bound in self.ctx.bindings.items():
+        for name, bound in self.bindings.items():
             if bound is obj:
                 return Lit(cst.Name(name))
         base = node.value if isinstance(node, cst.Name) else \
             node.attr.value if isinstance(node, cst.Attribute) else "const"
         name = self.ctx.namer.fresh(base if base.isidentifier() else "const")
-        self.ctx.bindings[name] = obj
+        self.bindings[name] = obj
         return Lit(cst.Name(name))
 
     def _expr_Attribute(self, frame: Frame, node: cst.Attribute, hint):

@@ -140,7 +140,7 @@ class _Inline(_Base):
         if rule_name is None:  # one primitive per function, named after it
             base = name if name.isidentifier() else "custom"
             rule_name, k = base, 2
-            while rule_name in self.ctx.rules:
+            while rule_name in self.rules:
                 rule_name, k = f"{base}_{k}", k + 1
             self._custom_names[id(fn)] = rule_name
         return self._custom_stmt(frame, Rule(rule_name, custom.value, jvp, vjp), operands,
@@ -180,7 +180,7 @@ class _Inline(_Base):
                      info: Custom, hint) -> Var:
         """``target = value``, a statement of ``rule`` (registered here) whose derivatives
         ``info`` gives."""
-        self.ctx.rules = self.ctx.rules.with_rules(rule)
+        self.rules = self.rules.with_rules(rule)
         target = self._target(frame, hint)
         if target in self._targets:
             self._forget()

@@ -74,7 +74,7 @@ class _Statements(_Base):
                        if p.name.value not in shapes)
         return CoreFunction(parsed.name, tuple(core_params), tuple(self.blocks[0]), result,
                             origin, kwonly, frozenset(self.lists), frozenset(self.arrays),
-                            tuple(received))
+                            tuple(received), self.rules, dict(self.bindings), tuple(self.guards))
 
     def _object_param(self, name: str, shape: objects.Shape) -> Obj:
         """The object parameter ``name``: one variable per leaf, named after its path
@@ -438,7 +438,7 @@ class _Statements(_Base):
     def _fresh(self, stmt: Stmt) -> bool:
         """Whether ``stmt`` makes a new array (not a view of, or a name for, another one)."""
         if stmt.prim == "call":
-            obj = self.ctx.bindings.get(_dotted(stmt.args[0].node)) if isinstance(
+            obj = self.bindings.get(_dotted(stmt.args[0].node)) if isinstance(
                 stmt.args[0], Lit) else None
             return any(obj is getattr(np, n, None) for n in _CONSTRUCTORS)
         return stmt.prim not in VIEWS

@@ -218,8 +218,8 @@ class _Statements:
             st.drop(t)  # (an adjoint of zeros: the statement's adjoint code would add zeros)
             return self._kept(s, t, st)
         cond = st.when.get(t)  # d_t is zero unless cond: its adjoint code runs under it
-        rule = self.ctx.rules[s.prim]
-        ops = [(i, s.args[i].name) for i in diff_operands(s, self.ctx.rules)
+        rule = self.fn.rules[s.prim]
+        ops = [(i, s.args[i].name) for i in diff_operands(s, self.fn.rules)
                if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
         ops.sort(key=lambda p: p[1] == t)  # the adjoint of the old value of t comes last
         out: list[GNode] = []
