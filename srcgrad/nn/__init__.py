@@ -4,16 +4,13 @@ adjoints (no tape): ``Module``, ``Parameter``, ``Sequential``, ``Linear``, ``ReL
 ``srcgrad.nn.init`` the initialisations."""
 
 from srcgrad.nn import functional, init
+from srcgrad.nn.attention import MultiheadAttention
+from srcgrad.nn.conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from srcgrad.nn.layers import (
     ELU,
     GELU,
-    LSTM,
-    RNN,
-    AvgPool2d,
     BatchNorm1d,
     Bilinear,
-    Conv1d,
-    Conv2d,
     Dropout,
     Embedding,
     Flatten,
@@ -22,8 +19,6 @@ from srcgrad.nn.layers import (
     LeakyReLU,
     Linear,
     LogSoftmax,
-    MaxPool2d,
-    MultiheadAttention,
     ReLU,
     Sigmoid,
     SiLU,
@@ -43,6 +38,7 @@ from srcgrad.nn.loss import (
     SmoothL1Loss,
 )
 from srcgrad.nn.module import Module, ModuleDict, ModuleList, Parameter, Sequential
+from srcgrad.nn.recurrent import LSTM, RNN
 
 __all__ = ["AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "Bilinear", "Conv1d",
            "Conv2d", "CrossEntropyLoss", "MaxPool2d", "MultiheadAttention",
