@@ -73,6 +73,14 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
                               if isinstance(s.args[i], Var))
         if len(useful) == size:
             break
+    for a in outputs:
+        if isinstance(a, Lit) and a.holds & varied:
+            raise SrcGradError(
+                f"{fn.name} returns a container of values that carry a derivative as one of "
+                "its outputs; srcgrad differentiates outputs that are arrays or numbers",
+                fn.result_origin.loc, hint="return its arrays as separate outputs; if it only "
+                "reports on the computation, pass has_aux=True to grad (then it is returned "
+                "undifferentiated)")
     result = Activity(frozenset(varied), frozenset(useful))
     for s in stmts:
         if s.prim == "call" and _reads_varied(s, varied):

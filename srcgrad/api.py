@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from srcgrad import emit, objects
+from srcgrad import objects
 from srcgrad.errors import Location, SrcGradError
 from srcgrad.pipeline import Wrt, transform
 
@@ -26,7 +26,9 @@ class GradFunction:
     """
 
     def __init__(self, fn: Callable, wrt: Wrt, *, with_value: bool, backend: str, jit: bool,
-                 source: str | None):
+                 source: str | None, has_aux: bool = False,
+                 static_argnums: int | Sequence[int] = (),
+                 static_argnames: str | Sequence[str] = ()):
         fn, self._self = _unbound(fn)
         if self._self is not None:  # a method: its object is the first argument
             wrt = _shifted(wrt)
@@ -34,7 +36,7 @@ class GradFunction:
         self.__name__ = f"grad_{getattr(fn, '__name__', 'f')}"
         self.__doc__ = getattr(fn, "__doc__", None)
         self._options = dict(wrt=wrt, with_value=with_value, backend=backend, jit=jit,
-                             source=source)
+                             source=source, has_aux=has_aux)
         self._fn: Callable | None = None
         self._source = ""
         self._generic: tuple[Callable, str] | None = None
@@ -44,6 +46,8 @@ class GradFunction:
         self._wrt_positions: tuple[int, ...] = ()
         self._wrt_names: tuple[tuple[str, int], ...] = ()
         self._params = _parameters(fn)
+        self._static = _static_names(fn, self._params, static_argnums, static_argnames,
+                                     self._self is not None, jit)
         self._by_structure: dict[tuple, Callable] = {}  # code per structure of the objects
         self._guards: dict[Callable, Any] = {}  # code -> what it was made from (its guards)
 
@@ -53,6 +57,8 @@ class GradFunction:
                              objects=objects)
             fn, source, self._wrt_positions, assumed = (made.fn, made.source, made.positions,
                                                         made.assumed)
+            if self._static:
+                fn = fn.with_static(self._static)
             self._guards[fn] = made
             params = list(inspect.signature(self.__wrapped__).parameters)
             self._wrt_names = tuple((params[i], i) for i in self._wrt_positions)
@@ -104,16 +110,19 @@ class GradFunction:
                                  leaf_params=True)
             except SrcGradError as err:
                 raise err.with_traceback(None) from None
+            if self._static:
+                made = dataclasses.replace(made, fn=made.fn.with_static(self._static))
             self._by_structure[("jit", found)] = made
             self._wrt_positions = made.positions
         self._fn, self._source = made.fn, made.source
         bound = inspect.signature(self.__wrapped__).bind(*args, **kwargs).arguments
         leaves = [objects.walk(bound[name], how) for name, how in made.readers]
-        out = self._traced(made.fn, tuple(leaves), {})
+        out = made.fn(*leaves)
         shapes = dict(found)
         wrt = self._options["wrt"]
         single = isinstance(wrt, (int, str))
-        grads = out[1] if self._options["with_value"] else out
+        with_value, has_aux = self._options["with_value"], self._options["has_aux"]
+        grads = out[1] if with_value else out[0] if has_aux else out
         grads = [grads] if single else list(grads)
         params = self._params
         for k, i in enumerate(made.positions):
@@ -126,7 +135,7 @@ class GradFunction:
                 grads[k] = {objects.key(path): grads[k][objects.key(path)]
                             for path, leaf in objects.leaves(shape) if leaf.diff}
         grads = grads[0] if single else tuple(grads)
-        return (out[0], grads) if self._options["with_value"] else grads
+        return (out[0], grads) if with_value else (grads, out[1]) if has_aux else grads
 
     def _eager(self, args: tuple, kwargs: dict, err: Exception) -> None:
         """Where generated code raised ``err``: the function run as it is, and its own error
@@ -189,8 +198,6 @@ class GradFunction:
         assert self._generic is not None
         fn = self._generic[0]
         self._fn, self._source = self._generic
-        if self._options["jit"]:
-            return self._traced(fn, args, kwargs)
         for i in self._wrt_positions:
             if i < len(args) and not _is_float_like(args[i]):
                 _reject_wrt(self.__wrapped__, i, args[i])
@@ -198,6 +205,8 @@ class GradFunction:
             for name, i in self._wrt_names:
                 if name in kwargs and not _is_float_like(kwargs[name]):
                     _reject_wrt(self.__wrapped__, i, kwargs[name])
+        if self._options["jit"]:
+            return fn(*args, **kwargs)
         try:
             out = fn(*args, **kwargs)
         except SrcGradError:
@@ -206,7 +215,8 @@ class GradFunction:
             self._eager(args, kwargs, err)
             raise
         _check_real(self.__wrapped__, self._wrt_positions, args, out,
-                    self._options["with_value"], isinstance(self._options["wrt"], (int, str)))
+                    self._options["with_value"], isinstance(self._options["wrt"], (int, str)),
+                    self._options["has_aux"])
         return out
 
     def _ieee(self, args: tuple) -> Any:
@@ -217,21 +227,7 @@ class GradFunction:
             self._build()
         assert self._generic is not None
         out = self._generic[0](*(np.float64(a) if type(a) is float else a for a in args))
-        return tuple(float(v) for v in out) if isinstance(out, tuple) else float(out)
-
-    def _traced(self, fn: Callable, args: tuple, kwargs: dict) -> Any:
-        """Call the jit-compiled code; a branch or loop on traced values becomes a located
-        error instead of JAX's."""
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            if type(exc).__name__ not in _TRACER_ERRORS:
-                raise
-            where = emit.origin_of(exc)
-        raise SrcGradError(
-            "with jit=True, a condition or a loop bound cannot depend on array values",
-            where, hint="use np.where for an elementwise choice, or call without jit=True "
-            "(jax then runs the branches and loops as Python)")
+        return _as_floats(out)
 
     def source_for(self, *args: Any, **kwargs: Any) -> str:
         """The generated source a call with these arguments runs (for the structure of the
@@ -332,16 +328,19 @@ def _structures(params: tuple[str, ...], args: tuple, kwargs: dict, fn: Callable
     return tuple(sorted(found, key=lambda item: params.index(item[0])))
 
 
-_TRACER_ERRORS = {"TracerBoolConversionError", "ConcretizationTypeError",
-                  "TracerIntegerConversionError"}
+def _as_floats(out: Any) -> Any:
+    """``out`` with its NumPy scalars as Python floats, in the tuples that hold them."""
+    if isinstance(out, tuple):
+        return tuple(_as_floats(v) for v in out)
+    return float(out) if isinstance(out, np.floating) else out
 
 
 def _check_real(fn: Callable, positions: tuple[int, ...], args: tuple, out: Any,
-                with_value: bool, single: bool) -> None:
+                with_value: bool, single: bool, has_aux: bool = False) -> None:
     """Refuse a complex gradient of a real array argument: srcgrad's rules do not follow one
     convention for complex intermediate values yet (JAX's gives a real gradient there), so such
     a number would be wrong."""
-    grads = out[1] if with_value else out
+    grads = out[1] if with_value else out[0] if has_aux else out
     grads = (grads,) if single else grads
     for i, g in zip(positions, grads, strict=False):
         if i < len(args) and _is_complex(g) and not _is_complex(args[i]) and \
@@ -387,26 +386,82 @@ def _reject_wrt(fn: Callable, i: int, value: Any) -> None:
     )
 
 
-def grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "numpy", jit: bool = False,
+def grad(fn: Callable | None = None, wrt: Wrt = 0, *, argnums: int | Sequence[int] | None = None,
+         has_aux: bool = False, backend: str = "numpy", jit: bool = False,
+         static_argnums: int | Sequence[int] = (), static_argnames: str | Sequence[str] = (),
          source: str | None = None) -> Any:
     """The gradient of scalar-valued ``fn`` with respect to the parameter(s) ``wrt``.
 
     ``wrt`` is a parameter index or name, or a tuple of them (then a tuple of gradients is
-    returned). Each gradient has the structure of its argument. Usable as ``@grad`` and
-    ``@grad(wrt=("w1", "w2"))``. ``source`` supplies the text of a function defined where its
-    source cannot be read (a REPL, ``exec``).
+    returned); ``argnums`` is JAX's spelling of it, with indices only. Each gradient has the
+    structure of its argument. With ``has_aux``, ``fn`` returns ``(output, aux)``, and the
+    gradient function returns ``(gradient, aux)``, ``aux`` undifferentiated. With ``jit=True``
+    (``backend="jax"``), Python ints, bools, strings and None passed in are static (each new
+    value compiles again), and so are the parameters ``static_argnums`` and
+    ``static_argnames`` name. Usable as ``@grad`` and ``@grad(wrt=("w1", "w2"))``. ``source``
+    supplies the text of a function defined where its source cannot be read (a REPL,
+    ``exec``).
     """
+    wrt = _argnums(wrt, argnums)
+    options = dict(has_aux=has_aux, backend=backend, jit=jit, static_argnums=static_argnums,
+                   static_argnames=static_argnames, source=source)
     if fn is None:
-        return lambda f: grad(f, wrt, backend=backend, jit=jit, source=source)
-    return GradFunction(fn, wrt, with_value=False, backend=backend, jit=jit, source=source)
+        return lambda f: GradFunction(f, wrt, with_value=False, **options)
+    return GradFunction(fn, wrt, with_value=False, **options)
 
 
-def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "numpy",
-                   jit: bool = False, source: str | None = None) -> Any:
-    """Like :func:`grad`, but the generated function returns ``(value, gradient)``."""
+def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, *,
+                   argnums: int | Sequence[int] | None = None, has_aux: bool = False,
+                   backend: str = "numpy", jit: bool = False,
+                   static_argnums: int | Sequence[int] = (),
+                   static_argnames: str | Sequence[str] = (), source: str | None = None) -> Any:
+    """Like :func:`grad`, but the generated function returns ``(value, gradient)`` (with
+    ``has_aux``: ``((value, aux), gradient)``, as JAX's)."""
+    wrt = _argnums(wrt, argnums)
+    options = dict(has_aux=has_aux, backend=backend, jit=jit, static_argnums=static_argnums,
+                   static_argnames=static_argnames, source=source)
     if fn is None:
-        return lambda f: value_and_grad(f, wrt, backend=backend, jit=jit, source=source)
-    return GradFunction(fn, wrt, with_value=True, backend=backend, jit=jit, source=source)
+        return lambda f: GradFunction(f, wrt, with_value=True, **options)
+    return GradFunction(fn, wrt, with_value=True, **options)
+
+
+def _argnums(wrt: Wrt, argnums: int | Sequence[int] | None) -> Wrt:
+    """``wrt`` given as JAX's ``argnums``: parameter indices."""
+    if argnums is None:
+        return wrt
+    if wrt != 0:
+        raise SrcGradError("give wrt or argnums, not both", hint="argnums=(0, 1) is "
+                           "wrt=(0, 1): parameter indices; wrt also takes names")
+    if isinstance(argnums, bool) or not (isinstance(argnums, int) or isinstance(
+            argnums, (tuple, list)) and all(isinstance(i, int) and not isinstance(i, bool)
+                                            for i in argnums)):
+        raise SrcGradError(f"argnums must be an int or a tuple of ints, not {argnums!r}",
+                           hint="use wrt= to name parameters")
+    return tuple(argnums) if isinstance(argnums, list) else argnums
+
+
+def _static_names(fn: Callable, params: tuple[str, ...], argnums: int | Sequence[int],
+                  argnames: str | Sequence[str], method: bool, jit: bool) -> tuple[str, ...]:
+    """The parameters ``static_argnums`` and ``static_argnames`` name (for ``jax.jit``)."""
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    names = (argnames,) if isinstance(argnames, str) else tuple(argnames)
+    if not (nums or names):
+        return ()
+    if not jit:
+        raise SrcGradError("static_argnums and static_argnames are for jit=True",
+                           hint="pass jit=True (with backend='jax'), or leave them out: "
+                           "without jit every argument is a value")
+    found = []
+    for i in nums:
+        k = i + 1 if method and i >= 0 else i
+        if not -len(params) <= k < len(params):
+            raise SrcGradError(f"static_argnums: {fn.__name__} has no parameter {i}")
+        found.append(params[k])
+    for name in names:
+        if name not in params:
+            raise SrcGradError(f"static_argnames: {fn.__name__} has no parameter {name!r}")
+        found.append(name)
+    return tuple(dict.fromkeys(found))
 
 
 def show(f: Any, *args: Any, **kwargs: Any) -> None:

@@ -139,6 +139,9 @@ _counter = itertools.count(1)
 
 
 _ORIGINS = "__srcgrad_origins__"   # generated code's global: where its lines come from
+#: the same per file name of generated code (as linecache keeps its lines): code generated from
+#: generated code (a Hessian) is traced back through it to the user's statement
+_HEADS: dict[str, dict[int, Location]] = {}
 
 
 def compile_function(source: str, name: str, namespace: Mapping[str, Any],
@@ -149,7 +152,7 @@ def compile_function(source: str, name: str, namespace: Mapping[str, Any],
     filename = f"<srcgrad {name} #{next(_counter)}>"
     compiled = compile(source, filename, "exec")
     globs = dict(namespace)
-    globs[_ORIGINS] = dict(origins or {})
+    globs[_ORIGINS] = _HEADS[filename] = dict(origins or {})
     exec(compiled, globs)  # noqa: S102 - code generated from the user's own source only
     lines = source.splitlines(keepends=True)
     linecache.cache[filename] = (len(source), None, lines, filename)
@@ -168,4 +171,15 @@ def origin_of(exc: BaseException) -> Location | None:
     if found is None:
         return None
     heads, line = found
+    where = _head(heads, line)
+    while where is not None and where.filename in _HEADS:  # generated from generated code
+        inner = _head(_HEADS[where.filename], where.lineno)
+        if inner is None:
+            break
+        where = inner
+    return where
+
+
+def _head(heads: Mapping[int, Location], line: int) -> Location | None:
+    """The location heading the block of generated code that ``line`` is in."""
     return next((heads[k] for k in range(line, 0, -1) if k in heads), None)

@@ -39,6 +39,9 @@ class Lit:
     node: cst.BaseExpression
     uses: frozenset[str] = frozenset()
     scalar: bool = False   # known to be a Python or NumPy scalar (``x.shape[0]``, ``x.ndim``)
+    # variables whose values it holds as they are (a container of outputs, ``{"h": h}``): a
+    # derivative would flow through it, so it is no output of a derivative's function
+    holds: frozenset[str] = frozenset()
 
     @property
     def is_scalar_number(self) -> bool:

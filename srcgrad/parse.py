@@ -199,11 +199,13 @@ def parse_function(fn: Callable, source: str | None = None) -> ParsedFunction:
     name = code.co_name if code is not None and code.co_name != "<lambda>" else getattr(
         fn, "__name__", "f")
     filename = getattr(getattr(fn, "__code__", None), "co_filename", "<unknown>")
-    if source is None:  # code srcgrad generated: differentiated again
-        source = getattr(fn, "__srcgrad_source__", None)
+    generated = None
+    if source is None:  # code srcgrad generated: differentiated again, under its own file name
+        source = generated = getattr(fn, "__srcgrad_source__", None)
     if source is not None:
         raw_lines, first = source.splitlines(keepends=True), 1
-        filename = f"<source of {name}>"
+        if generated is None:
+            filename = f"<source of {name}>"
     else:
         found = _def_lines(fn)
         if found is not None:

@@ -78,8 +78,8 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
 def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: str = "numpy",
               jit: bool = False, source: str | None = None, scalars: bool = False,
               mode: str = "rev", seeded: bool = False, name: str | None = None,
-              objects: tuple[tuple[str, Shape], ...] = (), leaf_params: bool = False
-              ) -> Transformed:
+              objects: tuple[tuple[str, Shape], ...] = (), leaf_params: bool = False,
+              has_aux: bool = False) -> Transformed:
     """Generate (or fetch from the cache) the gradient function of ``fn`` (``mode="rev"``) or
     its forward-mode derivative, value and tangent (``mode="fwd"``); ``name`` names the
     generated function (``grad_f``, ``jvp_f`` unless given).
@@ -89,11 +89,14 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
     whose arguments are all Python numbers (no broadcasting to undo), and
     :attr:`Transformed.assumed` lists the module-level numbers it assumes stay numbers.
     ``objects`` names the parameters that receive objects (a model), with their structure:
-    the code is generated for that structure (:mod:`srcgrad.objects`).
+    the code is generated for that structure (:mod:`srcgrad.objects`). With ``has_aux``
+    (reverse mode), ``fn`` returns ``(output, aux)`` and the code returns ``aux`` as JAX's
+    ``has_aux`` does: ``(grads, aux)``, or ``((value, aux), grads)`` with the value.
     """
     fn = _generated_code(fn)  # a derivative made by srcgrad: its generated function
     options = (tuple(wrt) if isinstance(wrt, list) else wrt, with_value, backend, jit,
-               source, scalars, mode, seeded, name, objects, leaf_params, custom.version())
+               source, scalars, mode, seeded, name, objects, leaf_params, has_aux,
+               custom.version())
     with _LOCK:
         cache, key = _cached(fn, options)
         for hit in cache.get(key, ()):  # one per structure of the objects read from outside
@@ -113,6 +116,9 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
                                where, hint="use jvp with a tangent shaped like the object's "
                                "gradient")
         leaves = boundary.expand(core, names, mode, where)
+        aux = None
+        if has_aux:
+            core, aux = reverse.split_aux(core)
         act = analyze.activity(core, leaves, core.rules)
         assumed: list[tuple[dict, str]] = []
         scalar_names: frozenset[str] = frozenset()
@@ -127,9 +133,10 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         else:
             program = reverse.reverse(core, leaves, act, shapes, ctx, with_value=with_value,
                                       cotangent=mode == "vjp", gather=functools.partial(
-                                          boundary.gather, core, names, flat=leaf_params))
+                                          boundary.gather, core, names, flat=leaf_params),
+                                      aux=aux)
             if not single:
-                program = _tuple_returns(program, with_value)
+                program = _tuple_returns(program, with_value, aux is not None)
             facts = optimize.Facts(reverse.scalar_adjoints(program, core, shapes, act),
                                    shapes.find, ctx.alias)
         program = replace(program, filename=where.filename)
@@ -201,11 +208,14 @@ def _global_number(lit, bindings: dict, assumed: list) -> bool:
     return True
 
 
-def _tuple_returns(program: Program, with_value: bool) -> Program:
-    """``program`` returning its gradients as one tuple (``with_value``: already a pair)."""
+def _tuple_returns(program: Program, with_value: bool, aux: bool = False) -> Program:
+    """``program`` returning its gradients as one tuple (``with_value``: already a pair;
+    ``aux``: the last return is the auxiliary value, after that tuple)."""
     if with_value:
         return program
-    return replace(program, returns=(cst.Tuple([cst.Element(r) for r in program.returns]),))
+    grads, rest = (program.returns[:-1], program.returns[-1:]) if aux else \
+        (program.returns, ())
+    return replace(program, returns=(cst.Tuple([cst.Element(r) for r in grads]), *rest))
 
 
 def _derive(fn: Callable, mode: str, *, backend: str) -> Transformed:

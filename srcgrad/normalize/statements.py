@@ -35,6 +35,7 @@ from srcgrad.normalize.values import (
     Method,
     Obj,
     Pack,
+    _container_node,
     _dotted,
     _op_text,
     _statement_list,
@@ -232,6 +233,28 @@ class _Statements(_Base):
             return chosen
         return None  # a jump inside: lowered as a branch, whose jumps srcgrad knows
 
+    def _output(self, frame: Frame, node: cst.BaseExpression, hint: str) -> Atom:
+        """One of several outputs (``return loss, {"acc": acc}``): a tuple, list or dict of
+        values becomes an expression building it, which carries no derivative (an auxiliary
+        output; the sweeps refuse one through which a derivative would have to flow)."""
+        value = self.value(frame, node, hint)
+        if not isinstance(value, Pack):
+            return self.materialize(frame, value, node)
+
+        def built(v: Any) -> Lit:
+            if isinstance(v, Pack):
+                items = [built(i) for i in v.items]
+                return Lit(_container_node(v, [i.node for i in items]),
+                           frozenset().union(*(i.uses for i in items)),
+                           holds=frozenset().union(*(i.holds for i in items)))
+            atom = self.materialize(frame, v, node)
+            if isinstance(atom, Var):
+                return Lit(cst.Name(atom.name), frozenset({atom.name}),
+                           holds=frozenset({atom.name}))
+            return atom
+
+        return built(value)
+
     def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Atom | None:
         if isinstance(node, cst.Return) and frame.loops:
             return self._loop_return(frame, node)
@@ -260,7 +283,7 @@ class _Statements(_Base):
                 return self.materialize(frame, value, node.value)
             if parts is not None and not frame.branches:
                 # the differentiated function returns several values: one output each
-                return tuple(self.atom(frame, e, hint=f"out{k}")  # type: ignore[return-value]
+                return tuple(self._output(frame, e, f"out{k}")  # type: ignore[return-value]
                              for k, e in enumerate(parts, 1))
             return self.atom(frame, node.value, hint=frame.return_hint)
         if isinstance(node, cst.Assign):

@@ -20,6 +20,7 @@ before) come from :mod:`srcgrad.analyze`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import libcst as cst
 
@@ -28,7 +29,21 @@ from srcgrad.build import atom_node, call_name, call_of, call_receiver
 from srcgrad.context import PassContext
 from srcgrad.cstwalk import ident
 from srcgrad.errors import SrcGradError
-from srcgrad.ir import CoreFunction, Gen, GNode, Lit, Program, Stmt, Var, gens, walk
+from srcgrad.ir import (
+    Atom,
+    CoreFunction,
+    Gen,
+    GIf,
+    GLoop,
+    GNode,
+    Lit,
+    Program,
+    Stmt,
+    Var,
+    atom_uses,
+    gens,
+    walk,
+)
 from srcgrad.naming import function_name
 from srcgrad.reverse.control import _Control
 from srcgrad.reverse.state import _State
@@ -45,14 +60,45 @@ def _indexed_params(fn: CoreFunction) -> set[str]:
             and s.prim == "getitem" and isinstance(s.args[0], Var) and s.args[0].name in fn.params}
 
 
+def _written(block: tuple[GNode, ...]) -> set[str]:
+    """The names ``block`` of generated code assigns (loop variables included)."""
+    names: set[str] = set()
+    for node in block:
+        if isinstance(node, Gen):
+            if node.target:
+                names.add(node.target)
+        elif isinstance(node, GIf):
+            names |= _written(node.body) | _written(node.orelse)
+        elif isinstance(node, GLoop):
+            names |= _written(node.body)
+            if node.target:
+                names.add(node.target)
+    return names
+
+
+def split_aux(fn: CoreFunction) -> tuple[CoreFunction, Atom]:
+    """``fn``, which returns ``(output, aux)`` (``has_aux=True``), as the function of its
+    output alone, and the atom of ``aux``."""
+    result = fn.result
+    if not isinstance(result, tuple) or len(result) != 2:
+        count = f"{len(result)} values" if isinstance(result, tuple) else "one value"
+        raise SrcGradError(f"has_aux=True needs {fn.name} to return a pair (output, aux); it "
+                           f"returns {count}", fn.result_origin.loc,
+                           hint="return output, aux (several auxiliary values: a tuple or "
+                           "dict of them as aux)")
+    return replace(fn, result=result[0]), result[1]
+
+
 def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: ShapeClasses,
             ctx: PassContext, *, with_value: bool = False, cotangent: bool = False,
-            gather: Callable[[list[cst.BaseExpression]], list[cst.BaseExpression]] | None = None
-            ) -> Program:
+            gather: Callable[[list[cst.BaseExpression]], list[cst.BaseExpression]] | None = None,
+            aux: Atom | None = None) -> Program:
     """The program computing ``fn``'s value (if ``with_value``) and its gradient wrt ``wrt``.
     With ``cotangent``, the output's adjoint is a keyword-only parameter (``d_out``) instead
     of 1: a vector-Jacobian product, for outputs of any shape. ``gather`` makes the
-    gradients returned of those of ``wrt`` (an object's, of its leaves')."""
+    gradients returned of those of ``wrt`` (an object's, of its leaves'). ``aux`` (from
+    :func:`split_aux`) is returned undifferentiated beside the value (``((value, aux),
+    grads)``) or, without it, last (``(*grads, aux)``)."""
     result = fn.result
     if isinstance(result, Lit) and isinstance(result.node, cst.Name) and \
             result.node.value == "None":
@@ -110,10 +156,25 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         returns.append(g)
     if gather is not None:
         returns = gather(returns)
+    written = _written(tuple(backward))
+
+    def at_end(a: Atom, name: str) -> cst.BaseExpression:
+        """``a`` as the forward sweep left it: kept under ``name`` where the backward sweep
+        overwrites what it reads (a loop's variable, restored trip by trip)."""
+        if not atom_uses(a) & written:
+            return atom_node(a)
+        kept = ctx.namer.fresh(name)
+        forward.append(Gen(kept, atom_node(a), fn.result_origin))
+        return ident(kept)
+
     if with_value:
-        value = atom_node(result)
+        value = at_end(result, "value")
+        if aux is not None:
+            value = cst.Tuple([cst.Element(value), cst.Element(at_end(aux, "aux"))])
         grads = returns[0] if len(returns) == 1 else cst.Tuple([cst.Element(r) for r in returns])
         returns = [value, grads]
+    elif aux is not None:
+        returns.append(at_end(aux, "aux"))
     if cotangent:
         kwonly = (*seed_param, *fn.kwonly)
         params = (*(p for p in fn.params if p not in fn.kwonly), *kwonly)

@@ -175,7 +175,22 @@ def set_at(x, index, v):
     if type(x) is np.ndarray and _xp(v) is np:
         x[index] = v
         return x
-    return _xp(x, v).asarray(x).at[index].set(v)
+    xp = _xp(x, v)
+    x = xp.asarray(x)
+    mask = _scalar_under_mask(x, index, v)
+    if mask is not None:  # x[x < 0] = 0: a choice, which jax.jit can trace (.at[] cannot)
+        return xp.where(mask, xp.asarray(v, dtype=x.dtype), x)
+    return x.at[index].set(v)
+
+
+def _scalar_under_mask(x, index, v):
+    """Where ``x[index] = v`` puts one number under a boolean mask of ``x``'s leading
+    dimensions: the mask, shaped to broadcast against ``x``; else None."""
+    dtype = getattr(index, "dtype", None)
+    if dtype is None or dtype.kind != "b" or np.ndim(v) != 0 or \
+            tuple(index.shape) != tuple(x.shape[:index.ndim]):
+        return None
+    return index.reshape(tuple(index.shape) + (1,) * (x.ndim - index.ndim))
 
 
 def zero_at(g, index, copy=False):
@@ -186,7 +201,7 @@ def zero_at(g, index, copy=False):
             g = g.copy()
         g[index] = 0
         return g
-    return _xp(g).asarray(g).at[index].set(0)
+    return set_at(g, index, 0.0)
 
 
 def take_at(g, index):
