@@ -786,7 +786,8 @@ def test_index_assignment_reads_like_the_user_wrote_it():
 def test_jit_with_a_branch_on_array_values_points_at_the_branch():
     pytest.importorskip("jax")
     g = srcgrad.grad(if_else, wrt="x", backend="jax", jit=True)
-    with pytest.raises(srcgrad.SrcGradError, match="cannot depend on the values of traced arrays") as info:
+    with pytest.raises(srcgrad.SrcGradError,
+                       match="cannot depend on the values of traced arrays") as info:
         g(V, W)
     assert info.value.line.strip() == "if np.sum(x) > 0:"
     assert info.value.filename.endswith("test_control_flow.py")
@@ -855,7 +856,8 @@ def test_jit_with_a_branch_in_a_helper_from_another_file_points_at_the_helper(tm
     import importlib.util
     path = tmp_path / "helpers_elsewhere.py"
     path.write_text("import numpy as np\n\n\n\ndef relu_sum(x):\n"
-                    "    if np.sum(x) > 0:\n        return np.sum(x * x)\n    return 0.0 * np.sum(x)\n")
+                    "    if np.sum(x) > 0:\n        return np.sum(x * x)\n"
+                    "    return 0.0 * np.sum(x)\n")
     spec = importlib.util.spec_from_file_location("helpers_elsewhere", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -865,7 +867,8 @@ def test_jit_with_a_branch_in_a_helper_from_another_file_points_at_the_helper(tm
         return relu_sum(np.sin(x))
 
     g = srcgrad.grad(f, backend="jax", jit=True)
-    with pytest.raises(srcgrad.SrcGradError, match="cannot depend on the values of traced arrays") as info:
+    with pytest.raises(srcgrad.SrcGradError,
+                       match="cannot depend on the values of traced arrays") as info:
         g(V)
     assert info.value.line.strip() == "if np.sum(x) > 0:"
     assert info.value.filename == str(path) and info.value.lineno == 6
