@@ -10,7 +10,7 @@ from typing import Any
 
 import libcst as cst
 
-from srcgrad import custom, objects
+from srcgrad import custom, objects, twins
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
@@ -139,6 +139,15 @@ def _primitive(low: Any, c: CallSite) -> Any:
     return low._primitive(c.frame, c.node, spec, c.args, c.kwargs, c.hint)
 
 
+def _twin(low: Any, c: CallSite) -> Any:
+    """A library function with a NumPy twin (``jax.nn.relu``, ``scipy.special.expit``): the
+    twin inlined, never the library's own source (:mod:`srcgrad.twins`)."""
+    twin = twins.twin_of(c.fn)
+    if twin is None:
+        return NotImplemented
+    return low._inline_user(c.frame, c.node, twin, c.args, c.kwargs, c.hint)
+
+
 def _inline_hook(low: Any, c: CallSite) -> Any:
     """``jvp(f, ...)``, ``jvp(f)(...)``, ``hvp(f)(...)``: the generated code they run, with
     the arguments they give it."""
@@ -223,7 +232,7 @@ def _user_function(low: Any, c: CallSite) -> Any:
 #: kind of callee (a method of a user's object) goes before ``_user_function``.
 CALL_RESOLVERS: list[Callable[[Any, CallSite], Any]] = [
     _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _on_object, _primitive,
-    _inline_hook, _generated_code, _read_only, _module_class, _eager_only, _writes_first,
+    _twin, _inline_hook, _generated_code, _read_only, _module_class, _eager_only, _writes_first,
     _user_function,
 ]
 

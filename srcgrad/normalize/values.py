@@ -323,13 +323,20 @@ def _opened(value: Any) -> Any:
     return value
 
 
+#: Libraries whose Python source is theirs, not code for srcgrad to read: a function of theirs
+#: is differentiated only through a rule or a twin (srcgrad.twins), never by inlining it.
+_LIBRARIES = frozenset({"numpy", "jax", "jaxlib", "srcgrad", "scipy", "sklearn", "pandas",
+                        "torch", "tensorflow", "autograd", "numba", "cupy", "xarray",
+                        "statsmodels", "matplotlib", "flax", "optax", "equinox"})
+
+
 def _is_user_function(obj: Any) -> bool:
     fn_code = getattr(obj, "__code__", None)
     if fn_code is None or not inspect.isfunction(obj):
         return False
     module = getattr(obj, "__module__", "") or ""
-    return module.split(".")[0] not in ("numpy", "jax", "srcgrad") or \
-        module.startswith("srcgrad.nn")  # layers and losses: NumPy code, differentiated
+    return module.split(".")[0] not in _LIBRARIES or module.startswith(
+        ("srcgrad.nn", "srcgrad.twins"))  # layers, losses, twins: NumPy code, differentiated
 
 
 _CONSTRUCTORS = ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",

@@ -53,6 +53,10 @@ _MATH = {
     "isfinite": "isfinite",
 }
 
+# special functions of optional libraries that are primitives here (the others: srcgrad.twins)
+_SPECIAL = {"scipy.special": {"erf": "erf"}, "jax.scipy.special": {"erf": "erf"},
+            "jax.lax": {"erf": "erf", "stop_gradient": "stop_gradient"}}
+
 # array methods and properties
 METHODS: dict[str, CallSpec] = {
     "sum": CallSpec("sum"), "mean": CallSpec("mean"), "prod": CallSpec("prod"),
@@ -93,6 +97,7 @@ class CallTable:
         self._rule_names = tuple(rule_names)
         self._calls = _module_calls(numpy, self._rule_names)
         self._with_jax = False
+        self._special_read: set[str] = set()
         for name, target in _MATH.items():
             self._calls[id(getattr(math, name))] = (getattr(math, name), CallSpec(target))
         for name in self._rule_names:  # runtime helpers in generated code being differentiated
@@ -109,6 +114,13 @@ class CallTable:
             # jax is an optional extra: its functions are recognized once the user imported it
             self._calls.update(_module_calls(sys.modules["jax.numpy"], self._rule_names))
             self._with_jax = True
+        for name in _SPECIAL:  # the same for scipy (and jax.scipy): their erf is the rule's
+            if name not in self._special_read and name in sys.modules:
+                self._special_read.add(name)
+                for attr, rule in _SPECIAL[name].items():
+                    fn = getattr(sys.modules[name], attr, None)
+                    if fn is not None:
+                        self._calls[id(fn)] = (fn, CallSpec(rule))
         hit = self._calls.get(id(obj))
         return hit[1] if hit is not None and hit[0] is obj else None
 

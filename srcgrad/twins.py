@@ -1,0 +1,197 @@
+"""NumPy twins of library functions that srcgrad has no primitive for: ``jax.nn.relu``,
+``jax.nn.softmax``, ``scipy.special.expit``, ``scipy.special.logsumexp``,
+``scipy.stats.norm.logpdf``...
+
+A library's own source is not the user's code, and srcgrad never inlines it. A call of one of
+these functions in differentiated code is lowered as a call of its twin here instead: ordinary
+NumPy code with the library's signature and conventions (JAX's derivative of relu at 0 is 0;
+SciPy's softmax defaults to the whole array), which srcgrad differentiates from its source as it
+does the user's. Where the textbook formula loses precision, the stable one is written (a
+softmax with its maximum subtracted, which carries no derivative: ``stop_gradient``).
+
+:func:`twin_of` finds the twin of a callable; the table of each library is read once that
+library is imported by the user (jax and scipy are optional).
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from srcgrad.runtime.arrays import erf
+from srcgrad.runtime.structures import stop_gradient
+
+_SQRT1_2 = 0.7071067811865476
+_LOG_SQRT_2PI = 0.9189385332046727
+
+# --- activations (jax.nn) ------------------------------------------------------------------------
+
+
+def relu(x):
+    return np.where(x > 0, x, 0.0)
+
+
+def relu6(x):
+    return np.where(x > 0, np.where(x < 6.0, x, 6.0), 0.0)
+
+
+def sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))   # 1 / (1 + exp(-x)), without overflow
+
+
+def log_sigmoid(x):
+    return -np.logaddexp(0.0, -x)
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def silu(x):
+    return x * (0.5 * (1.0 + np.tanh(0.5 * x)))
+
+
+def gelu(x, approximate=True):
+    """JAX's default is the tanh approximation; ``approximate=False`` is ``x Φ(x)``."""
+    if approximate:
+        return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+    return 0.5 * x * (1.0 + erf(x * _SQRT1_2))
+
+
+def elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.where(x > 0, 0.0, x)))
+
+
+def celu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.where(x > 0, 0.0, x) / alpha))
+
+
+def selu(x):
+    return 1.0507009873554805 * np.where(
+        x > 0, x, 1.6732632423543772 * np.expm1(np.where(x > 0, 0.0, x)))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return np.where(x >= 0, x, negative_slope * x)
+
+
+def hard_tanh(x):
+    return np.where(x > -1.0, np.where(x < 1.0, x, 1.0), -1.0)
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - stop_gradient(np.max(x, axis=axis, keepdims=True)))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    z = x - stop_gradient(np.max(x, axis=axis, keepdims=True))
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False):
+    """``log Σ b·exp(a)`` over ``axis`` (all of ``a`` for None), with the maximum shifted out."""
+    m = stop_gradient(np.max(a, axis=axis, keepdims=True))
+    e = np.exp(a - m) if b is None else b * np.exp(a - m)
+    s = np.log(np.sum(e, axis=axis, keepdims=True)) + m
+    return s if keepdims else np.squeeze(s, axis=axis)
+
+
+# --- scipy.special -------------------------------------------------------------------------------
+
+
+def scipy_softmax(x, axis=None):
+    return softmax(x, axis)
+
+
+def scipy_log_softmax(x, axis=None):
+    return log_softmax(x, axis)
+
+
+def logit(p):
+    return np.log(p) - np.log1p(-p)
+
+
+def erfc(x):
+    return 1.0 - erf(x)
+
+
+def ndtr(x):
+    return 0.5 * (1.0 + erf(x * _SQRT1_2))
+
+
+def xlogy(x, y):
+    return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
+
+
+def xlog1py(x, y):
+    return np.where(x == 0, 0.0, x * np.log1p(np.where(x == 0, 0.0, y)))
+
+
+# --- scipy.stats.norm, jax.scipy.stats.norm ------------------------------------------------------
+
+
+def norm_logpdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return -0.5 * z * z - _LOG_SQRT_2PI - np.log(scale)
+
+
+def norm_pdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return np.exp(-0.5 * z * z - _LOG_SQRT_2PI) / scale
+
+
+def norm_cdf(x, loc=0.0, scale=1.0):
+    return 0.5 * (1.0 + erf((x - loc) / scale * _SQRT1_2))
+
+
+# --- the tables ----------------------------------------------------------------------------------
+
+_JAX_NN = {
+    "relu": relu, "relu6": relu6, "sigmoid": sigmoid, "log_sigmoid": log_sigmoid,
+    "softplus": softplus, "silu": silu, "swish": silu, "gelu": gelu, "elu": elu, "celu": celu,
+    "selu": selu, "leaky_relu": leaky_relu, "hard_tanh": hard_tanh, "softmax": softmax,
+    "log_softmax": log_softmax, "logsumexp": logsumexp,
+}
+_SCIPY_SPECIAL = {
+    "expit": sigmoid, "log_expit": log_sigmoid, "logit": logit, "logsumexp": logsumexp,
+    "softmax": scipy_softmax, "log_softmax": scipy_log_softmax, "erfc": erfc, "ndtr": ndtr,
+    "xlogy": xlogy, "xlog1py": xlog1py,
+}
+_JAX_SCIPY_SPECIAL = {**_SCIPY_SPECIAL, "softmax": softmax, "log_softmax": log_softmax}
+_NORM = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf}
+
+#: module name -> (attribute -> twin), read once the module is imported
+_LIBRARIES: dict[str, dict[str, Callable]] = {
+    "jax.nn": _JAX_NN, "jax.scipy.special": _JAX_SCIPY_SPECIAL, "scipy.special": _SCIPY_SPECIAL,
+    "jax.scipy.stats.norm": _NORM,
+}
+_NORM_INSTANCES = ("scipy.stats",)   # where ``norm`` is an object whose methods are bound
+
+_known: dict[int, tuple[Any, Callable]] = {}
+_read: set[str] = set()
+
+
+def twin_of(obj: Any) -> Callable | None:
+    """The twin of library function ``obj``; None if it has none."""
+    for name, table in _LIBRARIES.items():
+        if name not in _read and name in sys.modules:
+            _read.add(name)
+            module = sys.modules[name]
+            for attr, twin in table.items():
+                fn = getattr(module, attr, None)
+                if fn is not None:
+                    _known[id(fn)] = (fn, twin)
+    hit = _known.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    if inspect.ismethod(obj):  # scipy.stats.norm.logpdf: a new bound method at each access
+        for name in _NORM_INSTANCES:
+            module = sys.modules.get(name)
+            if module is not None and obj.__self__ is getattr(module, "norm", None):
+                return _NORM.get(obj.__func__.__name__)
+    return None
