@@ -21,7 +21,9 @@ from srcgrad.derivatives import (
     derivative,
     hessian,
     hvp,
+    jacfwd,
     jacobian,
+    jacrev,
     jvp,
     vjp,
 )
@@ -34,6 +36,6 @@ from srcgrad.train import backward
 __all__ = ["DerivativeFunction", "GradCheck", "GradCheckError", "GradFunction", "HvpFunction",
            "JvpFunction", "SrcGradError", "VjpFunction", "adjoint", "backward", "check_grad",
            "checkpoint", "data", "derivative", "grad", "grad_hook", "hessian", "hvp",
-           "jacobian", "jvp", "load", "manual_seed", "nn", "optim", "save", "show",
-           "stop_gradient", "tangent", "value_and_grad", "vjp"]
+           "jacfwd", "jacobian", "jacrev", "jvp", "load", "manual_seed", "nn", "optim", "save",
+           "show", "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"

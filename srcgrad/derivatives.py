@@ -290,18 +290,41 @@ def vjp(fn: Callable, *primals: Any, backend: str = "numpy", jit: bool = False,
     return out, pullback
 
 
-def jacobian(fn: Callable, wrt: int | str = 0, *, mode: str = "rev", backend: str = "numpy",
-             jit: bool = False, source: str | None = None) -> Callable:
+def jacobian(fn: Callable, wrt: int | str | Sequence[int | str] = 0, *, mode: str = "rev",
+             backend: str = "numpy", jit: bool = False, source: str | None = None) -> Callable:
     """``jacobian(f)(*args)``: the Jacobian of array-valued ``f`` with respect to argument
     ``wrt``, of shape ``out.shape + x.shape``: one vector-Jacobian product per output element
-    (``mode="rev"``) or one Jacobian-vector product per input element (``mode="fwd"``)."""
+    (``mode="rev"``) or one Jacobian-vector product per input element (``mode="fwd"``). With a
+    tuple ``wrt``, a tuple of Jacobians, one per argument; with several outputs, a tuple per
+    output. On the jax backend the products are one ``jax.vmap`` over the basis, so the
+    Jacobian is a jax array and ``jacobian(f)`` can itself be jitted and vmapped."""
     if mode not in ("rev", "fwd"):
         raise SrcGradError(f"mode must be 'rev' or 'fwd', not {mode!r}")
+    name = f"jacobian_{getattr(fn, '__name__', 'f')}"
+    if isinstance(wrt, (tuple, list)):
+        each = [jacobian(fn, w, mode=mode, backend=backend, jit=jit, source=source) for w in wrt]
+
+        def jacobians_f(*args: Any) -> Any:
+            return tuple(j(*args) for j in each)
+
+        jacobians_f.__name__ = name
+        return jacobians_f
     options = dict(backend=backend, jit=jit, source=source)
     params = list(inspect.signature(fn).parameters)
+    if isinstance(wrt, str) and wrt not in params:
+        raise SrcGradError(f"{getattr(fn, '__name__', 'f')} has no parameter {wrt!r}",
+                           hint=f"its parameters: {', '.join(params)}")
     index = wrt if isinstance(wrt, int) else params.index(wrt)
-    products: Any = VjpFunction(fn, (index,), **options) if mode == "rev" else \
-        JvpFunction(fn, (index,), **options)
+    if not -len(params) <= index < len(params):
+        raise SrcGradError(f"{getattr(fn, '__name__', 'f')} has no parameter {wrt}",
+                           hint=f"it has {len(params)} parameters")
+    tangents = JvpFunction(fn, (index,), **options)
+    if backend == "jax":
+        cotangents = VjpFunction(fn, (index,), **options) if mode == "rev" else None
+        jacobian_f = _jax_jacobian(tangents, cotangents, index)
+        jacobian_f.__name__ = name
+        return jacobian_f
+    products: Any = VjpFunction(fn, (index,), **options) if mode == "rev" else tangents
 
     def jacobian_f(*args: Any) -> Any:
         x = args[index]
@@ -331,8 +354,57 @@ def jacobian(fn: Callable, wrt: int | str = 0, *, mode: str = "rev", backend: st
                 for c in basis]
         return np.stack(rows).reshape(out.shape + np.shape(x))
 
-    jacobian_f.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
+    jacobian_f.__name__ = name
     return jacobian_f
+
+
+def _jax_jacobian(tangents: JvpFunction, cotangents: VjpFunction | None,
+                  index: int) -> Callable:
+    """The Jacobian on the jax backend: the products mapped over the basis with ``jax.vmap``
+    (reverse mode with ``cotangents``, else forward), the output's shape read by
+    ``jax.eval_shape`` of the tangent code (nothing computed)."""
+    import jax
+    import jax.numpy as jnp
+
+    def jacobian_f(*args: Any) -> Any:
+        x = jnp.asarray(args[index])
+        dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.inexact) else jnp.result_type(float)
+        x = x.astype(dtype)
+        args = (*args[:index], x, *args[index + 1:])
+        if cotangents is None:
+            basis = jnp.eye(x.size, dtype=dtype).reshape((x.size, *x.shape))
+            columns = jax.vmap(lambda e: tangents(args, (e,))[1])(basis)
+            return jax.tree_util.tree_map(
+                lambda c: jnp.moveaxis(c.reshape((x.size, -1)), 0, -1).reshape(
+                    c.shape[1:] + x.shape), columns)
+        out = jax.eval_shape(lambda *a: tangents(a, (jnp.zeros_like(a[index]),))[0], *args)
+        several = isinstance(out, tuple)
+        outs = out if several else (out,)
+        zeros = tuple(jnp.zeros(o.shape, o.dtype) for o in outs)
+        jacs = []
+        for k, o in enumerate(outs):
+            basis = jnp.eye(o.size, dtype=o.dtype).reshape((o.size, *o.shape))
+
+            def pull(c: Any, k: int = k) -> Any:
+                cts = (*zeros[:k], c, *zeros[k + 1:])
+                return cotangents(*args, cotangent=cts if several else c)[0]
+
+            jacs.append(jax.vmap(pull)(basis).reshape(o.shape + x.shape))
+        return tuple(jacs) if several else jacs[0]
+
+    return jacobian_f
+
+
+def jacrev(fn: Callable, argnums: int | Sequence[int] = 0, *, backend: str = "numpy",
+           jit: bool = False, source: str | None = None) -> Callable:
+    """JAX's ``jacrev``: :func:`jacobian` in reverse mode, ``argnums`` an index or a tuple."""
+    return jacobian(fn, argnums, mode="rev", backend=backend, jit=jit, source=source)
+
+
+def jacfwd(fn: Callable, argnums: int | Sequence[int] = 0, *, backend: str = "numpy",
+           jit: bool = False, source: str | None = None) -> Callable:
+    """JAX's ``jacfwd``: :func:`jacobian` in forward mode, ``argnums`` an index or a tuple."""
+    return jacobian(fn, argnums, mode="fwd", backend=backend, jit=jit, source=source)
 
 
 def _stack_columns(columns: list[np.ndarray], x: Any) -> np.ndarray:
@@ -418,6 +490,13 @@ def hessian(fn: Callable, wrt: int | str = 0, *, mode: str = _FOR, backend: str 
         x = args[i]
         if np.ndim(x) == 0:
             return products(*args, 1.0)
+        if backend == "jax":  # one vmap over the basis: a jax array, traceable
+            import jax
+            import jax.numpy as jnp
+
+            x = jnp.asarray(x)
+            basis = jnp.eye(x.size, dtype=x.dtype).reshape((x.size, *x.shape))
+            return jax.vmap(lambda e: products(*args, e))(basis).reshape(x.shape + x.shape)
         x = np.asarray(x)
         basis = np.eye(x.size, dtype=x.dtype)
         rows = [np.asarray(products(*args, e.reshape(x.shape))) for e in basis]

@@ -290,3 +290,63 @@ def test_one_number_under_a_mask_of_leading_dimensions(rng):
     want[a < 0] = 0
     got = jax.jit(lambda v: zero_at(v, v < 0))(jnp.asarray(want))
     np.testing.assert_array_equal(np.asarray(got), want)
+
+
+# --- Jacobians and Hessians on jax: jax arrays, jittable, vmappable -------------------------------
+
+def vector_valued(x, w):
+    return np.sin(x) * np.sum(w * x)
+
+
+def two_outputs(x, w):
+    return np.sin(x) * w, np.sum(x ** 2)
+
+
+def cubes(x):
+    return np.sum(np.sin(x) ** 3)
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_jacobian_on_jax_is_a_traceable_jax_array(mode, rng):
+    x, w = rng.standard_normal(3), rng.standard_normal(3)
+    want = jax.jacrev(vector_valued)
+    with numpy_is(MODULE, jnp):
+        want_x, want_batch = want(x, w), jax.vmap(want, in_axes=(0, None))(np.stack([x, -x]), w)
+    jac = srcgrad.jacobian(vector_valued, mode=mode, backend="jax")
+    got = jac(x, w)
+    assert isinstance(got, jax.Array)
+    _close(got, want_x)
+    _close(jax.jit(jac)(x, w), want_x)
+    _close(jax.vmap(jac, in_axes=(0, None))(np.stack([x, -x]), w), want_batch)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_jacobian_of_several_arguments_and_outputs(mode, backend, rng):
+    x, w = rng.standard_normal(3), rng.standard_normal(3)
+    with numpy_is(MODULE, jnp):
+        want = jax.jacrev(two_outputs, argnums=(0, 1))(x, w)   # [output][argument]
+    got = srcgrad.jacobian(two_outputs, wrt=(0, 1), mode=mode, backend=backend)(x, w)
+    for arg in range(2):  # [argument][output]
+        for out in range(2):
+            _close(got[arg][out], want[out][arg])
+    jac = srcgrad.jacfwd if mode == "fwd" else srcgrad.jacrev
+    _close(jac(vector_valued, argnums=1, backend=backend)(x, w),
+           srcgrad.jacobian(vector_valued, wrt="w")(x, w))
+
+
+def test_a_jacobian_of_an_unknown_parameter_is_refused():
+    with pytest.raises(srcgrad.SrcGradError, match="no parameter 'z'"):
+        srcgrad.jacobian(vector_valued, wrt="z")
+    with pytest.raises(srcgrad.SrcGradError, match="no parameter 4"):
+        srcgrad.jacobian(vector_valued, wrt=4)
+
+
+def test_hessian_on_jax_is_a_traceable_jax_array(rng):
+    x = rng.standard_normal(4)
+    with numpy_is(MODULE, jnp):
+        want = jax.hessian(cubes)(x)
+    hess = srcgrad.hessian(cubes, backend="jax")
+    assert isinstance(hess(x), jax.Array)
+    _close(hess(x), want)
+    _close(jax.jit(hess)(x), want)
