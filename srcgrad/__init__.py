@@ -31,11 +31,11 @@ from srcgrad.errors import SrcGradError
 from srcgrad.nn.init import manual_seed
 from srcgrad.runtime.structures import stop_gradient
 from srcgrad.saving import load, save
-from srcgrad.train import backward
+from srcgrad.train import CompiledStep, backward, compile_step
 
-__all__ = ["DerivativeFunction", "GradCheck", "GradCheckError", "GradFunction", "HvpFunction",
-           "JvpFunction", "SrcGradError", "VjpFunction", "adjoint", "backward", "check_grad",
-           "checkpoint", "data", "derivative", "grad", "grad_hook", "hessian", "hvp",
-           "jacfwd", "jacobian", "jacrev", "jvp", "load", "manual_seed", "nn", "optim", "save",
-           "show", "stop_gradient", "tangent", "value_and_grad", "vjp"]
+__all__ = ["CompiledStep", "DerivativeFunction", "GradCheck", "GradCheckError", "GradFunction",
+           "HvpFunction", "JvpFunction", "SrcGradError", "VjpFunction", "adjoint", "backward",
+           "check_grad", "checkpoint", "compile_step", "data", "derivative", "grad", "grad_hook",
+           "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "load", "manual_seed", "nn",
+           "optim", "save", "show", "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"

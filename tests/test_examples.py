@@ -100,3 +100,11 @@ def test_jax_backend_prints_the_losses_of_two_layer_net():
     net = _run("two_layer_net.py")
     assert [line for line in out.splitlines() if line.startswith("iteration")] == \
         [line for line in net.splitlines() if line.startswith("iteration")]
+
+
+def test_data_parallel_trains_on_eight_devices():
+    out = _run("data_parallel.py", "--epochs", "5")
+    assert "mesh: {'batch': 8}" in out
+    assert "[[(16, 64), (16, 64), (16, 64), (16, 64), (16, 64), (16, 64), (16, 64), " \
+           "(16, 64)], [(16,)" in out
+    assert float(out.split("test accuracy")[1]) > 0.9

@@ -22,6 +22,8 @@ class Optimizer:
     ``state_dict``/``load_state_dict``. Parameters may come named (``model.named_parameters()``),
     so that ``step(grads)`` can look each gradient up by name."""
 
+    counts_steps = True   # whether the state of each parameter holds its ``step`` count
+
     def __init__(self, params: Any, defaults: dict[str, Any]):
         self.defaults = dict(defaults)
         if getattr(type(params), "__srcgrad_module__", False):
@@ -114,6 +116,16 @@ class Optimizer:
                 self._update(p.view(np.ndarray), g, self.state.setdefault(id(p), {}), group)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+    def _functional(self, xp: Any, p: Any, g: Any, state: dict, group: dict
+                    ) -> tuple[Any, dict]:
+        """``_update`` as a pure function on arrays of namespace ``xp``: the new parameter
+        and state. ``state`` holds arrays only, its ``step`` the number of steps taken."""
+        raise NotImplementedError
+
+    def _functional_state(self, xp: Any, p: Any, group: dict) -> dict:
+        """The state ``_functional`` starts from (no step taken)."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
