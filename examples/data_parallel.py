@@ -17,7 +17,9 @@ import sys
 
 if __name__ == "__main__":
     count = sys.argv[sys.argv.index("--devices") + 1] if "--devices" in sys.argv else "8"
-    os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={count}")
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}"
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402

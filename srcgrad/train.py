@@ -6,13 +6,14 @@ with ``jax.jit``, on one device or data-parallel over a mesh."""
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from srcgrad import objects
+from srcgrad import objects, pipeline
 from srcgrad.api import GradFunction, _structures, value_and_grad
 from srcgrad.errors import SrcGradError
 
@@ -128,11 +129,8 @@ class CompiledStep:
         return tuple(key), tuple(hyper)
 
     def _compile(self, args: tuple) -> tuple[Callable, tuple]:
-        import inspect
-
         import jax
-
-        from srcgrad import pipeline
+        import jax.numpy as jnp
 
         params = tuple(inspect.signature(self.loss_fn).parameters)
         found = _structures(params, (self.model, *args), {}, self.loss_fn)
@@ -152,7 +150,6 @@ class CompiledStep:
         opt, slots, generated = self.optimizer, self._slots, made.fn
         groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
         # (the numbers among them are replaced by the call's, traced, but for the zeros)
-        import jax.numpy as jnp
 
         def step(trained: tuple, state: tuple, hyper: tuple, fixed: tuple) -> tuple:
             leaves = [trained[k] if k is not None else v
