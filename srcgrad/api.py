@@ -9,13 +9,24 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, cast, overload
 
 import numpy as np
 
 from srcgrad import emit, objects
+from srcgrad.context import GeneratedFunction, Transformed
 from srcgrad.errors import Location, SrcGradError
 from srcgrad.pipeline import Wrt, transform
+
+
+class _Options(TypedDict):
+    """What a :class:`GradFunction` passes to :func:`srcgrad.pipeline.transform`."""
+
+    wrt: Wrt
+    with_value: bool
+    backend: str
+    jit: bool
+    source: str | None
 
 
 class GradFunction:
@@ -33,21 +44,22 @@ class GradFunction:
         self.__wrapped__ = fn
         self.__name__ = f"grad_{getattr(fn, '__name__', 'f')}"
         self.__doc__ = getattr(fn, "__doc__", None)
-        self._options = dict(wrt=wrt, with_value=with_value, backend=backend, jit=jit,
-                             source=source)
+        self._options = _Options(wrt=wrt, with_value=with_value, backend=backend, jit=jit,
+                                 source=source)
         self._fn: Callable | None = None
         self._source = ""
-        self._generic: tuple[Callable, str] | None = None
-        self._scalar: tuple[Callable, str] | None = None
+        self._generic: tuple[GeneratedFunction, str] | None = None
+        self._scalar: tuple[GeneratedFunction, str] | None = None
         self._assumed: tuple = ()
         self._fast: Callable | None = None  # the code made for numbers, if it needs no check
         self._wrt_positions: tuple[int, ...] = ()
         self._wrt_names: tuple[tuple[str, int], ...] = ()
         self._params = _parameters(fn)
-        self._by_structure: dict[tuple, Callable] = {}  # code per structure of the objects
+        # code per structure of the objects (what transform made, for jit: ("jit", structure))
+        self._by_structure: dict[tuple, GeneratedFunction | Transformed] = {}
         self._guards: dict[Callable, Any] = {}  # code -> what it was made from (its guards)
 
-    def _build(self, scalars: bool = False, objects: tuple = ()) -> Callable:
+    def _build(self, scalars: bool = False, objects: tuple = ()) -> GeneratedFunction:
         try:
             made = transform(self.__wrapped__, **self._options, scalars=scalars,
                              objects=objects)
@@ -79,7 +91,7 @@ class GradFunction:
         found = _structures(self._params, args, kwargs, self.__wrapped__)
         if self._options["jit"]:
             return self._jitted(found, args, kwargs)
-        fn = self._by_structure.get(found)
+        fn = cast("GeneratedFunction | None", self._by_structure.get(found))
         if fn is None or self._guarded(fn):
             fn = self._build(objects=found)
         else:
@@ -97,7 +109,7 @@ class GradFunction:
         """``jit=True`` with objects: code compiled by ``jax.jit`` over the objects' leaves
         (the objects themselves are not arrays), the gradients put back into each object's
         structure."""
-        made = self._by_structure.get(("jit", found))
+        made = cast("Transformed | None", self._by_structure.get(("jit", found)))
         if made is None or not made.holds():
             try:
                 made = transform(self.__wrapped__, **self._options, objects=found,
@@ -240,7 +252,7 @@ class GradFunction:
             args = (self._self, *args)
         found = _structures(self._params, args, kwargs, self.__wrapped__)
         if found:
-            fn = self._by_structure.get(found)
+            fn = cast("GeneratedFunction | None", self._by_structure.get(found))
             if fn is None or self._guarded(fn):
                 fn = self._build(objects=found)
             return fn.__srcgrad_source__
@@ -248,7 +260,7 @@ class GradFunction:
             return self._build(scalars=True).__srcgrad_source__
         return self.__srcgrad_code__().__srcgrad_source__
 
-    def __srcgrad_code__(self) -> Callable:
+    def __srcgrad_code__(self) -> GeneratedFunction:
         """The generated function (for any arguments) that differentiating ``grad(f)`` again,
         or calling it from a differentiated function, reads."""
         if self._generic is None:
@@ -292,6 +304,10 @@ def _unbound(fn: Callable) -> tuple[Callable, Any]:
     return fn, None
 
 
+@overload
+def _shifted(wrt: int) -> int: ...
+@overload
+def _shifted(wrt: Wrt) -> Wrt: ...
 def _shifted(wrt: Wrt) -> Wrt:
     """``wrt`` of a method, counted from its first parameter after ``self``."""
     if isinstance(wrt, bool) or not isinstance(wrt, (int, tuple, list)):
@@ -387,8 +403,14 @@ def _reject_wrt(fn: Callable, i: int, value: Any) -> None:
     )
 
 
+@overload
+def grad(fn: None = None, wrt: Wrt = 0, *, backend: str = "numpy", jit: bool = False,
+         source: str | None = None) -> Callable[[Callable], GradFunction]: ...
+@overload
+def grad(fn: Callable, wrt: Wrt = 0, *, backend: str = "numpy", jit: bool = False,
+         source: str | None = None) -> GradFunction: ...
 def grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "numpy", jit: bool = False,
-         source: str | None = None) -> Any:
+         source: str | None = None) -> GradFunction | Callable[[Callable], GradFunction]:
     """The gradient of scalar-valued ``fn`` with respect to the parameter(s) ``wrt``.
 
     ``wrt`` is a parameter index or name, or a tuple of them (then a tuple of gradients is
@@ -401,8 +423,15 @@ def grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "numpy", ji
     return GradFunction(fn, wrt, with_value=False, backend=backend, jit=jit, source=source)
 
 
+@overload
+def value_and_grad(fn: None = None, wrt: Wrt = 0, *, backend: str = "numpy", jit: bool = False,
+                   source: str | None = None) -> Callable[[Callable], GradFunction]: ...
+@overload
+def value_and_grad(fn: Callable, wrt: Wrt = 0, *, backend: str = "numpy", jit: bool = False,
+                   source: str | None = None) -> GradFunction: ...
 def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, *, backend: str = "numpy",
-                   jit: bool = False, source: str | None = None) -> Any:
+                   jit: bool = False, source: str | None = None
+                   ) -> GradFunction | Callable[[Callable], GradFunction]:
     """Like :func:`grad`, but the generated function returns ``(value, gradient)``."""
     if fn is None:
         return lambda f: value_and_grad(f, wrt, backend=backend, jit=jit, source=source)

@@ -172,9 +172,9 @@ class _Forward:
                                  replace(s, args=tangents))
         terms = []
         full = False  # a term reads every operand (t * b for a * b): it has the output's shape
-        assert rule.jvp is not None  # (an active operand has a tangent rule)
+        jvp = cast(tuple, rule.jvp)  # (read for active operands only: a rule without has none)
         for i in ops:
-            fn = rule.jvp[0] if rule.variadic else rule.jvp[i]
+            fn = jvp[0] if rule.variadic else jvp[i]
             if isinstance(fn, Undefined):
                 raise undefined(fn, s, "tangent")
             tangent = self.dot(cast(Var, s.args[i]).name)  # (active: a variable)

@@ -6,7 +6,7 @@ the pushes the backward one asked for."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 
@@ -239,8 +239,8 @@ class _Statements:
             out.append(Gen(keep, g, s.origin))
             g = ident(keep)
         read: set[str] = set()
-        assert rule.vjp is not None  # (an active operand has an adjoint rule)
-        fns = [rule.vjp[0] if rule.variadic else rule.vjp[i] for i, _ in ops]
+        vjp = cast(tuple, rule.vjp)  # (read for active operands only: a rule without has none)
+        fns = [vjp[0] if rule.variadic else vjp[i] for i, _ in ops]
         for fn in fns:
             if isinstance(fn, Undefined):
                 raise undefined(fn, s, "adjoint")
