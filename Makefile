@@ -39,6 +39,7 @@ mutate: install
 
 lint: install
 	$(VENV)/bin/ruff check srcgrad tests examples bench
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info mutants

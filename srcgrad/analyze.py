@@ -57,9 +57,10 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
     while True:  # loops carry values from later statements to earlier ones: to a fixed point
         size = len(varied)
         for s in stmts:
-            if any(isinstance(s.args[i], Var) and s.args[i].name in varied
-                   for i in diff_operands(s, rules)) or (s.prim == "call" and any(
-                       isinstance(v, Var) and v.name in varied for _, v in s.params)):
+            if any(isinstance(a, Var) and a.name in varied
+                   for a in (s.args[i] for i in diff_operands(s, rules))) or (
+                    s.prim == "call" and any(isinstance(v, Var) and v.name in varied
+                                             for _, v in s.params)):
                 varied.add(s.target)
         if len(varied) == size:
             break
@@ -69,8 +70,8 @@ def activity(fn: CoreFunction, wrt: Iterable[str], rules: RuleTable) -> Activity
         size = len(useful)
         for s in reversed(stmts):
             if s.target in useful:
-                useful.update(s.args[i].name for i in diff_operands(s, rules)
-                              if isinstance(s.args[i], Var))
+                useful.update(a.name for a in (s.args[i] for i in diff_operands(s, rules))
+                              if isinstance(a, Var))
         if len(useful) == size:
             break
     for a in outputs:
@@ -183,7 +184,7 @@ class ShapeClasses:
             arrays = [a for a in s.args if not (isinstance(a, Lit) and a.is_scalar_number)]
             if arrays and all(isinstance(a, Var) and a.name not in self.reassigned
                               for a in arrays):
-                roots = {self.find(a.name) for a in arrays}
+                roots = {self.find(a.name) for a in arrays if isinstance(a, Var)}  # (all)
                 if len(roots) == 1:
                     self._parent[s.target] = roots.pop()
 
@@ -245,7 +246,7 @@ class Names:
     def __contains__(self, name: object) -> bool:
         if name in self.exclude:
             return False
-        at = self.positions.get(name)  # type: ignore[arg-type]
+        at = self.positions.get(name)  # type: ignore[call-overload]  # any object: None
         if at is not None and (at > self.index if self.later else at < self.index):
             return True
         return name in self.extra or any(name in o for o in self.outer)

@@ -9,13 +9,26 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict, cast, overload
 
 import numpy as np
 
 from srcgrad import objects
+from srcgrad.backends import Jitted
+from srcgrad.context import GeneratedFunction, Transformed
 from srcgrad.errors import Location, SrcGradError
 from srcgrad.pipeline import Wrt, transform
+
+
+class _Options(TypedDict):
+    """What a :class:`GradFunction` passes to :func:`srcgrad.pipeline.transform`."""
+
+    wrt: Wrt
+    with_value: bool
+    backend: str
+    jit: bool
+    source: str | None
+    has_aux: bool
 
 
 class GradFunction:
@@ -35,12 +48,12 @@ class GradFunction:
         self.__wrapped__ = fn
         self.__name__ = f"grad_{getattr(fn, '__name__', 'f')}"
         self.__doc__ = getattr(fn, "__doc__", None)
-        self._options = dict(wrt=wrt, with_value=with_value, backend=backend, jit=jit,
-                             source=source, has_aux=has_aux)
+        self._options = _Options(wrt=wrt, with_value=with_value, backend=backend, jit=jit,
+                                 source=source, has_aux=has_aux)
         self._fn: Callable | None = None
         self._source = ""
-        self._generic: tuple[Callable, str] | None = None
-        self._scalar: tuple[Callable, str] | None = None
+        self._generic: tuple[GeneratedFunction, str] | None = None
+        self._scalar: tuple[GeneratedFunction, str] | None = None
         self._assumed: tuple = ()
         self._fast: Callable | None = None  # the code made for numbers, if it needs no check
         self._wrt_positions: tuple[int, ...] = ()
@@ -48,17 +61,18 @@ class GradFunction:
         self._params = _parameters(fn)
         self._static = _static_names(fn, self._params, static_argnums, static_argnames,
                                      self._self is not None, jit)
-        self._by_structure: dict[tuple, Callable] = {}  # code per structure of the objects
+        # code per structure of the objects (what transform made, for jit: ("jit", structure))
+        self._by_structure: dict[tuple, GeneratedFunction | Transformed] = {}
         self._guards: dict[Callable, Any] = {}  # code -> what it was made from (its guards)
 
-    def _build(self, scalars: bool = False, objects: tuple = ()) -> Callable:
+    def _build(self, scalars: bool = False, objects: tuple = ()) -> GeneratedFunction:
         try:
             made = transform(self.__wrapped__, **self._options, scalars=scalars,
                              objects=objects)
             fn, source, self._wrt_positions, assumed = (made.fn, made.source, made.positions,
                                                         made.assumed)
             if self._static:
-                fn = fn.with_static(self._static)
+                fn = cast(GeneratedFunction, cast(Jitted, fn).with_static(self._static))
             self._guards[fn] = made
             params = list(inspect.signature(self.__wrapped__).parameters)
             self._wrt_names = tuple((params[i], i) for i in self._wrt_positions)
@@ -85,7 +99,7 @@ class GradFunction:
         found = _structures(self._params, args, kwargs, self.__wrapped__)
         if self._options["jit"]:
             return self._jitted(found, args, kwargs)
-        fn = self._by_structure.get(found)
+        fn = cast("GeneratedFunction | None", self._by_structure.get(found))
         if fn is None or self._guarded(fn):
             fn = self._build(objects=found)
         else:
@@ -103,7 +117,7 @@ class GradFunction:
         """``jit=True`` with objects: code compiled by ``jax.jit`` over the objects' leaves
         (the objects themselves are not arrays), the gradients put back into each object's
         structure."""
-        made = self._by_structure.get(("jit", found))
+        made = cast("Transformed | None", self._by_structure.get(("jit", found)))
         if made is None or not made.holds():
             try:
                 made = transform(self.__wrapped__, **self._options, objects=found,
@@ -111,7 +125,8 @@ class GradFunction:
             except SrcGradError as err:
                 raise err.with_traceback(None) from None
             if self._static:
-                made = dataclasses.replace(made, fn=made.fn.with_static(self._static))
+                made = dataclasses.replace(made, fn=cast(GeneratedFunction, cast(
+                    Jitted, made.fn).with_static(self._static)))
             self._by_structure[("jit", found)] = made
             self._wrt_positions = made.positions
         self._fn, self._source = made.fn, made.source
@@ -236,7 +251,7 @@ class GradFunction:
             args = (self._self, *args)
         found = _structures(self._params, args, kwargs, self.__wrapped__)
         if found:
-            fn = self._by_structure.get(found)
+            fn = cast("GeneratedFunction | None", self._by_structure.get(found))
             if fn is None or self._guarded(fn):
                 fn = self._build(objects=found)
             return fn.__srcgrad_source__
@@ -244,7 +259,7 @@ class GradFunction:
             return self._build(scalars=True).__srcgrad_source__
         return self.__srcgrad_code__().__srcgrad_source__
 
-    def __srcgrad_code__(self) -> Callable:
+    def __srcgrad_code__(self) -> GeneratedFunction:
         """The generated function (for any arguments) that differentiating ``grad(f)`` again,
         or calling it from a differentiated function, reads."""
         if self._generic is None:
@@ -288,6 +303,10 @@ def _unbound(fn: Callable) -> tuple[Callable, Any]:
     return fn, None
 
 
+@overload
+def _shifted(wrt: int) -> int: ...
+@overload
+def _shifted(wrt: Wrt) -> Wrt: ...
 def _shifted(wrt: Wrt) -> Wrt:
     """``wrt`` of a method, counted from its first parameter after ``self``."""
     if isinstance(wrt, bool) or not isinstance(wrt, (int, tuple, list)):
@@ -386,10 +405,20 @@ def _reject_wrt(fn: Callable, i: int, value: Any) -> None:
     )
 
 
+@overload
+def grad(fn: None = None, wrt: Wrt = 0, *, argnums: int | Sequence[int] | None = None,
+         has_aux: bool = False, backend: str = "numpy", jit: bool = False,
+         static_argnums: int | Sequence[int] = (), static_argnames: str | Sequence[str] = (),
+         source: str | None = None) -> Callable[[Callable], GradFunction]: ...
+@overload
+def grad(fn: Callable, wrt: Wrt = 0, *, argnums: int | Sequence[int] | None = None,
+         has_aux: bool = False, backend: str = "numpy", jit: bool = False,
+         static_argnums: int | Sequence[int] = (), static_argnames: str | Sequence[str] = (),
+         source: str | None = None) -> GradFunction: ...
 def grad(fn: Callable | None = None, wrt: Wrt = 0, *, argnums: int | Sequence[int] | None = None,
          has_aux: bool = False, backend: str = "numpy", jit: bool = False,
          static_argnums: int | Sequence[int] = (), static_argnames: str | Sequence[str] = (),
-         source: str | None = None) -> Any:
+         source: str | None = None) -> GradFunction | Callable[[Callable], GradFunction]:
     """The gradient of scalar-valued ``fn`` with respect to the parameter(s) ``wrt``.
 
     ``wrt`` is a parameter index or name, or a tuple of them (then a tuple of gradients is
@@ -403,26 +432,45 @@ def grad(fn: Callable | None = None, wrt: Wrt = 0, *, argnums: int | Sequence[in
     ``exec``).
     """
     wrt = _argnums(wrt, argnums)
-    options = dict(has_aux=has_aux, backend=backend, jit=jit, static_argnums=static_argnums,
-                   static_argnames=static_argnames, source=source)
-    if fn is None:
-        return lambda f: GradFunction(f, wrt, with_value=False, **options)
-    return GradFunction(fn, wrt, with_value=False, **options)
+
+    def make(f: Callable) -> GradFunction:
+        return GradFunction(f, wrt, with_value=False, has_aux=has_aux, backend=backend,
+                            jit=jit, static_argnums=static_argnums,
+                            static_argnames=static_argnames, source=source)
+
+    return make if fn is None else make(fn)
 
 
+@overload
+def value_and_grad(fn: None = None, wrt: Wrt = 0, *,
+                   argnums: int | Sequence[int] | None = None, has_aux: bool = False,
+                   backend: str = "numpy", jit: bool = False,
+                   static_argnums: int | Sequence[int] = (),
+                   static_argnames: str | Sequence[str] = (), source: str | None = None
+                   ) -> Callable[[Callable], GradFunction]: ...
+@overload
+def value_and_grad(fn: Callable, wrt: Wrt = 0, *,
+                   argnums: int | Sequence[int] | None = None, has_aux: bool = False,
+                   backend: str = "numpy", jit: bool = False,
+                   static_argnums: int | Sequence[int] = (),
+                   static_argnames: str | Sequence[str] = (), source: str | None = None
+                   ) -> GradFunction: ...
 def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, *,
                    argnums: int | Sequence[int] | None = None, has_aux: bool = False,
                    backend: str = "numpy", jit: bool = False,
                    static_argnums: int | Sequence[int] = (),
-                   static_argnames: str | Sequence[str] = (), source: str | None = None) -> Any:
+                   static_argnames: str | Sequence[str] = (), source: str | None = None
+                   ) -> GradFunction | Callable[[Callable], GradFunction]:
     """Like :func:`grad`, but the generated function returns ``(value, gradient)`` (with
     ``has_aux``: ``((value, aux), gradient)``, as JAX's)."""
     wrt = _argnums(wrt, argnums)
-    options = dict(has_aux=has_aux, backend=backend, jit=jit, static_argnums=static_argnums,
-                   static_argnames=static_argnames, source=source)
-    if fn is None:
-        return lambda f: GradFunction(f, wrt, with_value=True, **options)
-    return GradFunction(fn, wrt, with_value=True, **options)
+
+    def make(f: Callable) -> GradFunction:
+        return GradFunction(f, wrt, with_value=True, has_aux=has_aux, backend=backend,
+                            jit=jit, static_argnums=static_argnums,
+                            static_argnames=static_argnames, source=source)
+
+    return make if fn is None else make(fn)
 
 
 def _argnums(wrt: Wrt, argnums: int | Sequence[int] | None) -> Wrt:

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from srcgrad.naming import Namer
 from srcgrad.objects import Guard
 from srcgrad.rules import RuleTable
 from srcgrad.rules.calls import CallTable
+
+
+class GeneratedFunction(Protocol):
+    """A function srcgrad generated: called as any function, its source text attached."""
+
+    __srcgrad_source__: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class Transformed:
     module-level numbers code made for Python numbers assumes stay numbers, as
     ``(globals dict, name)`` pairs, and the objects from outside whose structure it assumes."""
 
-    fn: Callable
+    fn: GeneratedFunction
     source: str
     positions: tuple[int, ...]
     kwonly: tuple[str, ...] = ()

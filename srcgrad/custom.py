@@ -49,7 +49,8 @@ def _arity(fn: Callable, rule: Callable, extra: int, per_arg: int) -> int:
         if isinstance(nin, int):
             raise TypeError
         fn_params = list(inspect.signature(fn).parameters.values())
-        n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in fn_params)
+        n: int | None = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                            for p in fn_params)
         if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in fn_params):
             raise SrcGradError(f"{fname} takes *args or **kwargs: a rule needs fixed arguments")
     except (TypeError, ValueError):  # a ufunc, or a builtin without a signature
@@ -59,6 +60,7 @@ def _arity(fn: Callable, rule: Callable, extra: int, per_arg: int) -> int:
                 raise SrcGradError(f"cannot tell how many arguments {fname} takes for the "
                                    f"rule {name}") from None
             n = (len(rule_params) - extra) // per_arg
+    assert n is not None  # (a number on every path here)
     if len(rule_params) != extra + per_arg * n:
         raise SrcGradError(
             f"the rule {name} for {fname} takes {len(rule_params)} parameter(s); "
@@ -100,9 +102,9 @@ def _register(table: dict, fn: Callable, rule: Callable) -> None:
 
 def rules_for(obj: Any) -> tuple[Callable | None, Callable | None] | None:
     """``(adjoint rule, tangent rule)`` registered for ``obj``, or None if neither is."""
-    a, t = _ADJOINTS.get(id(obj)), _TANGENTS.get(id(obj))
-    a = a[1] if a is not None and a[0] is obj else None
-    t = t[1] if t is not None and t[0] is obj else None
+    entry_a, entry_t = _ADJOINTS.get(id(obj)), _TANGENTS.get(id(obj))
+    a = entry_a[1] if entry_a is not None and entry_a[0] is obj else None
+    t = entry_t[1] if entry_t is not None and entry_t[0] is obj else None
     return None if a is None and t is None else (a, t)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict, cast, overload
 
 import numpy as np
 
@@ -16,6 +16,19 @@ from srcgrad.errors import SrcGradError
 from srcgrad.naming import function_name
 from srcgrad.objects import is_object
 from srcgrad.pipeline import Wrt, positional, transform
+
+
+class _Backend(TypedDict):
+    """Where a derivative's code runs."""
+
+    backend: str
+    jit: bool
+
+
+class _Options(_Backend):
+    """What a derivative passes to :func:`srcgrad.pipeline.transform`, besides what it asks."""
+
+    source: str | None
 
 
 class _Generated:
@@ -28,7 +41,7 @@ class _Generated:
         self.__wrapped__ = fn
         self.__name__ = f"{self.prefix}_{getattr(fn, '__name__', 'f')}"
         self._wrt = wrt
-        self._options = dict(backend=backend, jit=jit, source=source)
+        self._options = _Options(backend=backend, jit=jit, source=source)
         self._built: tuple | None = None
         self._by_structure: dict[tuple, tuple] = {}  # code per structure of the objects
 
@@ -173,9 +186,16 @@ def _check_tangent(primal: Any, tangent: Any, i: int) -> None:
             f"{np.shape(primal)}", hint="a tangent has its primal's shape")
 
 
+@overload
+def jvp(fn: Callable, primals: None = None, tangents: None = None, *, backend: str = "numpy",
+        jit: bool = False, source: str | None = None) -> JvpFunction: ...
+@overload
+def jvp(fn: Callable, primals: Sequence[Any], tangents: Sequence[Any], *,
+        backend: str = "numpy", jit: bool = False, source: str | None = None
+        ) -> tuple[Any, Any]: ...
 def jvp(fn: Callable, primals: Sequence[Any] | None = None,
         tangents: Sequence[Any] | None = None, *, backend: str = "numpy", jit: bool = False,
-        source: str | None = None) -> Any:
+        source: str | None = None) -> JvpFunction | tuple[Any, Any]:
     """Forward mode, as ``jax.jvp``: ``jvp(f, primals, tangents)`` returns
     ``(f(*primals), J @ tangents)``, one tangent per positional argument (a Python float or
     an array of the argument's shape). ``jvp(f)`` returns the :class:`JvpFunction` itself,
@@ -209,7 +229,8 @@ class DerivativeFunction(_Generated):
 
     def _build(self) -> tuple[Callable, str, int]:
         if self._built is None:
-            made = self._transform(self._wrt, mode="fwd", seeded=True)
+            # (derivative() always gives wrt; None, given here, transform refuses as a wrt)
+            made = self._transform(cast(Wrt, self._wrt), mode="fwd", seeded=True)
             self._built = (made.fn, made.source, made.positions[0])
         return self._built
 
@@ -225,8 +246,18 @@ class DerivativeFunction(_Generated):
         return self._build()[0]
 
 
+@overload
+def derivative(fn: None = None, wrt: int | str = 0, *, mode: str = "forward",
+               backend: str = "numpy", jit: bool = False, source: str | None = None
+               ) -> Callable[[Callable], DerivativeFunction | GradFunction]: ...
+@overload
+def derivative(fn: Callable, wrt: int | str = 0, *, mode: str = "forward",
+               backend: str = "numpy", jit: bool = False, source: str | None = None
+               ) -> DerivativeFunction | GradFunction: ...
 def derivative(fn: Callable | None = None, wrt: int | str = 0, *, mode: str = "forward",
-               backend: str = "numpy", jit: bool = False, source: str | None = None) -> Any:
+               backend: str = "numpy", jit: bool = False, source: str | None = None
+               ) -> DerivativeFunction | GradFunction | Callable[
+                   [Callable], DerivativeFunction | GradFunction]:
     """``f'`` for a function of one scalar argument ``wrt`` (the others held fixed).
     ``mode="forward"`` (the default) propagates a tangent alongside the value; ``"reverse"``
     is :func:`grad`. Usable as ``@derivative``."""
@@ -309,7 +340,8 @@ def jacobian(fn: Callable, wrt: int | str | Sequence[int | str] = 0, *, mode: st
 
         jacobians_f.__name__ = name
         return jacobians_f
-    options = dict(backend=backend, jit=jit, source=source)
+    options = _Options(backend=backend, jit=jit, source=source)
+    assert isinstance(wrt, (int, str))
     params = list(inspect.signature(fn).parameters)
     if isinstance(wrt, str) and wrt not in params:
         raise SrcGradError(f"{getattr(fn, '__name__', 'f')} has no parameter {wrt!r}",
@@ -321,9 +353,9 @@ def jacobian(fn: Callable, wrt: int | str | Sequence[int | str] = 0, *, mode: st
     tangents = JvpFunction(fn, (index,), **options)
     if backend == "jax":
         cotangents = VjpFunction(fn, (index,), **options) if mode == "rev" else None
-        jacobian_f = _jax_jacobian(tangents, cotangents, index)
-        jacobian_f.__name__ = name
-        return jacobian_f
+        on_jax = _jax_jacobian(tangents, cotangents, index)
+        on_jax.__name__ = name
+        return on_jax
     products: Any = VjpFunction(fn, (index,), **options) if mode == "rev" else tangents
 
     def jacobian_f(*args: Any) -> Any:
@@ -434,18 +466,19 @@ class HvpFunction(_Generated):
 
     def _build(self) -> tuple[Callable, str, str]:
         if self._built is None:
-            options = {k: v for k, v in self._options.items() if k != "source"}
+            options = _Backend(backend=self._options["backend"], jit=self._options["jit"])
+            wrt = cast(Wrt, self._wrt)  # (as for DerivativeFunction: None is refused)
             if self.mode == _FOR:
-                gradient = GradFunction(self.__wrapped__, self._wrt, with_value=False,
+                gradient = GradFunction(self.__wrapped__, wrt, with_value=False,
                                         **self._options)
                 name = f"hvp_{function_name(self.__name__[4:])}"
                 try:
-                    made = transform(gradient, self._wrt, mode="fwd", with_value=False,
+                    made = transform(gradient, wrt, mode="fwd", with_value=False,
                                      name=name, **options)
                 except SrcGradError as err:
                     raise err.with_traceback(None) from None
             else:
-                tangent = self._transform(self._wrt, mode="fwd", with_value=False)
+                tangent = self._transform(wrt, mode="fwd", with_value=False)
                 try:
                     made = transform(tangent.fn, tangent.positions[0], **options)
                 except SrcGradError as err:
@@ -494,9 +527,9 @@ def hessian(fn: Callable, wrt: int | str = 0, *, mode: str = _FOR, backend: str 
             import jax
             import jax.numpy as jnp
 
-            x = jnp.asarray(x)
-            basis = jnp.eye(x.size, dtype=x.dtype).reshape((x.size, *x.shape))
-            return jax.vmap(lambda e: products(*args, e))(basis).reshape(x.shape + x.shape)
+            xj = jnp.asarray(x)
+            units = jnp.eye(xj.size, dtype=xj.dtype).reshape((xj.size, *xj.shape))
+            return jax.vmap(lambda e: products(*args, e))(units).reshape(xj.shape + xj.shape)
         x = np.asarray(x)
         basis = np.eye(x.size, dtype=x.dtype)
         rows = [np.asarray(products(*args, e.reshape(x.shape))) for e in basis]

@@ -78,6 +78,7 @@ def _statement(g: GNode, comments: list[str], indent: str, out: _Lines,
             target = f"{g.target}[{code(index)}]"
         out.append(f"{indent}{target} = {code(g.expr)}")
     elif _is_count(g):  # trips += 1
+        assert isinstance(g.expr, cst.BinaryOperation)  # (_is_count)
         out.append(f"{indent}{g.target} += {code(g.expr.right)}")
     else:
         out.append(f"{indent}{g.target} = {code(g.expr)}")

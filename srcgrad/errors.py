@@ -34,6 +34,7 @@ class SrcGradError(Exception):
     def _render(self) -> str:
         parts = []
         if self.filename is not None:
+            assert self.col is not None and self.line is not None  # (all from one location)
             parts.append(f'File "{self.filename}", line {self.lineno}, column {self.col + 1}:')
             text = self.line.rstrip("\n")
             stripped = text.lstrip()

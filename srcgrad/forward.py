@@ -10,8 +10,10 @@ Index assignments and list appends update the tangent the way the value is updat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
+from typing import cast
 
 import libcst as cst
 
@@ -78,9 +80,9 @@ class _Forward:
 
     def _active_ops(self, s: Stmt) -> list[int]:
         return [i for i in diff_operands(s, self.fn.rules)
-                if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
+                if isinstance(a := s.args[i], Var) and a.name in self.act.active]
 
-    def stmt(self, s: Stmt) -> list[Gen]:
+    def stmt(self, s: Stmt) -> Sequence[GNode]:
         t, origin = s.target, s.origin
         active = t in self.act.active  # an active opaque call reads constants: zero tangent
         if s.prim == "append":  # xs.append(v): the tangent list grows alongside
@@ -106,7 +108,7 @@ class _Forward:
         if s.custom is not None and ops:
             return self._custom(s, ops)
         reads_target = any(isinstance(a, Var) and a.name == t for a in s.args)
-        out: list[Gen] = []
+        out = []
         if active and ops and reads_target:  # t = t * x: the tangent reads the old t
             new = self.ctx.namer.temp()
             tangent = self._tangent(s, ops, new)
@@ -135,9 +137,10 @@ class _Forward:
         """A call with a custom tangent rule: its value, then the rule's lowered body, its
         ``out`` bound to the output and one tangent per argument (zeros for an argument that
         carries none); what it returns is the output's tangent."""
+        assert s.custom is not None  # (stmt's condition)
         low = s.custom.tangent
-        if low is None:
-            raise undefined(self.fn.rules[s.prim].jvp[ops[0]], s, "tangent")
+        if low is None:  # a custom call with an adjoint rule only: its jvp is Undefined
+            raise undefined(cast(tuple, self.fn.rules[s.prim].jvp)[ops[0]], s, "tangent")
         t, origin = s.target, s.origin
         out: list[GNode] = []
         value = t
@@ -146,7 +149,7 @@ class _Forward:
         out.append(Gen(value, primal_expr(s, self.ctx), origin))
         names: dict[str, cst.BaseExpression] = {low.inputs[0]: ident(value)}
         for i, (a, name) in enumerate(zip(s.args, low.inputs[1:], strict=True)):
-            names[name] = ident(self.dot(a.name)) if i in ops else call_of(
+            names[name] = ident(self.dot(cast(Var, a).name)) if i in ops else call_of(
                 "zero_grad", atom_node(a))
         out += lowered_gens(low.body, names, self.ctx)
         tangent = renamed(atom_node(low.results[0]), names)
@@ -162,23 +165,24 @@ class _Forward:
         """The sum of the jvps of ``s``'s active operands, its output named ``out``."""
         rule = self.fn.rules[s.prim]
         if rule.joint:  # np.stack([a_dot, zero_grad(b)]): one call on the tangents
-            tangents = tuple(Var(self.dot(a.name)) if i in ops else
+            tangents = tuple(Var(self.dot(cast(Var, a).name)) if i in ops else
                              Lit(call_of("zero_grad", atom_node(a)), atom_uses(a))
                              for i, a in enumerate(s.args))
             return apply_rule_fn(rule.primal, [ident(self.ctx.alias)],
                                  replace(s, args=tangents))
         terms = []
         full = False  # a term reads every operand (t * b for a * b): it has the output's shape
+        jvp = cast(tuple, rule.jvp)  # (read for active operands only: a rule without has none)
         for i in ops:
-            fn = rule.jvp[0] if rule.variadic else rule.jvp[i]
+            fn = jvp[0] if rule.variadic else jvp[i]
             if isinstance(fn, Undefined):
                 raise undefined(fn, s, "tangent")
-            tangent = self.dot(s.args[i].name)
+            tangent = self.dot(cast(Var, s.args[i]).name)  # (active: a variable)
             if isinstance(fn, LinearJvp):  # linear in its operand: the primitive of the tangent
                 along = replace(s, args=(Var(tangent), *s.args[1:]))
                 terms.append(apply_rule_fn(fn.primal, [ident(self.ctx.alias)], along))
                 continue
-            lead = [ident(self.ctx.alias), ident(tangent), ident(out)]
+            lead: list[cst.BaseExpression] = [ident(self.ctx.alias), ident(tangent), ident(out)]
             if rule.variadic:
                 lead.append(cst.Integer(str(i)))
             terms.append(apply_rule_fn(fn, lead, s))
@@ -189,7 +193,7 @@ class _Forward:
         every = all(i in ops or (isinstance(a, Lit) and a.is_scalar_number)
                     for i, a in enumerate(s.args))  # the terms broadcast to the output
         if rule.elementwise and not every and not full and not any(
-                self.shapes.same(s.args[i].name, s.target) for i in ops):
+                self.shapes.same(cast(Var, s.args[i]).name, s.target) for i in ops):
             # an operand smaller than the output (broadcast): its tangent is too
             total = call_of("broadcast_like", total, ident(out))
         return total
@@ -266,7 +270,7 @@ def forward(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
     if isinstance(result, tuple):  # return r, theta: a tuple of values, a tuple of tangents
         pairs = [output(a) for a in result]
         value: cst.BaseExpression = _tuple([v for v, _ in pairs])
-        tangent = _tuple([t for _, t in pairs])
+        tangent: cst.BaseExpression = _tuple([t for _, t in pairs])
     else:
         value, tangent = output(result)
     returns = (value, tangent) if with_value else (tangent,)

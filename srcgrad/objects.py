@@ -27,7 +27,7 @@ import types
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -163,7 +163,7 @@ def _kind(obj: Any) -> str:
 
 def _attributes(obj: Any) -> list[tuple[str, Any]]:
     if isinstance(obj, tuple):
-        return list(zip(type(obj)._fields, obj, strict=True))
+        return list(zip(cast("type[NamedTuple]", type(obj))._fields, obj, strict=True))
     hidden = getattr(type(obj), "__srcgrad_hidden__", ())
     found = [(k, v) for k, v in vars(obj).items() if k not in hidden] if hasattr(
         obj, "__dict__") else []

@@ -64,8 +64,9 @@ class Positions:
 
     def __init__(self, module: cst.Module, source: str | None = None):
         self._module = module
-        self._all: dict[cst.CSTNode, CodeRange] | None = None
-        self._known: dict[cst.CSTNode, CodeRange] = {}
+        # (None: a node made here whose place is not known, as a comprehension's own loops)
+        self._all: dict[cst.CSTNode, CodeRange | None] | None = None
+        self._known: dict[cst.CSTNode, CodeRange | None] = {}
         self._statements = _statement_positions(module, source) if source is not None else {}
         self._known.update(self._statements)
         if not self._known:
@@ -77,7 +78,7 @@ class Positions:
         return None if hit is None else ((hit.start.line, hit.start.column),
                                          (hit.end.line, hit.end.column))
 
-    def _resolve(self) -> dict[cst.CSTNode, CodeRange]:
+    def _resolve(self) -> dict[cst.CSTNode, CodeRange | None]:
         if self._all is None:
             wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
             self._all = dict(wrapper.resolve(PositionProvider))
@@ -90,7 +91,7 @@ class Positions:
             hit = self._resolve().get(node, default)
         return hit
 
-    def __setitem__(self, node: cst.CSTNode, where: CodeRange) -> None:
+    def __setitem__(self, node: cst.CSTNode, where: CodeRange | None) -> None:
         self._known[node] = where
         if self._all is not None:
             self._all[node] = where

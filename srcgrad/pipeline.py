@@ -12,14 +12,15 @@ import functools
 import inspect
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any, cast
 
 import libcst as cst
 
 from srcgrad import analyze, boundary, custom, emit, forward, optimize, reverse
 from srcgrad.backends import get_backend
-from srcgrad.context import PassContext, Transformed
+from srcgrad.context import GeneratedFunction, PassContext, Transformed
 from srcgrad.errors import SrcGradError
 from srcgrad.ir import Origin, Program
 from srcgrad.naming import Namer
@@ -53,7 +54,7 @@ def _resolve_wrt(fn: Callable, params: Sequence[str], wrt: Wrt,
     if not single and not isinstance(wrt, (tuple, list)):
         raise SrcGradError(f"wrt must be a parameter index or name, or a tuple of them, not "
                            f"{wrt!r}", loc, hint=f"parameters are {', '.join(params)}")
-    items = (wrt,) if single else tuple(wrt)
+    items = (wrt,) if isinstance(wrt, (int, str)) else tuple(wrt)  # (single)
     names = []
     for w in items:
         if isinstance(w, int) and not isinstance(w, bool):
@@ -163,8 +164,8 @@ def transform(fn: Callable, wrt: Wrt = 0, *, with_value: bool = False, backend: 
         generated = emit.compile_function(text, program.name, namespace, origins)
         generated.__defaults__ = getattr(fn, "__defaults__", None)
         generated.__kwdefaults__ = getattr(fn, "__kwdefaults__", None)
-        generated.__srcgrad_source__ = text
-        compiled = be.compile(generated) if be.compile else generated
+        generated.__srcgrad_source__ = text  # type: ignore[attr-defined]  # (set here)
+        compiled = cast(GeneratedFunction, be.compile(generated) if be.compile else generated)
         result = Transformed(compiled, text, tuple(signature.index(n) for n in names),
                              program.kwonly,
                              tuple({(id(g), k): (g, k) for g, k in assumed}.values()),
@@ -192,7 +193,7 @@ def _generated_code(fn: Callable) -> Callable:
     return code(fn) if code is not None else fn
 
 
-def _global_number(lit, bindings: dict, assumed: list) -> bool:
+def _global_number(lit, bindings: Mapping[str, Any], assumed: list) -> bool:
     """Whether ``lit`` reads a module-level number (``module_globals["DT"]``); noted in
     ``assumed`` when it does, since the module could rebind it."""
     node = lit.node

@@ -111,7 +111,7 @@ def _colon(colon) -> str:
 
 
 def _index(node: cst.Index) -> str:
-    text = node.star or ""
+    text: str = node.star or ""
     if node.whitespace_after_star is not None:
         text += _ws(node.whitespace_after_star)
     return text + code(node.value)

@@ -78,7 +78,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
                                dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{_META: np.array(meta)}, **arrays)
+            # (mypy matches the unpacked names against savez's own allow_pickle: bool)
+            np.savez(f, **{_META: np.array(meta)}, **arrays)  # type: ignore[arg-type]
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -12,7 +12,7 @@ import inspect
 import textwrap
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 
@@ -243,7 +243,8 @@ def _spliced(s: _Substitution, param: str, lower: Builder | None, upper: Builder
     bounds = [None if b is None else _int_value(b(s)) for b in (lower, upper)]
     if any(b is _NOT_INT for b in bounds):
         return None
-    return items[bounds[0]:bounds[1]]
+    lower_int, upper_int = cast("list[int | None]", bounds)  # (none is _NOT_INT)
+    return items[lower_int:upper_int]
 
 
 _NOT_INT = object()

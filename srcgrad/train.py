@@ -199,7 +199,7 @@ class CompiledStep:
     def sync(self) -> None:
         """Write the trained parameters and the optimizer's state back into the model and the
         optimizer (as NumPy arrays, in place)."""
-        if self._trained is None:
+        if self._trained is None or self._state is None:
             return
         for (_, p, _), value, state in zip(self._slots, self._trained, self._state,
                                            strict=True):

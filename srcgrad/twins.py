@@ -151,19 +151,20 @@ def norm_cdf(x, loc=0.0, scale=1.0):
 
 # --- the tables ----------------------------------------------------------------------------------
 
-_JAX_NN = {
+_JAX_NN: dict[str, Callable] = {
     "relu": relu, "relu6": relu6, "sigmoid": sigmoid, "log_sigmoid": log_sigmoid,
     "softplus": softplus, "silu": silu, "swish": silu, "gelu": gelu, "elu": elu, "celu": celu,
     "selu": selu, "leaky_relu": leaky_relu, "hard_tanh": hard_tanh, "softmax": softmax,
     "log_softmax": log_softmax, "logsumexp": logsumexp,
 }
-_SCIPY_SPECIAL = {
+_SCIPY_SPECIAL: dict[str, Callable] = {
     "expit": sigmoid, "log_expit": log_sigmoid, "logit": logit, "logsumexp": logsumexp,
     "softmax": scipy_softmax, "log_softmax": scipy_log_softmax, "erfc": erfc, "ndtr": ndtr,
     "xlogy": xlogy, "xlog1py": xlog1py,
 }
-_JAX_SCIPY_SPECIAL = {**_SCIPY_SPECIAL, "softmax": softmax, "log_softmax": log_softmax}
-_NORM = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf}
+_JAX_SCIPY_SPECIAL: dict[str, Callable] = {**_SCIPY_SPECIAL, "softmax": softmax,
+                                          "log_softmax": log_softmax}
+_NORM: dict[str, Callable] = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf}
 
 #: module name -> (attribute -> twin), read once the module is imported
 _LIBRARIES: dict[str, dict[str, Callable]] = {
@@ -191,7 +192,7 @@ def twin_of(obj: Any) -> Callable | None:
         return hit[1]
     if inspect.ismethod(obj):  # scipy.stats.norm.logpdf: a new bound method at each access
         for name in _NORM_INSTANCES:
-            module = sys.modules.get(name)
-            if module is not None and obj.__self__ is getattr(module, "norm", None):
+            found = sys.modules.get(name)
+            if found is not None and obj.__self__ is getattr(found, "norm", None):
                 return _NORM.get(obj.__func__.__name__)
     return None

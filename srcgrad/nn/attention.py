@@ -38,6 +38,7 @@ class MultiheadAttention(Module):
         self.in_proj_bias = Parameter(np.zeros(3 * embed_dim, dtype)) if bias else None
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias, dtype)
         if bias:
+            assert self.out_proj.bias is not None  # (made with a bias)
             init.zeros_(self.out_proj.bias)
         self.generator = init.generator()
 

@@ -65,7 +65,7 @@ class Linear(Module):
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         init.uniform_(self.weight, -bound, bound)
         if bias:
-            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+            self.bias: Parameter | None = Parameter(np.empty(out_features, dtype=dtype))
             init.uniform_(self.bias, -bound, bound)
         else:
             self.bias = None
@@ -94,7 +94,7 @@ class Bilinear(Module):
         self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype))
         init.uniform_(self.weight, -bound, bound)
         if bias:
-            self.bias = Parameter(np.empty(out_features, dtype))
+            self.bias: Parameter | None = Parameter(np.empty(out_features, dtype))
             init.uniform_(self.bias, -bound, bound)
         else:
             self.bias = None
@@ -259,8 +259,8 @@ class LayerNorm(Module):
         self.eps = eps
         self.axes = tuple(range(-len(shape), 0))
         if elementwise_affine:
-            self.weight = Parameter(np.ones(shape, dtype))
-            self.bias = Parameter(np.zeros(shape, dtype))
+            self.weight: Parameter | None = Parameter(np.ones(shape, dtype))
+            self.bias: Parameter | None = Parameter(np.zeros(shape, dtype))
         else:
             self.weight = None
             self.bias = None

@@ -50,8 +50,8 @@ class Parameter(np.ndarray):
     def __reduce__(self):  # pickled (copy.deepcopy) as a parameter, .grad included
         return (_rebuild, (np.asarray(self).copy(), self.requires_grad, self.grad))
 
-    @property
-    def data(self) -> np.ndarray:
+    @property  # torch's Parameter.data: the values, not numpy's buffer (ndarray.data)
+    def data(self) -> np.ndarray:  # type: ignore[override]
         """The values as a plain array sharing memory with the parameter."""
         return self.view(np.ndarray)
 
@@ -86,7 +86,8 @@ def _changed() -> None:
 class _TrackedList(list):
     """A list a module holds: changing it in place counts as a change of structure."""
 
-    def _wrap(name):  # noqa: N805
+    @staticmethod  # (called in the class body: a function of the name; callable since 3.10)
+    def _wrap(name: str) -> Callable[..., Any]:
         def method(self, *args, **kwargs):
             _changed()
             return getattr(list, name)(self, *args, **kwargs)
@@ -102,7 +103,8 @@ class _TrackedList(list):
 class _TrackedDict(dict):
     """A dict a module holds: changing it in place counts as a change of structure."""
 
-    def _wrap(name):  # noqa: N805
+    @staticmethod  # (called in the class body: a function of the name; callable since 3.10)
+    def _wrap(name: str) -> Callable[..., Any]:
         def method(self, *args, **kwargs):
             _changed()
             return getattr(dict, name)(self, *args, **kwargs)
@@ -123,6 +125,7 @@ class Module:
     __srcgrad_module__ = True
     __srcgrad_hidden__ = ("_buffer_names", "_children")
     training: bool
+    _buffer_names: list[str]  # (both set in __new__)
 
     @staticmethod
     def __srcgrad_epoch__() -> int:
@@ -451,7 +454,7 @@ class ModuleDict(_Sequence):
         for name, m in (modules or {}).items():
             setattr(self, name, m)
 
-    def __getitem__(self, name: str) -> Module:
+    def __getitem__(self, name: str) -> Module:  # type: ignore[override]  # by name, not index
         return getattr(self, name)
 
     def __iter__(self) -> Iterator[str]:  # type: ignore[override]

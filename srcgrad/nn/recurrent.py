@@ -34,7 +34,8 @@ class _Recurrent(Module):
         rows = self.gates * hidden_size
         for k in range(num_layers):
             width = input_size if k == 0 else hidden_size
-            names = [(f"weight_ih_l{k}", (rows, width)), (f"weight_hh_l{k}", (rows, hidden_size))]
+            names: list[tuple[str, tuple[int, ...]]] = [(f"weight_ih_l{k}", (rows, width)),
+                                                         (f"weight_hh_l{k}", (rows, hidden_size))]
             if bias:
                 names += [(f"bias_ih_l{k}", (rows,)), (f"bias_hh_l{k}", (rows,))]
             for name, shape in names:

@@ -3,7 +3,8 @@ reuse of repeated pure results, errors and origins, values and atoms."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
@@ -23,6 +24,7 @@ from srcgrad.normalize.values import (
     _HINTS,
     Frame,
     Home,
+    Local,
     Pack,
     Ref,
     _atom_key,
@@ -36,6 +38,44 @@ from srcgrad.rules.shape import VIEWS
 
 
 class _Base:
+    if TYPE_CHECKING:
+        # what one part of the lowering calls on another: _Lowering (srcgrad/normalize/__init__.py)
+        # is every part at once; each is defined, with its signature, in the part named
+        version: Callable[[str], str]  # statements
+        assign: Callable[..., None]
+        _own_copies: Callable[..., None]
+        _param_names: Callable[..., list[str]]
+        _suite: Callable[..., tuple[Atom, Origin]]
+        _statements: Callable[..., tuple[Atom, Origin] | None]
+        _runtime_list: Callable[..., Var]
+        _control: Callable[..., Any]  # control
+        _test: Callable[..., Var]
+        _if: Callable[..., None]
+        _jump_rest: Callable[..., bool]
+        _for: Callable[..., None]
+        _while: Callable[..., None]
+        _after_loop: Callable[..., bool]
+        _break: Callable[..., list[Node]]
+        _early_return: Callable[..., None]
+        _loop_return: Callable[..., None]
+        _outputs: Callable[..., list[cst.BaseExpression] | None]
+        _result_atoms: Callable[..., Any]
+        _passive_expr: Callable[..., Lit]  # expressions
+        _constant: Callable[..., Any]
+        _index: Callable[..., Lit]
+        _local: Callable[..., Local]
+        _lookup: Callable[..., Any]  # names
+        _object: Callable[..., Any]
+        _bind_object: Callable[..., Lit]
+        _on_object: Callable[..., bool]
+        _static: Callable[..., Any]
+        _items_of: Callable[..., Any]
+        _expr_Call: Callable[..., Any]  # calls
+        _primitive: Callable[..., Any]
+        _opaque: Callable[..., Any]
+        _inline_user: Callable[..., Any]  # inline
+        _inline_local: Callable[..., Any]
+
     def __init__(self, ctx: PassContext):
         self.ctx = ctx
         self.rules = ctx.rules   # and the rules made for inlined generated functions
@@ -122,7 +162,7 @@ class _Base:
             frame.parsed.loc(node), _header(frame, node), frame.where)
         return frame.origin
 
-    def value(self, frame: Frame, node: cst.BaseExpression, hint: str | None) -> Any:
+    def value(self, frame: Frame, node: cst.BaseExpression, hint: str | Home | None) -> Any:
         """Lower ``node``; the top-level statement (if any) is named after ``hint``."""
         method = getattr(self, f"_expr_{type(node).__name__}", None)
         if method is None:
@@ -131,7 +171,8 @@ class _Base:
                                                                    "rewrite it with numpy calls"))
         return method(frame, node, hint)
 
-    def atom(self, frame: Frame, node: cst.BaseExpression, hint: str | None = None) -> Atom:
+    def atom(self, frame: Frame, node: cst.BaseExpression, hint: str | Home | None = None
+             ) -> Atom:
         return self.materialize(frame, self.value(frame, node, hint), node)
 
     def materialize(self, frame: Frame, value: Any, node: cst.CSTNode) -> Atom:
@@ -142,8 +183,9 @@ class _Base:
         if isinstance(value, Pack):
             atoms = [self.materialize(frame, v, node) for v in value.items]
             if all(isinstance(a, Lit) for a in atoms):
-                return Lit(_container_node(value, [a.node for a in atoms]),
-                           frozenset().union(*(a.uses for a in atoms)))
+                lits = [a for a in atoms if isinstance(a, Lit)]  # (all of them)
+                return Lit(_container_node(value, [a.node for a in lits]),
+                           frozenset().union(*(a.uses for a in lits)))
             raise self.error(frame, node, f"a {value.kind} of differentiable values can only be "
                              "indexed, unpacked or passed to np.array/np.stack/np.concatenate here",
                              "index or unpack it where it is used")

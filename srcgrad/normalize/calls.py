@@ -15,6 +15,7 @@ from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
     Lit,
+    Stmt,
     Var,
     atom_uses,
 )
@@ -351,6 +352,7 @@ class _Calls(_Base):
 
     def _pack_pop(self, frame: Frame, node: cst.Call, pack: Pack):
         """``xs.pop()`` or ``xs.pop(i)`` on a list that is still a literal: one item less."""
+        assert isinstance(node.func, cst.Attribute)  # a method call
         index = None if len(node.args) > 1 else -1
         if len(node.args) == 1:
             try:
@@ -368,6 +370,7 @@ class _Calls(_Base):
 
     def _pack_append(self, frame: Frame, node: cst.Call, pack: Pack):
         """``xs.append(v)`` on a list that is still a literal: one more item."""
+        assert isinstance(node.func, cst.Attribute)  # a method call
         if not isinstance(node.func.value, cst.Name) or len(node.args) != 1:
             raise self.error(frame, node, "write xs.append(value) on a list variable")
         item = self.value(frame, node.args[0].value, None)
@@ -402,6 +405,7 @@ class _Calls(_Base):
                 kwargs = {a.keyword.value: self.value(frame, a.value, None)
                           for a in node.args if a.keyword is not None}
                 var = self._opaque_call(frame, method, args, kwargs, hint, node)
+                assert isinstance(self.body[-1], Stmt)  # the call just appended
                 self.body[-1] = replace(self.body[-1], label=_dotted(node.func))
                 return var
             raise self.error(frame, node.func, f"the array method .{name}() is not supported",
@@ -529,6 +533,7 @@ class _Calls(_Base):
     def _opaque(self, frame, node, callee: Ref, args, kwargs, hint, effect):
         fn = self._bind_object(callee.obj, callee.node)
         var = self._opaque_call(frame, fn, args, kwargs, hint, node)
+        assert isinstance(self.body[-1], Stmt)  # the call just appended
         self.body[-1] = replace(self.body[-1], effect=self.body[-1].effect or effect,
                                 reads_only=_reads_only(callee.obj), label=_dotted(node.func))
         return var

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 
@@ -57,7 +57,7 @@ class _Control(_Base):
                 id(frame), name) and not any(k != name and v == current
                                              for k, v in frame.env.items())
             if owned:
-                home = current.name
+                home = cast(Var, current).name
             else:
                 home = self._target(frame, name)
                 if current is not None and not isinstance(current, (Local, Obj, Method)):
@@ -108,7 +108,7 @@ class _Control(_Base):
     def _if_blocks(self, frame: Frame, node: cst.If, test: Var, origin: Origin) -> None:
         body = self._block(frame, _statement_list(node.body))
         if isinstance(node.orelse, cst.If):  # elif
-            orelse = self._block_of(frame, lambda: self._if(frame, node.orelse))
+            orelse = self._block_of(frame, lambda: self._if(frame, cast(cst.If, node.orelse)))
         elif isinstance(node.orelse, cst.Else):
             orelse = self._block(frame, _statement_list(node.orelse.body))
         else:
@@ -134,6 +134,7 @@ class _Control(_Base):
         """``return v`` inside a branch: ``v`` goes to the function's result variable and the
         statements after the ``if`` move to the other branch."""
         self._assign_result(frame, node)
+        assert frame.origin is not None  # _statements sets it before each statement
         self.body.append(Jump("return", frame.origin, id(frame)))
         return None
 
@@ -147,12 +148,17 @@ class _Control(_Base):
             frame.result = self._target(frame, frame.return_hint) if parts is None else \
                 tuple(self._target(frame, f"out{k}") for k in range(1, len(parts) + 1))
         several = isinstance(frame.result, tuple)
-        if several != (parts is not None) or (several and len(parts) != len(frame.result)):
+        if several != (parts is not None) or (several and len(cast(list, parts)) != len(
+                frame.result)):
             n = len(frame.result) if several else 1
             raise self.error(frame, node, f"this return gives {len(parts or [1])} value(s), an "
                              f"earlier one {n}", "return as many values on every path")
-        for home, expr in zip(frame.result, parts, strict=True) if several else \
-                [(frame.result, node.value)]:
+        if isinstance(frame.result, tuple):  # (several)
+            assert parts is not None
+            pairs: Iterable[tuple[str, cst.BaseExpression]] = zip(frame.result, parts, strict=True)
+        else:
+            pairs = [(frame.result, node.value)]
+        for home, expr in pairs:
             value = self.atom(frame, expr, Home(home))
             if value != Var(home):
                 self.emit(frame, home, "assign", (value,))
@@ -173,6 +179,7 @@ class _Control(_Base):
         if isinstance(frame.result, tuple):
             atoms = tuple(Var(r) for r in frame.result)
             return Pack("tuple", atoms) if frame.where else atoms
+        assert frame.result is not None  # a return has set it
         return Var(frame.result)
 
     def _jump_rest(self, frame: Frame, stmt: cst.If, rest: list) -> bool:
@@ -272,7 +279,7 @@ class _Control(_Base):
         value = self._items_of(frame, self.value(frame, iterable, None))
         if isinstance(value, Pack):  # a literal tuple or list: one copy of the body per item
             items = value.items if value.kind != "dict" else tuple(  # a dict: its keys
-                Lit(cst.parse_expression(repr(k))) for k in value.keys)
+                Lit(cst.parse_expression(repr(k))) for k in cast(tuple, value.keys))
             for item in items:
                 self.assign(frame, target, item)
                 self._statements(frame, statements, top=False)
@@ -355,7 +362,7 @@ class _Control(_Base):
         if isinstance(iterable, cst.Call) and self._builtin_callee(frame, iterable) is \
                 reversed and len(iterable.args) == 1 and iterable.args[0].keyword is None:
             backward, iterable = True, iterable.args[0].value
-        limit = None
+        limit: cst.BaseExpression | Atom | None = None
         if isinstance(iterable, cst.Subscript) and len(iterable.slice) == 1 and isinstance(
                 s := iterable.slice[0].slice, cst.Slice) and s.lower is None and \
                 s.step is None and s.upper is not None:
@@ -365,7 +372,7 @@ class _Control(_Base):
             return None
         bounds = self._range_bounds(frame, iterable)
         if limit is not None:
-            limit = self._kept(frame, self.atom(frame, limit))
+            limit = self._kept(frame, self.atom(frame, cast(cst.BaseExpression, limit)))
         return bounds, limit, backward
 
     def _range_bounds(self, frame: Frame, call: cst.Call):
@@ -386,7 +393,7 @@ class _Control(_Base):
             return self.emit(frame, self.ctx.namer.temp(), "assign", (bound,))
         return bound
 
-    def _loop(self, frame: Frame, node, origin: Origin, index: str | None, bounds,
+    def _loop(self, frame: Frame, node, origin: Origin, index: str, bounds,
               items: list, statements: list, user_index: str | None = None, *,
               limit: Atom | None = None, backward: bool = False) -> None:
         """Lower a counted loop: ``items`` are (target, sequence) pairs read at the index."""
@@ -409,7 +416,7 @@ class _Control(_Base):
         self.body.append(Loop(body, origin, index=index, bounds=bounds, trips=trips,
                               limit=limit, backward=backward))
 
-    def _loop_body(self, frame: Frame, lower: Callable[[], None]) -> tuple[Node, ...]:
+    def _loop_body(self, frame: Frame, lower: Callable[[], object]) -> tuple[Node, ...]:
         if not frame.loops:
             frame.outer_block = len(self.blocks) - 1
         self.blocks.append([])
@@ -425,6 +432,7 @@ class _Control(_Base):
     def _loop_return(self, frame: Frame, node: cst.Return) -> None:
         """``return v`` inside a loop: ``v`` goes to the result, a flag says so, and ``break``;
         after each loop the flag ends the enclosing loop or the function (``_after_loop``)."""
+        assert frame.origin is not None  # _statements sets it before each statement
         if frame.returned is None:
             frame.returned = self.ctx.namer.fresh("returned")
             self.blocks[frame.outer_block].append(Stmt(
@@ -444,6 +452,7 @@ class _Control(_Base):
         self.body.append(If(Var(frame.returned), tuple(jump), (), origin))
         if not rest:
             return True
+        assert isinstance(self.body[-1], If)  # the one just appended
         self.body[-1] = replace(self.body[-1], orelse=self._rest(frame, rest))
         return True
 

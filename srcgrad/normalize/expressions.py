@@ -3,7 +3,7 @@ comprehensions and conditional expressions, passive values (names and attributes
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 import numpy as np
@@ -132,6 +132,7 @@ class _Expressions(_Base):
                 raise self.error(frame, clause, "`async for` is not supported")
             statement = cst.For(clause.target, clause.iter, cst.IndentedBlock([statement]))
             positions[statement] = positions.get(clause, here)
+        assert frame.origin is not None  # a comprehension is in a statement
         user = frame.origin  # comments quote the user's statement, not the loop made here
         for n in gens_of(statement):
             positions.setdefault(n, here)
@@ -332,7 +333,7 @@ class _Expressions(_Base):
         if _is_r_(obj) and plain:
             items = []
             for e in node.slice:
-                v = self.atom(frame, e.slice.value)
+                v = self.atom(frame, cast(cst.Index, e.slice).value)  # (plain)
                 items.append(self.emit(frame, self.ctx.namer.temp(), "atleast_1d", (v,)))
             return self._primitive(frame, node, CallSpec("concatenate", "seq"),
                                    [Pack("list", tuple(items))], {}, hint)
@@ -387,6 +388,7 @@ class _Expressions(_Base):
             if isinstance(s, cst.Index):
                 s = s.with_changes(value=lower(s.value))
             else:
+                assert isinstance(s, cst.Slice)  # the other kind
                 s = s.with_changes(lower=lower(s.lower), upper=lower(s.upper),
                                    step=lower(s.step))
             elements.append(el.with_changes(slice=s))

@@ -112,6 +112,7 @@ class _Inline(_Base):
         else:
             value = self._opaque(frame, node, Ref(fn, node.func), list(operands), {}, None,
                                  False)  # its derivatives are the user's rules: it only
+            assert isinstance(self.body[-1], Stmt)  # the call _opaque appended
             self.body[-1] = replace(self.body[-1], reads_only=True)  # computes the value
         value = self.materialize(frame, value, node)
         n = len(operands)
@@ -185,6 +186,7 @@ class _Inline(_Base):
         if target in self._targets:
             self._forget()
         self._targets.add(target)
+        assert frame.origin is not None  # (as in emit)
         self.body.append(Stmt(target, rule.name, tuple(operands), (("value", value),),
                               frame.origin, custom=info))
         return Var(target)

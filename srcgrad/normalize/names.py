@@ -9,7 +9,7 @@ import builtins
 import inspect
 import logging
 import numbers
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 import numpy as np
@@ -117,7 +117,7 @@ class _Names(_Base):
                 return f.parsed.namespace.get(name, _MISSING)
             f = parent
 
-    def _object(self, obj: Any, node: cst.BaseExpression) -> Any:
+    def _object(self, obj: Any, node: cst.BaseExpression | None) -> Any:
         if isinstance(obj, (Var, Lit, Pack, Local)):
             return obj
         if isinstance(obj, bool) or obj is None:
@@ -125,14 +125,14 @@ class _Names(_Base):
         if isinstance(obj, (str, tuple)) and _is_literal(obj):  # "mean", (0, 2): as written
             return Lit(cst.parse_expression(repr(obj)))
         if isinstance(obj, numbers.Number) and not isinstance(obj, np.ndarray):
-            return Lit(_number_node(obj)) if type(obj) in (int, float) else \
+            return Lit(_number_node(cast("int | float", obj))) if type(obj) in (int, float) else \
                 self._bind_object(obj, node)
         if callable(obj) or inspect.ismodule(obj) or _is_index_builder(obj) or isinstance(
                 obj, logging.Logger):  # (logger.debug(...): a method resolved here)
             return Ref(obj, node)
         return self._bind_object(obj, node)
 
-    def _bind_object(self, obj: Any, node: cst.CSTNode) -> Lit:
+    def _bind_object(self, obj: Any, node: cst.CSTNode | None) -> Lit:
         """A name in the generated namespace for a constant the user's code refers to."""
         if isinstance(node, cst.Name) and getattr(builtins, node.value, None) is obj:
             return Lit(cst.Name(node.value))  # print, int, range: no binding needed
@@ -174,7 +174,8 @@ class _Names(_Base):
             return self.emit(frame, self._target(frame, hint), prim, (base,))
         raise self.error(frame, node, f"cannot take .{attr} of this value")
 
-    def _obj_attribute(self, frame: Frame, node: cst.CSTNode, base: Obj, attr: str, hint):
+    def _obj_attribute(self, frame: Frame, node: cst.BaseExpression, base: Obj, attr: str,
+                       hint):
         """``model.fc1``, ``self.weight``, ``self.training``: a nested object, the variable a
         leaf is read into, or a value fixed in the generated code; ``self.forward``: a method;
         a property: its getter, inlined."""
@@ -195,7 +196,7 @@ class _Names(_Base):
                          f"attribute {attr!r} srcgrad can read here",
                          "read attributes set in __init__, or call methods written in Python")
 
-    def _field_value(self, frame: Frame, node: cst.CSTNode, base: Obj, path, field,
+    def _field_value(self, frame: Frame, node: cst.BaseExpression | None, base: Obj, path, field,
                      label: str) -> Any:
         if isinstance(field, objects.Leaf):
             leaf = base.leaves[path]
@@ -247,6 +248,7 @@ class _Names(_Base):
                 if isinstance(part, cst.FormattedStringText):
                     parts.append(part.value)
                     continue
+                assert isinstance(part, cst.FormattedStringExpression)  # the other kind
                 value = self._static(frame, part.expression)
                 if value is _MISSING or value is _NOT_NONE or isinstance(value, Obj) or \
                         part.conversion is not None or part.format_spec is not None:

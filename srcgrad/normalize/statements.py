@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 import numpy as np
@@ -60,7 +60,7 @@ class _Statements(_Base):
                 obj = self._object_param(p, shapes[p])
                 frame.env[p] = obj
                 received.append(ObjectParam(p, obj.shape, tuple(
-                    (path, obj.leaves[path], leaf.diff)
+                    (path, cast(str, obj.leaves[path]), leaf.diff)  # a parameter's: variables
                     for path, leaf in objects.leaves(obj.shape))))
                 core_params += [p, *(v for _, v, _ in received[-1].leaves)]
                 continue
@@ -117,6 +117,7 @@ class _Statements(_Base):
         if ret is not None:
             return ret
         if frame.result is not None:  # every path returned inside a branch
+            assert frame.origin is not None  # set by the returns
             return self._result_atoms(frame), frame.origin
         origin = frame.origin or Origin(frame.parsed.loc(frame.parsed.node), "return None",
                                         frame.where)
@@ -186,7 +187,7 @@ class _Statements(_Base):
                 return [[(stmt.target, Lit(cst.Integer(str(k))))] for k in range(*bounds)]
         call = isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and \
             self._lookup(frame, it.func.value) in (enumerate, zip)
-        seqs = [a.value for a in it.args] if call else [it]
+        seqs = [a.value for a in cast(cst.Call, it).args] if call else [it]
         views = [q for q in seqs if isinstance(q, cst.Call) and not q.args and isinstance(
             q.func, cst.Attribute) and q.func.attr.value in ("items", "keys", "values")]
         if stmt.orelse is not None or not seqs or not all(
@@ -195,12 +196,13 @@ class _Statements(_Base):
             return None
         if not any(isinstance(self._static(frame, q), Obj) or isinstance(q, cst.Attribute)
                    and self._on_object(frame, q) or q in views and isinstance(
-                       self._static(frame, q.func.value), Obj) for q in seqs):
+                       self._static(frame, cast(cst.Attribute, cast(cst.Call, q).func).value),
+                       Obj) for q in seqs):
             return None
         values = [self._items_of(frame, self.value(frame, q, None)) for q in seqs]
         if not all(isinstance(v, Pack) and v.kind in ("list", "tuple") for v in values):
             return None
-        if call and self._lookup(frame, it.func.value) is enumerate:
+        if call and self._lookup(frame, cast(cst.Name, cast(cst.Call, it).func).value) is enumerate:
             if len(values) != 1 or not isinstance(stmt.target, cst.Tuple) or \
                     len(stmt.target.elements) != 2:
                 return None
@@ -255,11 +257,15 @@ class _Statements(_Base):
 
         return built(value)
 
-    def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Atom | None:
+    def _small(self, frame: Frame, node: cst.BaseSmallStatement, last: bool) -> Any:
+        """What a ``return`` returns (an atom, a tuple of atoms, an object or method, or the
+        value of a function inlined), else None."""
         if isinstance(node, cst.Return) and frame.loops:
-            return self._loop_return(frame, node)
+            self._loop_return(frame, node)
+            return None
         if isinstance(node, cst.Return) and frame.branches and not frame.loops:
-            return self._early_return(frame, node)
+            self._early_return(frame, node)
+            return None
         if isinstance(node, cst.Return) and not frame.loops and not frame.branches:
             last = True  # statements after it never run
         if isinstance(node, cst.Return) and frame.result and last:
@@ -283,11 +289,11 @@ class _Statements(_Base):
                 return self.materialize(frame, value, node.value)
             if parts is not None and not frame.branches:
                 # the differentiated function returns several values: one output each
-                return tuple(self._output(frame, e, f"out{k}")  # type: ignore[return-value]
+                return tuple(self._output(frame, e, f"out{k}")
                              for k, e in enumerate(parts, 1))
             return self.atom(frame, node.value, hint=frame.return_hint)
         if isinstance(node, cst.Assign):
-            hint = self._name_hint(node.targets[-1].target)
+            hint: str | Home | None = self._name_hint(node.targets[-1].target)
             if hint in frame.homes and len(node.targets) == 1:
                 hint = Home(frame.homes[hint])  # straight into the overwritten variable
             value = self.value(frame, node.value, hint)
@@ -300,7 +306,8 @@ class _Statements(_Base):
                                                            self._name_hint(node.target)))
             return None
         if isinstance(node, cst.AugAssign):
-            return self._augassign(frame, node)
+            self._augassign(frame, node)
+            return None
         if isinstance(node, cst.Expr):
             if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
                 return None  # a docstring
@@ -322,9 +329,11 @@ class _Statements(_Base):
             self._effect(frame, "throw", [self._passive_expr(frame, exc)])
             return None
         if isinstance(node, cst.Break) and frame.loops:
+            assert frame.origin is not None  # _statements sets it before each statement
             self.body.extend(self._break(frame, frame.origin))
             return None
         if isinstance(node, cst.Continue) and frame.loops:
+            assert frame.origin is not None
             self.body.append(Jump("continue", frame.origin))
             return None
         what = {cst.Global: "`global`", cst.Nonlocal: "`nonlocal`", cst.Del: "`del`",
@@ -339,7 +348,9 @@ class _Statements(_Base):
         """A call of a runtime helper kept for its effect (``check``, ``throw``): it reads
         its arguments, which carry no derivative."""
         self.emit(frame, self.ctx.namer.temp(), "call", (Lit(cst.Name(helper)), *args))
-        self.body[-1] = replace(self.body[-1], effect=True, reads_only=True, label=helper)
+        stmt = self.body[-1]
+        assert isinstance(stmt, Stmt)  # the one just emitted
+        self.body[-1] = replace(stmt, effect=True, reads_only=True, label=helper)
 
     def _augassign(self, frame: Frame, node: cst.AugAssign) -> None:
         if isinstance(node.target, cst.Subscript) and isinstance(node.target.value, cst.Name) \
@@ -382,14 +393,14 @@ class _Statements(_Base):
         return None
 
     @staticmethod
-    def _name_hint(target: cst.BaseAssignTargetExpression) -> str | None:
+    def _name_hint(target: cst.BaseExpression) -> str | None:
         return target.value if isinstance(target, cst.Name) else None
 
     def version(self, name: str) -> str:
         """The core name for a new binding of the user name ``name`` (``h``, then ``h_2``)."""
         return self.ctx.namer.claim(name)
 
-    def assign(self, frame: Frame, target: cst.BaseAssignTargetExpression, value: Any) -> None:
+    def assign(self, frame: Frame, target: cst.BaseExpression, value: Any) -> None:
         if isinstance(target, cst.Name):
             home = frame.homes.get(target.value)
             if isinstance(value, (Obj, Method)):  # known when the code is generated
@@ -468,6 +479,7 @@ class _Statements(_Base):
 
     def _setitem(self, frame: Frame, target: cst.Subscript, value: Any) -> None:
         """``y[index] = v``: the array ``y`` changes in place (it is the function's own)."""
+        assert isinstance(target.value, cst.Name)  # its callers' condition
         name = target.value.value
         base = frame.env.get(name)
         if not isinstance(base, Var) or base.name != frame.pinned.get(name):

@@ -9,7 +9,7 @@ import functools
 import inspect
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ _COMPARE: dict[type, str] = {
 _UNARY: dict[type, str] = {cst.Minus: "negative", cst.Plus: "positive", cst.BitInvert: "invert"}
 _PASSIVE_ATTRIBUTES = {"dtype", "itemsize", "nbytes", "strides", "shape", "ndim", "size"}
 _SCALAR_ATTRIBUTES = {"itemsize", "nbytes", "ndim", "size"}
-_UNSUPPORTED_BLOCKS = {cst.Try: "try", cst.With: "with", cst.ClassDef: "class",
+_UNSUPPORTED_BLOCKS: dict[type, str] = {cst.Try: "try", cst.With: "with", cst.ClassDef: "class",
                        cst.Match: "match"} if hasattr(cst, "Match") else {
     cst.Try: "try", cst.With: "with", cst.ClassDef: "class"}
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Ref:
     """A non-local object reached by name: a module, a function, a class."""
 
     obj: Any
-    node: cst.BaseExpression
+    node: cst.BaseExpression | None  # None: a child of a sequence module
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +96,7 @@ class Obj:
 
     shape: objects.Shape
     path: tuple[str, ...]
-    leaves: dict[tuple[str, ...], str]
+    leaves: Mapping[tuple[str, ...], str | Lit]  # a variable; a literal: an object from outside
     label: str   # as the user's code reaches it: "model.fc1"
 
 
@@ -362,6 +362,7 @@ def _number_node(v: int | float) -> cst.BaseExpression:
 
 def _container_node(pack: Pack, nodes) -> cst.BaseExpression:
     if pack.kind == "dict":
+        assert pack.keys is not None  # a dict's keys
         return cst.Dict([cst.DictElement(_number_or_string(k), v)
                          for k, v in zip(pack.keys, nodes, strict=True)])
     elements = [cst.Element(n) for n in nodes]

@@ -92,7 +92,8 @@ class CosineAnnealingLR(LRScheduler):
 class LambdaLR(LRScheduler):
     """``lr * lr_lambda(epoch)`` (one function, or one per group)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence,
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]
+                 | list[Callable[[int], float]] | tuple[Callable[[int], float], ...],
                  last_epoch: int = -1):
         n = len(optimizer.param_groups)
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else \

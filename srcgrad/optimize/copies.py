@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import cast
 
 import libcst as cst
 
@@ -123,7 +124,7 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str],
         return False
     later = (s for s in stmts[i + 1:] if isinstance(s, Gen))
     span = [k for k in range(first, i) if isinstance(stmts[k], Gen)]
-    if any(stmts[k].target == a or a in reads(stmts[k].expr) for k in span):
+    if any(s.target == a or a in reads(s.expr) for s in (cast(Gen, stmts[k]) for k in span)):
         return False
     if any(b in reads(s.expr) or s.target == b for s in later) or any(
             b in reads(r) for r in returns):
@@ -131,6 +132,7 @@ def _coalesce_at(stmts: list[GNode], i: int, returns, structured: set[str],
     rename = _rename(b, a)
     for k in span:
         s = stmts[k]
+        assert isinstance(s, Gen)  # (span)
         if s.target == b:
             writes[b] -= 1
             writes[a] += 1

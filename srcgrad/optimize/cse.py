@@ -38,18 +38,19 @@ def _computed_key(node: cst.CSTNode, alias: str) -> tuple[object, bool]:
     t = type(node)
     key: object
     pure = True
-    if t is cst.Name or t is cst.Integer or t is cst.Float or t is cst.SimpleString:
+    if type(node) is cst.Name or type(node) is cst.Integer or type(node) is cst.Float or \
+            type(node) is cst.SimpleString:
         key = (t, node.value)
-    elif t is cst.BinaryOperation:
+    elif type(node) is cst.BinaryOperation:
         (left, p1), (right, p2) = _key(node.left, alias), _key(node.right, alias)
         key, pure = (t, type(node.operator), left, right), p1 and p2
-    elif t is cst.UnaryOperation:
+    elif type(node) is cst.UnaryOperation:
         inner, pure = _key(node.expression, alias)
         key = (t, type(node.operator), inner)
-    elif t is cst.Attribute:
+    elif type(node) is cst.Attribute:
         inner, pure = _key(node.value, alias)
         key = (t, inner, node.attr.value)
-    elif t is cst.Call:
+    elif type(node) is cst.Call:
         f = node.func
         pure = (isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name)
                 and f.value.value == alias) or (isinstance(f, cst.Name)
@@ -60,11 +61,11 @@ def _computed_key(node: cst.CSTNode, alias: str) -> tuple[object, bool]:
             parts.append((a.star, a.keyword.value if a.keyword else None, k))
             pure = pure and p
         key = (t, _key(f, alias)[0], tuple(parts))
-    elif t is cst.Subscript:
+    elif type(node) is cst.Subscript:
         inner, pure = _key(node.value, alias)
-        parts = [_key(e.slice, alias) for e in node.slice]
-        key, pure = (t, inner, tuple(k for k, _ in parts)), pure and all(p for _, p in parts)
-    elif t is cst.Index:
+        slices = [_key(e.slice, alias) for e in node.slice]
+        key, pure = (t, inner, tuple(k for k, _ in slices)), pure and all(p for _, p in slices)
+    elif type(node) is cst.Index:
         inner, pure = _key(node.value, alias)
         key = (t, node.star, inner)
     else:  # rarer nodes (slices, tuples, comparisons): by their text, never merged

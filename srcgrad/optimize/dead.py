@@ -4,6 +4,7 @@ and loop by loop, knowing which tests hold where."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import libcst as cst
 
@@ -100,7 +101,7 @@ def _live_within(block: tuple[GNode, ...], live: set[str], conds: dict[str, froz
                 node = dropped
             if node.effect or node.target is None or node.target in live:
                 kept.append(node)
-                if node.index is None:
+                if node.index is None and node.target is not None:  # (None: nothing to drop)
                     live.discard(node.target)
                     conds.pop(node.target, None)
                 for n in _node_reads(node):
@@ -120,17 +121,18 @@ def _live_within(block: tuple[GNode, ...], live: set[str], conds: dict[str, froz
                 orelse, l2, c2 = _live_within(node.orelse, live - dead, c)
             if body or orelse:
                 kept.append(replace(node, body=body, orelse=orelse))
-                merged: dict[str, frozenset[Tested]] = {}
+                merged: dict[str, frozenset[Tested] | None] = {}  # None: read unconditionally
                 for side, cs, truth in ((l1, c1, True), (l2, c2, False)):
                     for v in side:
                         if lit is not None:
-                            here = cs.get(v, frozenset({(lit[0], lit[1] == truth)}))
+                            here: frozenset[Tested] | None = cs.get(
+                                v, frozenset({(lit[0], lit[1] == truth)}))
                         else:
                             here = cs.get(v)
                         if here is None or merged.get(v, frozenset()) is None:
                             merged[v] = None
                         else:
-                            merged[v] = merged.get(v, frozenset()) | here
+                            merged[v] = cast(frozenset, merged.get(v, frozenset())) | here
                 live = l1 | l2 | set(reads(node.test))
                 conds = {v: c for v, c in merged.items() if c is not None and v in live
                          and not any((n, not t) in c for n, t in c)}

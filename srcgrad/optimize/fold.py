@@ -25,6 +25,7 @@ class _ScalarBroadcast:
             target = self._scalar_unreduce(f)
             if target is None:
                 continue
+            assert isinstance(f, cst.Call)  # unreduce(s, v)
             cls = self.facts.shape_class(target)
             others = [g for j, g in enumerate(factors) if j != k]
             alike = [g for g in others if isinstance(g, cst.Name)

@@ -54,22 +54,21 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
     while i < len(stmts):
         g = stmts[i]
         name = g.target if isinstance(g, Gen) else None
-        if (name is None or g.effect or g.pair  # (a pop stays where it is)
+        if (not isinstance(g, Gen) or name is None or g.effect or g.pair  # (a pop stays)
                 or not is_temporary(name, adjoint=True) or name in user_names
                 or counts[name] != 1 or assigned[name] != 1):
             i += 1
             continue
         read = set(reads(g.expr))
         j = next((k for k in range(i + 1, len(stmts)) if name in _node_reads(stmts[k])), None)
-        if j is None or not isinstance(stmts[j], (Gen, GIf)) or (
-                isinstance(stmts[j], Gen) and stmts[j].index is not None
-                and name in reads(stmts[j].index)) or any(
-                (stmts[k].target in read) if isinstance(stmts[k], Gen) else
-                (_node_writes(stmts[k]) & read) for k in range(i + 1, j)) or (
-                isinstance(stmts[j], Gen) and stmts[j].target in read):
+        if j is None or not isinstance(target := stmts[j], (Gen, GIf)) or (
+                isinstance(target, Gen) and target.index is not None
+                and name in reads(target.index)) or any(
+                (s.target in read) if isinstance(s, Gen) else
+                (_node_writes(s) & read) for s in stmts[i + 1:j]) or (
+                isinstance(target, Gen) and target.target in read):
             i += 1
             continue
-        target = stmts[j]
         swap = _Substitute({name: g.expr})
         if isinstance(target, GIf):
             if name not in reads(target.test):

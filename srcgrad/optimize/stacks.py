@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import cast
 
 import libcst as cst
 
@@ -45,6 +46,7 @@ def _list_method(g: GNode) -> tuple[str, str] | None:
     receiver = call_receiver(g.expr)
     if receiver is None or g.target not in (None, receiver):
         return None
+    assert isinstance(g.expr, cst.Call) and isinstance(g.expr.func, cst.Attribute)  # (receiver)
     method = g.expr.func.attr.value
     return (receiver, method) if method in ("append", "pop") else None
 
@@ -99,11 +101,11 @@ def fuse_pops(p: Program) -> Program:
             g = out[i]
             lst = _last_item_of(g.expr) if isinstance(g, Gen) and g.index is None and \
                 g.target and not g.effect else None
-            if lst is not None and lst != g.target:
+            if lst is not None and isinstance(g, Gen) and lst != g.target:  # (lst: g is a Gen)
                 k = next((k for k in range(i + 1, len(out)) if lst in _node_reads(out[k])
                           or lst in _node_writes(out[k])), None)
                 if k is not None and _list_method(out[k]) == (lst, "pop") and \
-                        not out[k].expr.args:
+                        not cast(cst.Call, cast(Gen, out[k]).expr).args:  # (a pop)
                     out[i] = replace(g, expr=method_call(lst, "pop"))
                     del out[k]
             i += 1
@@ -163,8 +165,8 @@ def merge_saves(p: Program) -> Program:
                 # runs after it and may go if nothing between the two pops writes the name
                 if pair in pops and later.pair in pops:
                     (b1, i1), (b2, i2) = pops[later.pair], pops[pair]
-                    name = b1[i1].target
-                    if b1 is b2 and i1 < i2 and b2[i2].target == name and not any(
+                    name = cast(Gen, b1[i1]).target  # (index: the Gens of pairs)
+                    if b1 is b2 and i1 < i2 and cast(Gen, b2[i2]).target == name and not any(
                             name in _node_writes(n) for n in b1[i1 + 1:i2]):
                         drop.add(later.pair)
                         gone_pops.add(pair)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from srcgrad.cstwalk import changed, visit
+from srcgrad.cstwalk import N, changed, visit
 
 _PREC: dict[type, int] = {
     cst.BooleanOperation: 2, cst.Comparison: 4, cst.BitOr: 5, cst.BitXor: 6, cst.BitAnd: 7,
@@ -67,7 +67,7 @@ class _Tidy:
         return updated
 
 
-def tidy(expr: cst.BaseExpression) -> cst.BaseExpression:
+def tidy(expr: N) -> N:
     expr = visit(expr, _Tidy())
     if getattr(expr, "lpar", None) and not isinstance(expr, cst.Tuple):
         expr = changed(expr, lpar=[], rpar=[])

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import libcst as cst
 
@@ -83,14 +83,14 @@ class Facts:
     alias: str = "np"   # the array module's name in generated code
 
 
-def _is_copy(expr: cst.BaseExpression) -> bool:
+def _is_copy(expr: cst.BaseExpression) -> TypeGuard[cst.Call]:
     """``np.array(x, copy=True)``: a new array."""
     return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
             and expr.func.attr.value == "array" and len(expr.args) == 2
             and expr.args[1].keyword is not None and expr.args[1].keyword.value == "copy")
 
 
-def _is_copy_of(expr: cst.BaseExpression, name: str) -> bool:
+def _is_copy_of(expr: cst.BaseExpression, name: str | None) -> bool:
     """``np.array(name, copy=True)``."""
     return _is_copy(expr) and isinstance(expr.args[0].value, cst.Name) and \
         expr.args[0].value.value == name
@@ -135,6 +135,7 @@ def _node_reads(node: GNode) -> Counter[str]:
 
 def _reads_of(node: GNode) -> Counter[str]:
     if isinstance(node, Gen):  # y[i] = v reads y, i and v
+        assert node.index is not None and node.target is not None  # (_node_reads: the others)
         return reads(node.expr) + reads(node.index) + Counter([node.target])
     total: Counter[str] = Counter()
     if isinstance(node, GIf):

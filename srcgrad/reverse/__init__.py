@@ -132,14 +132,16 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
             seed: cst.BaseExpression = cst.Float("1.0")
         else:  # checked at run time: grad needs a scalar output
             seed = call_of("seed", ident(result.name))
-        backward.append(rev.add(result.name, seed, st, fn.result_origin))
+        seeded = rev.add(result.name, seed, st, fn.result_origin)
+        assert seeded is not None  # (None only for an adjoint passed on as it is)
+        backward.append(seeded)
     backward += rev.block(fn.body, st)
     forward: list[GNode] = []
     started: set[str] = set()
     for node in fn.body:  # each stack starts empty before the statement that first pushes
         part = rev.forward((node,))
-        for g in gens(tuple(part)):
-            stack = call_receiver(g.expr) if g.pair and not g.target else None
+        for made in gens(tuple(part)):
+            stack = call_receiver(made.expr) if made.pair and not made.target else None
             if stack and stack not in started:
                 started.add(stack)
                 forward.append(Gen(stack, cst.List([]), node.origin))
@@ -168,6 +170,7 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
         return ident(kept)
 
     if with_value:
+        assert not isinstance(result, tuple)  # (several outputs: only a vjp, without a value)
         value = at_end(result, "value")
         if aux is not None:
             value = cst.Tuple([cst.Element(value), cst.Element(at_end(aux, "aux"))])

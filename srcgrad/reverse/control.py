@@ -4,6 +4,8 @@ loop may leave as zeros are zeros outside a test."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import libcst as cst
 
 from srcgrad.build import (
@@ -16,6 +18,7 @@ from srcgrad.build import (
 )
 from srcgrad.cstwalk import ident
 from srcgrad.ir import (
+    Atom,
     Gen,
     GIf,
     GLoop,
@@ -56,7 +59,8 @@ class _Control(_Statements):
             return []
         test = node.test.name if isinstance(node.test, Var) else None
         # saved before the `if`: a branch may end in `break`
-        pops = self._saved(node, [n for n in [test] if n in self.kills[id(node)]], node.origin)
+        pops = self._saved(node, [n for n in [test] if n is not None and n in self.kills[id(node)]],
+                           node.origin)
         return [*pops, GIf(atom_node(node.test), tuple(body), tuple(orelse), node.origin)]
 
     def _joined(self, node: If, s1: _State, s2: _State, names: set[str], changed: set[str]
@@ -143,7 +147,7 @@ class _Control(_Statements):
         return [*restore, *inits, *pops, GLoop(node.index or "_", self._reverse_range(node),
                                                tuple(body), node.origin)]
 
-    def _ran(self, node: Loop, changed: set[str]) -> bool | _Cond | None:
+    def _ran(self, node: Loop, changed: set[str]) -> Literal[True] | _Cond | None:
         """Whether the loop ran at least once: True if it surely did, else the test that it
         did not (``not trips``, ``len(xs) == 0``), or None where none holds after its reverse
         (whose body assigns ``changed``)."""
@@ -153,8 +157,8 @@ class _Control(_Statements):
             return None
         parts = [*node.bounds, *([node.limit] if node.limit is not None else [])]
         if all(isinstance(a, Lit) and isinstance(a.node, cst.Integer) for a in parts):
-            r = range(*(int(a.node.value) for a in node.bounds))
-            return True if (r if node.limit is None else r[:int(node.limit.node.value)]) \
+            r = range(*(_int_of(a) for a in node.bounds))
+            return True if (r if node.limit is None else r[:_int_of(node.limit)]) \
                 else None
         deps = frozenset(node.reads())
         if deps & changed:
@@ -162,7 +166,7 @@ class _Control(_Statements):
         start, stop, step = (atom_node(a) for a in node.bounds)
         if node.limit is None and is_int(start, 0) and is_int(step, 1):
             zero = cst.Integer("0")
-            test = cst.Comparison(stop, [cst.ComparisonTarget(
+            test: cst.BaseExpression = cst.Comparison(stop, [cst.ComparisonTarget(
                 cst.Equal() if call_name(stop) == "len" else cst.LessThanEqual(), zero)])
         else:
             test = _negated(counted_range(node))
@@ -180,3 +184,9 @@ class _Control(_Statements):
         if node.trips:  # a loop that may break: the iterations it ran
             r = sliced(r, stop=ident(node.trips))
         return call_of("reversed", r)
+
+
+def _int_of(a: Atom) -> int:
+    """The value of an atom known to be an integer literal."""
+    assert isinstance(a, Lit) and isinstance(a.node, cst.Integer)
+    return int(a.node.value)

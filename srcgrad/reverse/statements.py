@@ -5,6 +5,9 @@ the pushes the backward one asked for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
 import libcst as cst
 
 from srcgrad.analyze import Activity, Names, ShapeClasses, bound_before, diff_operands, kill_after
@@ -50,6 +53,7 @@ _OUT = "__out__"
 
 def _strip_unbroadcast(expr: cst.BaseExpression) -> cst.BaseExpression:
     if call_name(expr) == "unbroadcast":
+        assert isinstance(expr, cst.Call)  # (call_name)
         inner = expr.args[0].value
         return changed(inner, lpar=(), rpar=()) if isinstance(
             inner, (cst.BinaryOperation, cst.UnaryOperation)) else inner
@@ -82,6 +86,7 @@ def _rule_reads(fn, lead: int, stmt: Stmt) -> set[str]:
 def _in_place(expr: cst.BaseExpression) -> cst.BaseExpression:
     """``zero_at(g, index, copy=True)`` -> ``zero_at(g, index)``."""
     if call_name(expr) == "zero_at":
+        assert isinstance(expr, cst.Call)  # (call_name)
         args = [a for a in expr.args if a.keyword is None]
         args[-1] = changed(args[-1], comma=cst.MaybeSentinel.DEFAULT)
         return changed(expr, args=args)
@@ -103,9 +108,9 @@ class _ShapeOnly:
         if not isinstance(updated.func, cst.Name) or updated.func.value not in self.POSITIONS:
             return updated
         k = self.POSITIONS[updated.func.value]
-        if k >= len(updated.args) or not isinstance(updated.args[k].value, cst.Name):
+        if k >= len(updated.args) or not isinstance(arg := updated.args[k].value, cst.Name):
             return updated
-        root = self.shapes.find(updated.args[k].value.value)
+        root = self.shapes.find(arg.value)
         if root not in self.act.active or root in self.shapes.changing:
             return updated
         args = list(updated.args)
@@ -118,6 +123,10 @@ class _ShapeOnly:
 class _Statements:
     """Builds the backward sweep statement by statement, then the forward sweep with the pushes
     it asked for."""
+
+    if TYPE_CHECKING:  # the control flow's, in srcgrad/reverse/control.py (a subclass)
+        branch: Callable[[If, _State], list[GNode]]
+        loop: Callable[[Loop, _State], list[GNode]]
 
     def __init__(self, fn: CoreFunction, act: Activity, shapes: ShapeClasses, ctx: PassContext):
         self.fn, self.act, self.shapes, self.ctx = fn, act, shapes, ctx
@@ -219,8 +228,8 @@ class _Statements:
             return self._kept(s, t, st)
         cond = st.when.get(t)  # d_t is zero unless cond: its adjoint code runs under it
         rule = self.fn.rules[s.prim]
-        ops = [(i, s.args[i].name) for i in diff_operands(s, self.fn.rules)
-               if isinstance(s.args[i], Var) and s.args[i].name in self.act.active]
+        ops = [(i, a.name) for i in diff_operands(s, self.fn.rules)
+               if isinstance(a := s.args[i], Var) and a.name in self.act.active]
         ops.sort(key=lambda p: p[1] == t)  # the adjoint of the old value of t comes last
         out: list[GNode] = []
         g: cst.BaseExpression = ident(self.adj(t))
@@ -230,7 +239,8 @@ class _Statements:
             out.append(Gen(keep, g, s.origin))
             g = ident(keep)
         read: set[str] = set()
-        fns = [rule.vjp[0] if rule.variadic else rule.vjp[i] for i, _ in ops]
+        vjp = cast(tuple, rule.vjp)  # (read for active operands only: a rule without has none)
+        fns = [vjp[0] if rule.variadic else vjp[i] for i, _ in ops]
         for fn in fns:
             if isinstance(fn, Undefined):
                 raise undefined(fn, s, "adjoint")
@@ -302,7 +312,9 @@ class _Statements:
         bound to the output's adjoint and its ``out`` to the output; each adjoint it returns
         goes to its argument, checked for shape."""
         t = s.target
+        assert s.custom is not None  # (stmt's condition)
         low = s.custom.adjoint
+        assert low is not None  # (without one, its vjp is Undefined: stmt has raised)
         d_out, out_ = low.inputs
         free = free_reads(low.body, low.results)
         read = (free - {d_out, out_}) | ({_OUT} if out_ in free else set())
@@ -325,7 +337,7 @@ class _Statements:
         return out + self._guarded(cond, body + adds, fresh - passed, owned, st, s.origin) + \
             self._kept(s, t, st)
 
-    def _kept(self, s: Stmt, t: str, st: _State) -> list[Gen]:
+    def _kept(self, s: Stmt, t: str, st: _State) -> list[GNode]:
         """An adjoint that must hold a value after ``s`` overwrote its variable (another path,
         or the next iteration, reads it): zeros shaped like the value ``s`` overwrote, which
         comes back from the stack."""
@@ -393,6 +405,7 @@ class _Statements:
             (st.owned.add if fresh else st.owned.discard)(var)
             return Gen(name, contrib, origin)
         if scatter and var in st.owned:
+            assert isinstance(contrib, cst.Call)  # (scatter)
             g, _, index = (a.value for a in contrib.args)
             return Gen(name, call_of("add_at", ident(name), index, g), origin)
         st.owned.add(var)

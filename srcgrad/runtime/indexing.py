@@ -251,11 +251,11 @@ def windows_grad(g, x, size, stride=1, dilation=1):
     if xp is np:
         z = np.zeros(shape(x), dtype=np.result_type(g, x))
         for offset, index in reads:
-            z[index] += g[(Ellipsis, *offset)]
+            z[index] += g[(Ellipsis,) + offset]
         return z
     z = xp.zeros(shape(x), dtype=xp.result_type(g, x))
     for offset, index in reads:
-        z = z.at[index].add(g[(Ellipsis, *offset)])
+        z = z.at[index].add(g[(Ellipsis,) + offset])
     return z
 
 
