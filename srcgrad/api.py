@@ -229,10 +229,9 @@ class GradFunction:
         except Exception as err:
             self._eager(args, kwargs, err)
             raise
-        _check_real(self.__wrapped__, self._wrt_positions, args, out,
-                    self._options["with_value"], isinstance(self._options["wrt"], (int, str)),
-                    self._options["has_aux"])
-        return out
+        return _checked(self.__wrapped__, self._wrt_positions, args, out,
+                        self._options["with_value"], isinstance(self._options["wrt"], (int, str)),
+                        self._options["has_aux"])
 
     def _ieee(self, args: tuple) -> Any:
         """The derivative where Python number arithmetic raised (``1.0 / 0.0``, ``0.0 **
@@ -354,13 +353,32 @@ def _as_floats(out: Any) -> Any:
     return float(out) if isinstance(out, np.floating) else out
 
 
-def _check_real(fn: Callable, positions: tuple[int, ...], args: tuple, out: Any,
-                with_value: bool, single: bool, has_aux: bool = False) -> None:
-    """Refuse a complex gradient of a real array argument: srcgrad's rules do not follow one
-    convention for complex intermediate values yet (JAX's gives a real gradient there), so such
-    a number would be wrong."""
+def _checked(fn: Callable, positions: tuple[int, ...], args: tuple, out: Any,
+             with_value: bool, single: bool, has_aux: bool = False) -> Any:
+    """``out`` with the gradient of each float32 (or float16) array argument in its dtype, as
+    JAX's (NumPy's promotion, ``x32 / np.sqrt(2 * np.pi)``, gives float64 inside); a complex
+    gradient of a real array argument refused: srcgrad's rules do not follow one convention
+    for complex intermediate values yet (JAX's gives a real gradient there), so such a number
+    would be wrong."""
     grads = out[1] if with_value else out[0] if has_aux else out
     grads = (grads,) if single else grads
+    _check_real(fn, positions, args, grads)
+    narrowed = None
+    for k, (i, g) in enumerate(zip(positions, grads, strict=False)):
+        dtype = getattr(args[i], "dtype", None) if i < len(args) else None
+        if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8 and getattr(
+                g, "dtype", dtype) != dtype and getattr(g, "dtype", dtype).kind == "f":
+            narrowed = list(grads) if narrowed is None else narrowed
+            narrowed[k] = g.astype(dtype)
+    if narrowed is None:
+        return out
+    grads = narrowed[0] if single else tuple(narrowed)
+    if with_value:
+        return out[0], grads
+    return (grads, out[1]) if has_aux else grads
+
+
+def _check_real(fn: Callable, positions: tuple[int, ...], args: tuple, grads: Any) -> None:
     for i, g in zip(positions, grads, strict=False):
         if i < len(args) and _is_complex(g) and not _is_complex(args[i]) and \
                 getattr(args[i], "dtype", None) is not None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from srcgrad.api import GradFunction, _structures, grad
 from srcgrad.context import Transformed
-from srcgrad.errors import SrcGradError
+from srcgrad.errors import Location, SrcGradError
 from srcgrad.naming import function_name
 from srcgrad.objects import is_object
 from srcgrad.pipeline import Wrt, positional, transform
@@ -128,7 +128,9 @@ class JvpFunction(_Generated):
         for (i, _), t in zip(wrt, tangents, strict=True):
             if i < len(primals):
                 _check_tangent(primals[i], t, i)
-        return _ieee(fn, primals, {name: t for (_, name), t in zip(wrt, tangents, strict=True)})
+        out = _ieee(fn, primals, {name: t for (_, name), t in zip(wrt, tangents, strict=True)})
+        _check_real_tangent(self.__wrapped__, out)
+        return out
 
 
     def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
@@ -154,6 +156,28 @@ def _ieee(fn: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
             raise
     out = fn(*(np.float64(a) for a in args), **{k: np.float64(v) for k, v in kwargs.items()})
     return tuple(float(v) for v in out) if isinstance(out, tuple) else float(out)
+
+
+def _check_real_tangent(fn: Callable, out: tuple[Any, Any]) -> None:
+    """Refuse a complex tangent of a real output: srcgrad's rules do not follow one convention
+    for complex intermediate values yet (``np.abs`` of a complex value), so its real part could
+    be wrong and its imaginary part is."""
+    values, tangents = out
+    if not isinstance(values, tuple):
+        values, tangents = (values,), (tangents,)
+    for v, t in zip(values, tangents, strict=False):
+        if np.iscomplexobj(t) and not np.iscomplexobj(v):
+            try:
+                lines, first = inspect.getsourcelines(fn)
+                where = Location(inspect.getsourcefile(fn) or "<unknown>", first, 0,
+                                 lines[0].rstrip("\n"))
+            except (OSError, TypeError):
+                where = None
+            raise SrcGradError(
+                "the tangent of a real output came out complex: srcgrad does not differentiate "
+                "complex intermediate values yet", where, hint="write the computation with "
+                "real arrays (real and imaginary parts as two arrays), or use jax.jvp for "
+                "complex code")
 
 
 def _check_tangent(primal: Any, tangent: Any, i: int) -> None:

@@ -125,11 +125,13 @@ def ndtr(x):
 
 
 def xlogy(x, y):
-    return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
+    """``x log y``, 0 where ``x`` is 0; its derivative in ``x`` is ``log y`` there too (as
+    JAX's), only ``log 0`` is kept out of the product."""
+    return x * np.log(np.where((x == 0) & (y == 0), 1.0, y))
 
 
 def xlog1py(x, y):
-    return np.where(x == 0, 0.0, x * np.log1p(np.where(x == 0, 0.0, y)))
+    return x * np.log1p(np.where((x == 0) & (y == -1), 0.0, y))
 
 
 # --- scipy.stats.norm, jax.scipy.stats.norm ------------------------------------------------------

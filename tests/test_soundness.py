@@ -385,3 +385,39 @@ def test_value_and_grad_returns_the_value_of_a_loop_carried_result():
         value, g = srcgrad.value_and_grad(loop_carried)(w)
         assert value == pytest.approx(loop_carried(0.7), rel=1e-14)
         assert g == pytest.approx(srcgrad.grad(loop_carried)(0.7), rel=1e-14)
+
+
+# --- dtypes at the boundary -----------------------------------------------------------------------
+
+def scaled_by_a_numpy_float(x):
+    return np.sum(x / np.sqrt(2 * np.pi))   # NumPy promotes: float64 inside
+
+
+def times_a_float64_matrix(x, w):
+    return np.sum(np.tanh(x @ w))
+
+
+def test_a_float32_argument_s_gradient_is_float32_where_numpy_promotes():
+    """As JAX: the gradient has the argument's dtype (it came out float64)."""
+    x32 = np.linspace(0.1, 1.0, 3).astype(np.float32)
+    g = srcgrad.grad(scaled_by_a_numpy_float)(x32)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, 1 / np.sqrt(2 * np.pi), rtol=1e-6)
+    w = np.ones((3, 2))
+    gx, gw = srcgrad.grad(times_a_float64_matrix, wrt=(0, 1))(x32, w)
+    assert gx.dtype == np.float32 and gw.dtype == np.float64
+    value, gx = srcgrad.value_and_grad(times_a_float64_matrix)(x32, w)
+    assert gx.dtype == np.float32 and np.asarray(value).dtype == np.float64
+
+
+def abs_of_complex(x):
+    return np.sum(np.abs(x * (1 + 1j)))
+
+
+def test_a_complex_tangent_of_a_real_output_is_refused():
+    """jvp through np.abs of a complex value gave 1.414j where the tangent is 1.414."""
+    x = np.array([1.0, 2.0])
+    with pytest.raises(srcgrad.SrcGradError, match="tangent of a real output came out complex"):
+        srcgrad.jvp(abs_of_complex, (x,), (np.array([1.0, 0.0]),))
+    with pytest.raises(srcgrad.SrcGradError, match="came out complex"):
+        srcgrad.grad(abs_of_complex)(x)

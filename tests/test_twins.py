@@ -21,6 +21,7 @@ import jax.scipy.stats as jstats  # noqa: E402
 
 X = np.array([[-2.5, -0.3, 0.4, 1.7], [0.9, -1.1, 2.2, -0.05]])
 P = np.array([[0.1, 0.35, 0.6, 0.93], [0.5, 0.02, 0.77, 0.4]])
+P0 = np.array([[0.0, 0.35, 0.6, 0.0], [0.5, 0.0, 0.77, 0.4]])   # zeros: xlogy's x at 0
 
 #: (name, the function of x the user writes, its point): jax-side twins of each are compared
 #: with jax.grad of the same library call
@@ -52,6 +53,8 @@ JAX_CASES = [
     ("jax.scipy erfc", lambda x: jnp.sum(jspecial.erfc(x) * x), X),
     ("jax.scipy ndtr", lambda x: jnp.sum(jspecial.ndtr(x) * x), X),
     ("jax.scipy xlogy", lambda p: jnp.sum(jspecial.xlogy(p, p + 1.0)), P),
+    ("jax.scipy xlogy at 0", lambda p: jnp.sum(jspecial.xlogy(p, 2.0 + p)), P0),
+    ("jax.scipy xlog1py at 0", lambda p: jnp.sum(jspecial.xlog1py(p, 1.0 + p)), P0),
     ("jax.scipy softmax", lambda x: jnp.sum(jspecial.softmax(x, axis=1) * x), X),
     ("jax.scipy norm", lambda x: jnp.sum(jstats.norm.logpdf(x, 0.5, 2.0)
                                          + jstats.norm.cdf(x) * jstats.norm.pdf(x, scale=1.5)), X),
@@ -87,6 +90,8 @@ SCIPY_CASES = [
     ("ndtr", lambda x: np.sum(special.ndtr(x) * x), X),
     ("xlogy", lambda p: np.sum(special.xlogy(p, 2.0 * p)), P),
     ("xlog1py", lambda p: np.sum(special.xlog1py(p, p)), P),
+    ("xlogy at x = 0", lambda p: np.sum(special.xlogy(p, 2.0 + p)), P0),
+    ("xlog1py at x = 0", lambda p: np.sum(special.xlog1py(p, 1.0 + p)), P0),
     ("norm.logpdf", lambda x: np.sum(stats.norm.logpdf(x, loc=0.5, scale=2.0)), X),
     ("norm.pdf", lambda x: np.sum(stats.norm.pdf(x) * x), X),
     ("norm.cdf", lambda x: np.sum(stats.norm.cdf(x, 1.0) ** 2), X),
