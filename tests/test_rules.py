@@ -563,6 +563,10 @@ CASES["getitem_grad"] = [C(normal((4,)), normal((3, 4)), index=1, label="row"),
                            label="block")]
 CASES["take_at"] = [C(normal((3, 4)), index=1, label="row"),
                     C(normal((5,)), index=np.array([0, 3, 0]), label="repeats")]
+CASES["take_written"] = [C(normal((3, 4)), index=1, label="row"),
+                         C(normal((5,)), index=np.array([4, 0, 3]), label="fancy"),
+                         C(normal((3, 4)), index=(np.array([2, 0]), slice(1, 3)),
+                           label="rows and a slice")]
 CASES["zero_at"] = [C(normal((3, 4)), index=(0, slice(1, 3)), copy=True, label="block"),
                     C(normal((5,)), index=np.array([0, 3]), copy=True, label="fancy")]
 CASES["add_at"] = [C(normal((3, 4)), const(1), normal((4,)), label="row"),

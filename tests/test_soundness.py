@@ -421,3 +421,40 @@ def test_a_complex_tangent_of_a_real_output_is_refused():
         srcgrad.jvp(abs_of_complex, (x,), (np.array([1.0, 0.0]),))
     with pytest.raises(srcgrad.SrcGradError, match="came out complex"):
         srcgrad.grad(abs_of_complex)(x)
+
+
+# --- an index that repeats an element: NumPy keeps the last write --------------------------------
+
+WEIGHTS = np.arange(1.0, 6.0)
+REPEATS = np.array([0, 0, 2])
+
+
+def set_with_repeats(x, v):
+    y = x * 1.0
+    y[REPEATS] = v
+    return np.sum(y ** 2 * WEIGHTS)
+
+
+def add_with_repeats(x, v):
+    y = x * 1.0
+    y[REPEATS] += v           # y[0] = x[0] + v[1]: NumPy does not add twice
+    return np.sum(y ** 2 * WEIGHTS)
+
+
+def set_with_repeats_in_a_loop(x, v):
+    y = x * 1.0
+    for k in range(2):
+        y[np.array([k, k, 4])] = v * (k + 1.0)
+    return np.sum(y ** 2 * WEIGHTS)
+
+
+@pytest.mark.parametrize("fn", [set_with_repeats, add_with_repeats, set_with_repeats_in_a_loop])
+def test_a_write_through_a_repeated_index_keeps_the_last_write(fn):
+    """The value each repeat wrote but the last had the adjoint of the element (d/dv came out
+    [40, 40, 180] for [0, 40, 180], and d/dx doubled under +=)."""
+    x, v = np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([10.0, 20.0, 30.0])
+    check(fn, (x, v), wrt=(0, 1), jax_oracle=False)
+    direction = (np.cos(np.arange(5.0)), np.sin(np.arange(3.0) + 1))
+    _, tangent = srcgrad.jvp(fn, (x, v), direction)
+    gx, gv = srcgrad.grad(fn, wrt=(0, 1))(x, v)
+    assert tangent == pytest.approx(gx @ direction[0] + gv @ direction[1], rel=1e-12)

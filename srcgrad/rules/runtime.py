@@ -42,6 +42,7 @@ from srcgrad.runtime.indexing import (
     stack_grad_t,
     take_at,
     take_grad,
+    take_written,
     tile_grad,
     transpose_grad,
     vstack_grad,
@@ -331,6 +332,12 @@ def _take_at(xp, g, index): return take_at(g, index)
 def _take_at_t(xp, h, y, g, index): return getitem_grad(h, g, index)
 TAKE_AT = linear("take_at", _take_at, _take_at_t)
 
+# the values x[index] = v wrote, a repeat's but the last zeroed: its transpose writes the
+# cotangent at index, NumPy keeping the last repeat's
+def _take_written(xp, g, index): return take_written(g, index)
+def _take_written_t(xp, h, y, g, index): return set_at(xp.zeros_like(g), index, h)
+TAKE_WRITTEN = linear("take_written", _take_written, _take_written_t)
+
 def _zero_at(xp, g, index, copy=False): return zero_at(g, index, copy)
 def _zero_at_t(xp, h, y, g, index, copy=False): return zero_at(h, index, copy=True)  # a projection
 ZERO_AT = linear("zero_at", _zero_at, _zero_at_t)
@@ -348,7 +355,7 @@ def _set_at(xp, x, index, v): return set_at(x, index, v)
 def _set_at_jvp_x(xp, t, out, x, index, v): return zero_at(t, index, copy=True)
 def _set_at_jvp_v(xp, t, out, x, index, v): return set_at(xp.zeros_like(out), index, t)
 def _set_at_vjp_x(xp, h, out, x, index, v): return zero_at(h, index, copy=True)
-def _set_at_vjp_v(xp, h, out, x, index, v): return unbroadcast(take_at(h, index), v)
+def _set_at_vjp_v(xp, h, out, x, index, v): return unbroadcast(take_written(h, index), v)
 SET_AT = Rule("set_at", _set_at, (_set_at_jvp_x, None, _set_at_jvp_v),
               (_set_at_vjp_x, None, _set_at_vjp_v))
 
@@ -491,6 +498,7 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          DOT_GRAD_A, DOT_GRAD_B,
          INNER_GRAD_A, INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, EINSUM_GRAD, MT,
          SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
+         TAKE_WRITTEN,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
          TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, DIFF_GRAD, SORT_GRAD,

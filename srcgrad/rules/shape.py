@@ -14,8 +14,8 @@ from srcgrad.runtime.indexing import (
     set_at,
     sort_grad,
     stack_grad,
-    take_at,
     take_grad,
+    take_written,
     tile_grad,
     transpose_grad,
     vstack_grad,
@@ -170,7 +170,7 @@ def _setitem(xp, x, v, index): return set_at(x, index, v)   # written `x[index] 
 def _setitem_jvp_x(xp, t, out, x, v, index): return zero_at(t, index, copy=True)
 def _setitem_jvp_v(xp, t, out, x, v, index): return set_at(xp.zeros_like(out), index, t)
 def _setitem_vjp_x(xp, g, out, x, v, index): return zero_at(g, index, copy=True)
-def _setitem_vjp_v(xp, g, out, x, v, index): return unbroadcast(take_at(g, index), v)
+def _setitem_vjp_v(xp, g, out, x, v, index): return unbroadcast(take_written(g, index), v)
 SETITEM = rule("setitem", _setitem, (_setitem_jvp_x, _setitem_jvp_v),
                (_setitem_vjp_x, _setitem_vjp_v))
 

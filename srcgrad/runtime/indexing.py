@@ -210,6 +210,25 @@ def take_at(g, index):
     return part.copy() if isinstance(part, np.ndarray) and part.base is not None else part
 
 
+def take_written(g, index):
+    """The adjoint of the values ``x[index] = v`` wrote: ``g[index]``, but 0 where a later
+    repeat of the same element in ``index`` overwrote the value (NumPy keeps the last write:
+    ``x[[0, 0]] = [a, b]`` leaves ``b``). On jax the order of repeated writes is undefined, and
+    every repeat gets its element's adjoint."""
+    part = take_at(g, index)
+    if type(g) is not np.ndarray or _is_basic_index(index) or not any(
+            getattr(p, "dtype", None) is not None and p.dtype.kind in "iu" or
+            isinstance(p, list) for p in (index if isinstance(index, tuple) else (index,))):
+        return part
+    where = np.arange(g.size).reshape(g.shape)[index].ravel()
+    found, last_from_end = np.unique(where[::-1], return_index=True)
+    if found.size == where.size:  # no element written twice
+        return part
+    last = np.zeros(where.size, dtype=bool)
+    last[where.size - 1 - last_from_end] = True
+    return part * last.reshape(np.shape(part))
+
+
 def _triple(value, k: int) -> tuple[int, ...]:
     return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * k
 
