@@ -97,6 +97,12 @@ class _Base:
         # core name -> the core name of the array it may share memory with (a view, NumPy's
         # basic indexing, reshape, .T, ...; or another name for it): NumPy writes through
         self._views: dict[str, str] = {}
+        # the array of the function's own a variable assigned by index was copied from
+        # (``c = b``: in NumPy one array under two names): core name -> the source's
+        self._aliases: dict[str, str] = {}
+        # core names whose memory an index assignment changed through another name (a view of
+        # the array written, or the array ``c = b`` named): reading one is refused, with why
+        self._stale: dict[str, tuple[str, str]] = {}
 
     @property
     def body(self) -> list[Node]:
@@ -119,8 +125,14 @@ class _Base:
             # assigned under its own name): earlier results may be stale
             self._forget()
         self._targets.add(target)
+        self._stale.pop(target, None)
         self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
                               frozenset(omitted)))
+        if prim != "setitem":  # target names a new array: the views of its old one stay old
+            for view in [v for v, base in self._views.items() if base == target]:
+                del self._views[view]
+            for copy in [c for c, source in self._aliases.items() if source == target]:
+                del self._aliases[copy]
         if prim in VIEWS and args and isinstance(args[0], Var) and args[0].name != target:
             self._views[target] = self._views.get(args[0].name, args[0].name)
         else:

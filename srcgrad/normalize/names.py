@@ -57,7 +57,10 @@ class _Names(_Base):
     def _expr_Name(self, frame: Frame, node: cst.Name, hint):
         name = node.value
         if name in frame.env:
-            return frame.env[name]
+            value = frame.env[name]
+            if isinstance(value, Var) and value.name in self._stale:
+                raise self.error(frame, node, *self._stale[value.name])
+            return value
         found = self._lookup(frame, name)
         if found is _MISSING:
             raise self.error(frame, node, f"name {name!r} is not defined",

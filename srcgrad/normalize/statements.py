@@ -467,7 +467,10 @@ class _Statements(_Base):
         if value == Var(home) and isinstance(last, Stmt) and last.target == home and \
                 last.prim == "call" and self._fresh(last):
             return value  # np.zeros(...): a new array (other results may be simplified away)
-        return self.emit(frame, home, "copy", (self.materialize(frame, value, target),))
+        copied = self.emit(frame, home, "copy", (self.materialize(frame, value, target),))
+        if isinstance(value, Var):
+            self._aliases[home] = value.name
+        return copied
 
     def _fresh(self, stmt: Stmt) -> bool:
         """Whether ``stmt`` makes a new array (not a view of, or a name for, another one)."""
@@ -488,6 +491,31 @@ class _Statements(_Base):
         index = self._index(frame, target)
         item = self.materialize(frame, value, target)
         self.emit(frame, base.name, "setitem", (base, item), (("index", index),))
+        self._mark_stale(frame, target, name, base.name)
+
+    def _mark_stale(self, frame: Frame, target: cst.Subscript, name: str, written: str) -> None:
+        """After ``name[...] = v`` writes the array ``written``: the other names whose memory
+        NumPy changes with it (views of it; the array ``name = other`` was copied from, and its
+        views) are stale, and a later read of one is refused (srcgrad's copies do not change)."""
+        source = self._aliases.get(written)
+        roots = {written} | ({source, self._views.get(source, source)} if source else set())
+        line = frame.parsed.loc(target).lineno
+        for k, v in frame.env.items():
+            if k == name or not isinstance(v, Var) or v.name == written:
+                continue
+            if v.name in roots and v.name == source:
+                self._stale[v.name] = (
+                    f"{k!r} is the array {name!r} was made from ({name} = {k}: in NumPy one "
+                    f"array under two names), and `{name}[...] = ...` at line {line} changed "
+                    f"it; srcgrad gave {name!r} an array of its own",
+                    f"write {name} = {k}.copy() to make that so, or write into {k} itself")
+            elif self._views.get(v.name) in roots or v.name in roots:
+                self._stale[v.name] = (
+                    f"{k!r} may be a view of the array `{name}[...] = ...` at line {line} "
+                    "changed (basic indexing, iteration over rows, .T, reshape and the like "
+                    f"share memory in NumPy): NumPy changed {k!r} too, srcgrad does not",
+                    f"make {k} an array of its own before the write ({k} = {k}.copy()), or "
+                    "take it again after it")
 
 
 def _jumps(body: cst.CSTNode) -> bool:
