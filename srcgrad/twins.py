@@ -151,6 +151,16 @@ def norm_cdf(x, loc=0.0, scale=1.0):
     return 0.5 * (1.0 + erf((x - loc) / scale * _SQRT1_2))
 
 
+# --- numpy --------------------------------------------------------------------------------------
+
+
+def append(arr, values, axis=None):
+    """``np.append``: both flattened and joined, or joined along ``axis``."""
+    if axis is None:
+        return np.concatenate([np.ravel(arr), np.ravel(values)])
+    return np.concatenate([arr, values], axis=axis)
+
+
 # --- the tables ----------------------------------------------------------------------------------
 
 _JAX_NN: dict[str, Callable] = {
@@ -170,7 +180,8 @@ _NORM: dict[str, Callable] = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": nor
 
 #: module name -> (attribute -> twin), read once the module is imported
 _LIBRARIES: dict[str, dict[str, Callable]] = {
-    "jax.nn": _JAX_NN, "jax.scipy.special": _JAX_SCIPY_SPECIAL, "scipy.special": _SCIPY_SPECIAL,
+    "numpy": {"append": append}, "jax.numpy": {"append": append}, "jax.nn": _JAX_NN,
+    "jax.scipy.special": _JAX_SCIPY_SPECIAL, "scipy.special": _SCIPY_SPECIAL,
     "jax.scipy.stats.norm": _NORM,
 }
 _NORM_INSTANCES = ("scipy.stats",)   # where ``norm`` is an object whose methods are bound

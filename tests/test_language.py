@@ -499,3 +499,43 @@ def test_assert_and_raise_run_in_the_forward_sweep(rng):
         g(np.ones((2, 2)), 10)
     with pytest.raises(ValueError, match=r"too long: \(4,\)"):
         g(x, 3)
+
+
+# --- a dict made and filled in the function; np.append (#17's crashes) ---------------------------
+
+def cached_forward(w1, w2, x):
+    cache = {}
+    z1 = x @ w1
+    cache["z1"] = z1
+    cache["a1"] = np.tanh(z1)
+    cache["z1"] = z1 * 2.0            # a key set again
+    cache[0] = cache["a1"] @ w2
+    return np.sum(cache[0] ** 2) + np.sum(cache["z1"])
+
+
+def test_a_dict_filled_with_literal_keys_is_differentiated():
+    rng = np.random.default_rng(3)
+    check(cached_forward, (rng.standard_normal((3, 4)), rng.standard_normal((4, 2)),
+                           rng.standard_normal((5, 3))), wrt=(0, 1), jax_oracle=False)
+
+
+def filled_in_a_loop(w, x):
+    d = {}
+    for i in range(2):
+        d[i] = x @ w * i
+    return np.sum(d[1])
+
+
+def test_a_dict_filled_in_a_loop_is_refused_at_its_line():
+    with pytest.raises(srcgrad.SrcGradError, match="filled only with literal keys") as err:
+        srcgrad.grad(filled_in_a_loop)(np.ones((3, 2)), np.ones((4, 3)))
+    assert err.value.line.strip() == "d[i] = x @ w * i"
+
+
+def appended(x, y):
+    return np.sum(np.append(x, y) ** 2) + np.sum(np.append(x[None], 2.0 * x[None], axis=0) ** 3)
+
+
+def test_np_append_is_differentiated():
+    """np.append shares its name with srcgrad's list append, and was lowered to it."""
+    check(appended, (np.array([1.0, -2.0]), np.array([[3.0], [0.5]])), wrt=(0, 1))

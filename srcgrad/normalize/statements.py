@@ -38,6 +38,7 @@ from srcgrad.normalize.values import (
     _container_node,
     _dotted,
     _op_text,
+    _single_key,
     _statement_list,
     _subscript_targets,
 )
@@ -406,7 +407,8 @@ class _Statements(_Base):
             if isinstance(value, (Obj, Method)):  # known when the code is generated
                 frame.env[target.value] = value
                 return
-            if target.value in frame.mutated:
+            if target.value in frame.mutated and not (isinstance(value, Pack) and
+                                                      value.kind == "dict"):
                 value = self._own_array(frame, target, value)
             elif home is not None and isinstance(value, Pack) and value.kind == "list":
                 value = self._runtime_list(frame, home, value, target)
@@ -481,10 +483,15 @@ class _Statements(_Base):
         return stmt.prim not in VIEWS
 
     def _setitem(self, frame: Frame, target: cst.Subscript, value: Any) -> None:
-        """``y[index] = v``: the array ``y`` changes in place (it is the function's own)."""
+        """``y[index] = v``: the array ``y`` changes in place (it is the function's own);
+        ``cache["z1"] = z1`` into a dict made in the function: the dict, known when the code
+        is generated, holds ``z1`` under that key from here on."""
         assert isinstance(target.value, cst.Name)  # its callers' condition
         name = target.value.value
         base = frame.env.get(name)
+        if isinstance(base, Pack) and base.kind == "dict":
+            frame.env[name] = self._dict_set(frame, target, base, value)
+            return
         if not isinstance(base, Var) or base.name != frame.pinned.get(name):
             raise self.error(frame, target, f"{name!r} must be an array assigned before its "
                              "items are", f"start it with {name} = np.zeros(...) or a copy")
@@ -492,6 +499,25 @@ class _Statements(_Base):
         item = self.materialize(frame, value, target)
         self.emit(frame, base.name, "setitem", (base, item), (("index", index),))
         self._mark_stale(frame, target, name, base.name)
+
+    def _dict_set(self, frame: Frame, target: cst.Subscript, base: Pack, value: Any) -> Pack:
+        """``base`` with ``value`` under the key ``target`` gives: a literal key, in
+        straight-line code (a branch or loop would make the dict's keys known only at run
+        time)."""
+        key = _single_key(target)
+        key = _single_key(target, int) if key is None else key
+        if key is None or frame.branches or frame.loops:
+            raise self.error(frame, target, "a dict made in the function is filled only with "
+                             "literal keys, outside branches and loops, here",
+                             "build it in one expression ({k: v for ...}, dict(...)), or "
+                             "keep the values in a list")
+        keys, items = list(base.keys or ()), list(base.items)
+        if key in keys:
+            items[keys.index(key)] = value
+        else:
+            keys.append(key)
+            items.append(value)
+        return Pack("dict", tuple(items), tuple(keys))
 
     def _mark_stale(self, frame: Frame, target: cst.Subscript, name: str, written: str) -> None:
         """After ``name[...] = v`` writes the array ``written``: the other names whose memory

@@ -42,6 +42,9 @@ _RENAMED = {
     "rad2deg": "degrees", "trapz": None,
 }
 _SEQ = {"concatenate", "stack", "hstack", "vstack", "array"}
+# primitives of srcgrad's own that share a NumPy name (``append``: a list's; np.append is
+# srcgrad.twins.append)
+_OWN = {"append"}
 _LINALG = {"det": "det", "inv": "inv", "solve": "solve", "norm": "norm"}
 _MATH = {
     "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos",
@@ -79,7 +82,8 @@ def _module_calls(mod: ModuleType, rule_names) -> dict[int, tuple[Any, CallSpec]
             calls[id(obj)] = (obj, spec)
 
     for name in rule_names:
-        add(getattr(mod, name, None), CallSpec(name, "seq" if name in _SEQ else "plain"))
+        if name not in _OWN:
+            add(getattr(mod, name, None), CallSpec(name, "seq" if name in _SEQ else "plain"))
     for name, target in _RENAMED.items():
         if target is not None:
             add(getattr(mod, name, None), CallSpec(target, "seq" if target in _SEQ else "plain"))
