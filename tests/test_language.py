@@ -539,3 +539,17 @@ def appended(x, y):
 def test_np_append_is_differentiated():
     """np.append shares its name with srcgrad's list append, and was lowered to it."""
     check(appended, (np.array([1.0, -2.0]), np.array([[3.0], [0.5]])), wrt=(0, 1))
+
+
+# --- shapes are integers (#17): a tuple of them is no differentiable value ------------------------
+
+def zeros_of_the_shape(x, w):
+    n, d = x.shape
+    z = np.zeros((n, d)) + np.ones((len(x), d))
+    return np.sum((x + z) @ w) / n + x.size
+
+
+def test_shapes_unpacked_and_rebuilt_are_constants():
+    rng = np.random.default_rng(5)
+    check(zeros_of_the_shape, (rng.standard_normal((4, 3)), rng.standard_normal((3, 2))),
+          wrt=(0, 1))

@@ -103,6 +103,9 @@ class _Base:
         # core names whose memory an index assignment changed through another name (a view of
         # the array written, or the array ``c = b`` named): reading one is refused, with why
         self._stale: dict[str, tuple[str, str]] = {}
+        # core names that never carry a derivative (``x.shape``, ``len(x)``, ``N, D = x.shape``):
+        # a tuple of them is a constant expression (``np.zeros((N, D))``)
+        self._inert: set[str] = set()
 
     @property
     def body(self) -> list[Node]:
@@ -126,6 +129,13 @@ class _Base:
             self._forget()
         self._targets.add(target)
         self._stale.pop(target, None)
+        rule = self.rules[prim] if prim in self.rules else None
+        if rule is not None and (rule.jvp is None or prim in ("getitem", "assign", "copy") and
+                                 args and (isinstance(args[0], Lit) or isinstance(args[0], Var)
+                                           and args[0].name in self._inert)):
+            self._inert.add(target)
+        else:
+            self._inert.discard(target)
         self.body.append(Stmt(target, prim, tuple(args), tuple(params), frame.origin,
                               frozenset(omitted)))
         if prim != "setitem":  # target names a new array: the views of its old one stay old
@@ -194,6 +204,8 @@ class _Base:
             return value
         if isinstance(value, Pack):
             atoms = [self.materialize(frame, v, node) for v in value.items]
+            atoms = [Lit(cst.Name(a.name), frozenset({a.name})) if isinstance(
+                a, Var) and a.name in self._inert else a for a in atoms]
             if all(isinstance(a, Lit) for a in atoms):
                 lits = [a for a in atoms if isinstance(a, Lit)]  # (all of them)
                 return Lit(_container_node(value, [a.node for a in lits]),
