@@ -115,11 +115,26 @@ class JvpFunction(_Generated):
             self._built = (made.fn, made.source, tuple(zip(made.positions, names, strict=True)))
         return self._built
 
+    def _given(self, count: int) -> tuple[Callable, tuple[tuple[int, str], ...]]:
+        """The code differentiating the first ``count`` parameters only (the others keep
+        their defaults)."""
+        found = self._by_structure.get(("given", count))
+        if found is None:
+            made = self._transform(tuple(range(count)), mode="fwd", with_value=True)
+            names = made.kwonly[:len(made.positions)]
+            found = self._by_structure[("given", count)] = (
+                made.fn, tuple(zip(made.positions, names, strict=True)))
+        return found
+
     def __call__(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
         primals, tangents = tuple(primals), tuple(tangents)
         found = _structures(tuple(inspect.signature(self.__wrapped__).parameters), primals, {},
                             self.__wrapped__) if any(is_object(p) for p in primals) else ()
         fn, _, wrt = self._build(found) if found else self._build()
+        if self._wrt is None and not found and len(tangents) == len(primals) < len(wrt):
+            # defaulted parameters not passed: only the primals given are differentiated,
+            # as with jax.jvp
+            fn, wrt = self._given(len(primals))
         if len(tangents) != len(wrt):
             raise SrcGradError(
                 f"{self.__name__[4:]} takes {len(wrt)} tangent(s) (one per differentiated "

@@ -262,3 +262,23 @@ def test_an_index_write_into_an_argument_without_a_tangent():
     assert value == written_into_a_passive_argument(x, y.copy())
     np.testing.assert_allclose(tangent, grad @ v, rtol=1e-12)
     np.testing.assert_allclose(y, [1.0, 2.0, 3.0])  # the caller's array is unchanged
+
+
+def with_defaults(x, scale=2.0, shift=np.ones(3)):
+    return np.sum(np.sin(x) * scale + shift)
+
+
+def test_jvp_differentiates_the_primals_given_and_leaves_defaults_alone():
+    """As jax.jvp: parameters left at their defaults take no tangent (it demanded 3)."""
+    import jax
+
+    x = np.linspace(0.0, 1.0, 3)
+    value, tangent = srcgrad.jvp(with_defaults, (x,), (np.ones(3),))
+    assert value == pytest.approx(with_defaults(x)) and tangent == pytest.approx(
+        2.0 * np.sum(np.cos(x)))
+    _, tangent = srcgrad.jvp(with_defaults, (x, 3.0), (np.ones(3), 1.0))
+    want = jax.jvp(lambda a, s: jax.numpy.sum(jax.numpy.sin(a) * s + 1.0), (x, 3.0),
+                   (np.ones(3), 1.0))[1]
+    assert tangent == pytest.approx(float(want))
+    with pytest.raises(srcgrad.SrcGradError, match="takes 3 tangent"):
+        srcgrad.jvp(with_defaults, (x, 3.0), (np.ones(3),))
