@@ -264,7 +264,10 @@ def test_an_index_write_into_an_argument_without_a_tangent():
     np.testing.assert_allclose(y, [1.0, 2.0, 3.0])  # the caller's array is unchanged
 
 
-def with_defaults(x, scale=2.0, shift=np.ones(3)):
+ONES3 = np.ones(3)
+
+
+def with_defaults(x, scale=2.0, shift=ONES3):
     return np.sum(np.sin(x) * scale + shift)
 
 

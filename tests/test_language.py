@@ -553,3 +553,35 @@ def test_shapes_unpacked_and_rebuilt_are_constants():
     rng = np.random.default_rng(5)
     check(zeros_of_the_shape, (rng.standard_normal((4, 3)), rng.standard_normal((3, 2))),
           wrt=(0, 1))
+
+
+# --- lists sliced and reversed (#17's crashes) ----------------------------------------------------
+
+def mlp_of_pairs(params, x):
+    for w, b in params[:-1]:
+        x = np.tanh(x @ w + b)
+    w, b = params[-1]
+    return np.sum((x @ w + b) ** 2)
+
+
+def sliced_and_reversed(xs, w):
+    s = 0.0
+    for v in xs[1:]:
+        s = s + np.sum(v * w) ** 2
+    for v in reversed(xs):
+        s = np.sin(s + np.sum(v * w))
+    for r in reversed(w):
+        s = s * r
+    return s + np.sum(xs[0] * xs[-1])
+
+
+def test_a_list_sliced_and_reversed_is_differentiated():
+    rng = np.random.default_rng(7)
+    params = [(rng.standard_normal((3, 4)), rng.standard_normal(4)),
+              (rng.standard_normal((4, 4)), rng.standard_normal(4)),
+              (rng.standard_normal((4, 1)), rng.standard_normal(1))]
+    check(mlp_of_pairs, (params, rng.standard_normal((5, 3))))
+    g = srcgrad.grad(mlp_of_pairs)(params, np.ones((2, 3)))
+    assert type(g) is list and all(type(p) is tuple for p in g)
+    xs = [rng.standard_normal(2) for _ in range(3)]
+    check(sliced_and_reversed, (xs, rng.standard_normal(2)), wrt=(0, 1))

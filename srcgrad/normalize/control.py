@@ -279,6 +279,11 @@ class _Control(_Base):
         if builtin in (enumerate, zip):
             self._for_items(frame, node, origin, builtin, call, statements)
             return
+        if builtin is reversed and call is not None and len(call.args) == 1 and \
+                call.args[0].keyword is None:  # reversed(xs): the items of xs[::-1]
+            iterable = cst.Subscript(call.args[0].value, [cst.SubscriptElement(cst.Slice(
+                None, None, cst.UnaryOperation(cst.Minus(), cst.Integer("1"))))])
+            self._keep.append(iterable)
         value = self._items_of(frame, self.value(frame, iterable, None))
         if isinstance(value, Pack):  # a literal tuple or list: one copy of the body per item
             items = value.items if value.kind != "dict" else tuple(  # a dict: its keys

@@ -149,6 +149,10 @@ def add_at(a, index, g):
     """``a[index] += g`` for an adjoint ``a`` that srcgrad made (in place where the array or
     container allows it); returns ``a``. Repeated indices add up."""
     if isinstance(a, StructGrad):
+        if isinstance(index, slice) and a.length is not None:  # xs[:-1] read
+            summed = a + StructGrad.sliced(a.length, index, g)
+            a.items = summed.items
+            return a
         if isinstance(index, int) and index < 0 and a.length is not None:
             index %= a.length
         old = a.items.get(index)

@@ -68,8 +68,18 @@ class StructGrad:
     @classmethod
     def at(cls, x, index, g):
         if isinstance(x, (tuple, list)):
+            if isinstance(index, slice):  # xs[1:]: the adjoint of the part, item by item
+                return cls.sliced(len(x), index, g)
             return cls({index % len(x): g}, len(x))
         return cls({index: g})
+
+    @classmethod
+    def sliced(cls, length: int, index: slice, g) -> StructGrad:
+        """The adjoint of a list of ``length`` items from ``g``, the adjoint of its part
+        ``[index]``."""
+        where = range(length)[index]
+        part = g if isinstance(g, StructGrad) else cls.of(g)
+        return cls({where[k]: v for k, v in part.items.items() if v is not None}, length)
 
     @classmethod
     def of(cls, x) -> StructGrad:
