@@ -585,3 +585,17 @@ def test_a_list_sliced_and_reversed_is_differentiated():
     assert type(g) is list and all(type(p) is tuple for p in g)
     xs = [rng.standard_normal(2) for _ in range(3)]
     check(sliced_and_reversed, (xs, rng.standard_normal(2)), wrt=(0, 1))
+
+
+def rbf(a, b, ell):
+    return np.exp(-np.sum((a - b) ** 2) / ell)
+
+
+def gram_sum(x, ell):
+    k = np.array([[rbf(a, b, ell) for b in x] for a in x])   # a nested comprehension
+    return np.sum(k * k)
+
+
+def test_a_matrix_built_by_a_nested_comprehension_is_differentiated():
+    """The adjoint of np.array of a list of lists (it crashed in the runtime)."""
+    check(gram_sum, (np.random.default_rng(2).standard_normal((3, 2)), 1.5), wrt=(0, 1))

@@ -154,9 +154,13 @@ def unpop_grad(g):
 
 
 def unstack_grad(g, xs, axis=0):
-    """Adjoint of ``np.stack(xs, axis)`` for a list ``xs`` built at run time."""
+    """Adjoint of ``np.stack(xs, axis)`` (or ``np.array(xs)``) for a list ``xs`` built at run
+    time; an item that is a list itself (``np.array([[k(a, b) for b in X] for a in X])``)
+    gets the adjoint of a list, item by item."""
     xp = _xp(g)
-    return StructGrad({i: xp.take(g, i, axis=axis) for i in range(len(xs))}, len(xs))
+    return StructGrad({i: unstack_grad(part, x) if isinstance(x, (list, tuple)) else part
+                       for i, x in enumerate(xs)
+                       for part in (xp.take(g, i, axis=axis),)}, len(xs))
 
 
 def sum_list_grad(g, xs):
