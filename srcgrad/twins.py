@@ -161,6 +161,112 @@ def append(arr, values, axis=None):
     return np.concatenate([arr, values], axis=axis)
 
 
+def nansum(a, axis=None, keepdims=False):
+    return np.sum(np.where(np.isnan(a), 0.0, a), axis=axis, keepdims=keepdims)
+
+
+def nanmean(a, axis=None, keepdims=False):
+    kept = ~np.isnan(a)
+    return np.sum(np.where(kept, a, 0.0), axis=axis, keepdims=keepdims) / np.sum(
+        kept, axis=axis, keepdims=keepdims)
+
+
+def nanmax(a, axis=None, keepdims=False):
+    return np.max(np.where(np.isnan(a), -np.inf, a), axis=axis, keepdims=keepdims)
+
+
+def nanmin(a, axis=None, keepdims=False):
+    return np.min(np.where(np.isnan(a), np.inf, a), axis=axis, keepdims=keepdims)
+
+
+def nanprod(a, axis=None, keepdims=False):
+    return np.prod(np.where(np.isnan(a), 1.0, a), axis=axis, keepdims=keepdims)
+
+
+def nanvar(a, axis=None, ddof=0, keepdims=False):
+    kept = ~np.isnan(a)
+    a = np.where(kept, a, 0.0)   # (a nan kept out of the branch not taken: its adjoint is nan)
+    mean = np.sum(a, axis=axis, keepdims=True) / np.sum(kept, axis=axis, keepdims=True)
+    squares = np.where(kept, (a - mean) ** 2, 0.0)
+    return np.sum(squares, axis=axis, keepdims=keepdims) / (
+        np.sum(kept, axis=axis, keepdims=keepdims) - ddof)
+
+
+def nanstd(a, axis=None, ddof=0, keepdims=False):
+    return np.sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def ptp(a, axis=None, keepdims=False):
+    return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
+
+
+def average(a, axis=None, weights=None, keepdims=False):
+    if weights is None:
+        return np.mean(a, axis=axis, keepdims=keepdims)
+    return np.sum(a * weights, axis=axis, keepdims=keepdims) / np.sum(
+        weights * np.ones_like(a), axis=axis, keepdims=keepdims)
+
+
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    y = np.moveaxis(y, axis, -1)
+    widths = dx if x is None else np.diff(x)
+    return np.sum(widths * (y[..., 1:] + y[..., :-1]) / 2.0, axis=-1)
+
+
+def fliplr(m):
+    return np.flip(m, axis=1)
+
+
+def flipud(m):
+    return np.flip(m, axis=0)
+
+
+def polyval(p, x):
+    """Horner's rule over the coefficients, highest power first."""
+    y = 0.0 * x
+    for c in p:
+        y = y * x + c
+    return y
+
+
+def kron(a, b):
+    if np.ndim(a) == 1 and np.ndim(b) == 1:
+        return np.ravel(a[:, None] * b[None, :])
+    outer = a[:, None, :, None] * b[None, :, None, :]
+    return np.reshape(outer, (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]))
+
+
+def vecdot(x1, x2, axis=-1):
+    return np.sum(x1 * x2, axis=axis)
+
+
+def multi_dot(arrays):
+    out = arrays[0]
+    for a in arrays[1:]:
+        out = out @ a
+    return out
+
+
+def matrix_power(a, n):
+    """``a`` multiplied by itself ``n`` times (``n`` >= 1, a Python int)."""
+    out = a
+    for _ in range(n - 1):
+        out = out @ a
+    return out
+
+
+def float_power(x1, x2):
+    return np.power(x1 * 1.0, x2)
+
+
+def select(condlist, choicelist, default=0.0):
+    """The first choice whose condition holds, else ``default`` (choices tried last first)."""
+    out = default
+    for cond, choice in zip(condlist[::-1], choicelist[::-1], strict=True):
+        out = np.where(cond, choice, out)
+    return out
+
+
 # --- the tables ----------------------------------------------------------------------------------
 
 _JAX_NN: dict[str, Callable] = {
@@ -176,11 +282,21 @@ _SCIPY_SPECIAL: dict[str, Callable] = {
 }
 _JAX_SCIPY_SPECIAL: dict[str, Callable] = {**_SCIPY_SPECIAL, "softmax": softmax,
                                           "log_softmax": log_softmax}
+_NUMPY: dict[str, Callable] = {
+    "append": append, "nansum": nansum, "nanmean": nanmean, "nanmax": nanmax, "nanmin": nanmin,
+    "nanprod": nanprod, "nanvar": nanvar, "nanstd": nanstd, "ptp": ptp, "average": average,
+    "trapezoid": trapezoid, "trapz": trapezoid, "fliplr": fliplr, "flipud": flipud,
+    "polyval": polyval, "kron": kron, "vecdot": vecdot, "float_power": float_power,
+    "select": select,
+}
+_LINALG: dict[str, Callable] = {"multi_dot": multi_dot, "matrix_power": matrix_power,
+                                "vecdot": vecdot}
 _NORM: dict[str, Callable] = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf}
 
 #: module name -> (attribute -> twin), read once the module is imported
 _LIBRARIES: dict[str, dict[str, Callable]] = {
-    "numpy": {"append": append}, "jax.numpy": {"append": append}, "jax.nn": _JAX_NN,
+    "numpy": _NUMPY, "jax.numpy": _NUMPY, "numpy.linalg": _LINALG,
+    "jax.numpy.linalg": _LINALG, "jax.nn": _JAX_NN,
     "jax.scipy.special": _JAX_SCIPY_SPECIAL, "scipy.special": _SCIPY_SPECIAL,
     "jax.scipy.stats.norm": _NORM,
 }

@@ -299,6 +299,15 @@ class _Expressions(_Base):
         base = self._items_of(frame, self.value(frame, node.value, None))
         if isinstance(base, Ref) and _is_index_builder(base.obj):
             return self._index_builder(frame, node, base.obj, hint)
+        if isinstance(base, Pack) and base.kind != "dict" and len(node.slice) == 1 and \
+                isinstance(node.slice[0].slice, cst.Slice):  # xs[1:], xs[::-1]: a pack too
+            part = node.slice[0].slice
+            bounds = [None if e is None else self._constant(frame, e)
+                      for e in (part.lower, part.upper, part.step)]
+            if not all(b is None or isinstance(b, int) for b in bounds):
+                raise self.error(frame, node, "a literal tuple or list is sliced by constants "
+                                 "only here")
+            return Pack(base.kind, base.items[slice(*bounds)])
         if isinstance(base, Pack):
             key = self._static_index(frame, node)
             try:

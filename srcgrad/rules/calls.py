@@ -53,7 +53,7 @@ _MATH = {
     "log": "log", "log2": "log2", "log10": "log10", "log1p": "log1p", "sqrt": "sqrt",
     "hypot": "hypot", "fabs": "absolute", "pow": "power", "floor": "floor", "ceil": "ceil",
     "trunc": "trunc", "cbrt": "cbrt", "exp2": "exp2", "isnan": "isnan", "isinf": "isinf",
-    "isfinite": "isfinite",
+    "isfinite": "isfinite", "erf": "erf",
 }
 
 # special functions of optional libraries that are primitives here (the others: srcgrad.twins)
