@@ -654,7 +654,7 @@ CASES["spread"] = [C(unif((3,), 0.5, 2.0), normal((3, 4)), axis=1, inactive=(1,)
 NONDIFF_CASES: dict[str, Case] = {
     "zero_grad": C(_F), "seed": C(normal(())), "stop_gradient": C(_F),
     "clip_share": C(_F, const(-0.5), const(0.5)),
-    "reduced_count": C(_F, axis=1),
+    "reduced_count": C(_F, axis=1), "like": C(_F),
     **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",
                           "isfinite", "argmin", "zeros_like", "ones_like",
                           "empty_like", "shape", "ndim", "size", "len")},
@@ -934,6 +934,9 @@ def test_nondiff_primal_runs(name: str):
     jout = rule.primal(jnp, *[_to_jax(op) for op in ops], **case.params)
     if name == "empty_like":
         assert np.shape(out) == np.shape(jout) == np.shape(ops[0])
+    elif name == "like":  # a saved value's shape and dtype, not an array
+        assert out.shape == jout.shape == np.shape(ops[0]) and out.ndim == ops[0].ndim
+        assert out.dtype == ops[0].dtype and jout.dtype == jnp.asarray(ops[0]).dtype
     else:
         np.testing.assert_allclose(np.asarray(jout), np.asarray(out), rtol=1e-12)
 

@@ -30,7 +30,13 @@ from srcgrad.optimize.cse import common_subexpressions
 from srcgrad.optimize.dead import eliminate
 from srcgrad.optimize.fold import _ScalarBroadcast, fold
 from srcgrad.optimize.inline import inline
-from srcgrad.optimize.stacks import drop_unread_lists, fuse_pops, merge_saves, prune_pushes
+from srcgrad.optimize.stacks import (
+    drop_unread_lists,
+    fuse_pops,
+    merge_saves,
+    prune_pushes,
+    save_shapes,
+)
 from srcgrad.optimize.tidy import tidy
 from srcgrad.optimize.walk import _FOLDABLE, Facts, _map_exprs, _signature, memoized, reads
 
@@ -91,4 +97,4 @@ def _optimize(program: Program, user_names: frozenset[str], facts: Facts, keep: 
         if _signature(merged) == _signature(program):
             break
         program = fixed_point(merged)
-    return fuse_pops(_map_exprs(drop_fresh_copies(program), tidy))
+    return save_shapes(fuse_pops(_map_exprs(drop_fresh_copies(program), tidy)))

@@ -9,7 +9,7 @@ from typing import cast
 
 import libcst as cst
 
-from srcgrad.build import call_receiver, method_call
+from srcgrad.build import call_of, call_receiver, method_call
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
 from srcgrad.optimize.cse import _key
 from srcgrad.optimize.walk import _node_reads, _node_writes, reads
@@ -197,3 +197,75 @@ def merge_saves(p: Program) -> Program:
 
     # the kept pop of `later` now takes back the value `first` pushed: same value, same name
     return replace(p, forward=keep(p.forward, True), backward=keep(p.backward, False))
+
+
+#: Helpers that read only the shape and dtype of one argument (by position): a value the
+#: backward sweep reads only there is saved as its shape (``like``), not kept alive whole.
+_SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "broadcast_like": 1, "keep": 1,
+               "reduced_count": 0}
+
+
+def _value_reads(node: cst.CSTNode, into: set[str]) -> None:
+    """The names ``node`` reads as values (a read only for its shape does not count)."""
+    if isinstance(node, cst.Name):
+        into.add(node.value)
+        return
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and \
+            node.func.value in _SHAPE_ONLY:
+        k = _SHAPE_ONLY[node.func.value]
+        for i, arg in enumerate(node.args):
+            if not (i == k and arg.keyword is None and isinstance(arg.value, cst.Name)):
+                _value_reads(arg.value, into)
+        return
+    for child in node.children:
+        _value_reads(child, into)
+
+
+def save_shapes(p: Program) -> Program:
+    """A saved value the backward sweep reads only for its shape (``unbroadcast(d_t4, t4)``)
+    is saved as ``like(t4)``, its shape and dtype: the array itself is not kept alive."""
+    pops: dict[str, set[int]] = {}   # name -> the pairs whose pops assign it
+    other: set[str] = set()          # names the backward sweep assigns otherwise
+    values: set[str] = set()
+    for g in gens(p.backward):
+        if g.target:
+            (pops.setdefault(g.target, set()).add(g.pair) if g.pair else other.add(g.target))
+        _value_reads(g.expr, values)
+        if g.index is not None:
+            _value_reads(g.index, values)
+
+    def tests(block: tuple[GNode, ...]) -> None:
+        for node in block:
+            if isinstance(node, GIf):
+                _value_reads(node.test, values)
+                tests(node.body)
+                tests(node.orelse)
+            elif isinstance(node, GLoop):
+                _value_reads(node.expr, values)
+                tests(node.body)
+
+    tests(p.backward)
+    for r in p.returns:
+        _value_reads(r, values)
+    shaped = {pair for name, pairs in pops.items() if name not in values and name not in other
+              for pair in pairs}
+    if not shaped:
+        return p
+
+    def block(nodes: tuple[GNode, ...]) -> tuple[GNode, ...]:
+        out: list[GNode] = []
+        for node in nodes:
+            if isinstance(node, Gen) and node.pair in shaped and not node.target:
+                stack = call_receiver(node.expr)
+                saved = cast(cst.Call, node.expr).args[0].value
+                out.append(replace(node, expr=method_call(cast(str, stack), "append",
+                                                          call_of("like", saved))))
+            elif isinstance(node, GIf):
+                out.append(replace(node, body=block(node.body), orelse=block(node.orelse)))
+            elif isinstance(node, GLoop):
+                out.append(replace(node, body=block(node.body)))
+            else:
+                out.append(node)
+        return tuple(out)
+
+    return replace(p, forward=block(p.forward))

@@ -19,6 +19,7 @@ from srcgrad.runtime.broadcasting import (
     astype_grad,
     broadcast_like,
     keep,
+    like,
     reduced_count,
     shaped_like,
     spread,
@@ -140,6 +141,9 @@ SEED = nondiff("seed", _seed)
 
 def _reduced_count(xp, x, axis=None): return reduced_count(x, axis)
 REDUCED_COUNT = nondiff("reduced_count", _reduced_count)
+
+def _like(xp, x): return like(x)   # a saved value's shape and dtype, not the value
+LIKE = nondiff("like", _like)
 
 # max/min share g among the positions that attain the extremum: piecewise constant in x
 def _ext(xp, g, out, x, axis=None, keepdims=False): return extremum_grad(g, out, x, axis, keepdims)
@@ -504,4 +508,4 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, DIFF_GRAD, SORT_GRAD,
          CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD, ERF, TAKE_GRAD,
          MEDIAN_GRAD,
-         DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY]
+         DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY, LIKE]

@@ -38,11 +38,35 @@ def unbroadcast(g, x):
 
 
 def broadcast_like(g, x):
-    """A fresh array of ``x``'s shape and dtype holding ``g`` broadcast to it."""
+    """A fresh array of ``x``'s shape and dtype holding ``g`` broadcast to it (``x`` an array,
+    or the :class:`Like` of one)."""
     xp = _xp(g, x)
     if not hasattr(x, "shape"):
         return g
-    return xp.zeros_like(x) + g
+    return xp.zeros(x.shape, x.dtype) + g
+
+
+class Like:
+    """What the backward sweep keeps of an array it reads only for its shape and dtype
+    (``unbroadcast(d_t4, t4)``): those, and not the array."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype):
+        self.shape, self.dtype = shape, dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"Like({self.shape}, {self.dtype})"
+
+
+def like(x):
+    """``x``'s shape and dtype, saved in its place (a Python number is kept as it is)."""
+    shape_ = getattr(x, "shape", None)
+    return x if shape_ is None else Like(tuple(shape_), x.dtype)
 
 
 def unreduce(g, x, axis=None, keepdims=False):
