@@ -1010,8 +1010,10 @@ def test_clip_bounds_take_half():
 
 @pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
 def test_norm_of_zero_has_a_zero_adjoint(xp):
+    """At the zero vector each norm's adjoint is 0 (no 0/0), whatever its ``ord``."""
     rule = DEFAULT_RULES["norm"]
-    for x, params in ((xp.zeros(3), {}), (xp.zeros((2, 3)), {"axis": 1})):
+    for x, params in ((xp.zeros(3), {}), (xp.zeros((2, 3)), {"axis": 1}),
+                      *((xp.zeros(3), {"ord": p}) for p in (1, 2, 3, 2.5, np.inf))):
         out = rule.primal(xp, x, **params)
         g = _vjp(rule, 0, xp, xp.ones_like(out), out, [x], params)
         np.testing.assert_array_equal(np.asarray(g), np.zeros(x.shape))
