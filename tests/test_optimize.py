@@ -290,6 +290,15 @@ def test_a_mask_times_one_stays_a_number(mask, product):
     assert cst.Module([]).code_for_node(opt.fold(expr)) == product.format(mask)
 
 
+@pytest.mark.parametrize(("expr", "folded"), [("c - (x + w) * 1.0", "c - (x + w)"),
+                                              ("c - 1.0 * (x - w)", "c - (x - w)"),
+                                              ("c / (x * w) ** 1", "c / (x * w)"),
+                                              ("c * (x + w) + 0", "c * (x + w)")])
+def test_folding_keeps_the_parentheses_an_operand_needs(expr, folded):
+    """``c - (x + w) * 1.0`` is ``c - (x + w)``, not ``c - x + w``."""
+    assert cst.Module([]).code_for_node(opt.fold(cst.parse_expression(expr))) == folded
+
+
 @pytest.mark.parametrize("operand", ["x", "x + w", "np.tanh(x)", "-x", "np.maximum(x, 0)",
                                      "x[0]"])
 @pytest.mark.parametrize("product", ["1.0 * ({})", "({}) * 1.0", "({}) / 1", "({}) ** 1"])
