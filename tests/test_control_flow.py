@@ -490,6 +490,12 @@ def test_whether_a_loop_ran_is_tested_on_its_range():
     assert "if not range(n)[:k]:" in srcgrad.grad(sliced_loop_may_not_run).source
 
 
+def test_an_output_no_adjoint_reads_is_not_saved():
+    """The adjoints of ``np.sum(h * w) * (i + 1)`` never read the product itself: the loop
+    saves no ``out``."""
+    assert "saved_out" not in srcgrad.grad(returns_from_loop).source
+
+
 def test_only_needed_values_are_saved():
     # the loop index restores itself; `w` never changes; `xs` is never overwritten
     src = srcgrad.grad(range_from_data, wrt="w").source
