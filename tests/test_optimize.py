@@ -311,6 +311,15 @@ def test_tidy_drops_only_the_parentheses_precedence_makes_redundant(expr, tidied
     assert code(opt.tidy(cst.parse_expression(expr))) == tidied
 
 
+@pytest.mark.parametrize(("expr", "tidied"), [("f((x + 1), (w))", "f(x + 1, w)"),
+                                              ("g((x * w), axis=(0))", "g(x * w, axis=0)"),
+                                              ("f((x, w))", "f((x, w))")],
+                         ids=["positional", "keyword", "tuple"])
+def test_tidy_drops_the_parentheses_of_an_argument(expr, tidied):
+    """An argument needs no parentheses of its own, but a tuple does."""
+    assert code(opt.tidy(cst.parse_expression(expr))) == tidied
+
+
 @pytest.mark.parametrize("operand", ["x", "x + w", "np.tanh(x)", "-x", "np.maximum(x, 0)",
                                      "x[0]"])
 @pytest.mark.parametrize("product", ["1.0 * ({})", "({}) * 1.0", "({}) / 1", "({}) ** 1"])
