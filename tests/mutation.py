@@ -99,3 +99,31 @@ def reset() -> None:
             clear = getattr(value, "cache_clear", None)
             if callable(clear):
                 clear()
+
+
+# --- a random sample of the mutants: all of them take more than a session (docs/testing.md) -----
+AREAS = ("rules", "runtime", "optimize", "reverse", "forward")
+
+
+def area_of(mutant: str) -> str:
+    """The area of a mutant's name (``srcgrad.rules.shape.x_stack__mutmut_3``: rules)."""
+    part = mutant.split(".")[1]
+    return part if part in AREAS else "forward" if part.startswith("forward") else part
+
+
+def draw_sample(per_area: int = 80, seed: int = 20261204, root: str = "mutants") -> list[str]:
+    """``per_area`` mutants of each area, drawn at random from all the names mutmut generated
+    (``root/srcgrad/**/*.py.meta``, after a first ``mutmut run``), in sorted order."""
+    import json
+    import random
+
+    names: dict[str, list[str]] = {area: [] for area in AREAS}
+    for meta in sorted(Path(root, "srcgrad").rglob("*.py.meta")):
+        for name in json.loads(meta.read_text())["exit_code_by_key"]:
+            names[area_of(name)].append(name)
+    rnd = random.Random(seed)
+    return [name for area in AREAS for name in sorted(rnd.sample(sorted(names[area]), per_area))]
+
+
+if __name__ == "__main__":   # python tests/mutation.py > tests/mutation_sample.txt
+    print("\n".join(draw_sample()))

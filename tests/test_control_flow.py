@@ -438,6 +438,28 @@ def test_loops_on_the_jax_backend():
           backend="jax")
 
 
+def loop_may_not_run(x, n):
+    t = x * 3.0
+    for i in range(n):
+        t = x * x + i
+    return np.sum(t)
+
+
+def sliced_loop_may_not_run(x, n, k):
+    t = x * 3.0
+    for i in range(n)[:k]:
+        t = x * x + i
+    return np.sum(t)
+
+
+@pytest.mark.parametrize(("n", "k"), [(3, 0), (3, 2), (0, 2)])
+def test_a_loop_that_may_run_no_trip(n, k):
+    """``t``'s first value counts only where the loop runs no trip: also where the range has
+    items and its slice none (``range(3)[:0]``)."""
+    check(loop_may_not_run, (V, min(n, k)), wrt="x")
+    check(sliced_loop_may_not_run, (V, n, k), wrt="x")
+
+
 # --- generated code ------------------------------------------------------------------------------
 
 def test_straight_line_code_saves_nothing():
@@ -461,6 +483,17 @@ def test_branch_record_and_trip_count_are_visible():
     assert "trips += 1" in src and "reversed(range(10)[:trips])" in src
     src = srcgrad.grad(while_loop, wrt="x").source
     assert "for _ in range(trips):" in src
+
+
+def test_whether_a_loop_ran_is_tested_on_its_range():
+    assert "if n <= 0:" in srcgrad.grad(loop_may_not_run).source
+    assert "if not range(n)[:k]:" in srcgrad.grad(sliced_loop_may_not_run).source
+
+
+def test_an_output_no_adjoint_reads_is_not_saved():
+    """The adjoints of ``np.sum(h * w) * (i + 1)`` never read the product itself: the loop
+    saves no ``out``."""
+    assert "saved_out" not in srcgrad.grad(returns_from_loop).source
 
 
 def test_only_needed_values_are_saved():

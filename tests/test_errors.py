@@ -210,8 +210,9 @@ def returns_none(x):
 
 
 def test_a_function_returning_none_is_refused():
-    with pytest.raises(SrcGradError, match="returns None"):
+    with pytest.raises(SrcGradError, match="returns None") as info:
         srcgrad.grad(returns_none)(X)
+    assert info.value.lineno is not None   # the error points into the function
 
 
 def test_malformed_wrt_is_a_srcgrad_error():

@@ -238,6 +238,23 @@ def test_jvp_errors_name_the_problem():
         srcgrad.jvp(two_layer, args)
 
 
+def broadcast_sum(x, w):
+    return x + w
+
+
+def broadcast_difference(x, w):
+    y = np.sin(x) - w
+    return y
+
+
+@pytest.mark.parametrize("fn", [broadcast_sum, broadcast_difference])
+def test_the_tangent_of_a_broadcast_operand_has_the_outputs_shape(fn):
+    """Along ``x`` (3, 1) only, ``x + w`` with ``w`` (3, 4): the tangent, ``x_dot``
+    broadcast, has the output's shape."""
+    rng = np.random.default_rng(3)
+    jvp_check(fn, (rng.standard_normal((3, 1)), rng.standard_normal((3, 4))), "x")
+
+
 def constant_output(x):
     return np.ones(3) * 2.0
 

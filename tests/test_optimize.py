@@ -290,6 +290,36 @@ def test_a_mask_times_one_stays_a_number(mask, product):
     assert cst.Module([]).code_for_node(opt.fold(expr)) == product.format(mask)
 
 
+@pytest.mark.parametrize(("expr", "folded"), [("c - (x + w) * 1.0", "c - (x + w)"),
+                                              ("c - 1.0 * (x - w)", "c - (x - w)"),
+                                              ("c / (x * w) ** 1", "c / (x * w)"),
+                                              ("c * (x + w) + 0", "c * (x + w)")],
+                         ids=["times-one", "one-times", "power-one", "plus-zero"])
+def test_folding_keeps_the_parentheses_an_operand_needs(expr, folded):
+    """``c - (x + w) * 1.0`` is ``c - (x + w)``, not ``c - x + w``."""
+    assert cst.Module([]).code_for_node(opt.fold(cst.parse_expression(expr))) == folded
+
+
+@pytest.mark.parametrize(("expr", "tidied"), [("x * (-w)", "x * -w"), ("x - (-w)", "x - -w"),
+                                              ("x - (w * 2)", "x - w * 2"),
+                                              ("x ** (-w)", "x ** (-w)"),
+                                              ("x - (w - 1)", "x - (w - 1)")],
+                         ids=["unary", "minus-unary", "product", "negative-exponent", "sum"])
+def test_tidy_drops_only_the_parentheses_precedence_makes_redundant(expr, tidied):
+    """``x * (-w)`` reads ``x * -w``; a negative exponent keeps its parentheses, and so does
+    ``x - (w - 1)``, another sum."""
+    assert code(opt.tidy(cst.parse_expression(expr))) == tidied
+
+
+@pytest.mark.parametrize(("expr", "tidied"), [("f((x + 1), (w))", "f(x + 1, w)"),
+                                              ("g((x * w), axis=(0))", "g(x * w, axis=0)"),
+                                              ("f((x, w))", "f((x, w))")],
+                         ids=["positional", "keyword", "tuple"])
+def test_tidy_drops_the_parentheses_of_an_argument(expr, tidied):
+    """An argument needs no parentheses of its own, but a tuple does."""
+    assert code(opt.tidy(cst.parse_expression(expr))) == tidied
+
+
 @pytest.mark.parametrize("operand", ["x", "x + w", "np.tanh(x)", "-x", "np.maximum(x, 0)",
                                      "x[0]"])
 @pytest.mark.parametrize("product", ["1.0 * ({})", "({}) * 1.0", "({}) / 1", "({}) ** 1"])

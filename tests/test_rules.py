@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import functools
 import inspect
+import sys
 import types
 import zlib
 from collections.abc import Callable
@@ -294,6 +296,8 @@ CASES["einsum"] = [
     C(normal((2, 3)), normal((3, 4)), normal((4, 2)), subscripts="ij,jk,kl->il", label="three"),
     C(normal((3, 4)), normal((3, 5)), subscripts="ij,ik->j", label="unused-k"),
     C(normal((3, 3, 2)), subscripts="iij->j", label="diag-batched"),
+    C(normal((2, 3, 4)), normal((1, 4, 5)), subscripts="...ij,...jk->...ik",
+      label="ellipsis-broadcast"),   # a size-1 batch axis, broadcast
 ]
 CASES["trace"] = [
     C(normal((4, 4)), label="square"),
@@ -396,7 +400,9 @@ _IDX = [1, -1, slice(1, None), slice(None, None, 2), slice(None, None, -1), slic
         np.array([0, 2, 0, 1]), (np.array([0, 0, 2]), np.array([1, 1, 3])),
         (slice(None), np.array([1, 1, 0])), np.array([[0, 1], [1, 1]]),
         np.array([True, False, True]), (1, np.array([3, 3])), ()]
-CASES["getitem"] = [C(normal((3, 4)), index=i, label=repr(i).replace(" ", "")) for i in _IDX] + [
+# (no whitespace in a label: a test id with a newline cannot be selected on pytest's command
+# line, and mutmut selects tests by id: a mutant those tests reach failed to run at all)
+CASES["getitem"] = [C(normal((3, 4)), index=i, label="".join(repr(i).split())) for i in _IDX] + [
     C(normal((3, 4)), index=np.arange(12).reshape(3, 4) % 3 == 0, label="mask-2d"),
     C(normal((2, 3, 4)), index=(Ellipsis, np.array([0, 0]), slice(None, None, 3)),
       label="ellipsis-adv-slice"),
@@ -649,16 +655,19 @@ CASES["astype_grad"] = [C(normal((3, 4)), normal((3, 4)), label="f64")]
 CASES["log_base"] = [C(unif((3, 4), 0.5, 2.0), label="positive")]
 CASES["replace_zero"] = [C(away((3, 4)), label="nonzero")]
 CASES["spread"] = [C(unif((3,), 0.5, 2.0), normal((3, 4)), axis=1, inactive=(1,), label="row"),
-                   C(unif((), 0.5, 2.0), normal((3, 4)), inactive=(1,), label="all")]
+                   C(unif((), 0.5, 2.0), normal((3, 4)), inactive=(1,), label="all"),
+                   # rows of scales 1e-3 and 1e16: each row is measured against its own
+                   C(unif((2,), 0.5, 2.0), lambda r: np.array([[1e-3, 2e-3], [1e16, 2e16]]),
+                     axis=1, inactive=(1,), fd=False, label="row-scales")]  # fd: inf - inf
 
 NONDIFF_CASES: dict[str, Case] = {
     "zero_grad": C(_F), "seed": C(normal(())), "stop_gradient": C(_F),
     "clip_share": C(_F, const(-0.5), const(0.5)),
     "reduced_count": C(_F, axis=1), "like": C(_F),
     **{n: C(_F) for n in ("sign", "floor", "ceil", "rint", "trunc", "isnan", "isinf",
-                          "isfinite", "argmin", "zeros_like", "ones_like",
+                          "isfinite", "zeros_like", "ones_like",
                           "empty_like", "shape", "ndim", "size", "len")},
-    "round": C(_F, decimals=1), "argmax": C(_F, axis=1),
+    "round": C(_F, decimals=1), "argmax": C(_F, axis=1), "argmin": C(_F, axis=1),
     **{n: C(_F, _G) for n in ("floor_divide", "less", "less_equal", "greater",
                               "greater_equal", "equal", "not_equal")},
     "isclose": C(_F, _G), "heaviside": C(_F, const(0.5)),
@@ -911,6 +920,42 @@ def test_rule_primal_is_numpys_function(name: str, case: Case):
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
 
+HELPER_CASES = [(n, c) for n, c in [*RULE_CASES, *NONDIFF_CASES.items()] if n in HELPERS]
+
+
+def _assert_same_value(got, want):
+    """Equal values, also where they are lists, tuples or dicts of arrays."""
+    if isinstance(want, (list, tuple)):
+        assert isinstance(got, (list, tuple)) and len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            _assert_same_value(a, b)
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys()
+        for k in want:
+            _assert_same_value(got[k], want[k])
+    else:
+        assert np.shape(got) == np.shape(want)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+@pytest.mark.parametrize(("name", "case"), HELPER_CASES,
+                         ids=[f"{n}-{c.label}" for n, c in HELPER_CASES])
+def test_helper_rule_primal_is_the_helper(name: str, case: Case):
+    """The rule of a run-time helper computes what the helper computes: its primal is what a
+    higher-order derivative inlines for the helper's call in generated code, and the rule
+    tests check the rule's derivatives against its own primal (a wrong primal with
+    derivatives to match would pass them)."""
+    rule = DEFAULT_RULES[name]
+    ops = case.make(_rng("helper", name, case.label))
+    got = rule.primal(np, *copy.deepcopy(ops), **case.params)
+    ops = copy.deepcopy(ops)
+    if name == "einsum_grad":   # einsum_grad(g, i, subscripts, *operands)
+        want = HELPERS[name](ops[0], case.params["i"], case.params["subscripts"], *ops[1:])
+    else:
+        want = HELPERS[name](*ops, **case.params)
+    _assert_same_value(got, want)
+
+
 @pytest.mark.parametrize("name", ["less", "less_equal", "greater", "greater_equal", "equal",
                                   "not_equal", "maximum", "minimum"])
 def test_comparisons_at_ties_are_numpys(name):
@@ -974,8 +1019,10 @@ def test_clip_bounds_take_half():
 
 @pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
 def test_norm_of_zero_has_a_zero_adjoint(xp):
+    """At the zero vector each norm's adjoint is 0 (no 0/0), whatever its ``ord``."""
     rule = DEFAULT_RULES["norm"]
-    for x, params in ((xp.zeros(3), {}), (xp.zeros((2, 3)), {"axis": 1})):
+    for x, params in ((xp.zeros(3), {}), (xp.zeros((2, 3)), {"axis": 1}),
+                      *((xp.zeros(3), {"ord": p}) for p in (1, 2, 3, 2.5, np.inf))):
         out = rule.primal(xp, x, **params)
         g = _vjp(rule, 0, xp, xp.ones_like(out), out, [x], params)
         np.testing.assert_array_equal(np.asarray(g), np.zeros(x.shape))
@@ -1459,6 +1506,44 @@ def test_end_to_end_jitted(name):
     for a, b in zip(ours, _jax_grad(index), strict=True):
         for u, w in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
             np.testing.assert_allclose(np.asarray(u), np.asarray(w), rtol=1e-9, atol=1e-12)
+
+
+# --- the run-time helpers called directly: edges no rule case reaches --------------------------
+
+def test_erf_without_scipy_is_math_erf_elementwise(monkeypatch):
+    """Without SciPy, ``erf`` is ``math.erf`` of each element, also of no elements."""
+    import scipy.special
+
+    from srcgrad.runtime.arrays import erf
+    x = np.array([[-2.0, -0.3, 0.0], [0.1, 1.0, 3.5]])
+    expected = scipy.special.erf(x)
+    monkeypatch.setitem(sys.modules, "scipy.special", None)   # import raises ImportError
+    got = erf(x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-15, atol=1e-16)
+    empty = erf(np.zeros((0, 3)))
+    assert empty.shape == (0, 3) and empty.dtype == np.float64
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError)
+def test_erf_without_scipy_keeps_float32(monkeypatch):
+    """Bug (found by mutation testing): without SciPy, ``erf`` of a float32 array is float64
+    (``otypes=[np.result_type(x, np.float64)]``), where SciPy's ``erf`` and jax's keep
+    float32, as every rule does; a float32 program's values turn float64 from there on."""
+    from srcgrad.runtime.arrays import erf
+    monkeypatch.setitem(sys.modules, "scipy.special", None)
+    assert erf(np.array([0.5, -1.0], dtype=np.float32)).dtype == np.float32
+
+
+def test_seed_is_one_for_a_scalar_output_of_any_kind():
+    """The backward sweep starts from 1.0 for a Python number, a NumPy scalar or a 0-d array;
+    an output with a shape is refused."""
+    from srcgrad.errors import SrcGradError
+    from srcgrad.runtime.structures import seed
+    for out in (2.5, 3, np.float64(2.0), np.float32(2.0), np.array(2.0)):
+        assert seed(out) == 1.0
+    with pytest.raises(SrcGradError, match="scalar output"):
+        seed(np.ones(3))
 
 
 # --- regression: engine bugs found on the way ------------------------------------------------
