@@ -11,7 +11,8 @@ continues move into the other branch; every node knows the user statement it cam
 
 The lowering is one object, :class:`_Lowering`, whose methods live by topic in this package:
 ``base`` (state, blocks, reuse of results, errors, values), ``statements``, ``control``,
-``expressions``, ``names`` (names, attributes, objects from outside, static values), ``calls``
+``writes`` (index assignments, and the names they make stale), ``expressions``, ``names``
+(names, attributes, objects from outside, static values), ``calls``
 (the ordered call resolvers) and ``inline`` (user functions, hooks,
 custom rules and checkpoints); ``values`` holds the values they pass around.
 """
@@ -28,11 +29,12 @@ from srcgrad.normalize.expressions import _Expressions
 from srcgrad.normalize.inline import _Inline
 from srcgrad.normalize.names import _Names
 from srcgrad.normalize.statements import _Statements
+from srcgrad.normalize.writes import _Writes
 from srcgrad.objects import Shape
 from srcgrad.parse import ParsedFunction
 
 
-class _Lowering(_Statements, _Control, _Expressions, _Names, _Calls, _Inline):
+class _Lowering(_Statements, _Writes, _Control, _Expressions, _Names, _Calls, _Inline):
     """One function's lowering: the methods of every part, over the state of ``_Base``."""
 
 

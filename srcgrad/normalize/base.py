@@ -48,6 +48,9 @@ class _Base:
         _suite: Callable[..., tuple[Atom, Origin]]
         _statements: Callable[..., tuple[Atom, Origin] | None]
         _runtime_list: Callable[..., Var]
+        _own_array: Callable[..., Var]  # writes
+        _setitem: Callable[..., None]
+        _refuse_stale_reads: Callable[..., None]
         _control: Callable[..., Any]  # control
         _test: Callable[..., Var]
         _if: Callable[..., None]

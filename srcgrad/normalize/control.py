@@ -10,7 +10,6 @@ from typing import Any, cast
 
 import libcst as cst
 
-from srcgrad.errors import SrcGradError
 from srcgrad.ir import (
     Atom,
     If,
@@ -25,7 +24,6 @@ from srcgrad.ir import (
     assigned,
     atom_uses,
     may_exit,
-    walk,
 )
 from srcgrad.normalize.base import _Base
 from srcgrad.normalize.values import (
@@ -440,21 +438,6 @@ class _Control(_Base):
         # (a view the body takes again before it reads it is a new view at every trip)
         self._refuse_stale_reads(frame, body, set(self._stale) - stale - assigned(body))
         return body
-
-    def _refuse_stale_reads(self, frame: Frame, body: tuple[Node, ...], stale: set[str]) -> None:
-        """A loop whose body reads a value a write later in the body made stale (a view of
-        the array written): from its second trip on, NumPy reads the changed memory."""
-        if not stale:
-            return
-        for node in walk(body):
-            if isinstance(node, Stmt):
-                reads = set().union(*(atom_uses(a) for a in (*node.args,
-                                                            *(v for _, v in node.params))))
-                hit = next(iter(reads & stale), None)
-                if hit is not None:
-                    message, hint = self._stale[hit]
-                    raise SrcGradError(f"in this loop, {message} (a later trip reads it)",
-                                       node.origin.loc, hint)
 
     def _loop_return(self, frame: Frame, node: cst.Return) -> None:
         """``return v`` inside a loop: ``v`` goes to the result, a flag says so, and ``break``;
