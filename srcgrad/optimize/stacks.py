@@ -226,29 +226,35 @@ def save_shapes(p: Program) -> Program:
     is saved as ``like(t4)``, its shape and dtype: the array itself is not kept alive."""
     pops: dict[str, set[int]] = {}   # name -> the pairs whose pops assign it
     other: set[str] = set()          # names the backward sweep assigns otherwise
-    values: set[str] = set()
     for g in gens(p.backward):
         if g.target:
             (pops.setdefault(g.target, set()).add(g.pair) if g.pair else other.add(g.target))
-        _value_reads(g.expr, values)
-        if g.index is not None:
-            _value_reads(g.index, values)
+    popped = set(pops) - other
+    if not popped:   # straight-line code saves nothing
+        return p
+    values: set[str] = set()
 
-    def tests(block: tuple[GNode, ...]) -> None:
+    def read(e: cst.CSTNode | None) -> None:
+        if e is not None and not popped.isdisjoint(reads(e)):   # (most read none of them)
+            _value_reads(e, values)
+
+    def walk(block: tuple[GNode, ...]) -> None:
         for node in block:
-            if isinstance(node, GIf):
-                _value_reads(node.test, values)
-                tests(node.body)
-                tests(node.orelse)
+            if isinstance(node, Gen):
+                read(node.expr)
+                read(node.index)
+            elif isinstance(node, GIf):
+                read(node.test)
+                walk(node.body)
+                walk(node.orelse)
             elif isinstance(node, GLoop):
-                _value_reads(node.expr, values)
-                tests(node.body)
+                read(node.expr)
+                walk(node.body)
 
-    tests(p.backward)
+    walk(p.backward)
     for r in p.returns:
-        _value_reads(r, values)
-    shaped = {pair for name, pairs in pops.items() if name not in values and name not in other
-              for pair in pairs}
+        read(r)
+    shaped = {pair for name in popped - values for pair in pops[name]}
     if not shaped:
         return p
 
