@@ -9,7 +9,8 @@ broadcasting arithmetic, reductions over an axis with or without ``keepdims``, p
 ``linalg``, shapes, joins, indexing) with assignments by index and augmented assignments,
 ``if/elif/else``, conditional expressions, ``for`` over ``range``/an array/``enumerate``/
 ``zip``, counter-bounded ``while``, ``break``/``continue``, lists filled in a loop, list
-comprehensions, and calls to the helpers.
+comprehensions, and calls to the helpers. A fifth of the reductions are spelled as NumPy's
+nan-functions (``np.nanmean``), which srcgrad differentiates through their twins.
 
 Every expression carries its shape, and every shape broadcasts to the full one, so any two
 values combine. A value assigned to a variable is always a fresh array (never a view of
@@ -62,6 +63,11 @@ BINARY = (
     "np.divide({}, np.exp(np.cos({})))",
 )
 REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
+# The same reductions through the twins of NumPy's nan-functions (srcgrad/twins.py; the same
+# values where nothing is nan), drawn from a stream of their own: a program keeps the shapes,
+# values and branches it had before they were added, and so its skip reasons.
+NAN_TWINS = {"sum": "nansum", "mean": "nanmean", "max": "nanmax", "min": "nanmin",
+             "prod": "nanprod", "var": "nanvar", "std": "nanstd"}
 
 
 def fits(shape, full):
@@ -183,8 +189,9 @@ class _Scope:
 class Generator:
     """Writes one program from a ``random.Random``."""
 
-    def __init__(self, rnd: random.Random):
+    def __init__(self, rnd: random.Random, spelling: random.Random | None = None):
         self.r = rnd
+        self.spelling = spelling or random.Random(0)   # other spellings of the same values
         self.full = rnd.choice(FULL_SHAPES)
         self.sub = self._sub_shapes()
         self.helpers: list[tuple[str, list, tuple]] = []   # (name, param shapes, result)
@@ -268,7 +275,10 @@ class Generator:
 
     def _call(self, op, inner, args, array):
         sep = ", " if args else ""
-        if array and self.r.random() < 0.3:
+        method = array and self.r.random() < 0.3
+        if op in NAN_TWINS and self.spelling.random() < 0.2:
+            return f"np.{NAN_TWINS[op]}({inner}{sep}{args})"
+        if method:
             return f"({inner}).{op}({args})"
         name = {"max": "np.max", "min": "np.min"}.get(op, f"np.{op}")
         return f"{name}({inner}{sep}{args})"
@@ -637,7 +647,7 @@ def _is_name(text):
 def generate(seed: int) -> Program:
     """The program of ``seed``: the same text and point on every machine."""
     r = random.Random(seed)
-    g = Generator(r)
+    g = Generator(r, random.Random(seed + 0x5EED))
     float32 = r.random() < 0.25
     for k in range(r.randint(0, 2)):
         g.helper(k)
