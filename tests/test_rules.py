@@ -650,7 +650,10 @@ CASES["pad"] = [C(normal((3, 4)), pad_width=((1, 2), (0, 1)), label="pairs"),
                 C(normal((3,)), pad_width=2, label="int"),
                 C(normal((2, 3)), pad_width=((0, 0), (1, 1)), constant_values=-1.5,
                   label="constant")]
-CASES["pad_grad"] = [C(normal((6, 5)), normal((3, 4)), pad_width=((1, 2), (0, 1)), label="pairs")]
+CASES["pad_grad"] = [C(normal((6, 5)), normal((3, 4)), pad_width=((1, 2), (0, 1)),
+                       label="pairs"),
+                     *(C(normal((6, 5)), normal((3, 4)), pad_width=((1, 2), (0, 1)), mode=m,
+                         label=m) for m in ("edge", "wrap", "reflect", "symmetric"))]
 CASES["astype_grad"] = [C(normal((3, 4)), normal((3, 4)), label="f64")]
 CASES["log_base"] = [C(unif((3, 4), 0.5, 2.0), label="positive")]
 CASES["replace_zero"] = [C(away((3, 4)), label="nonzero")]

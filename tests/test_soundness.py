@@ -540,3 +540,15 @@ def rebound_then_written(a):
                                 rebound_then_written])
 def test_what_numpy_does_not_share_is_differentiated(fn):
     check(fn, (M34[:3, :3] + np.eye(3),), jax_oracle=False)   # (jax has no x[i] = v)
+
+
+# --- np.pad's modes that copy elements ------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["edge", "wrap", "reflect", "symmetric"])
+def test_pad_modes_that_copy_elements_are_differentiated(mode):
+    """Each padded element's adjoint goes back to the element it copies (these modes raised at
+    run time in reverse mode, with no line)."""
+    def f(x):
+        return np.sum(np.pad(x, ((2, 1), (1, 3)), mode=mode) * np.arange(42.0).reshape(6, 7))
+
+    check(f, (M34[:3, :3] + 0.0,))

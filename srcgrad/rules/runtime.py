@@ -424,7 +424,7 @@ def _windows_g_t(xp, h, y, g, x, size, stride=1, dilation=1):
 WINDOWS_GRAD = _helper("windows_grad", _windows_g, _windows_g_t)
 
 def _pad_g(xp, g, x, pad_width, mode="constant"): return pad_grad(g, x, pad_width, mode)
-def _pad_g_t(xp, h, y, g, x, pad_width, mode="constant"): return xp.pad(h, pad_width)
+def _pad_g_t(xp, h, y, g, x, pad_width, mode="constant"): return xp.pad(h, pad_width, mode=mode)
 PAD_GRAD = _helper("pad_grad", _pad_g, _pad_g_t)
 
 def _diff_g(xp, g, x, n=1, axis=-1): return diff_grad(g, x, n, axis)

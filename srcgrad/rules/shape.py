@@ -93,8 +93,9 @@ def _astype_jvp(xp, t, out, x, dtype): return astype_grad(t, out, dtype)  # 0 if
 def _astype_t(xp, g, out, x, dtype): return astype_grad(g, x, dtype)      # back to x's dtype
 ASTYPE = rule("astype", _astype, [_astype_jvp], [_astype_t])
 
-# np.pad: the added values carry no derivative (the adjoint: constant mode only, the slice of
-# g over x); constant_values is a constant
+# np.pad: the added values carry no derivative in constant mode (the adjoint: the slice of g
+# over x), copies of x's elements in edge, wrap, reflect and symmetric mode (the adjoint adds
+# each back); constant_values is a constant
 def _pad(xp, x, pad_width, mode="constant", constant_values=0):
     return xp.pad(x, pad_width, mode=mode, constant_values=constant_values)
 def _pad_jvp(xp, t, out, x, pad_width, mode="constant", constant_values=0):

@@ -282,11 +282,26 @@ def windows_grad(g, x, size, stride=1, dilation=1):
     return z
 
 
+#: np.pad's modes that copy elements of the array (its others compute values from them)
+_COPYING_PADS = ("edge", "wrap", "reflect", "symmetric")
+
+
 def pad_grad(g, x, pad_width, mode="constant"):
-    """Adjoint of ``np.pad(x, pad_width)`` (constant mode): the part of ``g`` over ``x``."""
+    """Adjoint of ``np.pad(x, pad_width, mode)``: the part of ``g`` over ``x`` (constant
+    mode); for a mode that copies elements (edge, wrap, reflect, symmetric), each element of
+    ``g`` added back to the element of ``x`` it is a copy of."""
+    if mode in _COPYING_PADS:
+        n = int(np.prod(shape(x), dtype=np.int64))
+        source = np.pad(np.arange(n).reshape(shape(x)), pad_width, mode=mode).ravel()
+        xp = _xp(g, x)
+        if xp is np:
+            summed = np.bincount(source, weights=np.ravel(g), minlength=n)
+            return summed.astype(np.result_type(g), copy=False).reshape(shape(x))
+        return xp.zeros(n, xp.result_type(g)).at[source].add(xp.ravel(g)).reshape(shape(x))
     if mode != "constant":
         raise SrcGradError(f"np.pad(..., mode={mode!r}) has no derivative rule here",
-                           hint="pad with mode='constant' (the default)")
+                           hint="pad with mode='constant', 'edge', 'wrap', 'reflect' or "
+                           "'symmetric'")
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2)
                              if np.ndim(pad_width) else np.full((1, 2), pad_width),
                              (len(shape(x)), 2))
