@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from srcgrad.nn import functional as F
 from srcgrad.runtime.arrays import erf
 from srcgrad.runtime.structures import stop_gradient
 
@@ -29,30 +30,17 @@ _SQRT1_2 = 0.7071067811865476
 _LOG_SQRT_2PI = 0.9189385332046727
 
 # --- activations (jax.nn) ------------------------------------------------------------------------
+# those torch.nn.functional shares with jax.nn, with the same conventions, are its own
 
-
-def relu(x):
-    return np.where(x > 0, x, 0.0)
+relu, sigmoid, softplus, silu, elu = F.relu, F.sigmoid, F.softplus, F.silu, F.elu
 
 
 def relu6(x):
     return np.where(x > 0, np.where(x < 6.0, x, 6.0), 0.0)
 
 
-def sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))   # 1 / (1 + exp(-x)), without overflow
-
-
 def log_sigmoid(x):
     return -np.logaddexp(0.0, -x)
-
-
-def softplus(x):
-    return np.logaddexp(0.0, x)
-
-
-def silu(x):
-    return x * (0.5 * (1.0 + np.tanh(0.5 * x)))
 
 
 def gelu(x, approximate=True):
@@ -60,10 +48,6 @@ def gelu(x, approximate=True):
     if approximate:
         return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
     return 0.5 * x * (1.0 + erf(x * _SQRT1_2))
-
-
-def elu(x, alpha=1.0):
-    return np.where(x > 0, x, alpha * np.expm1(np.where(x > 0, 0.0, x)))
 
 
 def celu(x, alpha=1.0):
@@ -84,13 +68,11 @@ def hard_tanh(x):
 
 
 def softmax(x, axis=-1):
-    e = np.exp(x - stop_gradient(np.max(x, axis=axis, keepdims=True)))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return F.softmax(x, axis)
 
 
 def log_softmax(x, axis=-1):
-    z = x - stop_gradient(np.max(x, axis=axis, keepdims=True))
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    return F.log_softmax(x, axis)
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False):

@@ -114,7 +114,7 @@ def test_the_library_source_is_never_inlined():
 
     src = srcgrad.grad(lambda x: jnp.sum(jax.nn.softmax(x))).source
     files = set(re.findall(r"# \S+\(\) (\S+\.py) L\d+:", src))
-    assert files == {"twins.py"}, src
+    assert files <= {"twins.py", "functional.py"} and files, src
 
 
 def test_relu_at_zero_follows_jax():
