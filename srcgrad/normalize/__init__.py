@@ -10,7 +10,8 @@ bounds or count their trips; the statements after an ``if`` whose branch always 
 continues move into the other branch; every node knows the user statement it came from.
 
 The lowering is one object, :class:`_Lowering`, whose methods live by topic in this package:
-``base`` (state, blocks, reuse of results, errors, values), ``statements``, ``control``,
+``base`` (state, blocks, reuse of results, errors, values), ``statements``, ``control``
+(branches, loops and jumps), ``iteration`` (what a ``for`` loop runs over),
 ``writes`` (index assignments, and the names they make stale), ``expressions``, ``names``
 (names, attributes, objects from outside, static values), ``calls``
 (the ordered call resolvers) and ``inline`` (user functions, hooks,
@@ -27,6 +28,7 @@ from srcgrad.normalize.calls import _Calls
 from srcgrad.normalize.control import _Control
 from srcgrad.normalize.expressions import _Expressions
 from srcgrad.normalize.inline import _Inline
+from srcgrad.normalize.iteration import _Iteration
 from srcgrad.normalize.names import _Names
 from srcgrad.normalize.statements import _Statements
 from srcgrad.normalize.writes import _Writes
@@ -34,7 +36,8 @@ from srcgrad.objects import Shape
 from srcgrad.parse import ParsedFunction
 
 
-class _Lowering(_Statements, _Writes, _Control, _Expressions, _Names, _Calls, _Inline):
+class _Lowering(_Statements, _Writes, _Control, _Iteration, _Expressions, _Names, _Calls,
+                _Inline):
     """One function's lowering: the methods of every part, over the state of ``_Base``."""
 
 

@@ -55,14 +55,17 @@ class _Base:
         _test: Callable[..., Var]
         _if: Callable[..., None]
         _jump_rest: Callable[..., bool]
-        _for: Callable[..., None]
         _while: Callable[..., None]
         _after_loop: Callable[..., bool]
         _break: Callable[..., list[Node]]
         _early_return: Callable[..., None]
         _loop_return: Callable[..., None]
+        _with_else: Callable[..., None]
+        _kept: Callable[..., Atom]
+        _loop: Callable[..., None]
         _outputs: Callable[..., list[cst.BaseExpression] | None]
         _result_atoms: Callable[..., Any]
+        _for: Callable[..., None]  # iteration
         _passive_expr: Callable[..., Lit]  # expressions
         _constant: Callable[..., Any]
         _index: Callable[..., Lit]
