@@ -34,7 +34,7 @@ LAYERS = {
 }
 
 #: Packages a module may import inside a function: optional dependencies only.
-OPTIONAL = ("jax", "scipy", "math")
+OPTIONAL = ("jax", "scipy")
 
 
 def _module(path: Path) -> str:

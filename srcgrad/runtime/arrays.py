@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -47,7 +49,5 @@ def erf(x):
     try:
         from scipy.special import erf as scipy_erf
     except ImportError:  # scipy is optional: one element at a time
-        import math
-
         return np.vectorize(math.erf, otypes=[np.result_type(x, np.float64)])(x)
     return scipy_erf(x)
