@@ -271,6 +271,51 @@ _NUMPY: dict[str, Callable] = {
     "polyval": polyval, "kron": kron, "vecdot": vecdot, "float_power": float_power,
     "select": select,
 }
+# --- the operator module: each function is its operator ------------------------------------------
+
+def op_add(a, b):
+    return a + b
+
+
+def op_sub(a, b):
+    return a - b
+
+
+def op_mul(a, b):
+    return a * b
+
+
+def op_truediv(a, b):
+    return a / b
+
+
+def op_pow(a, b):
+    return a ** b
+
+
+def op_matmul(a, b):
+    return a @ b
+
+
+def op_neg(a):
+    return -a
+
+
+def op_pos(a):
+    return +a
+
+
+def op_abs(a):
+    return abs(a)
+
+
+_OPERATOR: dict[str, Callable] = {
+    "add": op_add, "sub": op_sub, "mul": op_mul, "truediv": op_truediv, "pow": op_pow,
+    "matmul": op_matmul, "neg": op_neg, "pos": op_pos, "abs": op_abs,
+    "iadd": op_add, "isub": op_sub, "imul": op_mul, "itruediv": op_truediv, "ipow": op_pow,
+    "__add__": op_add, "__sub__": op_sub, "__mul__": op_mul, "__truediv__": op_truediv,
+    "__pow__": op_pow, "__matmul__": op_matmul, "__neg__": op_neg,
+}
 _LINALG: dict[str, Callable] = {"multi_dot": multi_dot, "matrix_power": matrix_power,
                                 "vecdot": vecdot}
 _NORM: dict[str, Callable] = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf}
@@ -280,7 +325,7 @@ _LIBRARIES: dict[str, dict[str, Callable]] = {
     "numpy": _NUMPY, "jax.numpy": _NUMPY, "numpy.linalg": _LINALG,
     "jax.numpy.linalg": _LINALG, "jax.nn": _JAX_NN,
     "jax.scipy.special": _JAX_SCIPY_SPECIAL, "scipy.special": _SCIPY_SPECIAL,
-    "jax.scipy.stats.norm": _NORM,
+    "jax.scipy.stats.norm": _NORM, "operator": _OPERATOR, "_operator": _OPERATOR,
 }
 _NORM_INSTANCES = ("scipy.stats",)   # where ``norm`` is an object whose methods are bound
 

@@ -419,6 +419,7 @@ CASES["setitem"] = [
 CASES["astype"] = [C(normal((3, 4)), dtype=np.float64, label="f64"),
                    C(normal((3,)), dtype="float64", label="str"),
                    C(normal((3, 4), 3.0), dtype="int64", label="int")]
+CASES["to_float"] = [C(normal(()), label="0d"), C(normal(PY), label="py")]
 CASES["full_like"] = [C(normal((3, 4)), normal(()), label="scalar"),
                       C(normal((3, 4)), normal((4,)), label="row")]
 CASES["copy"] = [C(normal((3, 4)), label="2d"), C(normal(()), label="0d")]
@@ -724,10 +725,12 @@ RULE_CASES = [(name, case) for name, rule in DEFAULT_RULES.items() if rule.diffe
               for case in CASES.get(name, [])]
 
 
-# rules over lists built at run time (operands are lists, adjoints StructGrads): tested end to
-# end against finite differences and jax.grad in tests/test_control_flow.py
+# rules over lists and dicts built at run time (operands are lists or dicts, adjoints
+# StructGrads): tested end to end against finite differences and jax.grad in
+# tests/test_control_flow.py and tests/test_idioms.py (dict arguments)
 LIST_RULES = {"append", "pop", "stack_list", "array_list", "sum_list", "pop_grad",
-              "unpop_grad", "unstack_grad", "sum_list_grad", "densify"}  # noqa: E501
+              "unpop_grad", "unstack_grad", "sum_list_grad", "densify", "dict_keys",
+              "dict_values", "dict_items", "values_grad", "items_grad"}
 # derivatives of derivatives' helpers, all of whose own derivatives are Undefined: their
 # primals are checked as the jvps of prod_grad and norm_grad
 UNDEFINED = {n for n, r in DEFAULT_RULES.items() if r.vjp is not None and

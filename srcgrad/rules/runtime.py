@@ -88,12 +88,14 @@ from srcgrad.runtime.reductions import (
 from srcgrad.runtime.structures import (
     densify,
     drop_grad,
+    items_grad,
     pop_grad,
     seed,
     stop_gradient,
     sum_list_grad,
     unpop_grad,
     unstack_grad,
+    values_grad,
     zero_grad,
 )
 
@@ -491,6 +493,12 @@ UNSTACK_GRAD = linear("unstack_grad", _unstack_grad, _unstack_grad_t)
 def _sum_list_grad(xp, g, xs): return sum_list_grad(g, xs)
 SUM_LIST_GRAD = Rule("sum_list_grad", _sum_list_grad, (LinearJvp(_sum_list_grad),), (_LISTS,))
 
+def _values_grad(xp, g, d): return values_grad(g, d)
+VALUES_GRAD = Rule("values_grad", _values_grad, (LinearJvp(_values_grad), None), (_LISTS, None))
+
+def _items_grad(xp, g, d): return items_grad(g, d)
+ITEMS_GRAD = Rule("items_grad", _items_grad, (LinearJvp(_items_grad), None), (_LISTS, None))
+
 def _densify(xp, g, x): return densify(g, x)
 def _densify_t(xp, h, y, g, x): return h      # added to a StructGrad item by item
 DENSIFY = Rule("densify", _densify, (LinearJvp(_densify), None), (_densify_t, None))
@@ -508,4 +516,5 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, DIFF_GRAD, SORT_GRAD,
          CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD, ERF, TAKE_GRAD,
          MEDIAN_GRAD,
-         DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY, LIKE]
+         DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, VALUES_GRAD, ITEMS_GRAD, DENSIFY,
+         LIKE]

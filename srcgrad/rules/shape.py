@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from srcgrad.rules.core import Rule, linear, nondiff, rule, variadic
-from srcgrad.runtime.broadcasting import astype_grad, unbroadcast
+from srcgrad.runtime.broadcasting import astype_grad, broadcast_like, unbroadcast
 from srcgrad.runtime.indexing import (
     concat_grad,
     diff_grad,
@@ -23,12 +23,18 @@ from srcgrad.runtime.indexing import (
 )
 from srcgrad.runtime.structures import (
     StructGrad,
+    dict_items,
+    dict_keys,
+    dict_values,
+    items_grad,
     list_append,
     list_pop,
     pop_grad,
     sum_list_grad,
+    to_float,
     unpop_grad,
     unstack_grad,
+    values_grad,
 )
 
 
@@ -166,6 +172,21 @@ def _sum_list(xp, xs): return sum(xs)
 def _sum_list_t(xp, g, out, xs): return sum_list_grad(g, xs)
 SUM_LIST = linear("sum_list", _sum_list, _sum_list_t)
 
+# the views of a dict built at run time (an argument): lists, their adjoints keyed by the keys
+def _dict_values(xp, d): return dict_values(d)                  # written `d.values()`
+def _dict_values_t(xp, g, out, d): return values_grad(g, d)
+DICT_VALUES = linear("dict_values", _dict_values, _dict_values_t)
+
+def _dict_items(xp, d): return dict_items(d)                    # written `d.items()`
+def _dict_items_t(xp, g, out, d): return items_grad(g, d)
+DICT_ITEMS = linear("dict_items", _dict_items, _dict_items_t)
+
+def _to_float(xp, x): return to_float(x)                        # written `float(x)`
+def _to_float_t(xp, g, out, x): return broadcast_like(g, x)
+TO_FLOAT = linear("to_float", _to_float, _to_float_t)
+
+def _dict_keys(xp, d): return dict_keys(d)                      # written `d.keys()`, `for k in d`
+
 # `x[index] = v` on an array of the function's own (srcgrad copies the caller's arrays first)
 def _setitem(xp, x, v, index): return set_at(x, index, v)   # written `x[index] = v`
 def _setitem_jvp_x(xp, t, out, x, v, index): return zero_at(t, index, copy=True)
@@ -244,4 +265,5 @@ RULES: list[Rule] = [
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
     FULL_LIKE, nondiff("shape", _shape), nondiff("ndim", _ndim),
     nondiff("size", _size), nondiff("len", _len),
+    DICT_VALUES, DICT_ITEMS, nondiff("dict_keys", _dict_keys), TO_FLOAT,
 ]
