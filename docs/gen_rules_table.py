@@ -67,6 +67,7 @@ def _spellings() -> dict[str, list[str]]:
         out.setdefault(f"dict_{view}", []).append(f"d.{view}()")
     out["dict_keys"].append("`for k in d:` reading `d[k]`")
     out.setdefault("append", []).append("xs.append(v)")
+    out.setdefault("to_float", []).append("float(x)")
     for name, spec in METHODS.items():
         out.setdefault(spec.rule, []).append(f"x.{name}()")
     for name, rule in PROPERTIES.items():

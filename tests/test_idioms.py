@@ -323,3 +323,37 @@ def test_asarray_to_an_integer_dtype_carries_no_derivative():
         return np.sum(np.asarray(x, dtype=np.int64) * x)
     x = np.array([1.5, 2.5, -0.5])
     _close(srcgrad.grad(f)(x), np.asarray(x, dtype=np.int64))
+
+
+# --- a tuple indexed at run time; a custom rule's 1-tuple -----------------------------------------
+
+def tuple_by_runtime_index(x, k):
+    powers = (x, x ** 2, np.sin(x))
+    return np.sum(powers[k] * powers[k - 1])
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, -1])
+def test_a_literal_tuple_indexed_by_a_runtime_integer(k):
+    x = np.random.default_rng(40 + k).normal(size=3)
+    check(tuple_by_runtime_index, (x, k), rtol=1e-10, atol=1e-12)
+    value, tangent = srcgrad.jvp(lambda v: tuple_by_runtime_index(v, k))((x,), (np.ones(3),))
+    with numpy_is(__name__, jnp):
+        want = jax.jvp(lambda v: tuple_by_runtime_index(v, k), (jnp.asarray(x),),
+                       (jnp.ones(3),))
+    _close(value, want[0])
+    _close(tangent, want[1])
+
+
+def squashed(x):
+    return np.tanh(x)
+
+
+@srcgrad.adjoint(squashed)
+def _squashed_adjoint(g, out, x):
+    return (g * (1 - out ** 2),)   # a 1-tuple, as jax.custom_vjp's bwd returns
+
+
+def test_a_custom_adjoint_may_return_a_one_tuple():
+    x = np.random.default_rng(44).normal(size=3)
+    got = srcgrad.grad(lambda v: np.sum(squashed(v) ** 2))(x)
+    _close(got, 2 * np.tanh(x) * (1 - np.tanh(x) ** 2))

@@ -48,6 +48,7 @@ class _Base:
         _suite: Callable[..., tuple[Atom, Origin]]
         _statements: Callable[..., tuple[Atom, Origin] | None]
         _runtime_list: Callable[..., Var]
+        _array_of_pack: Callable[..., Any]  # calls
         _own_array: Callable[..., Var]  # writes
         _setitem: Callable[..., None]
         _refuse_stale_reads: Callable[..., None]

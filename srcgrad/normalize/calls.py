@@ -103,6 +103,15 @@ def _builtin_sum(low: Any, c: CallSite) -> Any:
         low.materialize(c.frame, start, c.node), low.materialize(c.frame, total, c.node)))
 
 
+def _builtin_float(low: Any, c: CallSite) -> Any:
+    """``float(loss)`` of a differentiated value: the number, its derivative passed through
+    (``float("inf")`` and ``float(n)`` of other values stay calls, as written)."""
+    if c.fn is not builtins.float or len(c.args) != 1 or c.kwargs or not (
+            isinstance(c.args[0], Var) and c.args[0].name not in low._inert):
+        return NotImplemented
+    return low.emit(c.frame, low._target(c.frame, c.hint), "to_float", (c.args[0],))
+
+
 def _builtin_container(low: Any, c: CallSite) -> Any:
     """``tuple([a, b])``, ``list((a, b))``, ``dict(w=w, b=b)``: a literal container of the
     same items, known when the code is generated."""
@@ -291,8 +300,8 @@ def _user_function(low: Any, c: CallSite) -> Any:
 #: kind of callee (a method of a user's object) goes before ``_user_function``.
 CALL_RESOLVERS: list[Callable[[Any, CallSite], Any]] = [
     _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _builtin_extremum,
-    _builtin_container, _on_object, _primitive, _twin, _inline_hook, _generated_code,
-    _read_only, _module_class, _eager_only, _writes_first, _user_function,
+    _builtin_float, _builtin_container, _on_object, _primitive, _twin, _inline_hook,
+    _generated_code, _read_only, _module_class, _eager_only, _writes_first, _user_function,
 ]
 
 

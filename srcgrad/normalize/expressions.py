@@ -308,6 +308,15 @@ class _Expressions(_Base):
                 raise self.error(frame, node, "a literal tuple or list is sliced by constants "
                                  "only here")
             return Pack(base.kind, base.items[slice(*bounds)])
+        if isinstance(base, Pack) and base.kind != "dict" and not self._constant_index(
+                frame, node):
+            # t[k], k known only at run time: the items in a list built at run time (its
+            # adjoint takes any index), read by index
+            items = self.ctx.namer.temp()
+            self._runtime_list(frame, items, Pack("list", tuple(
+                self._array_of_pack(frame, node, v) for v in base.items)), node)
+            return self.emit(frame, self._target(frame, hint), "getitem", (Var(items),),
+                             (("index", self._index(frame, node)),))
         if isinstance(base, Pack):
             key = self._static_index(frame, node)
             try:
@@ -362,6 +371,16 @@ class _Expressions(_Base):
                 node.value, cst.Name) and node.value.value not in frame.env:
             return getattr(self._lookup(frame, node.value.value), "s_", None) is np.s_
         return False
+
+    def _constant_index(self, frame: Frame, node: cst.Subscript) -> bool:
+        """Whether ``node``'s index is one constant (``t[0]``, ``t[-1]``, ``t[K]``)."""
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return False
+        try:
+            self._constant(frame, node.slice[0].slice.value)
+        except ValueError:
+            return False
+        return True
 
     def _static_index(self, frame: Frame, node: cst.Subscript):
         if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):

@@ -328,8 +328,8 @@ class _Statements(_Base):
                 return self.value(frame, node.value, None)
             if frame.where and not frame.branches:
                 value = self.value(frame, node.value, frame.return_hint)
-                if isinstance(value, (Obj, Method)):  # a property or method returning a layer
-                    return value
+                if isinstance(value, (Obj, Method, Pack)):  # a property or method returning a
+                    return value          # layer; a container (a rule's 1-tuple of adjoints)
                 return self.materialize(frame, value, node.value)
             if parts is not None and not frame.branches:
                 # the differentiated function returns several values: one output each

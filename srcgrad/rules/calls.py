@@ -110,8 +110,7 @@ class CallTable:
                 self._calls[id(helper)] = (helper, CallSpec(name, _HELPER_FORMS.get(name,
                                                                                 "plain")))
         for obj, spec in ((builtins.abs, CallSpec("absolute")), (builtins.len, CallSpec("len")),
-                          (builtins.pow, CallSpec("power")), (builtins.round, CallSpec("round")),
-                          (builtins.float, CallSpec("to_float"))):
+                          (builtins.pow, CallSpec("power")), (builtins.round, CallSpec("round"))):
             self._calls[id(obj)] = (obj, spec)
 
     def lookup(self, obj: Any) -> CallSpec | None:
