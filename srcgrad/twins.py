@@ -175,7 +175,15 @@ def nanvar(a, axis=None, ddof=0, keepdims=False):
 
 
 def nanstd(a, axis=None, ddof=0, keepdims=False):
-    return np.sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    """The norm of the centred values over the root of their count: where they are all equal
+    (one value), the derivative is norm's at 0, 0, as np.std's (``np.sqrt`` of the variance
+    would make it 0/0)."""
+    kept = ~np.isnan(a)
+    a = np.where(kept, a, 0.0)
+    mean = np.sum(a, axis=axis, keepdims=True) / np.sum(kept, axis=axis, keepdims=True)
+    centered = np.where(kept, a - mean, 0.0)
+    return np.linalg.norm(centered, axis=axis, keepdims=keepdims) / np.sqrt(
+        np.sum(kept, axis=axis, keepdims=keepdims) - ddof)
 
 
 def ptp(a, axis=None, keepdims=False):

@@ -357,3 +357,33 @@ def test_a_custom_adjoint_may_return_a_one_tuple():
     x = np.random.default_rng(44).normal(size=3)
     got = srcgrad.grad(lambda v: np.sum(squashed(v) ** 2))(x)
     _close(got, 2 * np.tanh(x) * (1 - np.tanh(x) ** 2))
+
+
+def literal_dict_views(x):
+    layers = {"p": x, "q": np.sin(x) * 2.0}
+    total = 0.0
+    for name, v in layers.items():
+        total = total + np.sum(v * (1.0 if name == "p" else 3.0))
+    for v in layers.values():
+        total = total + np.sum(v ** 2)
+    return total + len(list(layers.keys()))
+
+
+def test_the_views_of_a_dict_made_in_the_function():
+    check(literal_dict_views, (np.random.default_rng(45).normal(size=4),), rtol=1e-10,
+          atol=1e-12)
+
+
+def test_nanstd_of_equal_values_has_np_stds_derivative():
+    # one value per row: the spread is 0, and so is np.std's derivative (sqrt of the
+    # variance gave 0/0 = nan; fuzz seed 101)
+    y = np.array([[1.1], [-0.4]])
+    got = srcgrad.grad(lambda v: np.sum(np.cos(np.nanstd(v, axis=1, keepdims=True))))(y)
+    want = srcgrad.grad(lambda v: np.sum(np.cos(np.std(v, axis=1, keepdims=True))))(y)
+    _close(got, want)
+    _close(got, np.zeros((2, 1)))
+    x = np.random.default_rng(46).normal(size=(3, 4))
+
+    def cubed(v):
+        return np.sum(np.nanstd(v, axis=0, ddof=1) ** 3)
+    _fd_close(srcgrad.grad(cubed)(x), cubed, (x,), 0)

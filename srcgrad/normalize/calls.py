@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import libcst as cst
+import numpy as np
 
 from srcgrad import custom, objects, twins
 from srcgrad.errors import SrcGradError
@@ -101,6 +102,19 @@ def _builtin_sum(low: Any, c: CallSite) -> Any:
         return total
     return low.emit(c.frame, low._target(c.frame, c.hint), "add", (
         low.materialize(c.frame, start, c.node), low.materialize(c.frame, total, c.node)))
+
+
+def _dict_view(pack: Pack, view: str) -> Pack:
+    """``d.keys()``, ``d.values()`` or ``d.items()`` of a dict known when the code is
+    generated (a literal, a ModuleDict): a literal list."""
+    assert pack.keys is not None  # (a dict's)
+    keys = [Lit(cst.parse_expression(repr(k))) for k in pack.keys]
+    if view == "keys":
+        return Pack("list", tuple(keys))
+    if view == "values":
+        return Pack("list", pack.items)
+    return Pack("list", tuple(Pack("tuple", (k, v)) for k, v in zip(keys, pack.items,
+                                                                      strict=True)))
 
 
 def _builtin_float(low: Any, c: CallSite) -> Any:
@@ -323,6 +337,9 @@ class _Calls(_Base):
                 return self._pack_append(frame, node, base)
             if isinstance(base, Pack) and base.kind == "list" and func.attr.value == "pop":
                 return self._pack_pop(frame, node, base)
+            if isinstance(base, Pack) and base.kind == "dict" and func.attr.value in (
+                    "keys", "values", "items") and not node.args:
+                return _dict_view(base, func.attr.value)
             callee = self._callee_attribute(frame, func, base)
         else:
             callee = self.value(frame, func, None)
@@ -381,14 +398,7 @@ class _Calls(_Base):
     def _mapping_view(self, frame: Frame, owner: Obj, view: str) -> Pack:
         """``self.blocks.items()`` (``keys()``, ``values()``) of a ModuleDict: a literal list,
         known when the code is generated."""
-        pack = self._items_of(frame, owner)
-        keys = [Lit(cst.SimpleString(repr(k))) for k in pack.keys]
-        if view == "keys":
-            return Pack("list", tuple(keys))
-        if view == "values":
-            return Pack("list", pack.items)
-        return Pack("list", tuple(Pack("tuple", (k, v)) for k, v in zip(keys, pack.items,
-                                                                          strict=True)))
+        return _dict_view(self._items_of(frame, owner), view)
 
     def _append(self, frame: Frame, node: cst.Call, base: Atom):
         if not isinstance(base, Var) or base.name not in self.lists:
@@ -452,11 +462,19 @@ class _Calls(_Base):
                 raise self.error(frame, node, f"{_dotted(node)} does not exist") from None
         raise self.error(frame, node, "cannot call an attribute of this value")
 
+    def _numpy_has_rule(self, name: str) -> bool:
+        """Whether ``np.<name>`` is differentiated (a rule or a twin)."""
+        fn = getattr(np, name, None)
+        return fn is not None and (self.ctx.calls.lookup(fn) is not None or
+                                   twins.twin_of(fn) is not None)
+
     def _method(self, frame: Frame, node: cst.Call, base: Atom, name: str, hint):
         if name == "append":
             return self._append(frame, node, base)
         if name == "pop":
             return self._pop(frame, node, base, hint)
+        if name == "item" and not node.args and isinstance(base, Var):  # loss.item(): float
+            return self.emit(frame, self._target(frame, hint), "to_float", (base,))
         if name in ("keys", "values", "items") and not node.args:
             # a dict built at run time (an argument): the view as a list, read by index
             view = self.emit(frame, self._target(frame, hint), f"dict_{name}", (base,))
@@ -481,7 +499,9 @@ class _Calls(_Base):
                 self.body[-1] = replace(self.body[-1], label=_dotted(node.func))
                 return var
             raise self.error(frame, node.func, f"the array method .{name}() is not supported",
-                             f"use the numpy function np.{name}(x, ...) if there is one")
+                             f"use np.{name}(x, ...), which srcgrad differentiates"
+                             if self._numpy_has_rule(name) else "see docs/rules.md for the "
+                             "array methods and functions srcgrad differentiates")
         args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
         kwargs = {a.keyword.value: self.value(frame, a.value, None)
                   for a in node.args if a.keyword is not None}

@@ -453,7 +453,9 @@ class _Statements(_Base):
             if target.value in frame.mutated and not (isinstance(value, Pack) and
                                                       value.kind == "dict"):
                 value = self._own_array(frame, target, value)
-            elif home is not None and isinstance(value, Pack) and value.kind == "list":
+            elif home is not None and isinstance(value, Pack) and value.kind in ("list",
+                                                                                "tuple"):
+                # (a tuple as a list: read by index and unpacked the same)
                 value = self._runtime_list(frame, home, value, target)
             elif home is not None and value != Var(home):
                 value = self.emit(frame, home, "assign", (self.materialize(frame, value, target),))
