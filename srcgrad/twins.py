@@ -292,15 +292,14 @@ def quantile(a, q, axis=None, keepdims=False, method="linear"):
     either side, as JAX's (its derivative in ``q`` is 0 where ``q (n - 1)`` is a whole number,
     the two sides being one element). The result has ``q``'s shape, then ``a``'s without
     ``axis`` (an int or None)."""
-    if method != "linear":
-        raise NotImplementedError(f"quantile(method={method!r}): only 'linear' is differentiated")
-    q = np.asarray(q)
+    if method != "linear":   # (a literal method is refused where it is written: refusal)
+        raise NotImplementedError("quantile: only method='linear' is differentiated")
     if axis is None:
         y = np.sort(np.ravel(a), axis=0)
     else:
         y = np.sort(np.moveaxis(a, axis, 0), axis=0)
     n = np.shape(y)[0]
-    index = q * (n - 1.0)
+    index = np.multiply(q, n - 1.0)                    # (q may be a list)
     lo = np.clip(np.floor(index), 0, n - 1)
     hi = np.clip(np.ceil(index), 0, n - 1)
     w = np.reshape(index - lo, np.shape(index) + (1,) * (np.ndim(y) - 1))
@@ -317,7 +316,7 @@ def quantile(a, q, axis=None, keepdims=False, method="linear"):
 
 
 def percentile(a, q, axis=None, keepdims=False, method="linear"):
-    return quantile(a, np.asarray(q) / 100.0, axis=axis, keepdims=keepdims, method=method)
+    return quantile(a, np.divide(q, 100.0), axis=axis, keepdims=keepdims, method=method)
 
 
 def _scan(a, axis, step):
@@ -384,6 +383,48 @@ def correlate(a, v, mode="valid"):
     if np.shape(a)[0] >= np.shape(v)[0]:
         return np.convolve(a, np.flip(v), mode)
     return np.flip(np.convolve(v, np.flip(a), mode))
+
+
+# --- what the twins refuse, at the user's line -----------------------------------------------
+
+#: an argument whose value is not known when the code is generated
+UNKNOWN = object()
+
+
+def _quantile_refuses(a, q, axis=None, keepdims=False, method="linear"):
+    if method is not UNKNOWN and method != "linear":
+        return (f"np.quantile/np.percentile with method={method!r} has no derivative rule here",
+                "use the default method='linear'")
+    if isinstance(axis, (tuple, list)):
+        return ("np.quantile/np.percentile over a tuple of axes has no derivative rule here",
+                "move the axes together and reshape them into one first (np.reshape), or "
+                "pass one axis or None")
+    return None
+
+
+def _interp_refuses(x, xp, fp, left=None, right=None, period=None):
+    if period is not None:
+        return ("np.interp(..., period=...) has no derivative rule here",
+                "map x into one period yourself (x % period) and extend xp and fp by one "
+                "knot at each end")
+    return None
+
+
+_REFUSES: dict[Callable, Callable] = {quantile: _quantile_refuses, percentile: _quantile_refuses,
+                                      interp: _interp_refuses}
+
+
+def refusal(twin: Callable, args: list, kwargs: dict) -> tuple[str, str] | None:
+    """``(message, hint)`` where ``twin`` called with these arguments (their values, or
+    :data:`UNKNOWN`) would not be differentiated as the library function computes."""
+    check = _REFUSES.get(twin)
+    if check is None:
+        return None
+    try:
+        bound = inspect.signature(check).bind(*args, **kwargs)
+    except TypeError:   # reported where the twin is inlined
+        return None
+    return check(*bound.args, **bound.kwargs)
 
 
 # --- the tables ----------------------------------------------------------------------------------

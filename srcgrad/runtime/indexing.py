@@ -132,7 +132,7 @@ def getitem_grad(g, x, index):
     For a tuple, list or dict ``x``: a container like ``x`` holding ``g`` at ``index`` and
     zeros elsewhere (a :class:`StructGrad`).
     """
-    if isinstance(x, (dict, tuple, list)):
+    if isinstance(x, (dict, tuple, list, StructGrad)):
         return StructGrad.at(x, index, g)
     xp = _xp(g, x)
     if xp is np:
