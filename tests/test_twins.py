@@ -226,7 +226,8 @@ def o_partition(x):    # a function of each part's values, whatever their order 
 
 def o_quantile(x):
     return (np.sum(np.quantile(x, np.array([0.1, 0.5, 0.93]), axis=1) ** 2)
-            + np.quantile(x, 0.37) ** 3 + np.sum(np.quantile(x, 0.61, axis=0, keepdims=True) * np.arange(5.0)))
+            + np.quantile(x, 0.37) ** 3
+            + np.sum(np.quantile(x, 0.61, axis=0, keepdims=True) * np.arange(5.0)))
 
 
 def o_percentile(x):
