@@ -303,8 +303,11 @@ def quantile(a, q, axis=None, keepdims=False, method="linear"):
     lo = np.clip(np.floor(index), 0, n - 1)
     hi = np.clip(np.ceil(index), 0, n - 1)
     w = np.reshape(index - lo, np.shape(index) + (1,) * (np.ndim(y) - 1))
-    below = np.take(y, lo.astype(int), axis=0)
-    above = np.take(y, hi.astype(int), axis=0)
+    picked = np.shape(index) + np.shape(y)[1:]          # (gathers jax.jit can trace)
+    below = np.reshape(np.take_along_axis(y, np.reshape(lo.astype(int), (-1,) + (1,) * (
+        np.ndim(y) - 1)), axis=0), picked)
+    above = np.reshape(np.take_along_axis(y, np.reshape(hi.astype(int), (-1,) + (1,) * (
+        np.ndim(y) - 1)), axis=0), picked)
     step = above - below
     out = np.where(w >= 0.5, above - step * (1.0 - w), below + step * w)   # NumPy's _lerp
     out = np.where(np.isnan(y[n - 1]), np.nan, out)     # a NaN in a line: NaN, as NumPy's
@@ -369,10 +372,12 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     if period is not None:
         raise NotImplementedError("interp(period=...) is not differentiated")
     i = np.clip(np.searchsorted(xp, x, side="right"), 1, np.shape(xp)[0] - 1)
-    dx = xp[i] - xp[i - 1]
+    x0, x1 = np.take(xp, i - 1), np.take(xp, i)     # (np.take: a gather jax.jit traces, also
+    f0, f1 = np.take(fp, i - 1), np.take(fp, i)     # from a NumPy constant)
+    dx = x1 - x0
     flat = np.abs(dx) <= 4.930380657631324e-32   # JAX's spacing(eps): no NaN where knots meet
-    slope = (fp[i] - fp[i - 1]) / np.where(flat, 1.0, dx)
-    f = np.where(flat, fp[i - 1], slope * (x - xp[i - 1]) + fp[i - 1])   # NumPy's order
+    slope = (f1 - f0) / np.where(flat, 1.0, dx)
+    f = np.where(flat, f0, slope * (x - x0) + f0)   # NumPy's order
     f = np.where(x < xp[0], fp[0] if left is None else left, f)
     return np.where(x > xp[-1], fp[-1] if right is None else right, f)
 
@@ -487,8 +492,10 @@ def twin_of(obj: Any) -> Callable | None:
     if hit is not None and hit[0] is obj:
         return hit[1]
     ufunc = getattr(obj, "__self__", None)
-    if isinstance(ufunc, np.ufunc) and callable(obj):   # np.maximum.accumulate: a new bound
-        return _UFUNC_METHODS.get((ufunc.__name__, getattr(obj, "__name__", "")))  # method
+    if callable(obj) and (isinstance(ufunc, np.ufunc) or type(ufunc).__module__.startswith(
+            "jax") and type(ufunc).__name__ == "ufunc"):   # np.maximum.accumulate (and jnp's):
+        return _UFUNC_METHODS.get((getattr(ufunc, "__name__", ""),  # a new bound method at
+                                   getattr(obj, "__name__", "")))   # each access
     if inspect.ismethod(obj):  # scipy.stats.norm.logpdf: a new bound method at each access
         for name in _NORM_INSTANCES:
             found = sys.modules.get(name)

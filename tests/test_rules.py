@@ -1413,6 +1413,17 @@ def e_solve_vector(a, b):
     return np.sum(np.linalg.solve(a, b) ** 2)
 
 
+def e_convolve_modes(a, v):
+    return (np.sum(np.convolve(a, v) ** 2) + np.sum(np.convolve(v, a, mode="same") * a[0])
+            + np.sum(np.sin(np.convolve(a, v, "valid"))))
+
+
+def e_take_along_axis(x):
+    order = np.argsort(x, axis=1)
+    return np.sum(np.take_along_axis(x, order, axis=1) * np.arange(4.0)) + np.sum(
+        np.take_along_axis(x, np.array([[0, 0, 3]]), axis=1) ** 2)
+
+
 def _m(*shape):
     return lambda r: r.standard_normal(shape)
 
@@ -1476,6 +1487,8 @@ E2E = [
     (e_matrix_norms, [_m(3, 4)], 0),
     (e_tensordot_pairs, [_m(3, 4, 2), _m(4, 3, 5)], (0, 1)),
     (e_solve_vector, [_wc(3, (2,)), _m(3)], (0, 1)),
+    (e_convolve_modes, [_m(6), _m(3)], (0, 1)),
+    (e_take_along_axis, [_m(3, 4)], 0),
 ]
 E2E_IDS = [f.__name__ for f, _, _ in E2E]
 EAGER_ONLY = {e_data_mask}   # a data-dependent boolean mask cannot be traced by jax.jit

@@ -454,3 +454,31 @@ def test_split_pieces_go_stale_when_their_array_is_written():
 
     with pytest.raises(srcgrad.SrcGradError, match="view"):
         srcgrad.grad(f)(np.arange(4.0))
+
+
+def o_jitted(x):
+    a, b, c = np.split(x, [1, 3], axis=1)
+    return (np.sum(np.maximum.accumulate(x, axis=1) ** 2) + np.sum(np.cumprod(b))
+            + np.sum(np.quantile(x, np.array([0.3, 0.7]), axis=0) ** 2)
+            + np.sum(np.partition(x, 1, axis=0)[1] ** 2)
+            + np.sum(np.interp(c, XP, np.cos(XP)))
+            + np.sum(np.convolve(x[0], a[:, 0], "same") ** 2))
+
+
+def test_ordering_twins_under_jax_jit():
+    """Under jax.jit the gathers at computed indices (quantile's, partition's) are traced."""
+    from oracle import numpy_is
+
+    x = _normal(46, 3, 5)
+    got = srcgrad.grad(o_jitted, backend="jax", jit=True)(x)
+    with numpy_is(__name__, jnp):
+        want = jax.grad(o_jitted)(jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-12)
+
+
+def test_ordering_twins_keep_float32():
+    def f(x):
+        return (np.sum(np.cumprod(x, axis=0) ** 2) + np.sum(np.quantile(x, 0.4, axis=1))
+                + np.sum(np.interp(x, XP, np.cos(XP))) + np.sum(np.partition(x, 2)[:, 2]))
+
+    assert srcgrad.grad(f)(_normal(47, 3, 5).astype(np.float32)).dtype == np.float32

@@ -343,8 +343,8 @@ def _along(order, axis):
 def take_grad(g, x, indices, axis=None):
     """Adjoint of ``np.take(x, indices, axis)``: ``g`` added into zeros of ``x``'s shape at
     the indices (repeats add up)."""
-    xp = _xp(g, x)
-    indices = np.asarray(indices)
+    xp = _xp(g, x, indices)   # (indices traced under jax.jit: jax's scatter takes them)
+    indices = xp.asarray(indices)
     if axis is None:
         flat = getitem_grad(xp.reshape(g, (-1,)), xp.reshape(x, (-1,)), indices.reshape(-1))
         return xp.reshape(flat, shape(x))
@@ -389,18 +389,18 @@ def take_along_grad(g, x, indices, axis=-1):
     """Adjoint of ``np.take_along_axis(x, indices, axis)``: ``g`` added into zeros of ``x``'s
     shape at the indices along ``axis`` (repeats add up; ``axis=None``: of the flattened
     ``x``)."""
-    xp = _xp(g, x)
+    xp = _xp(g, x, indices)   # (indices traced under jax.jit: jax's scatter takes them)
     if axis is None:
         flat = take_along_grad(g, xp.reshape(x, (-1,)), indices, 0)
         return xp.reshape(flat, shape(x))
     ndim = len(shape(x))
     axis = axis % ndim
-    indices = np.asarray(indices)
-    indices = np.where(indices < 0, indices + shape(x)[axis], indices)
+    indices = xp.asarray(indices)
+    indices = xp.where(indices < 0, indices + shape(x)[axis], indices)
     full = shape(g)
     idx = list(np.ix_(*[np.arange(n) if shape(x)[d] != 1 or d == axis else np.zeros(n, int)
                         for d, n in enumerate(full)]))
-    idx[axis] = np.broadcast_to(indices, full)
+    idx[axis] = xp.broadcast_to(indices, full)
     if xp is np:
         z = np.zeros(shape(x), dtype=np.result_type(g, x))
         np.add.at(z, tuple(idx), g)
