@@ -698,6 +698,7 @@ NONDIFF_CASES: dict[str, Case] = {
     "argpartition": C(normal((4, 3)), kth=1),
     "searchsorted": C(const(np.array([-1.0, 0.0, 0.5, 2.0])), _F, side="right"),
     "split_indices": C(const((3, 7)), const(3), axis=1, strict=False),
+    "iscomplexobj": C(_F),
     **{n: C(_F, _G) for n in ("floor_divide", "less", "less_equal", "greater",
                               "greater_equal", "equal", "not_equal")},
     "isclose": C(_F, _G), "heaviside": C(_F, const(0.5)),

@@ -482,3 +482,13 @@ def test_ordering_twins_keep_float32():
                 + np.sum(np.interp(x, XP, np.cos(XP))) + np.sum(np.partition(x, 2)[:, 2]))
 
     assert srcgrad.grad(f)(_normal(47, 3, 5).astype(np.float32)).dtype == np.float32
+
+
+def test_correlate_of_complex_operands_raises():
+    """NumPy's correlate conjugates v, which the twin does not write: an error, not a value
+    without the conjugate."""
+    def f(a):
+        return np.sum(np.abs(np.correlate(a, np.array([1.0 + 2.0j, 0.5]))))
+
+    with pytest.raises(NotImplementedError, match="complex"):
+        srcgrad.grad(f)(np.arange(4.0))

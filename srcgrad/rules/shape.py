@@ -222,6 +222,7 @@ def _argmin(xp, x, axis=None): return xp.argmin(x, axis)
 def _argsort(xp, x, axis=-1): return xp.argsort(x, axis=axis)
 def _argpartition(xp, x, kth, axis=-1): return xp.argpartition(x, kth, axis=axis)
 def _searchsorted(xp, a, v, side="left"): return xp.searchsorted(a, v, side=side)
+def _iscomplexobj(xp, x): return xp.iscomplexobj(x)
 def _zeros_like(xp, x): return xp.zeros_like(x)
 def _ones_like(xp, x): return xp.ones_like(x)
 def _empty_like(xp, x): return xp.empty_like(x)
@@ -251,6 +252,7 @@ RULES: list[Rule] = [
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
     nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("argsort", _argsort),
     nondiff("argpartition", _argpartition), nondiff("searchsorted", _searchsorted),
+    nondiff("iscomplexobj", _iscomplexobj),
     nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
     FULL_LIKE, nondiff("shape", _shape), nondiff("ndim", _ndim),
