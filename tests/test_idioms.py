@@ -387,3 +387,20 @@ def test_nanstd_of_equal_values_has_np_stds_derivative():
     def cubed(v):
         return np.sum(np.nanstd(v, axis=0, ddof=1) ** 3)
     _fd_close(srcgrad.grad(cubed)(x), cubed, (x,), 0)
+
+
+def either_test(x):
+    if np.sum(x) > 0.5 or np.max(x) < -2.0:
+        return np.sum(np.sin(x) ** 3)
+    return np.sum(x ** 3)
+
+
+@pytest.mark.parametrize("seed", [47, 48])
+def test_a_combined_test_survives_differentiating_the_gradient(seed):
+    # generated code keeps the test in a variable (cond = a or b), which srcgrad reads
+    # when it differentiates that code again
+    x = np.random.default_rng(seed).normal(size=3) + (1.0 if seed == 47 else -1.0)
+    got = srcgrad.hessian(either_test)(x)
+    with numpy_is(__name__, jnp):
+        want = jax.hessian(either_test)(jnp.asarray(x))
+    _close(got, want)

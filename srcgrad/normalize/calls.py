@@ -37,6 +37,7 @@ from srcgrad.normalize.values import (
     _dotted,
     _is_service,
     _is_user_function,
+    _literal_value,
     _opened,
     _reads_only,
     _signatures,
@@ -227,7 +228,23 @@ def _twin(low: Any, c: CallSite) -> Any:
     twin = twins.twin_of(c.fn)
     if twin is None:
         return NotImplemented
+    refused = twins.refusal(twin, [_known(a) for a in c.args],
+                            {k: _known(v) for k, v in c.kwargs.items()})
+    if refused is not None:  # a parameter the twin does not differentiate: at the user's line
+        raise low.error(c.frame, c.node, *refused)
     return low._inline_user(c.frame, c.node, twin, c.args, c.kwargs, c.hint)
+
+
+def _known(value: Any) -> Any:
+    """A call's argument as a Python value where it is a literal, else ``twins.UNKNOWN``."""
+    if isinstance(value, Lit) and not value.uses:
+        try:
+            return _literal_value(value.node)
+        except ValueError:
+            pass
+    if isinstance(value, Pack) and value.kind in ("tuple", "list"):  # axis=(0, 1)
+        return (tuple if value.kind == "tuple" else list)(_known(v) for v in value.items)
+    return twins.UNKNOWN
 
 
 def _inline_hook(low: Any, c: CallSite) -> Any:

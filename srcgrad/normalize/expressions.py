@@ -279,6 +279,26 @@ class _Expressions(_Base):
                        left.uses | right.uses, scalar=left.scalar and right.scalar)
         return self.emit(frame, self._target(frame, hint), prim, (left, right))
 
+    def _expr_BooleanOperation(self, frame, node, hint):
+        """``cond = a or b`` in code srcgrad generated (the test of the user's ``if``, which
+        Python evaluates for its truth): kept as written, a value with no derivative. In
+        the user's code it is refused: on arrays Python raises, and between differentiated
+        values it would choose one."""
+        if not frame.parsed.filename.startswith("<srcgrad "):
+            raise self.error(frame, node, "`and`/`or` is not supported in a differentiated "
+                             "function", "use np.logical_and / np.logical_or (or & and |) "
+                             "on arrays")
+        left, right = self.atom(frame, node.left), self.atom(frame, node.right)
+        for a, side in ((left, node.left), (right, node.right)):
+            if isinstance(a, Var) and a.name not in self._inert:
+                raise self.error(frame, side, "`and`/`or` of a differentiated value is not "
+                                 "supported in a differentiated function",
+                                 "use np.logical_and / np.logical_or (or & and |) on arrays, "
+                                 "or an if statement")
+        expr = cst.BooleanOperation(_atom_node(left), node.operator, _atom_node(right))
+        return self.emit(frame, self._target(frame, hint), "assign", (Lit(
+            expr, atom_uses(left) | atom_uses(right)),))
+
     def _expr_Comparison(self, frame, node, hint):
         if len(node.comparisons) != 1:
             raise self.error(frame, node, "chained comparisons are not supported",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from srcgrad.rules.core import Rule, linear, rule, variadic
 from srcgrad.runtime.linalg import (
+    convolve_grad,
     diag_grad,
     dot_grad_a,
     dot_grad_b,
@@ -112,5 +113,15 @@ def _norm_vjp(xp, g, out, x, ord=None, axis=None, keepdims=False):   # 2-norm: g
     return norm_grad(g, out, x, ord, axis, keepdims)
 NORM = rule("norm", _norm, (_norm_jvp,), (_norm_vjp,))
 
+# np.convolve: bilinear, and symmetric in a and v in every mode (np.correlate is its twin)
+def _convolve(xp, a, v, mode="full"): return xp.convolve(a, v, mode)
+def _convolve_jvp_a(xp, t, out, a, v, mode="full"): return xp.convolve(t, v, mode)
+def _convolve_jvp_v(xp, t, out, a, v, mode="full"): return xp.convolve(a, t, mode)
+def _convolve_vjp_a(xp, g, out, a, v, mode="full"):   # g correlated with v
+    return convolve_grad(g, a, v, mode)
+def _convolve_vjp_v(xp, g, out, a, v, mode="full"): return convolve_grad(g, v, a, mode)
+CONVOLVE = rule("convolve", _convolve, (_convolve_jvp_a, _convolve_jvp_v),
+                (_convolve_vjp_a, _convolve_vjp_v))
+
 RULES: list[Rule] = [MATMUL, DOT, VDOT, INNER, OUTER, TENSORDOT, EINSUM, TRACE, DIAG, DET, INV,
-                     SOLVE, NORM]
+                     SOLVE, NORM, CONVOLVE]

@@ -14,6 +14,7 @@ from srcgrad.runtime.indexing import (
     set_at,
     sort_grad,
     stack_grad,
+    take_along_grad,
     take_grad,
     take_written,
     tile_grad,
@@ -135,6 +136,11 @@ def _take(xp, x, indices, axis=None): return xp.take(x, indices, axis=axis)
 def _take_t(xp, g, out, x, indices, axis=None): return take_grad(g, x, indices, axis)
 TAKE = linear("take", _take, _take_t)                    # scatter-add back at the indices
 
+def _take_along_axis(xp, x, indices, axis=-1): return xp.take_along_axis(x, indices, axis=axis)
+def _take_along_axis_t(xp, g, out, x, indices, axis=-1):
+    return take_along_grad(g, x, indices, axis)             # scatter-add back along axis
+TAKE_ALONG_AXIS = linear("take_along_axis", _take_along_axis, _take_along_axis_t)
+
 def _cross(xp, a, b): return xp.cross(a, b)
 def _cross_jvp_a(xp, t, out, a, b): return xp.cross(t, b)         # d(a x b) = da x b + a x db
 def _cross_jvp_b(xp, t, out, a, b): return xp.cross(a, t)
@@ -234,6 +240,10 @@ ARRAY = variadic("array", _array, _array_jvp, _array_vjp, joint=True)
 
 def _argmax(xp, x, axis=None): return xp.argmax(x, axis)
 def _argmin(xp, x, axis=None): return xp.argmin(x, axis)
+def _argsort(xp, x, axis=-1): return xp.argsort(x, axis=axis)
+def _argpartition(xp, x, kth, axis=-1): return xp.argpartition(x, kth, axis=axis)
+def _searchsorted(xp, a, v, side="left"): return xp.searchsorted(a, v, side=side)
+def _iscomplexobj(xp, x): return xp.iscomplexobj(x)
 def _zeros_like(xp, x): return xp.zeros_like(x)
 def _ones_like(xp, x): return xp.ones_like(x)
 def _empty_like(xp, x): return xp.empty_like(x)
@@ -259,9 +269,12 @@ RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
     APPEND, POP, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM, PAD, ROLL, TRIU, TRIL, DIFF,
-    SORT, CROSS, TAKE,
+    SORT, CROSS, TAKE, TAKE_ALONG_AXIS,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
-    nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
+    nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("argsort", _argsort),
+    nondiff("argpartition", _argpartition), nondiff("searchsorted", _searchsorted),
+    nondiff("iscomplexobj", _iscomplexobj),
+    nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
     FULL_LIKE, nondiff("shape", _shape), nondiff("ndim", _ndim),
     nondiff("size", _size), nondiff("len", _len),

@@ -75,6 +75,10 @@ class StructGrad:
             if isinstance(index, slice):  # xs[1:]: the adjoint of the part, item by item
                 return cls.sliced(len(x), index, g)
             return cls({index % len(x): g}, len(x))
+        if isinstance(x, StructGrad) and x.length is not None:  # shaped like an adjoint (the
+            if isinstance(index, slice):                      # tangent of add_at's)
+                return cls.sliced(x.length, index, g)
+            return cls({index % x.length if isinstance(index, int) else index: g}, x.length)
         return cls({index: g})
 
     @classmethod
