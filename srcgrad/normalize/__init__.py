@@ -10,7 +10,9 @@ bounds or count their trips; the statements after an ``if`` whose branch always 
 continues move into the other branch; every node knows the user statement it came from.
 
 The lowering is one object, :class:`_Lowering`, whose methods live by topic in this package:
-``base`` (state, blocks, reuse of results, errors, values), ``statements``, ``control``
+``base`` (state, blocks, reuse of results, errors, values), ``statements``, ``decided``
+(what is known when the code is generated: an ``if`` on a fixed attribute, loops over
+layers, ``with np.errstate``), ``control``
 (branches, loops and jumps), ``iteration`` (what a ``for`` loop runs over),
 ``writes`` (index assignments, and the names they make stale), ``expressions``, ``names``
 (names, attributes, objects from outside, static values), ``calls``
@@ -26,6 +28,7 @@ from srcgrad.context import PassContext
 from srcgrad.ir import CoreFunction
 from srcgrad.normalize.calls import _Calls
 from srcgrad.normalize.control import _Control
+from srcgrad.normalize.decided import _Decided
 from srcgrad.normalize.expressions import _Expressions
 from srcgrad.normalize.inline import _Inline
 from srcgrad.normalize.iteration import _Iteration
@@ -36,8 +39,8 @@ from srcgrad.objects import Shape
 from srcgrad.parse import ParsedFunction
 
 
-class _Lowering(_Statements, _Writes, _Control, _Iteration, _Expressions, _Names, _Calls,
-                _Inline):
+class _Lowering(_Statements, _Decided, _Writes, _Control, _Iteration, _Expressions, _Names,
+                _Calls, _Inline):
     """One function's lowering: the methods of every part, over the state of ``_Base``."""
 
 

@@ -48,6 +48,9 @@ class _Base:
         _suite: Callable[..., tuple[Atom, Origin]]
         _statements: Callable[..., tuple[Atom, Origin] | None]
         _runtime_list: Callable[..., Var]
+        _decided: Callable[..., list | None]  # decided
+        _static_rows: Callable[..., list | None]
+        _quiet_with: Callable[..., bool]
         _array_of_pack: Callable[..., Any]  # calls
         _own_array: Callable[..., Var]  # writes
         _setitem: Callable[..., None]

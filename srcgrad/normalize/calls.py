@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import libcst as cst
@@ -21,11 +21,19 @@ from srcgrad.ir import (
     atom_uses,
 )
 from srcgrad.normalize.base import _Base
+from srcgrad.normalize.builtins import (
+    _builtin_container,
+    _builtin_extremum,
+    _builtin_float,
+    _builtin_sum,
+    _dict_view,
+)
 from srcgrad.normalize.values import (
     _CODE_RUNNERS,
     _HELPER_RULES,
     _LIST_RULES,
     _MISSING,
+    CallSite,
     Frame,
     Local,
     Method,
@@ -44,20 +52,6 @@ from srcgrad.normalize.values import (
     _srcgrad_hook,
 )
 from srcgrad.rules.calls import METHODS, CallSpec
-
-
-@dataclass(frozen=True)
-class CallSite:
-    """A call being lowered: where it is, the object its callee resolves to, and its
-    arguments as lowering values (atoms, packs, references)."""
-
-    frame: Frame
-    node: cst.Call
-    fn: Any
-    args: list
-    kwargs: dict
-    hint: Any
-    effect: bool = False  # an expression statement: kept for its effect
 
 
 def _grad_hook(low: Any, c: CallSite) -> Any:
@@ -89,93 +83,6 @@ def _code_runner(low: Any, c: CallSite) -> Any:
     raise low.error(c.frame, c.node, f"{c.fn.__name__}() is not supported in a differentiated "
                     "function: srcgrad cannot see the code it runs",
                     "write that code in the function itself")
-
-
-def _builtin_sum(low: Any, c: CallSite) -> Any:
-    """``sum(items)``, ``sum(items, start)``: a sum of a list or tuple's items, or of an
-    array's rows."""
-    if c.fn is not builtins.sum or not 1 <= len(c.args) + len(c.kwargs) <= 2 or set(
-            c.kwargs) - {"start"}:
-        return NotImplemented
-    start = c.args[1] if len(c.args) == 2 else c.kwargs.get("start")
-    total = low._sum(c.frame, c.node, c.args[0], None if start is not None else c.hint)
-    if start is None:
-        return total
-    return low.emit(c.frame, low._target(c.frame, c.hint), "add", (
-        low.materialize(c.frame, start, c.node), low.materialize(c.frame, total, c.node)))
-
-
-def _dict_view(pack: Pack, view: str) -> Pack:
-    """``d.keys()``, ``d.values()`` or ``d.items()`` of a dict known when the code is
-    generated (a literal, a ModuleDict): a literal list."""
-    assert pack.keys is not None  # (a dict's)
-    keys = [Lit(cst.parse_expression(repr(k))) for k in pack.keys]
-    if view == "keys":
-        return Pack("list", tuple(keys))
-    if view == "values":
-        return Pack("list", pack.items)
-    return Pack("list", tuple(Pack("tuple", (k, v)) for k, v in zip(keys, pack.items,
-                                                                      strict=True)))
-
-
-def _builtin_float(low: Any, c: CallSite) -> Any:
-    """``float(loss)`` of a differentiated value: the number, its derivative passed through
-    (``float("inf")`` and ``float(n)`` of other values stay calls, as written)."""
-    if c.fn is not builtins.float or len(c.args) != 1 or c.kwargs or not (
-            isinstance(c.args[0], Var) and c.args[0].name not in low._inert):
-        return NotImplemented
-    return low.emit(c.frame, low._target(c.frame, c.hint), "to_float", (c.args[0],))
-
-
-def _builtin_container(low: Any, c: CallSite) -> Any:
-    """``tuple([a, b])``, ``list((a, b))``, ``dict(w=w, b=b)``: a literal container of the
-    same items, known when the code is generated."""
-    if c.fn not in (builtins.tuple, builtins.list, builtins.dict):
-        return NotImplemented
-    kind = c.fn.__name__
-    if kind == "dict":
-        if c.args:
-            return NotImplemented
-        return Pack("dict", tuple(c.kwargs.values()), tuple(c.kwargs))
-    if c.kwargs or len(c.args) > 1:
-        return NotImplemented
-    if not c.args:
-        return Pack(kind, ())
-    items = low._items_of(c.frame, c.args[0])
-    if not isinstance(items, Pack) or items.kind == "dict":
-        return NotImplemented
-    return Pack(kind, items.items)
-
-
-def _builtin_extremum(low: Any, c: CallSite) -> Any:
-    """``max(a, b, ...)`` and ``min(...)`` as Python computes them (the first extreme item
-    wins a tie); ``max(xs)`` of a list, tuple or array."""
-    if c.fn is not builtins.max and c.fn is not builtins.min:
-        return NotImplemented
-    name = c.fn.__name__
-    if c.kwargs or not c.args:
-        raise low.error(c.frame, c.node, f"{name}() with key= or default= is not supported",
-                        f"write the comparison out, or use np.{name}imum / np.{name}")
-    items = c.args
-    if len(items) == 1:
-        seq = low._items_of(c.frame, items[0])
-        if not isinstance(seq, Pack):  # an array, a list built at run time: np.max(xs, 0)
-            xs = low.materialize(c.frame, seq, c.node)
-            if isinstance(xs, Var) and xs.name in low.lists:
-                xs = low.emit(c.frame, low.ctx.namer.temp(), "array_list", (xs,))
-            return low.emit(c.frame, low._target(c.frame, c.hint), f"a{name}", (xs,), (
-                ("axis", Lit(cst.Integer("0"))),))
-        if not seq.items:
-            raise low.error(c.frame, c.node, f"{name}() of an empty sequence")
-        items = list(seq.items)
-    best = low.materialize(c.frame, items[0], c.node)
-    for k, item in enumerate(items[1:], 1):  # best = item if item > best else best
-        value = low.materialize(c.frame, item, c.node)
-        wins = low.emit(c.frame, low.ctx.namer.temp(), "greater" if name == "max" else "less",
-                        (value, best))
-        best = low.emit(c.frame, low._target(c.frame, c.hint if k == len(items) - 1 else None),
-                        "where", (wins, value, best))
-    return best
 
 
 def _on_object(low: Any, c: CallSite) -> Any:
@@ -527,25 +434,6 @@ class _Calls(_Base):
                 args = [Pack("tuple", tuple(args))]
             spec = CallSpec(spec.rule)
         return self._primitive(frame, node, spec, [base, *args], kwargs, hint)
-
-    def _sum(self, frame: Frame, node: cst.Call, items, hint):
-        """Python's ``sum`` of a list: the items added one by one (a literal list) or
-        ``sum_list`` (a list built at run time)."""
-        if isinstance(items, Pack):
-            if not items.items:
-                return Lit(cst.Integer("0"))
-            total = self.materialize(frame, items.items[0], node)
-            for k, item in enumerate(items.items[1:], 1):
-                last = k == len(items.items) - 1
-                total = self.emit(frame, self._target(frame, hint if last else None), "add",
-                                  (total, self.materialize(frame, item, node)))
-            return total
-        items = self._items_of(frame, items)
-        if isinstance(items, Pack):
-            return self._sum(frame, node, items, hint)
-        # a list built at run time, or an array (Python adds its rows)
-        return self.emit(frame, self._target(frame, hint), "sum_list", (
-            self.materialize(frame, items, node),))
 
     def _primitive(self, frame: Frame, node: cst.Call, spec: CallSpec, args, kwargs, hint):
         if spec.rule in ("copy", "array") and "dtype" in kwargs:

@@ -52,6 +52,22 @@ _SCALAR_ATTRIBUTES = {"itemsize", "nbytes", "ndim", "size"}
 _UNSUPPORTED_BLOCKS: dict[type, str] = {cst.Try: "try", cst.With: "with", cst.ClassDef: "class",
                        cst.Match: "match"} if hasattr(cst, "Match") else {
     cst.Try: "try", cst.With: "with", cst.ClassDef: "class"}
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call being lowered: where it is, the object its callee resolves to, and its
+    arguments as lowering values (atoms, packs, references)."""
+
+    frame: Frame
+    node: cst.Call
+    fn: Any
+    args: list
+    kwargs: dict
+    hint: Any
+    effect: bool = False  # an expression statement: kept for its effect
+
+
 @dataclass(frozen=True)
 class Home:
     """A hint naming the exact core variable a value goes to (a name assigned inside control
