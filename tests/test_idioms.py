@@ -404,3 +404,59 @@ def test_a_combined_test_survives_differentiating_the_gradient(seed):
     with numpy_is(__name__, jnp):
         want = jax.hessian(either_test)(jnp.asarray(x))
     _close(got, want)
+
+
+# --- *args, **kwargs and closures returned -------------------------------------------------------
+
+def weighted(*terms, scale=1.0, **weights):
+    total = 0.0
+    for t in terms:
+        total = total + np.sum(t ** 2)
+    for name, w in weights.items():
+        total = total + w * (2.0 if name == "a" else 1.0)
+    return scale * total
+
+
+def with_varargs(x, y):
+    product = lambda *args: args[0] * args[1] + len(args)  # noqa: E731
+    return weighted(x, np.sin(y), scale=0.5, a=np.sum(x * y), b=np.sum(y)) + np.sum(
+        product(x, y, 3.0))
+
+
+def make_vjp(x):
+    y = np.sin(x)
+
+    def vjp(g):
+        return g * np.cos(x)
+    return y, vjp
+
+
+def make_loss(scale):
+    def loss(w):
+        return scale * np.sum(np.tanh(w) ** 2)
+    return loss
+
+
+def with_closures(x, w):
+    y, vjp = make_vjp(x)
+    loss = make_loss(3.0)
+    return np.sum(vjp(y) * w) + loss(w * x)
+
+
+def test_star_args_and_star_kwargs_of_inlined_functions():
+    rng = np.random.default_rng(49)
+    check(with_varargs, (rng.normal(size=3), rng.normal(size=3)), wrt=(0, 1), rtol=1e-10,
+          atol=1e-12)
+
+
+def test_a_function_returning_a_closure_which_is_then_called():
+    rng = np.random.default_rng(50)
+    check(with_closures, (rng.normal(size=3), rng.normal(size=3)), wrt=(0, 1), rtol=1e-10,
+          atol=1e-12)
+
+
+def test_star_args_of_the_differentiated_function_are_refused():
+    def f(*xs):
+        return np.sum(xs[0])
+    with pytest.raises(srcgrad.SrcGradError, match=r"\*args parameters are not supported"):
+        srcgrad.grad(f)(np.ones(2))

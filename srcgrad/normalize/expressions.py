@@ -446,7 +446,7 @@ class _Expressions(_Base):
         return self._local(frame, "<lambda>", node.params, node.body)
 
     def _local(self, frame: Frame, name: str, params: cst.Parameters, body) -> Local:
-        self._param_names(frame, params)
+        self._param_names(frame, params, inlined=True)
         defaults = {}
         for p in (*params.params, *params.kwonly_params):
             if p.default is not None:

@@ -56,13 +56,15 @@ class _Inline(_Base):
             raise self.error(frame, node, f"cannot call {fn.__name__}: {exc}") from None
         env: dict[str, Any] = {}
         for name, param in inspect.signature(fn).parameters.items():
-            if name in bound.arguments:
+            if param.kind is param.VAR_POSITIONAL:  # *args: a tuple of the rest
+                env[name] = Pack("tuple", tuple(bound.arguments.get(name, ())))
+            elif param.kind is param.VAR_KEYWORD:   # **kwargs: a dict of the rest
+                rest = bound.arguments.get(name, {})
+                env[name] = Pack("dict", tuple(rest.values()), tuple(rest))
+            elif name in bound.arguments:
                 env[name] = bound.arguments[name]
             elif param.default is not param.empty:
                 env[name] = self._object(param.default, cst.Name(name))
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise self.error(frame, node, f"cannot inline {fn.__name__}: *args/**kwargs "
-                                 "parameters are not supported")
         names = names_in(parsed.node)
         if rule:  # a rule's parameters stand for names the transformer binds: not its own
             names -= set(inspect.signature(fn).parameters)
@@ -246,10 +248,14 @@ class _Inline(_Base):
     def _inline_local(self, frame: Frame, node: cst.Call, fn: Local, args, kwargs, hint):
         params = [*fn.params.posonly_params, *fn.params.params]
         env: dict[str, Any] = {"__parent__": fn.frame}
-        if len(args) > len(params):
+        star, star_kw = (p if isinstance(p, cst.Param) else None
+                         for p in (fn.params.star_arg, fn.params.star_kwarg))
+        if len(args) > len(params) and star is None:
             raise self.error(frame, node, f"too many arguments for {fn.name}")
         for p, a in zip(params, args, strict=False):
             env[p.name.value] = a
+        if star is not None:  # lambda *args: ...: a tuple of the rest
+            env[star.name.value] = Pack("tuple", tuple(args[len(params):]))
         for p in (*params, *fn.params.kwonly_params):
             name = p.name.value
             if name in kwargs:
@@ -258,6 +264,9 @@ class _Inline(_Base):
                 if name not in fn.defaults:
                     raise self.error(frame, node, f"missing argument {name!r} for {fn.name}")
                 env[name] = fn.defaults[name]
+        if star_kw is not None:  # **kwargs: a dict of the rest
+            env[star_kw.name.value] = Pack("dict", tuple(kwargs.values()), tuple(kwargs))
+            kwargs = {}
         if kwargs:
             raise self.error(frame, node, f"unexpected arguments for {fn.name}: {sorted(kwargs)}")
         callee = Frame(fn.frame.parsed, env, fn.name, frame.origin, return_hint=hint,

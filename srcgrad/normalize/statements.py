@@ -28,6 +28,7 @@ from srcgrad.normalize.values import (
     _UNSUPPORTED_BLOCKS,
     Frame,
     Home,
+    Local,
     Method,
     Obj,
     Pack,
@@ -95,7 +96,14 @@ class _Statements(_Base):
                                       frame.where)
                 self.assign(frame, cst.Name(p), frame.env[p])
 
-    def _param_names(self, frame: Frame, params: cst.Parameters) -> list[str]:
+    def _param_names(self, frame: Frame, params: cst.Parameters, inlined: bool = False
+                     ) -> list[str]:
+        """The parameters' names; ``*args`` and ``**kwargs`` only for a function inlined
+        (bound to a tuple and a dict of the call's arguments)."""
+        if inlined:
+            every = (*params.posonly_params, *params.params, *params.kwonly_params)
+            stars = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+            return [p.name.value for p in (*every, *stars)]
         if isinstance(params.star_arg, cst.Param):  # a bare `*` (keyword-only) is fine
             raise self.error(frame, params.star_arg, "*args parameters are not supported",
                              "list the parameters explicitly")
@@ -221,8 +229,9 @@ class _Statements(_Base):
                 return self.value(frame, node.value, None)
             if frame.where and not frame.branches:
                 value = self.value(frame, node.value, frame.return_hint)
-                if isinstance(value, (Obj, Method, Pack)):  # a property or method returning a
-                    return value          # layer; a container (a rule's 1-tuple of adjoints)
+                if isinstance(value, (Obj, Method, Pack, Local)):  # a property or method
+                    return value   # returning a layer; a container (a rule's 1-tuple of
+                    # adjoints); a closure (make_loss(scale) returning its inner function)
                 return self.materialize(frame, value, node.value)
             if parts is not None and not frame.branches:
                 # the differentiated function returns several values: one output each
