@@ -22,8 +22,21 @@ from typing import Any
 
 import numpy as np
 
+from srcgrad.errors import SrcGradError
 from srcgrad.nn import functional as F
 from srcgrad.runtime.arrays import erf
+from srcgrad.runtime.linalg import (
+    eigh_packed,
+    logabsdet,
+    lstsq_rank,
+    lstsq_residuals,
+    lstsq_solution,
+    lstsq_sv,
+    mT,
+    qr_packed,
+    slogdet_sign,
+    svd_packed,
+)
 from srcgrad.runtime.structures import stop_gradient
 
 _SQRT1_2 = 0.7071067811865476
@@ -249,6 +262,61 @@ def select(condlist, choicelist, default=0.0):
     return out
 
 
+# --- numpy.linalg: decompositions -----------------------------------------------------------
+# Each output with a derivative is a slice of one packed array (srcgrad.runtime.linalg), so that
+# one decomposition computes them all and each output's adjoint reaches the rule.
+
+
+def eigh(a, UPLO="L"):
+    """``w, v``: of the symmetric part of ``a``, as JAX reads it (``a`` itself where it is
+    symmetric, as NumPy assumes; ``UPLO`` then makes no difference)."""
+    wv = eigh_packed(a)
+    return wv[..., 0, :], wv[..., 1:, :]
+
+
+def eigvalsh(a, UPLO="L"):
+    return eigh_packed(a)[..., 0, :]
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if hermitian:
+        raise SrcGradError("np.linalg.svd(..., hermitian=True) is not differentiated",
+                           hint="leave hermitian=False (the same singular values; NumPy's "
+                           "singular vectors may differ in sign)")
+    if not compute_uv:
+        return svd_packed(a)[..., 0, :]
+    m = a.shape[-2]
+    if full_matrices:
+        if m != a.shape[-1]:
+            raise SrcGradError("np.linalg.svd of a matrix that is not square is differentiated "
+                               "with full_matrices=False only", hint="pass "
+                               "full_matrices=False (the complement of the singular vectors "
+                               "has no derivative)")
+    usv = svd_packed(a)
+    return usv[..., 1:m + 1, :], usv[..., 0, :], mT(usv[..., m + 1:, :])
+
+
+def qr(a, mode="reduced"):
+    if mode != "reduced":
+        raise SrcGradError(f"np.linalg.qr(..., mode={mode!r}) is not differentiated",
+                           hint="use mode='reduced' (the default)")
+    m = a.shape[-2]
+    qr_ = qr_packed(a)
+    return qr_[..., :m, :], mT(qr_[..., m:, :])
+
+
+def slogdet(a):
+    """``sign, logabsdet``: the sign has no derivative."""
+    return slogdet_sign(a), logabsdet(a)
+
+
+def lstsq(a, b, rcond=None):
+    """``x, residuals, rank, s``: only ``x`` has a derivative (the others' is a located
+    error where one is needed)."""
+    return (lstsq_solution(a, b, rcond), lstsq_residuals(a, b, rcond), lstsq_rank(a, b, rcond),
+            lstsq_sv(a, b, rcond))
+
+
 # --- the tables ----------------------------------------------------------------------------------
 
 _JAX_NN: dict[str, Callable] = {
@@ -272,7 +340,8 @@ _NUMPY: dict[str, Callable] = {
     "select": select,
 }
 _LINALG: dict[str, Callable] = {"multi_dot": multi_dot, "matrix_power": matrix_power,
-                                "vecdot": vecdot}
+                                "vecdot": vecdot, "eigh": eigh, "eigvalsh": eigvalsh,
+                                "svd": svd, "qr": qr, "slogdet": slogdet, "lstsq": lstsq}
 _NORM: dict[str, Callable] = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf}
 
 #: module name -> (attribute -> twin), read once the module is imported

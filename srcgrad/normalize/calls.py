@@ -146,7 +146,7 @@ def _twin(low: Any, c: CallSite) -> Any:
     twin = twins.twin_of(c.fn)
     if twin is None:
         return NotImplemented
-    return low._inline_user(c.frame, c.node, twin, c.args, c.kwargs, c.hint)
+    return low._inline_user(c.frame, c.node, twin, c.args, c.kwargs, c.hint, library=True)
 
 
 def _inline_hook(low: Any, c: CallSite) -> Any:

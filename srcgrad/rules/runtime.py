@@ -53,9 +53,12 @@ from srcgrad.runtime.indexing import (
     zero_at,
 )
 from srcgrad.runtime.linalg import (
+    cofactor,
+    cofactor_jvp,
     diag_grad,
     dot_grad_a,
     dot_grad_b,
+    eig_quotient,
     einsum_grad,
     einsum_grad_jvp,
     einsum_grad_vjp,
@@ -65,12 +68,15 @@ from srcgrad.runtime.linalg import (
     matmul_grad_b,
     matmul_grad_bt,
     mT,
+    over,
     solve_grad_a,
     solve_grad_b,
     solve_jvp_a,
+    sym,
     tensordot_grad_a,
     tensordot_grad_b,
     trace_grad,
+    tril_half,
 )
 from srcgrad.runtime.reductions import (
     clip_share,
@@ -309,6 +315,47 @@ def _sja_vjp_a(xp, h, y, t, x, a, b): return solve_grad_a(h, y, a, b)
 SOLVE_JVP_A = Rule("solve_jvp_a", _sja, (LinearJvp(_sja), _sja_jvp_x, _sja_jvp_a, None),
                    (_sja_vjp_t, _sja_vjp_x, _sja_vjp_a, None))
 
+# the decompositions' helpers (rules/linalg.py): sym and tril_half are linear and their own
+# transposes; eig_quotient(k, w, g) = k_ij / (w_j - w_i) is linear in k, and
+# d/dw_j = -k_ij / (w_j - w_i)^2 = -eig_quotient(eig_quotient(k, w, g), w, g)_ij (+ for w_i);
+# over(k, s, g) = k / s likewise; g only says whether the result is a zero (no derivative)
+def _sym(xp, a): return sym(a)
+def _sym_t(xp, g, out, a): return sym(g)
+SYM = linear("sym", _sym, _sym_t)
+
+def _tril_half(xp, x): return tril_half(x)
+def _tril_half_t(xp, g, out, x): return tril_half(g)
+TRIL_HALF = linear("tril_half", _tril_half, _tril_half_t)
+
+def _eq(xp, k, w, g): return eig_quotient(k, w, g)
+def _eq_jvp_w(xp, t, out, k, w, g):
+    return -eig_quotient(out, w, g) * (t[..., None, :] - t[..., :, None])
+def _eq_vjp_k(xp, h, out, k, w, g): return eig_quotient(h, w, g)
+def _eq_vjp_w(xp, h, out, k, w, g):
+    return xp.sum(-h * eig_quotient(out, w, g), axis=-2) - xp.sum(-h * eig_quotient(out, w, g),
+                                                                  axis=-1)
+EIG_QUOTIENT = Rule("eig_quotient", _eq, (LinearJvp(_eq), _eq_jvp_w, None),
+                    (_eq_vjp_k, _eq_vjp_w, None))
+
+def _over(xp, k, s, g): return over(k, s, g)
+def _over_jvp_s(xp, t, out, k, s, g): return -over(out, s, g) * t
+def _over_vjp_k(xp, h, out, k, s, g): return over(h, s, g)
+def _over_vjp_s(xp, h, out, k, s, g): return unbroadcast(-h * over(out, s, g), s)
+OVER = Rule("over", _over, (LinearJvp(_over), _over_jvp_s, None),
+            (_over_vjp_k, _over_vjp_s, None))
+
+# the cofactor matrix of np.linalg.det's derivative: its tangent cofactor_jvp(t, a) is
+# self-adjoint in t (the Hessian of det is symmetric); no third derivative
+_DET_THIRD = Undefined("the third derivative of np.linalg.det is not available")
+def _cof(xp, a): return cofactor(a)
+def _cof_jvp(xp, t, out, a): return cofactor_jvp(t, a)
+def _cof_vjp(xp, g, out, a): return cofactor_jvp(g, a)
+COFACTOR = Rule("cofactor", _cof, (_cof_jvp,), (_cof_vjp,))
+def _cof_t(xp, t, a): return cofactor_jvp(t, a)
+def _cof_t_t(xp, g, out, t, a): return cofactor_jvp(g, a)
+COFACTOR_JVP = Rule("cofactor_jvp", _cof_t, (LinearJvp(_cof_t), _DET_THIRD),
+                    (_cof_t_t, _DET_THIRD))
+
 # einsum: linear in g and in every operand but the i-th, which supplies a shape
 def _einsum_g(xp, *operands, i, subscripts):
     return einsum_grad(operands[0], i, subscripts, *operands[1:])
@@ -501,7 +548,8 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          NORM_GRAD_DX, NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, MATMUL_GRAD_BT,
          DOT_GRAD_A, DOT_GRAD_B,
          INNER_GRAD_A, INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, EINSUM_GRAD, MT,
-         SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
+         SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, SYM, TRIL_HALF, EIG_QUOTIENT, OVER, COFACTOR,
+         COFACTOR_JVP, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          TAKE_WRITTEN,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,

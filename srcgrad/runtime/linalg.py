@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from srcgrad.errors import SrcGradError
 from srcgrad.runtime.arrays import _dtype, _xp, shape
 from srcgrad.runtime.broadcasting import unbroadcast
 from srcgrad.runtime.indexing import transpose_grad
@@ -304,3 +305,141 @@ def _solve_matrices(a, rhs):
     batch = np.broadcast_shapes(shape(a)[:-2], shape(rhs)[:-2])
     return xp.linalg.solve(xp.broadcast_to(a, batch + shape(a)[-2:]),
                            xp.broadcast_to(rhs, batch + shape(rhs)[-2:]))
+
+
+# --- decompositions: one array holds every output that has a derivative --------------------------
+# A primitive has one output. Where NumPy returns several arrays (np.linalg.eigh, svd, qr), the
+# rule's primal packs them into one array along the second-to-last axis, and the twins of
+# srcgrad.twins take them apart by slicing: each output's adjoint reaches the rule as its part
+# of the packed adjoint (zeros where an output is not read).
+
+
+def eigh_packed(a):
+    """``np.linalg.eigh`` of the symmetric part of ``a`` (``a`` itself where it is symmetric,
+    as JAX reads it): the eigenvalues ``w`` over the eigenvectors ``v``, one ``(..., n + 1, n)``
+    array (``w`` is row 0)."""
+    xp = _xp(a)
+    w, v = xp.linalg.eigh((a + mT(a)) / 2)
+    return xp.concatenate([w[..., None, :], v], axis=-2)
+
+
+def svd_packed(a):
+    """``np.linalg.svd(a, full_matrices=False)``: the singular values ``s`` (row 0), ``u``
+    (the next ``m`` rows) and ``vh`` transposed (the last ``n`` rows), one
+    ``(..., 1 + m + n, k)`` array, ``k = min(m, n)``."""
+    xp = _xp(a)
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    return xp.concatenate([s[..., None, :], u, mT(vh)], axis=-2)
+
+
+def qr_packed(a):
+    """``np.linalg.qr(a)`` (reduced) of a square or tall ``a``: ``q`` (the first ``m`` rows)
+    over ``r`` transposed (the last ``n``), one ``(..., m + n, n)`` array."""
+    if shape(a)[-2] < shape(a)[-1]:
+        raise SrcGradError(
+            f"np.linalg.qr of a wide matrix (shape {shape(a)}) is not differentiated: its "
+            "derivative is not unique", hint="differentiate the qr of the transpose, or of "
+            "a square or tall matrix")
+    xp = _xp(a)
+    q, r = xp.linalg.qr(a)
+    return xp.concatenate([q, mT(r)], axis=-2)
+
+
+def logabsdet(a):
+    """``np.linalg.slogdet(a)[1]``: ``log |det a|``."""
+    return _xp(a).linalg.slogdet(a)[1]
+
+
+def slogdet_sign(a):
+    """``np.linalg.slogdet(a)[0]``: the sign of ``det a``, with no derivative."""
+    return _xp(a).linalg.slogdet(a)[0]
+
+
+def cofactor(a):
+    """The cofactor matrix of ``a`` (batched): ``det(a) a^-T`` where ``a`` is invertible, and
+    the derivative of ``det`` everywhere, singular matrices included. From the SVD
+    ``a = u diag(s) vh``: ``det(u) det(vh) u diag(prod_{j != i} s_j) vh``."""
+    xp = _xp(a)
+    u, s, vh = xp.linalg.svd(a)
+    n = shape(a)[-1]
+    others = xp.where(xp.eye(n, dtype=bool), xp.ones_like(s)[..., None, :], s[..., None, :])
+    signs = xp.linalg.det(u) * xp.linalg.det(vh)
+    return signs[..., None, None] * (u * xp.prod(others, axis=-1)[..., None, :]) @ vh
+
+
+def cofactor_jvp(t, a):
+    """The tangent of :func:`cofactor` at ``a`` along ``t``, singular ``a`` included (the map is
+    self-adjoint, so it is also the adjoint). With ``a = u diag(s) vh`` and ``b = u^T t vh^T``,
+    the tangent of the cofactor matrix of ``diag(s)`` is ``sum_{k != i} b_kk q_ik`` on the
+    diagonal and ``-b_ji q_ij`` off it, ``q_ij`` the product of the ``s_k`` with ``k`` neither
+    ``i`` nor ``j``."""
+    xp = _xp(t, a)
+    u, s, vh = xp.linalg.svd(a)
+    n = shape(a)[-1]
+    eye = xp.eye(n, dtype=bool)
+    left = ~(eye[:, None, :] | eye[None, :, :])          # [i, j, k]: k is neither i nor j
+    q = xp.prod(xp.where(left, s[..., None, None, :], xp.ones_like(s)[..., None, None, :]),
+                axis=-1) * ~eye                             # q_ij, 0 on the diagonal
+    b = mT(u) @ t @ mT(vh)
+    bdiag = xp.diagonal(b, axis1=-2, axis2=-1)
+    d = -q * mT(b) + xp.where(eye, (q @ bdiag[..., :, None]), 0.0)
+    signs = xp.linalg.det(u) * xp.linalg.det(vh)
+    return signs[..., None, None] * (u @ d @ vh)
+
+
+def lstsq_solution(a, b, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[0]``: the least-squares solution."""
+    return _xp(a, b).linalg.lstsq(a, b, rcond=rcond)[0]
+
+
+def lstsq_residuals(a, b, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[1]``: the sums of squared residuals."""
+    xp = _xp(a, b)
+    if xp is np:
+        return np.linalg.lstsq(a, b, rcond=rcond)[1]
+    return xp.linalg.lstsq(a, b, rcond=rcond, numpy_resid=True)[1]  # jax's own: zeros
+
+
+def lstsq_rank(a, b, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[2]``: the rank of ``a``."""
+    return _xp(a, b).linalg.lstsq(a, b, rcond=rcond)[2]
+
+
+def lstsq_sv(a, b, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[3]``: the singular values of ``a``."""
+    return _xp(a, b).linalg.lstsq(a, b, rcond=rcond)[3]
+
+
+def sym(a):
+    """``(a + a^T) / 2``, batched: the symmetric part of a matrix."""
+    return (a + mT(a)) / 2
+
+
+def eig_quotient(k, w, g):
+    """``k_ij / (w_j - w_i)`` off the diagonal (batched), 0 on it: the coupling of
+    eigenvectors (and of singular vectors, with ``w = s**2``) in their derivatives; ``g`` is
+    the adjoint (or tangent) ``k`` is made from.
+
+    Where two ``w`` are equal it is infinite or nan: the eigenvectors have no derivative there
+    (as in JAX), and a loss that reads them gets a nan, never a wrong number. Only where ``g``
+    is zero everywhere (the eigenvectors not read) it is 0, not ``0 / 0``."""
+    xp = _xp(k, w, g)
+    eye = xp.eye(shape(w)[-1], dtype=bool)
+    unread = xp.all(g == 0, axis=(-2, -1), keepdims=True)
+    return xp.where(eye, xp.zeros_like(k), k) / xp.where(
+        unread | eye, xp.ones_like(k), w[..., None, :] - w[..., :, None])
+
+
+def over(k, s, g):
+    """``k / s``, 0 where ``g`` (the adjoint or tangent ``k`` is made from) is zero everywhere:
+    the singular vectors of a matrix with a zero singular value, not read."""
+    xp = _xp(k, s, g)
+    unread = xp.all(g == 0, axis=(-2, -1), keepdims=True)
+    return k / xp.where(unread, xp.ones_like(s), s)
+
+
+def tril_half(x):
+    """The lower triangle of ``x`` (batched) with its diagonal halved: the map of Cholesky's
+    derivative (linear, and its own transpose)."""
+    xp = _xp(x)
+    return xp.tril(x) - x * xp.eye(shape(x)[-1], dtype=bool) / 2
