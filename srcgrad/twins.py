@@ -268,14 +268,13 @@ def select(condlist, choicelist, default=0.0):
 
 
 def eigh(a, UPLO="L"):
-    """``w, v``: of the symmetric part of ``a``, as JAX reads it (``a`` itself where it is
-    symmetric, as NumPy assumes; ``UPLO`` then makes no difference)."""
-    wv = eigh_packed(a)
+    """``w, v``, of the symmetric matrix of ``a``'s lower (or upper) triangle, as NumPy's."""
+    wv = eigh_packed(a, UPLO)
     return wv[..., 0, :], wv[..., 1:, :]
 
 
 def eigvalsh(a, UPLO="L"):
-    return eigh_packed(a)[..., 0, :]
+    return eigh_packed(a, UPLO)[..., 0, :]
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):

@@ -11,6 +11,7 @@ from srcgrad.runtime.linalg import (
     eig_quotient,
     eigh_packed,
     einsum_grad,
+    from_triangle,
     inner_grad_a,
     inner_grad_b,
     logabsdet,
@@ -28,10 +29,10 @@ from srcgrad.runtime.linalg import (
     solve_grad_b,
     solve_jvp_a,
     svd_packed,
-    sym,
     tensordot_grad_a,
     tensordot_grad_b,
     trace_grad,
+    triangle_grad,
     tril_half,
 )
 from srcgrad.runtime.reductions import norm_grad
@@ -101,7 +102,7 @@ DIAG = linear("diag", _diag, _diag_t)
 # so that singular matrices have their derivative too (A^-T does not exist there)
 def _det(xp, a): return xp.linalg.det(a)
 def _det_jvp(xp, t, out, a): return xp.sum(cofactor(a) * t, axis=(-2, -1))
-def _det_vjp(xp, g, out, a): return xp.asarray(g)[..., None, None] * cofactor(a)
+def _det_vjp(xp, g, out, a): return (g * xp.ones_like(out))[..., None, None] * cofactor(a)
 DET = rule("det", _det, (_det_jvp,), (_det_vjp,))
 
 def _inv(xp, a): return xp.linalg.inv(a)
@@ -131,36 +132,40 @@ NORM = rule("norm", _norm, (_norm_jvp,), (_norm_vjp,))
 def _logabsdet(xp, a): return logabsdet(a)
 def _logabsdet_jvp(xp, t, out, a):      # d log|det A| = tr(A^-1 dA)
     return xp.trace(xp.linalg.solve(a, t), axis1=-2, axis2=-1)
-def _logabsdet_vjp(xp, g, out, a): return xp.asarray(g)[..., None, None] * mT(xp.linalg.inv(a))
+def _logabsdet_vjp(xp, g, out, a):      # A_bar = g A^-T
+    return (g * xp.ones_like(out))[..., None, None] * mT(xp.linalg.inv(a))
 LOGABSDET = rule("logabsdet", _logabsdet, (_logabsdet_jvp,), (_logabsdet_vjp,))
 def _slogdet_sign(xp, a): return slogdet_sign(a)
 
-# np.linalg.cholesky reads the symmetric part of A (as JAX does; A itself where it is
-# symmetric, which NumPy assumes), so its adjoint is symmetric: with P the lower triangle with
-# its diagonal halved (tril_half), dL = L P(L^-1 dA L^-T), A_bar = sym(L^-T P(L^T L_bar) L^-1)
-def _cholesky(xp, a): return xp.linalg.cholesky(sym(a))
+# np.linalg.cholesky and eigh read one triangle of A, as NumPy does (the lower; UPLO's for
+# eigh): from_triangle(A) is the symmetric matrix they decompose, and the adjoint reaches that
+# triangle only (triangle_grad). JAX symmetrizes instead; the two agree wherever A is built
+# symmetric. With P the lower triangle with its diagonal halved (tril_half), S = from_triangle:
+# dL = L P(L^-1 dS L^-T), S_bar = L^-T P(L^T L_bar) L^-1
+def _cholesky(xp, a): return xp.linalg.cholesky(from_triangle(a))
 def _cholesky_jvp(xp, t, out, a):
-    return out @ tril_half(xp.linalg.solve(out, mT(xp.linalg.solve(out, sym(t)))))
+    return out @ tril_half(xp.linalg.solve(out, mT(xp.linalg.solve(out, from_triangle(t)))))
 def _cholesky_vjp(xp, g, out, a):
-    return sym(mT(xp.linalg.solve(mT(out), mT(xp.linalg.solve(mT(out), tril_half(
+    return triangle_grad(mT(xp.linalg.solve(mT(out), mT(xp.linalg.solve(mT(out), tril_half(
         mT(out) @ g))))))
 CHOLESKY = rule("cholesky", _cholesky, (_cholesky_jvp,), (_cholesky_vjp,))
 
-# np.linalg.eigh, of the symmetric part of A as JAX's: the packed [w; V] of eigh_packed. With
-# C = V^T dA V: dw = diag C, dV = V (F o C), F_ij = 1 / (w_j - w_i) off the diagonal
-# (eig_quotient); A_bar = V (diag(w_bar) + F o (V^T V_bar - V_bar^T V) / 2) V^T. Equal
-# eigenvalues give the eigenvectors an infinite derivative, and nothing where they are not read.
-def _eigh(xp, a): return eigh_packed(a)
-def _eigh_jvp(xp, t, out, a):
+# np.linalg.eigh: the packed [w; V] of eigh_packed. With C = V^T dS V: dw = diag C,
+# dV = V (F o C), F_ij = 1 / (w_j - w_i) off the diagonal (eig_quotient);
+# S_bar = V (diag(w_bar) + F o (V^T V_bar - V_bar^T V) / 2) V^T. Equal eigenvalues give the
+# eigenvectors an infinite derivative (nan, as JAX's), and nothing where they are not read.
+def _eigh(xp, a, UPLO="L"): return eigh_packed(a, UPLO)
+def _eigh_jvp(xp, t, out, a, UPLO="L"):
     return xp.concatenate([
-        xp.sum(out[..., 1:, :] * (sym(t) @ out[..., 1:, :]), axis=-2)[..., None, :],
-        out[..., 1:, :] @ eig_quotient(mT(out[..., 1:, :]) @ sym(t) @ out[..., 1:, :],
-                                       out[..., 0, :], t)], axis=-2)
-def _eigh_vjp(xp, g, out, a):
-    return out[..., 1:, :] @ (eig_quotient(
+        xp.sum(out[..., 1:, :] * (from_triangle(t, UPLO) @ out[..., 1:, :]), axis=-2)[
+            ..., None, :],
+        out[..., 1:, :] @ eig_quotient(mT(out[..., 1:, :]) @ from_triangle(t, UPLO)
+                                       @ out[..., 1:, :], out[..., 0, :], t)], axis=-2)
+def _eigh_vjp(xp, g, out, a, UPLO="L"):
+    return triangle_grad(out[..., 1:, :] @ (eig_quotient(
         (mT(out[..., 1:, :]) @ g[..., 1:, :] - mT(g[..., 1:, :]) @ out[..., 1:, :]) / 2,
         out[..., 0, :], g[..., 1:, :]) @ mT(out[..., 1:, :])) + (
-            out[..., 1:, :] * g[..., :1, :]) @ mT(out[..., 1:, :])
+            out[..., 1:, :] * g[..., :1, :]) @ mT(out[..., 1:, :]), UPLO)
 EIGH = rule("eigh_packed", _eigh, (_eigh_jvp,), (_eigh_vjp,))
 
 # np.linalg.svd(A, full_matrices=False): the packed [s; U; V] of svd_packed (V = Vh^T), m, n the
@@ -194,7 +199,7 @@ def _svd_jvp(xp, t, out, a):
                 out[..., :1, :], t) if xp.shape(a)[-2] < xp.shape(a)[-1] else 0.0)], axis=-2)
 def _svd_vjp(xp, g, out, a):
     return out[..., 1:xp.shape(a)[-2] + 1, :] @ (
-        (g[..., :1, :] * xp.eye(xp.shape(out)[-1])
+        (xp.where(xp.eye(xp.shape(out)[-1], dtype=bool), g[..., :1, :], 0.0)
          + eig_quotient(mT(out[..., 1:xp.shape(a)[-2] + 1, :]) @ g[..., 1:xp.shape(a)[-2] + 1, :]
                         - mT(g[..., 1:xp.shape(a)[-2] + 1, :]) @ out[..., 1:xp.shape(a)[-2] + 1, :],
                         out[..., 0, :] ** 2, g[..., 1:xp.shape(a)[-2] + 1, :]) * out[..., :1, :]

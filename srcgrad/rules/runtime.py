@@ -62,6 +62,7 @@ from srcgrad.runtime.linalg import (
     einsum_grad,
     einsum_grad_jvp,
     einsum_grad_vjp,
+    from_triangle,
     inner_grad_a,
     inner_grad_b,
     matmul_grad_a,
@@ -72,10 +73,10 @@ from srcgrad.runtime.linalg import (
     solve_grad_a,
     solve_grad_b,
     solve_jvp_a,
-    sym,
     tensordot_grad_a,
     tensordot_grad_b,
     trace_grad,
+    triangle_grad,
     tril_half,
 )
 from srcgrad.runtime.reductions import (
@@ -315,13 +316,16 @@ def _sja_vjp_a(xp, h, y, t, x, a, b): return solve_grad_a(h, y, a, b)
 SOLVE_JVP_A = Rule("solve_jvp_a", _sja, (LinearJvp(_sja), _sja_jvp_x, _sja_jvp_a, None),
                    (_sja_vjp_t, _sja_vjp_x, _sja_vjp_a, None))
 
-# the decompositions' helpers (rules/linalg.py): sym and tril_half are linear and their own
-# transposes; eig_quotient(k, w, g) = k_ij / (w_j - w_i) is linear in k, and
-# d/dw_j = -k_ij / (w_j - w_i)^2 = -eig_quotient(eig_quotient(k, w, g), w, g)_ij (+ for w_i);
+# the decompositions' helpers (rules/linalg.py): from_triangle and triangle_grad are linear and
+# each other's transposes, tril_half its own; eig_quotient(k, w, g) = k_ij / (w_j - w_i) is
+# linear in k, and d/dw_j = -k_ij / (w_j - w_i)^2 = -eig_quotient(eig_quotient(k, w, g), w, g)_ij (+ for w_i);
 # over(k, s, g) = k / s likewise; g only says whether the result is a zero (no derivative)
-def _sym(xp, a): return sym(a)
-def _sym_t(xp, g, out, a): return sym(g)
-SYM = linear("sym", _sym, _sym_t)
+def _from_triangle(xp, a, uplo="L"): return from_triangle(a, uplo)
+def _from_triangle_t(xp, g, out, a, uplo="L"): return triangle_grad(g, uplo)
+FROM_TRIANGLE = linear("from_triangle", _from_triangle, _from_triangle_t)
+def _triangle_grad(xp, g, uplo="L"): return triangle_grad(g, uplo)
+def _triangle_grad_t(xp, h, out, g, uplo="L"): return from_triangle(h, uplo)
+TRIANGLE_GRAD = linear("triangle_grad", _triangle_grad, _triangle_grad_t)
 
 def _tril_half(xp, x): return tril_half(x)
 def _tril_half_t(xp, g, out, x): return tril_half(g)
@@ -548,8 +552,8 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          NORM_GRAD_DX, NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, MATMUL_GRAD_BT,
          DOT_GRAD_A, DOT_GRAD_B,
          INNER_GRAD_A, INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, EINSUM_GRAD, MT,
-         SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, SYM, TRIL_HALF, EIG_QUOTIENT, OVER, COFACTOR,
-         COFACTOR_JVP, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
+         SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, FROM_TRIANGLE, TRIANGLE_GRAD, TRIL_HALF,
+         EIG_QUOTIENT, OVER, COFACTOR, COFACTOR_JVP, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          TAKE_WRITTEN,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,

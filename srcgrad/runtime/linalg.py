@@ -314,12 +314,11 @@ def _solve_matrices(a, rhs):
 # of the packed adjoint (zeros where an output is not read).
 
 
-def eigh_packed(a):
-    """``np.linalg.eigh`` of the symmetric part of ``a`` (``a`` itself where it is symmetric,
-    as JAX reads it): the eigenvalues ``w`` over the eigenvectors ``v``, one ``(..., n + 1, n)``
-    array (``w`` is row 0)."""
+def eigh_packed(a, UPLO="L"):  # noqa: N803 - NumPy's name
+    """``np.linalg.eigh(a, UPLO)``: the eigenvalues ``w`` over the eigenvectors ``v``, one
+    ``(..., n + 1, n)`` array (``w`` is row 0)."""
     xp = _xp(a)
-    w, v = xp.linalg.eigh((a + mT(a)) / 2)
+    w, v = xp.linalg.eigh(from_triangle(a, UPLO))
     return xp.concatenate([w[..., None, :], v], axis=-2)
 
 
@@ -410,9 +409,28 @@ def lstsq_sv(a, b, rcond=None):
     return _xp(a, b).linalg.lstsq(a, b, rcond=rcond)[3]
 
 
-def sym(a):
-    """``(a + a^T) / 2``, batched: the symmetric part of a matrix."""
-    return (a + mT(a)) / 2
+def from_triangle(a, uplo="L"):
+    """The symmetric matrix NumPy's ``cholesky`` and ``eigh`` read from one triangle of ``a``
+    (batched): the lower (``uplo="L"``) mirrored onto the upper, or the upper (``"U"``)."""
+    xp = _xp(a)
+    if _lower(uplo):
+        return xp.tril(a) + mT(xp.tril(a, -1))
+    return xp.triu(a) + mT(xp.triu(a, 1))
+
+
+def triangle_grad(g, uplo="L"):
+    """Adjoint of :func:`from_triangle`: ``g`` on the triangle read, its transpose added below
+    (above) the diagonal, zeros on the other triangle."""
+    xp = _xp(g)
+    if _lower(uplo):
+        return xp.tril(g) + xp.tril(mT(g), -1)
+    return xp.triu(g) + xp.triu(mT(g), 1)
+
+
+def _lower(uplo) -> bool:
+    if str(uplo).upper() not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return str(uplo).upper() == "L"
 
 
 def eig_quotient(k, w, g):
@@ -426,7 +444,7 @@ def eig_quotient(k, w, g):
     xp = _xp(k, w, g)
     eye = xp.eye(shape(w)[-1], dtype=bool)
     unread = xp.all(g == 0, axis=(-2, -1), keepdims=True)
-    return xp.where(eye, xp.zeros_like(k), k) / xp.where(
+    return xp.where(unread | eye, xp.zeros_like(k), k) / xp.where(
         unread | eye, xp.ones_like(k), w[..., None, :] - w[..., :, None])
 
 
@@ -435,7 +453,7 @@ def over(k, s, g):
     the singular vectors of a matrix with a zero singular value, not read."""
     xp = _xp(k, s, g)
     unread = xp.all(g == 0, axis=(-2, -1), keepdims=True)
-    return k / xp.where(unread, xp.ones_like(s), s)
+    return xp.where(unread, xp.zeros_like(k), k) / xp.where(unread, xp.ones_like(s), s)
 
 
 def tril_half(x):
