@@ -318,8 +318,8 @@ SOLVE_JVP_A = Rule("solve_jvp_a", _sja, (LinearJvp(_sja), _sja_jvp_x, _sja_jvp_a
 
 # the decompositions' helpers (rules/linalg.py): from_triangle and triangle_grad are linear and
 # each other's transposes, tril_half its own; eig_quotient(k, w, g) = k_ij / (w_j - w_i) is
-# linear in k, and d/dw_j = -k_ij / (w_j - w_i)^2 = -eig_quotient(eig_quotient(k, w, g), w, g)_ij (+ for w_i);
-# over(k, s, g) = k / s likewise; g only says whether the result is a zero (no derivative)
+# linear in k, with d/dw_j = -k_ij / (w_j - w_i)^2 (+ for w_i), eig_quotient applied twice;
+# over(k, s, g) = k / s likewise; g only says whether the result is zero (it is not an operand)
 def _from_triangle(xp, a, uplo="L"): return from_triangle(a, uplo)
 def _from_triangle_t(xp, g, out, a, uplo="L"): return triangle_grad(g, uplo)
 FROM_TRIANGLE = linear("from_triangle", _from_triangle, _from_triangle_t)
