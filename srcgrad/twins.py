@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from srcgrad.errors import SrcGradError
 from srcgrad.nn import functional as F
 from srcgrad.runtime.arrays import erf
 from srcgrad.runtime.linalg import (
@@ -278,29 +277,17 @@ def eigvalsh(a, UPLO="L"):
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    if hermitian:
-        raise SrcGradError("np.linalg.svd(..., hermitian=True) is not differentiated",
-                           hint="leave hermitian=False (the same singular values; NumPy's "
-                           "singular vectors may differ in sign)")
+    """``u, s, vh`` with ``full_matrices=False`` (or of a square matrix), or ``s``."""
     if not compute_uv:
-        return svd_packed(a)[..., 0, :]
+        return svd_packed(a, False, hermitian)[..., 0, :]
     m = a.shape[-2]
-    if full_matrices:
-        if m != a.shape[-1]:
-            raise SrcGradError("np.linalg.svd of a matrix that is not square is differentiated "
-                               "with full_matrices=False only", hint="pass "
-                               "full_matrices=False (the complement of the singular vectors "
-                               "has no derivative)")
-    usv = svd_packed(a)
+    usv = svd_packed(a, full_matrices, hermitian)
     return usv[..., 1:m + 1, :], usv[..., 0, :], mT(usv[..., m + 1:, :])
 
 
 def qr(a, mode="reduced"):
-    if mode != "reduced":
-        raise SrcGradError(f"np.linalg.qr(..., mode={mode!r}) is not differentiated",
-                           hint="use mode='reduced' (the default)")
     m = a.shape[-2]
-    qr_ = qr_packed(a)
+    qr_ = qr_packed(a, mode)
     return qr_[..., :m, :], mT(qr_[..., m:, :])
 
 

@@ -174,8 +174,9 @@ EIGH = rule("eigh_packed", _eigh, (_eigh_jvp,), (_eigh_vjp,))
 #                 dV = V (F o (S dS + dS^T S)) + (I - V V^T) dA^T U S^-1    (the last if n > m)
 # (JAX's), and the adjoint is its transpose. Equal singular values give the singular vectors an
 # infinite derivative, and nothing where they are not read.
-def _svd(xp, a): return svd_packed(a)
-def _svd_jvp(xp, t, out, a):
+def _svd(xp, a, full_matrices=False, hermitian=False):
+    return svd_packed(a, full_matrices, hermitian)
+def _svd_jvp(xp, t, out, a, full_matrices=False, hermitian=False):
     return xp.concatenate([
         xp.sum(out[..., 1:xp.shape(a)[-2] + 1, :] * (t @ out[..., xp.shape(a)[-2] + 1:, :]),
                axis=-2)[..., None, :],
@@ -197,7 +198,7 @@ def _svd_jvp(xp, t, out, a):
                 @ (mT(out[..., xp.shape(a)[-2] + 1:, :]) @ (
                     mT(t) @ out[..., 1:xp.shape(a)[-2] + 1, :])),
                 out[..., :1, :], t) if xp.shape(a)[-2] < xp.shape(a)[-1] else 0.0)], axis=-2)
-def _svd_vjp(xp, g, out, a):
+def _svd_vjp(xp, g, out, a, full_matrices=False, hermitian=False):
     return out[..., 1:xp.shape(a)[-2] + 1, :] @ (
         (xp.where(xp.eye(xp.shape(out)[-1], dtype=bool), g[..., :1, :], 0.0)
          + eig_quotient(mT(out[..., 1:xp.shape(a)[-2] + 1, :]) @ g[..., 1:xp.shape(a)[-2] + 1, :]
@@ -224,8 +225,8 @@ SVD = rule("svd_packed", _svd, (_svd_jvp,), (_svd_vjp,))
 # of A. With Y = dA R^-1, C = Q^T Y and Z = triu(C) + tril(C, -1)^T: dQ = Y - Q Z, dR = Z R
 # (JAX's); A_bar = (Q_bar + Q copyltu(M)) R^-T, M = R R_bar^T - Q_bar^T Q, copyltu(M) the
 # lower triangle of M mirrored onto the upper one
-def _qr(xp, a): return qr_packed(a)
-def _qr_jvp(xp, t, out, a):
+def _qr(xp, a, mode="reduced"): return qr_packed(a, mode)
+def _qr_jvp(xp, t, out, a, mode="reduced"):
     return xp.concatenate([
         mT(xp.linalg.solve(out[..., xp.shape(a)[-2]:, :], mT(t))) - out[..., :xp.shape(a)[-2], :]
         @ (xp.triu(mT(out[..., :xp.shape(a)[-2], :]) @ mT(xp.linalg.solve(
@@ -237,7 +238,7 @@ def _qr_jvp(xp, t, out, a):
                 out[..., xp.shape(a)[-2]:, :], mT(t)))) + mT(xp.tril(
                     mT(out[..., :xp.shape(a)[-2], :]) @ mT(xp.linalg.solve(
                         out[..., xp.shape(a)[-2]:, :], mT(t))), -1)))], axis=-2)
-def _qr_vjp(xp, g, out, a):
+def _qr_vjp(xp, g, out, a, mode="reduced"):
     return mT(xp.linalg.solve(mT(out[..., xp.shape(a)[-2]:, :]), mT(
         g[..., :xp.shape(a)[-2], :] + out[..., :xp.shape(a)[-2], :] @ (
             xp.tril(mT(out[..., xp.shape(a)[-2]:, :]) @ g[..., xp.shape(a)[-2]:, :]

@@ -322,18 +322,31 @@ def eigh_packed(a, UPLO="L"):  # noqa: N803 - NumPy's name
     return xp.concatenate([w[..., None, :], v], axis=-2)
 
 
-def svd_packed(a):
+def svd_packed(a, full_matrices=False, hermitian=False):
     """``np.linalg.svd(a, full_matrices=False)``: the singular values ``s`` (row 0), ``u``
     (the next ``m`` rows) and ``vh`` transposed (the last ``n`` rows), one
-    ``(..., 1 + m + n, k)`` array, ``k = min(m, n)``."""
+    ``(..., 1 + m + n, k)`` array, ``k = min(m, n)``. ``full_matrices`` is refused where it
+    makes a difference (a matrix that is not square), and ``hermitian``."""
+    if hermitian:
+        raise SrcGradError("np.linalg.svd(..., hermitian=True) is not differentiated",
+                           hint="leave hermitian=False (the same singular values; NumPy's "
+                           "singular vectors may differ in sign)")
+    if full_matrices and shape(a)[-2] != shape(a)[-1]:
+        raise SrcGradError(f"np.linalg.svd of a matrix that is not square (shape {shape(a)}) "
+                           "is differentiated with full_matrices=False only",
+                           hint="pass full_matrices=False (the complement of the singular "
+                           "vectors has no derivative)")
     xp = _xp(a)
     u, s, vh = xp.linalg.svd(a, full_matrices=False)
     return xp.concatenate([s[..., None, :], u, mT(vh)], axis=-2)
 
 
-def qr_packed(a):
+def qr_packed(a, mode="reduced"):
     """``np.linalg.qr(a)`` (reduced) of a square or tall ``a``: ``q`` (the first ``m`` rows)
     over ``r`` transposed (the last ``n``), one ``(..., m + n, n)`` array."""
+    if mode != "reduced":
+        raise SrcGradError(f"np.linalg.qr(..., mode={mode!r}) is not differentiated",
+                           hint="use mode='reduced' (the default)")
     if shape(a)[-2] < shape(a)[-1]:
         raise SrcGradError(
             f"np.linalg.qr of a wide matrix (shape {shape(a)}) is not differentiated: its "
