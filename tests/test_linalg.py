@@ -387,3 +387,58 @@ def test_refused_at_the_users_line(fn, message, hint):
             run()
         assert err.value.filename == __file__ and err.value.lineno == call, str(err.value)
         assert hint in (err.value.hint or "")
+
+
+# --- complex matrices -------------------------------------------------------------------------
+
+def test_det_of_a_complex_matrix_is_holomorphic_as_jax():
+    """det's tangent (the cofactor matrix, conjugates of the SVD's factors), also singular."""
+    r = np.random.default_rng(8)
+    for a in (r.standard_normal((3, 3)) + 1j * r.standard_normal((3, 3)),
+              np.outer([1.0, 1j, 2.0], [1.0, -1.0, 1j])):
+        t = r.standard_normal((3, 3)) + 1j * r.standard_normal((3, 3))
+        _, got = srcgrad.jvp(det, (a,), (t,))
+        want = jax.jvp(jnp.linalg.det, (jnp.asarray(a),), (jnp.asarray(t),))[1]
+        assert got == pytest.approx(complex(want), rel=1e-9, abs=1e-12)
+
+
+def complex_eigh(x):
+    return np.sum(np.linalg.eigvalsh(x + 1j * x.T))
+
+
+def complex_svd(x):
+    return np.sum(np.linalg.svd(x * 1j, compute_uv=False))
+
+
+def complex_qr(x):
+    return np.sum(np.abs(np.linalg.qr(x * 1j)[1]))
+
+
+def complex_cholesky(x):
+    return np.sum(np.abs(np.linalg.cholesky(x @ x.T + 4.0 * np.eye(4) + 0j)))
+
+
+def complex_pinv(x):
+    return np.sum(np.abs(np.linalg.pinv(x * 1j)))
+
+
+def complex_lstsq(x):
+    return np.sum(np.abs(np.linalg.lstsq(x * 1j, B4, rcond=None)[0]))
+
+
+def complex_slogdet(x):
+    return np.linalg.slogdet(x[:3] * 1j)[1]
+
+
+COMPLEX = [complex_eigh, complex_svd, complex_qr, complex_cholesky, complex_pinv, complex_lstsq,
+           complex_slogdet]
+
+
+@pytest.mark.parametrize("fn", COMPLEX, ids=[f.__name__ for f in COMPLEX])
+def test_decompositions_of_complex_matrices_are_refused(fn):
+    """Their derivatives are written for real matrices (a complex one's involve conjugates):
+    refused at the user's line, never a wrong number."""
+    x = np.random.default_rng(9).standard_normal((4, 4))
+    with pytest.raises(SrcGradError, match="of a complex matrix is not differentiated") as err:
+        srcgrad.grad(fn)(x)
+    assert err.value.filename == __file__

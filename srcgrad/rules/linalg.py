@@ -23,6 +23,7 @@ from srcgrad.runtime.linalg import (
     matmul_grad_b,
     mT,
     over,
+    pinv,
     qr_packed,
     slogdet_sign,
     solve_grad_a,
@@ -250,7 +251,7 @@ QR = rule("qr_packed", _qr, (_qr_jvp,), (_qr_vjp,))
 
 # np.linalg.pinv, X = A^+, where the rank does not change (Golub and Pereyra; JAX's):
 # dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X, and its transpose
-def _pinv(xp, a, rcond=None, hermitian=False): return xp.linalg.pinv(a, rcond, hermitian)
+def _pinv(xp, a, rcond=None, hermitian=False): return pinv(a, rcond, hermitian)
 def _pinv_jvp(xp, t, out, a, rcond=None, hermitian=False):
     return -(out @ t @ out) + out @ (mT(out) @ (mT(t) - (mT(t) @ a) @ out)) + (
         mT(t) @ (mT(out) @ out) - out @ (a @ (mT(t) @ (mT(out) @ out))))

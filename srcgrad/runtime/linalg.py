@@ -314,9 +314,20 @@ def _solve_matrices(a, rhs):
 # of the packed adjoint (zeros where an output is not read).
 
 
+def _real(a, what: str):
+    """``a``, refused if complex: the derivatives of the decompositions here are written for
+    real matrices (a complex one's are not holomorphic: they involve conjugates)."""
+    if np.iscomplexobj(a):
+        raise SrcGradError(f"{what} of a complex matrix is not differentiated",
+                           hint="differentiate its real and imaginary parts as a real "
+                           "matrix of twice the size, or leave the call out of the function")
+    return a
+
+
 def eigh_packed(a, UPLO="L"):  # noqa: N803 - NumPy's name
     """``np.linalg.eigh(a, UPLO)``: the eigenvalues ``w`` over the eigenvectors ``v``, one
     ``(..., n + 1, n)`` array (``w`` is row 0)."""
+    _real(a, "np.linalg.eigh")
     xp = _xp(a)
     w, v = xp.linalg.eigh(from_triangle(a, UPLO))
     return xp.concatenate([w[..., None, :], v], axis=-2)
@@ -336,6 +347,7 @@ def svd_packed(a, full_matrices=False, hermitian=False):
                            "is differentiated with full_matrices=False only",
                            hint="pass full_matrices=False (the complement of the singular "
                            "vectors has no derivative)")
+    _real(a, "np.linalg.svd")
     xp = _xp(a)
     u, s, vh = xp.linalg.svd(a, full_matrices=False)
     return xp.concatenate([s[..., None, :], u, mT(vh)], axis=-2)
@@ -352,6 +364,7 @@ def qr_packed(a, mode="reduced"):
             f"np.linalg.qr of a wide matrix (shape {shape(a)}) is not differentiated: its "
             "derivative is not unique", hint="differentiate the qr of the transpose, or of "
             "a square or tall matrix")
+    _real(a, "np.linalg.qr")
     xp = _xp(a)
     q, r = xp.linalg.qr(a)
     return xp.concatenate([q, mT(r)], axis=-2)
@@ -359,7 +372,7 @@ def qr_packed(a, mode="reduced"):
 
 def logabsdet(a):
     """``np.linalg.slogdet(a)[1]``: ``log |det a|``."""
-    return _xp(a).linalg.slogdet(a)[1]
+    return _xp(a).linalg.slogdet(_real(a, "np.linalg.slogdet"))[1]
 
 
 def slogdet_sign(a):
@@ -370,13 +383,15 @@ def slogdet_sign(a):
 def cofactor(a):
     """The cofactor matrix of ``a`` (batched): ``det(a) a^-T`` where ``a`` is invertible, and
     the derivative of ``det`` everywhere, singular matrices included. From the SVD
-    ``a = u diag(s) vh``: ``det(u) det(vh) u diag(prod_{j != i} s_j) vh``."""
+    ``a = u diag(s) vh``: ``det(u) det(vh) u diag(prod_{j != i} s_j) vh`` (``u`` and ``vh``
+    conjugated for a complex ``a``; the derivative is the holomorphic one, as ``inv``'s)."""
     xp = _xp(a)
-    u, s, vh = xp.linalg.svd(a)
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    u, vh = xp.conj(u), xp.conj(vh)
     n = shape(a)[-1]
     others = xp.where(xp.eye(n, dtype=bool), xp.ones_like(s)[..., None, :], s[..., None, :])
     signs = xp.linalg.det(u) * xp.linalg.det(vh)
-    return signs[..., None, None] * (u * xp.prod(others, axis=-1)[..., None, :]) @ vh
+    return xp.conj(signs)[..., None, None] * (u * xp.prod(others, axis=-1)[..., None, :]) @ vh
 
 
 def cofactor_jvp(t, a):
@@ -386,22 +401,28 @@ def cofactor_jvp(t, a):
     diagonal and ``-b_ji q_ij`` off it, ``q_ij`` the product of the ``s_k`` with ``k`` neither
     ``i`` nor ``j``."""
     xp = _xp(t, a)
-    u, s, vh = xp.linalg.svd(a)
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
     n = shape(a)[-1]
     eye = xp.eye(n, dtype=bool)
     left = ~(eye[:, None, :] | eye[None, :, :])          # [i, j, k]: k is neither i nor j
     q = xp.prod(xp.where(left, s[..., None, None, :], xp.ones_like(s)[..., None, None, :]),
                 axis=-1) * ~eye                             # q_ij, 0 on the diagonal
-    b = mT(u) @ t @ mT(vh)
+    b = xp.conj(mT(u)) @ t @ xp.conj(mT(vh))
     bdiag = xp.diagonal(b, axis1=-2, axis2=-1)
     d = -q * mT(b) + xp.where(eye, (q @ bdiag[..., :, None]), 0.0)
     signs = xp.linalg.det(u) * xp.linalg.det(vh)
-    return signs[..., None, None] * (u @ d @ vh)
+    return signs[..., None, None] * (xp.conj(u) @ d @ xp.conj(vh))
 
 
 def lstsq_solution(a, b, rcond=None):
     """``np.linalg.lstsq(a, b, rcond)[0]``: the least-squares solution."""
-    return _xp(a, b).linalg.lstsq(a, b, rcond=rcond)[0]
+    _real(b, "np.linalg.lstsq")
+    return _xp(a, b).linalg.lstsq(_real(a, "np.linalg.lstsq"), b, rcond=rcond)[0]
+
+
+def pinv(a, rcond=None, hermitian=False):
+    """``np.linalg.pinv(a, rcond, hermitian)`` of a real matrix (a complex one is refused)."""
+    return _xp(a).linalg.pinv(_real(a, "np.linalg.pinv"), rcond, hermitian)
 
 
 def lstsq_residuals(a, b, rcond=None):
@@ -424,7 +445,9 @@ def lstsq_sv(a, b, rcond=None):
 
 def from_triangle(a, uplo="L"):
     """The symmetric matrix NumPy's ``cholesky`` and ``eigh`` read from one triangle of ``a``
-    (batched): the lower (``uplo="L"``) mirrored onto the upper, or the upper (``"U"``)."""
+    (batched): the lower (``uplo="L"``) mirrored onto the upper, or the upper (``"U"``). A
+    complex (Hermitian) matrix is refused: its derivatives here are written for real ones."""
+    _real(a, "np.linalg.cholesky or eigh")
     xp = _xp(a)
     if _lower(uplo):
         return xp.tril(a) + mT(xp.tril(a, -1))
