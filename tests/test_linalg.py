@@ -174,6 +174,8 @@ def test_hessian_against_jax(fn):
     """Forward over reverse (every vjp above is written in primitives with rules of their
     own); reverse over forward for a few."""
     x = _point(fn)
+    # rtol 1e-8, as in test_higher_order: second derivatives through solves and
+    # decompositions (1 / (w_j - w_i), 1 / s) lose a few more digits than the first
     want = np.asarray(jax.hessian(_twin(fn))(jnp.asarray(x))).reshape(x.size, x.size)
     got = srcgrad.hessian(fn)(x).reshape(x.size, x.size)
     np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
