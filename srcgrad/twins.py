@@ -298,9 +298,10 @@ def slogdet(a):
 
 def lstsq(a, b, rcond=None):
     """``x, residuals, rank, s``: only ``x`` has a derivative (the others' is a located
-    error where one is needed)."""
-    return (lstsq_solution(a, b, rcond), lstsq_residuals(a, b, rcond), lstsq_rank(a, b, rcond),
-            lstsq_sv(a, b, rcond))
+    error where one is needed); its derivatives read ``a``'s pseudo-inverse."""
+    p = np.linalg.pinv(a)
+    return (lstsq_solution(a, b, p, rcond), lstsq_residuals(a, b, rcond),
+            lstsq_rank(a, b, rcond), lstsq_sv(a, b, rcond))
 
 
 # --- the tables ----------------------------------------------------------------------------------

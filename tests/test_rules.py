@@ -729,12 +729,20 @@ CASES["qr_packed"] = [C(well_conditioned((3, 3)), label="square"),
 CASES["pinv"] = [C(distinct_sv((4, 3)), label="tall"), C(distinct_sv((3, 4)), label="wide"),
                  C(well_conditioned((3, 3)), label="square"),
                  C(distinct_sv((2, 4, 3)), label="batched")]
+def _least_squares(a_spec, b_spec):
+    """``a``, ``b`` and ``a``'s pseudo-inverse (an operand the derivatives read)."""
+    def maker(r):
+        a = a_spec(r)
+        return [a, b_spec(r), np.linalg.pinv(a)]
+    return maker
+
+
 CASES["lstsq_solution"] = [
-    C(distinct_sv((5, 3)), normal((5,)), label="tall-vector"),
-    C(distinct_sv((5, 3)), normal((5, 2)), label="tall-matrix"),
-    C(well_conditioned((3, 3)), normal((3,)), label="square"),
-    C(distinct_sv((3, 5)), normal((3,)), label="wide-min-norm"),
-    C(distinct_sv((3, 5)), normal((3, 2)), label="wide-matrix")]
+    made("tall-vector", _least_squares(distinct_sv((5, 3)), normal((5,)))),
+    made("tall-matrix", _least_squares(distinct_sv((5, 3)), normal((5, 2)))),
+    made("square", _least_squares(well_conditioned((3, 3)), normal((3,)))),
+    made("wide-min-norm", _least_squares(distinct_sv((3, 5)), normal((3,)))),
+    made("wide-matrix", _least_squares(distinct_sv((3, 5)), normal((3, 2))))]
 CASES["from_triangle"] = [C(normal((3, 3)), label="lower"),
                           C(normal((2, 3, 3)), uplo="U", label="batched-upper")]
 CASES["triangle_grad"] = [C(normal((3, 3)), label="lower"),

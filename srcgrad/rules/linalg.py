@@ -260,21 +260,23 @@ def _pinv_vjp(xp, g, out, a, rcond=None, hermitian=False):
         out @ mT(out))))) + ((mT(out) @ out) @ mT(g) - (mT(out) @ out) @ mT(g) @ out @ a)
 PINV = rule("pinv", _pinv, (_pinv_jvp,), (_pinv_vjp,))
 
-# the solution x of np.linalg.lstsq(A, b) is A^+ b: d x = dA^+ b + A^+ db, dA^+ as pinv's, with
-# r = b - A x; its other outputs have no derivative rule (a located error where one is needed)
-def _lstsq(xp, a, b, rcond=None): return lstsq_solution(a, b, rcond)
-def _lstsq_jvp_a(xp, t, out, a, b, rcond=None):
-    return -(xp.linalg.pinv(a) @ (t @ out)) + xp.linalg.pinv(a) @ (mT(xp.linalg.pinv(a)) @ (
-        mT(t) @ (b - a @ out))) + (mT(t) @ (mT(xp.linalg.pinv(a)) @ out) - xp.linalg.pinv(a)
-                                    @ (a @ (mT(t) @ (mT(xp.linalg.pinv(a)) @ out))))
-def _lstsq_jvp_b(xp, t, out, a, b, rcond=None): return xp.linalg.pinv(a) @ t
-def _lstsq_vjp_a(xp, g, out, a, b, rcond=None):
-    return matmul_grad_a(-(mT(xp.linalg.pinv(a)) @ g), a, out) + matmul_grad_a(
-        b - a @ out, a, xp.linalg.pinv(a) @ (mT(xp.linalg.pinv(a)) @ g)) + matmul_grad_a(
-            mT(xp.linalg.pinv(a)) @ out, a, g - mT(a) @ (mT(xp.linalg.pinv(a)) @ g))
-def _lstsq_vjp_b(xp, g, out, a, b, rcond=None): return mT(xp.linalg.pinv(a)) @ g
-LSTSQ = rule("lstsq_solution", _lstsq, (_lstsq_jvp_a, _lstsq_jvp_b),
-             (_lstsq_vjp_a, _lstsq_vjp_b))
+# the solution x of np.linalg.lstsq(A, b) is P b, P = A^+: dx = dP b + P db, dP as pinv's, with
+# r = b - A x. P is an operand of its own, computed once in the forward sweep (the twin's
+# np.linalg.pinv) and read by the derivatives, not by the value: no derivative flows through
+# it (differentiated again, the derivatives' own use of it is followed through pinv's rule).
+# The other outputs have no derivative rule (a located error where one is needed).
+def _lstsq(xp, a, b, p, rcond=None): return lstsq_solution(a, b, p, rcond)
+def _lstsq_jvp_a(xp, t, out, a, b, p, rcond=None):
+    return -(p @ (t @ out)) + p @ (mT(p) @ (mT(t) @ (b - a @ out))) + (
+        mT(t) @ (mT(p) @ out) - p @ (a @ (mT(t) @ (mT(p) @ out))))
+def _lstsq_jvp_b(xp, t, out, a, b, p, rcond=None): return p @ t
+def _lstsq_vjp_a(xp, g, out, a, b, p, rcond=None):
+    return matmul_grad_a(-(mT(p) @ g), a, out) + matmul_grad_a(
+        b - a @ out, a, p @ (mT(p) @ g)) + matmul_grad_a(
+            mT(p) @ out, a, g - mT(a) @ (mT(p) @ g))
+def _lstsq_vjp_b(xp, g, out, a, b, p, rcond=None): return mT(p) @ g
+LSTSQ = rule("lstsq_solution", _lstsq, (_lstsq_jvp_a, _lstsq_jvp_b, None),
+             (_lstsq_vjp_a, _lstsq_vjp_b, None))
 _LSTSQ_REST = Undefined("of np.linalg.lstsq's outputs only the solution is differentiated",
                         hint="compute the residuals from the solution x, as np.sum((b - a @ x) "
                         "** 2, axis=0), and the singular values as np.linalg.svd(a, "

@@ -414,8 +414,9 @@ def cofactor_jvp(t, a):
     return signs[..., None, None] * (xp.conj(u) @ d @ xp.conj(vh))
 
 
-def lstsq_solution(a, b, rcond=None):
-    """``np.linalg.lstsq(a, b, rcond)[0]``: the least-squares solution."""
+def lstsq_solution(a, b, p, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[0]``: the least-squares solution. ``p``, the
+    pseudo-inverse of ``a``, is for the derivatives (rules/linalg.py), not the value."""
     _real(b, "np.linalg.lstsq")
     return _xp(a, b).linalg.lstsq(_real(a, "np.linalg.lstsq"), b, rcond=rcond)[0]
 
