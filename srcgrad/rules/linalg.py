@@ -99,8 +99,8 @@ def _diag(xp, x, k=0): return xp.diag(x, k)
 def _diag_t(xp, g, out, x, k=0): return diag_grad(g, x, k)
 DIAG = linear("diag", _diag, _diag_t)
 
-# d det A = <cof A, dA>, the cofactor matrix (det A A^-T where A is invertible): from an SVD,
-# so that singular matrices have their derivative too (A^-T does not exist there)
+# d det A = <cof A, dA>, the cofactor matrix (det A A^-T where A is invertible, from an SVD where
+# it is not): singular matrices have their derivative too (A^-T does not exist there)
 def _det(xp, a): return xp.linalg.det(a)
 def _det_jvp(xp, t, out, a): return xp.sum(cofactor(a) * t, axis=(-2, -1))
 def _det_vjp(xp, g, out, a): return (g * xp.ones_like(out))[..., None, None] * cofactor(a)
