@@ -63,6 +63,11 @@ def _spellings() -> dict[str, list[str]]:
             out.setdefault(rule, []).insert(0, f"`{_OP_TEXT[op]}`")
     out.setdefault("logical_not", []).insert(0, "`not x`")
     out.setdefault("getitem", []).insert(0, "`x[index]`")
+    for view in ("keys", "values", "items"):  # normalize's own spellings of a dict's views
+        out.setdefault(f"dict_{view}", []).append(f"d.{view}()")
+    out["dict_keys"].append("`for k in d:` reading `d[k]`")
+    out.setdefault("append", []).append("xs.append(v)")
+    out.setdefault("to_float", []).append("float(x)")
     for name, spec in METHODS.items():
         out.setdefault(spec.rule, []).append(f"x.{name}()")
     for name, rule in PROPERTIES.items():

@@ -24,6 +24,7 @@ import numpy as np
 
 from srcgrad.nn import functional as F
 from srcgrad.runtime.arrays import erf
+from srcgrad.runtime.indexing import split_indices
 from srcgrad.runtime.linalg import (
     eigh_packed,
     logabsdet,
@@ -187,7 +188,15 @@ def nanvar(a, axis=None, ddof=0, keepdims=False):
 
 
 def nanstd(a, axis=None, ddof=0, keepdims=False):
-    return np.sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    """The norm of the centred values over the root of their count: where they are all equal
+    (one value), the derivative is norm's at 0, 0, as np.std's (``np.sqrt`` of the variance
+    would make it 0/0)."""
+    kept = ~np.isnan(a)
+    a = np.where(kept, a, 0.0)
+    mean = np.sum(a, axis=axis, keepdims=True) / np.sum(kept, axis=axis, keepdims=True)
+    centered = np.where(kept, a - mean, 0.0)
+    return np.linalg.norm(centered, axis=axis, keepdims=keepdims) / np.sqrt(
+        np.sum(kept, axis=axis, keepdims=keepdims) - ddof)
 
 
 def ptp(a, axis=None, keepdims=False):
@@ -261,6 +270,190 @@ def select(condlist, choicelist, default=0.0):
     return out
 
 
+# splits: lists of basic slices (views of ``ary``, as NumPy's)
+
+def split(ary, indices_or_sections, axis=0):
+    pieces = []
+    for index in split_indices(np.shape(ary), indices_or_sections, axis, True):
+        pieces.append(ary[index])
+    return pieces
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    pieces = []
+    for index in split_indices(np.shape(ary), indices_or_sections, axis, False):
+        pieces.append(ary[index])
+    return pieces
+
+
+def hsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)
+
+
+def vsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, 0)
+
+
+def dsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, 2)
+
+
+def partition(a, kth, axis=-1):
+    """The values of ``a`` permuted as ``np.argpartition`` permutes them (NumPy's partition
+    permutes them so too)."""
+    if axis is None:
+        a = np.ravel(a)
+        axis = 0
+    return np.take_along_axis(a, np.argpartition(a, kth, axis=axis), axis=axis)
+
+
+def quantile(a, q, axis=None, keepdims=False, method="linear"):
+    """NumPy's default (linear) method: ``q (n - 1)`` interpolated between the sorted values on
+    either side, as JAX's (its derivative in ``q`` is 0 where ``q (n - 1)`` is a whole number,
+    the two sides being one element). The result has ``q``'s shape, then ``a``'s without
+    ``axis`` (an int or None)."""
+    if method != "linear":   # (a literal method is refused where it is written: refusal)
+        raise NotImplementedError("quantile: only method='linear' is differentiated")
+    if axis is None:
+        y = np.sort(np.ravel(a), axis=0)
+    else:
+        y = np.sort(np.moveaxis(a, axis, 0), axis=0)
+    n = np.shape(y)[0]
+    index = np.multiply(q, n - 1.0)                    # (q may be a list)
+    lo = np.clip(np.floor(index), 0, n - 1)
+    hi = np.clip(np.ceil(index), 0, n - 1)
+    w = np.reshape(index - lo, np.shape(index) + (1,) * (np.ndim(y) - 1))
+    picked = np.shape(index) + np.shape(y)[1:]          # (gathers jax.jit can trace)
+    below = np.reshape(np.take_along_axis(y, np.reshape(lo.astype(int), (-1,) + (1,) * (
+        np.ndim(y) - 1)), axis=0), picked)
+    above = np.reshape(np.take_along_axis(y, np.reshape(hi.astype(int), (-1,) + (1,) * (
+        np.ndim(y) - 1)), axis=0), picked)
+    step = above - below
+    out = np.where(w >= 0.5, above - step * (1.0 - w), below + step * w)   # NumPy's _lerp
+    out = np.where(np.isnan(y[n - 1]), np.nan, out)     # a NaN in a line: NaN, as NumPy's
+    if keepdims:
+        if axis is None:
+            return np.reshape(out, np.shape(index) + (1,) * np.ndim(a))
+        return np.expand_dims(out, np.ndim(index) + axis % np.ndim(a))
+    return out
+
+
+def percentile(a, q, axis=None, keepdims=False, method="linear"):
+    return quantile(a, np.divide(q, 100.0), axis=axis, keepdims=keepdims, method=method)
+
+
+def _scan(a, axis, step):
+    """``step`` accumulated along ``axis`` one element after another (NumPy's order, its values
+    to the bit), the elements moved to the front."""
+    if axis is None:
+        a = np.ravel(a)
+        axis = 0
+    a = np.moveaxis(a, axis, 0)
+    c = a[0]
+    out = [c]
+    for x in a[1:]:
+        c = step(c, x)
+        out.append(c)
+    return np.moveaxis(np.stack(out), 0, axis)
+
+
+def cumprod(a, axis=None, dtype=None):
+    """A product accumulated element by element: exact where an element is 0 (no division),
+    as JAX's."""
+    if dtype is not None:
+        a = a.astype(dtype)
+    return _scan(a, axis, np.multiply)
+
+
+def cumprod_along(array, axis=0, dtype=None):
+    """``np.multiply.accumulate``: np.cumprod along ``axis`` (0 by default)."""
+    return cumprod(array, axis, dtype)
+
+
+def maximum_accumulate(array, axis=0, dtype=None):
+    """The running maximum (``np.maximum.accumulate``); a tie shares the derivative as
+    ``np.maximum`` does (half each), so ties in the running maximum differ from
+    ``jax.lax.cummax``, whose pairs are taken in another order."""
+    if dtype is not None:
+        array = array.astype(dtype)
+    return _scan(array, axis, np.maximum)
+
+
+def minimum_accumulate(array, axis=0, dtype=None):
+    if dtype is not None:
+        array = array.astype(dtype)
+    return _scan(array, axis, np.minimum)
+
+
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """Piecewise linear through ``(xp, fp)``, JAX's formula: the derivative in ``x`` is the
+    slope of the piece ``x`` lies in (the one to its right at a knot), 0 outside ``xp``; in
+    ``fp`` the two weights of that piece."""
+    if period is not None:
+        raise NotImplementedError("interp(period=...) is not differentiated")
+    i = np.clip(np.searchsorted(xp, x, side="right"), 1, np.shape(xp)[0] - 1)
+    x0, x1 = np.take(xp, i - 1), np.take(xp, i)     # (np.take: a gather jax.jit traces, also
+    f0, f1 = np.take(fp, i - 1), np.take(fp, i)     # from a NumPy constant)
+    dx = x1 - x0
+    flat = np.abs(dx) <= 4.930380657631324e-32   # JAX's spacing(eps): no NaN where knots meet
+    slope = (f1 - f0) / np.where(flat, 1.0, dx)
+    f = np.where(flat, f0, slope * (x - x0) + f0)   # NumPy's order
+    f = np.where(x < xp[0], fp[0] if left is None else left, f)
+    return np.where(x > xp[-1], fp[-1] if right is None else right, f)
+
+
+def correlate(a, v, mode="valid"):
+    """``np.correlate`` of real operands as the convolution with ``v`` reversed (NumPy's own
+    way), the operands exchanged and the result reversed where ``v`` is the longer."""
+    if np.iscomplexobj(a) or np.iscomplexobj(v):   # NumPy conjugates v: not written here
+        raise NotImplementedError("np.correlate of complex operands is not differentiated")
+    if np.shape(a)[0] >= np.shape(v)[0]:
+        return np.convolve(a, np.flip(v), mode)
+    return np.flip(np.convolve(v, np.flip(a), mode))
+
+
+# --- what the twins refuse, at the user's line -----------------------------------------------
+
+#: an argument whose value is not known when the code is generated
+UNKNOWN = object()
+
+
+def _quantile_refuses(a, q, axis=None, keepdims=False, method="linear"):
+    if method is not UNKNOWN and method != "linear":
+        return (f"np.quantile/np.percentile with method={method!r} has no derivative rule here",
+                "use the default method='linear'")
+    if isinstance(axis, (tuple, list)):
+        return ("np.quantile/np.percentile over a tuple of axes has no derivative rule here",
+                "move the axes together and reshape them into one first (np.reshape), or "
+                "pass one axis or None")
+    return None
+
+
+def _interp_refuses(x, xp, fp, left=None, right=None, period=None):
+    if period is not None:
+        return ("np.interp(..., period=...) has no derivative rule here",
+                "map x into one period yourself (x % period) and extend xp and fp by one "
+                "knot at each end")
+    return None
+
+
+_REFUSES: dict[Callable, Callable] = {quantile: _quantile_refuses, percentile: _quantile_refuses,
+                                      interp: _interp_refuses}
+
+
+def refusal(twin: Callable, args: list, kwargs: dict) -> tuple[str, str] | None:
+    """``(message, hint)`` where ``twin`` called with these arguments (their values, or
+    :data:`UNKNOWN`) would not be differentiated as the library function computes."""
+    check = _REFUSES.get(twin)
+    if check is None:
+        return None
+    try:
+        bound = inspect.signature(check).bind(*args, **kwargs)
+    except TypeError:   # reported where the twin is inlined
+        return None
+    return check(*bound.args, **bound.kwargs)
+
+
 # --- numpy.linalg: decompositions -----------------------------------------------------------
 # Each output with a derivative is a slice of one packed array (srcgrad.runtime.linalg), so that
 # one decomposition computes them all and each output's adjoint reaches the rule.
@@ -324,7 +517,54 @@ _NUMPY: dict[str, Callable] = {
     "nanprod": nanprod, "nanvar": nanvar, "nanstd": nanstd, "ptp": ptp, "average": average,
     "trapezoid": trapezoid, "trapz": trapezoid, "fliplr": fliplr, "flipud": flipud,
     "polyval": polyval, "kron": kron, "vecdot": vecdot, "float_power": float_power,
-    "select": select,
+    "select": select, "split": split, "array_split": array_split, "hsplit": hsplit,
+    "vsplit": vsplit, "dsplit": dsplit, "partition": partition, "quantile": quantile,
+    "percentile": percentile, "cumprod": cumprod, "interp": interp, "correlate": correlate,
+}
+# --- the operator module: each function is its operator ------------------------------------------
+
+def op_add(a, b):
+    return a + b
+
+
+def op_sub(a, b):
+    return a - b
+
+
+def op_mul(a, b):
+    return a * b
+
+
+def op_truediv(a, b):
+    return a / b
+
+
+def op_pow(a, b):
+    return a ** b
+
+
+def op_matmul(a, b):
+    return a @ b
+
+
+def op_neg(a):
+    return -a
+
+
+def op_pos(a):
+    return +a
+
+
+def op_abs(a):
+    return abs(a)
+
+
+_OPERATOR: dict[str, Callable] = {
+    "add": op_add, "sub": op_sub, "mul": op_mul, "truediv": op_truediv, "pow": op_pow,
+    "matmul": op_matmul, "neg": op_neg, "pos": op_pos, "abs": op_abs,
+    "iadd": op_add, "isub": op_sub, "imul": op_mul, "itruediv": op_truediv, "ipow": op_pow,
+    "__add__": op_add, "__sub__": op_sub, "__mul__": op_mul, "__truediv__": op_truediv,
+    "__pow__": op_pow, "__matmul__": op_matmul, "__neg__": op_neg,
 }
 _LINALG: dict[str, Callable] = {"multi_dot": multi_dot, "matrix_power": matrix_power,
                                 "vecdot": vecdot, "eigh": eigh, "eigvalsh": eigvalsh,
@@ -336,9 +576,14 @@ _LIBRARIES: dict[str, dict[str, Callable]] = {
     "numpy": _NUMPY, "jax.numpy": _NUMPY, "numpy.linalg": _LINALG,
     "jax.numpy.linalg": _LINALG, "jax.nn": _JAX_NN,
     "jax.scipy.special": _JAX_SCIPY_SPECIAL, "scipy.special": _SCIPY_SPECIAL,
-    "jax.scipy.stats.norm": _NORM,
+    "jax.scipy.stats.norm": _NORM, "operator": _OPERATOR, "_operator": _OPERATOR,
 }
-_NORM_INSTANCES = ("scipy.stats",)   # where ``norm`` is an object whose methods are bound
+_NORM_INSTANCES = ("scipy.stats",)
+#: (ufunc, method) -> twin, for NumPy's ufunc methods
+_UFUNC_METHODS: dict[tuple[str, str], Callable] = {
+    ("maximum", "accumulate"): maximum_accumulate, ("minimum", "accumulate"): minimum_accumulate,
+    ("multiply", "accumulate"): cumprod_along,
+}   # where ``norm`` is an object whose methods are bound
 
 _known: dict[int, tuple[Any, Callable]] = {}
 _read: set[str] = set()
@@ -357,6 +602,11 @@ def twin_of(obj: Any) -> Callable | None:
     hit = _known.get(id(obj))
     if hit is not None and hit[0] is obj:
         return hit[1]
+    ufunc = getattr(obj, "__self__", None)
+    if callable(obj) and (isinstance(ufunc, np.ufunc) or type(ufunc).__module__.startswith(
+            "jax") and type(ufunc).__name__ == "ufunc"):   # np.maximum.accumulate (and jnp's):
+        return _UFUNC_METHODS.get((getattr(ufunc, "__name__", ""),  # a new bound method at
+                                   getattr(obj, "__name__", "")))   # each access
     if inspect.ismethod(obj):  # scipy.stats.norm.logpdf: a new bound method at each access
         for name in _NORM_INSTANCES:
             found = sys.modules.get(name)

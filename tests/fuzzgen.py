@@ -63,6 +63,7 @@ BINARY = (
     "np.divide({}, np.exp(np.cos({})))",
 )
 REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
+IDIOM_RATE = 0.15      # statements followed by an idiom of code written by others
 # The same reductions through the twins of NumPy's nan-functions (srcgrad/twins.py; the same
 # values where nothing is nan), drawn from a stream of their own: a program keeps the shapes,
 # values and branches it had before they were added, and so its skip reasons.
@@ -159,10 +160,40 @@ class _AtUpdates(ast.NodeTransformer):
         return node
 
 
+class _JaxIdioms(ast.NodeTransformer):
+    """What NumPy takes and jax does not, written for jax with the same values: Python's
+    ``max(a, b, c)`` as the chain of ``np.where`` it is (a traced value has no truth
+    value), ``float(e)`` as ``e``, a list handed to a NumPy function as ``np.array`` of it,
+    ``with np.errstate(...)`` as its body."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, ast.Name) and f.id in ("max", "min") and len(node.args) >= 2:
+            best = node.args[0]
+            for item in node.args[1:]:
+                test = ast.Compare(item, [ast.Gt() if f.id == "max" else ast.Lt()], [best])
+                best = ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "where", ast.Load()),
+                                [test, item, best], [])
+            return best
+        if isinstance(f, ast.Name) and f.id == "float" and len(node.args) == 1:
+            return node.args[0]
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and \
+                f.value.id == "np" and f.attr in ("sum", "mean", "max") and node.args and \
+                isinstance(node.args[0], ast.List):
+            node.args[0] = ast.Call(ast.Attribute(ast.Name("np", ast.Load()), "array",
+                                                  ast.Load()), [node.args[0]], [])
+        return node
+
+    def visit_With(self, node):
+        self.generic_visit(node)
+        return node.body
+
+
 def jax_tree(tree: ast.Module) -> ast.Module:
     """The module ``tree`` (changed in place) for jax: index assignments as ``.at[...]``,
-    ``import numpy as np`` as ``import jax.numpy as np``."""
-    tree = ast.fix_missing_locations(_AtUpdates().visit(tree))
+    ``import numpy as np`` as ``import jax.numpy as np``, NumPy's idioms as jax takes them."""
+    tree = ast.fix_missing_locations(_JaxIdioms().visit(_AtUpdates().visit(tree)))
     for node in tree.body:
         if isinstance(node, ast.Import) and node.names[0].name == "numpy":
             node.names[0].name = "jax.numpy"
@@ -189,9 +220,13 @@ class _Scope:
 class Generator:
     """Writes one program from a ``random.Random``."""
 
-    def __init__(self, rnd: random.Random, spelling: random.Random | None = None):
+    def __init__(self, rnd: random.Random, spelling: random.Random | None = None,
+                 idioms: random.Random | None = None):
         self.r = rnd
         self.spelling = spelling or random.Random(0)   # other spellings of the same values
+        self.idioms = idioms   # statements of real code added after some statements (or None)
+        self.idiom_names = itertools.count()
+        self.uses_operator = False
         self.full = rnd.choice(FULL_SHAPES)
         self.sub = self._sub_shapes()
         self.helpers: list[tuple[str, list, tuple]] = []   # (name, param shapes, result)
@@ -445,6 +480,11 @@ class Generator:
             self.statement(scope, budget, pad)
 
     def statement(self, scope, budget, pad):
+        self._statement(scope, budget, pad)
+        if self.idioms is not None and self.idioms.random() < IDIOM_RATE:
+            self._idiom(scope, pad)
+
+    def _statement(self, scope, budget, pad):
         r = self.r
         budget[0] -= 1
         compound = scope.depth < MAX_DEPTH and budget[0] > 1
@@ -454,7 +494,7 @@ class Generator:
         if kind in ("augment", "index"):  # never in place on an array a loop iterates over:
             names = [n for n in names if n not in scope.iterated]  # NumPy's loop would see it
             if not names:
-                return self.statement(scope, budget, pad)
+                return self._statement(scope, budget, pad)
         v = r.choice(names)
         vs = self.vars[v]
         if kind == "assign":
@@ -470,7 +510,7 @@ class Generator:
         elif kind == "index":
             arrays = [n for n in names if self.vars[n]]
             if not arrays:
-                return self.statement(scope, budget, pad)
+                return self._statement(scope, budget, pad)
             v = r.choice(arrays)
             vs = self.vars[v]
             options = ["0", "-1", ":1", "..., 0", "..., 1:"]
@@ -513,6 +553,74 @@ class Generator:
             read = r.choice((f"np.mean(np.stack({hs}), axis=0)", f"{hs}[-1] * 0.5",
                              f"sum({hs}) * 0.3", f"np.stack({hs})[0] * len({hs})"))
             self.emit(pad, f"{v} = {read}")
+
+    def _idiom(self, scope, pad):
+        """One statement as code written by others writes it, from the idiom stream alone (the
+        program's other statements stay what they were): builtins (``max``, ``min``, ``sum``
+        of an array's rows, ``float``), the ``operator`` module, literal lists and tuples
+        assigned in a branch and read by a run-time index, dicts and their views, lists
+        handed to NumPy, ``with np.errstate``."""
+        q = self.idioms
+        assert q is not None
+        names = [n for n, _ in scope.names if n in self.vars]
+        if not names:
+            return
+        v = q.choice(names)
+        vs = self.vars[v]
+        pick = [(n, sh) for n, sh in scope.names]
+        a, b = (E(n, sh, False) for n, sh in (q.choice(pick), q.choice(pick)))
+        av, bv = self.as_shape(a, vs).text, self.as_shape(b, vs).text
+        k = next(self.idiom_names)
+        kind = q.choice(("branch_list", "tuple_index", "extremum", "operator", "rows_sum",
+                         "float", "dict", "np_list", "errstate"))
+        if kind in ("branch_list", "tuple_index"):
+            ts = f"ts{k}"
+            if scope.ints and q.random() < 0.7:
+                idx = f"{q.choice(scope.ints)} % 3"
+            else:
+                idx = q.choice(("0", "1", "2", "-1"))
+            if kind == "branch_list":
+                self.emit(pad, f"if np.sum({a.text}) > {q.choice(THRESHOLDS)}:")
+                self.emit(pad + "    ", f"{ts} = [{av}, np.sin({bv}), {av} * {bv}]")
+                self.emit(pad, "else:")
+                self.emit(pad + "    ", f"{ts} = [{bv}, {av}, np.cos({av})]")
+            else:
+                self.emit(pad, f"{ts} = ({av}, np.tanh({bv}), {bv} ** 2)")
+            self.emit(pad, f"{v} = {ts}[{idx}] * 0.5 + {ts}[0] * 0.25")
+        elif kind == "extremum":
+            fn = q.choice(("max", "min"))
+            self.emit(pad, f"{v} = {v} * 0.5 + {fn}(np.sum({a.text}), np.mean({b.text}), "
+                           f"{q.choice(CONSTS)})")
+        elif kind == "operator":
+            self.uses_operator = True
+            op = q.choice(("mul", "add", "sub"))
+            self.emit(pad, f"{v} = operator.{op}({v}, operator.mul({av}, 0.5))")
+        elif kind == "rows_sum":
+            rows = [(n, sh) for n, sh in scope.names if sh and widens_to(sh[1:], vs)]
+            if not rows:
+                return
+            n, _ = q.choice(rows)
+            self.emit(pad, f"{v} = {v} + sum({n}) * 0.3")
+        elif kind == "float":
+            self.emit(pad, f"{v} = {v} * float(np.mean({a.text}) * 0.2 + 1.0)")
+        elif kind == "dict":
+            if scope.depth:  # (a dict of differentiated values assigned in a branch or loop
+                return       # is refused: srcgrad keeps dicts symbolic)
+            d = f"d{k}"
+            self.emit(pad, q.choice((f'{d} = {{"p": {av}, "q": np.cos({bv})}}',
+                                     f"{d} = dict(p={av}, q=np.cos({bv}))")))
+            if q.random() < 0.5:
+                self.emit(pad, f"for key{k}, val{k} in {d}.items():")
+                self.emit(pad + "    ", f"{v} = {v} + val{k} * (0.25 if key{k} == 'p' else "
+                                         "0.5)")
+            else:
+                self.emit(pad, f"{v} = {v} + sum({d}.values()) * 0.2")
+        elif kind == "np_list":
+            fn = q.choice(("sum", "mean", "max"))
+            self.emit(pad, f"{v} = {v} + np.{fn}([{av}, {bv} * 0.5], axis=0)")
+        else:
+            self.emit(pad, 'with np.errstate(divide="ignore", invalid="ignore"):')
+            self.emit(pad + "    ", f"{v} = {v} + np.log(1.5 + np.cos({av}))")
 
     def _repeat(self, scope, names, pad):
         """An expression written again after one of its operands is reassigned: the same
@@ -647,13 +755,14 @@ def _is_name(text):
 def generate(seed: int) -> Program:
     """The program of ``seed``: the same text and point on every machine."""
     r = random.Random(seed)
-    g = Generator(r, random.Random(seed + 0x5EED))
+    g = Generator(r, random.Random(seed + 0x5EED), random.Random(seed + 0x1D105))
     float32 = r.random() < 0.25
     for k in range(r.randint(0, 2)):
         g.helper(k)
     params = g.function()
     vr = np.random.default_rng(seed)
     values = {name: vr.uniform(-1.5, 1.5, shape) for name, shape, _ in params}
-    text = "import numpy as np\n\n\n" + "\n".join(g.lines) + "\n"
+    header = "import numpy as np\n" + ("import operator\n" if g.uses_operator else "")
+    text = header + "\n\n" + "\n".join(g.lines) + "\n"
     return Program(seed, text, "float32" if float32 else "float64", values,
                    tuple(name for name, _, pyfloat in params if pyfloat))

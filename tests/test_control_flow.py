@@ -643,6 +643,22 @@ def test_lists_on_the_jax_backend(fn):
     check(fn, (M, W), wrt=("xs", "w"), backend="jax")
 
 
+def literal_list_in_a_branch(x, k, c):
+    if c > 0:
+        xs = [x, x ** 2, x ** 3]   # items computed first, then appended: the backward sweep
+    else:                           # takes their adjoints off d_xs last item first
+        xs = [x, x, 2.0 * x]
+    return np.sum(xs[k] * xs[0])
+
+
+@pytest.mark.parametrize("k, c", [(0, 1.0), (1, 1.0), (2, 1.0), (-2, 1.0), (2, -1.0)])
+def test_the_adjoints_of_a_list_come_off_it_in_order(k, c):
+    # the optimizer moved pop_grad(d_xs, t2) past pop_grad(d_xs, x) (it inlined a call that
+    # changes d_xs as if it were pure): each item got another's adjoint, without an error
+    x = np.random.default_rng(31).normal(size=3)
+    check(literal_list_in_a_branch, (x, k, c), wrt=0, rtol=1e-10, atol=1e-12)
+
+
 def test_list_rules_appear_in_generated_code():
     src = srcgrad.grad(appended_then_stacked, wrt="w").source
     assert "hs.append(h)" in src and "unstack_grad(" in src and "pop_grad(d_hs" in src

@@ -19,10 +19,11 @@ jax.config.update("jax_enable_x64", True)
 
 # Rules written by the language rather than a numpy call, or only made by srcgrad itself (the
 # runtime helpers of generated code): covered by test_forward.py (lists, loops, index
-# assignment), test_higher_order.py and, for the helpers, test_rules.py.
-ELSEWHERE = {"append", "pop", "stack_list", "array_list", "sum_list", "assign"} | {
-    r.name for r in runtime.RULES} | tr.UNDEFINED   # (those whose derivatives are all refused:
-#                                                  test_linalg_refusals in test_rules.py)
+# assignment), test_higher_order.py, test_idioms.py (the views of dict arguments) and, for
+# the helpers, test_rules.py; those whose derivatives are all refused (lstsq_residuals) in
+# test_linalg.py.
+ELSEWHERE = {"append", "pop", "stack_list", "array_list", "sum_list", "assign", "dict_items",
+             "dict_values"} | {r.name for r in runtime.RULES} | tr.UNDEFINED
 OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
              "mod": "%", "matmul": "@"}
 LINALG = {"det", "inv", "solve", "norm", "cholesky", "pinv"}
@@ -83,6 +84,8 @@ def source_of(name: str, case, n: int, consts: dict | None = None) -> str:
         body = f"a0[{_index(params['index'], consts)}]"
     elif name == "astype":
         body = f"a0.astype({_literal(params['dtype'], consts)})"
+    elif name == "to_float":
+        body = "float(a0)"
     else:
         keywords = [f"{k}={_literal(v, consts)}" for k, v in params.items()
                     if k != "subscripts"]
@@ -139,8 +142,8 @@ def test_rule_in_forward_mode(name, case):
         fd = (moved(eps) - moved(-eps)) / (2 * eps)
         np.testing.assert_allclose(np.asarray(tangent, dtype=np.float64), fd,
                                    rtol=max(case.rtol, 1e-5), atol=1e-6)
-    if name == "setitem":
-        return  # jax arrays are not assigned by index
+    if name in ("setitem", "to_float"):
+        return  # jax arrays are not assigned by index; a traced value has no float()
     jnamespace = {"np": jnp, **{k: jnp.asarray(v) if isinstance(v, np.ndarray) else v
                                 for k, v in consts.items()},
                   **{n: HELPERS[n] for n in HELPER_CALLS}}

@@ -173,9 +173,9 @@ def no_rule(x):
     return np.sum(np.abs(np.fft.fft(x)))
 
 
-@refused("float(np.sum(x))", "cannot differentiate through float")
+@refused("x.tolist()", r"the array method \.tolist\(\) is not supported")
 def leaves_numpy(x):
-    return float(np.sum(x))
+    return sum(x.tolist())
 
 
 def doubled(fn):

@@ -419,6 +419,7 @@ CASES["setitem"] = [
 CASES["astype"] = [C(normal((3, 4)), dtype=np.float64, label="f64"),
                    C(normal((3,)), dtype="float64", label="str"),
                    C(normal((3, 4), 3.0), dtype="int64", label="int")]
+CASES["to_float"] = [C(normal(()), label="0d"), C(normal(PY), label="py")]
 CASES["full_like"] = [C(normal((3, 4)), normal(()), label="scalar"),
                       C(normal((3, 4)), normal((4,)), label="row")]
 CASES["copy"] = [C(normal((3, 4)), label="2d"), C(normal(()), label="0d")]
@@ -655,6 +656,28 @@ CASES["pad_grad"] = [C(normal((6, 5)), normal((3, 4)), pad_width=((1, 2), (0, 1)
                      *(C(normal((6, 5)), normal((3, 4)), pad_width=((1, 2), (0, 1)), mode=m,
                          label=m) for m in ("edge", "wrap", "reflect", "symmetric"))]
 CASES["astype_grad"] = [C(normal((3, 4)), normal((3, 4)), label="f64")]
+# take_along_axis: repeated and negative indices (their adjoints add up), indices broadcast
+# over x's leading axis, and the flattened array (axis=None)
+CASES["take_along_axis"] = [
+    C(normal((3, 4)), indices=np.array([[0, 2, 2], [3, 1, 0], [1, 1, -1]]), axis=1,
+      label="repeats"),
+    C(normal((3, 4)), indices=np.array([[2, 0, 1, 1]]), axis=0, label="broadcast"),
+    C(normal((3, 4)), indices=np.array([5, 0, 11, 5]), axis=None, label="flat")]
+CASES["take_along_grad"] = [
+    C(normal((3, 3)), normal((3, 4)), indices=np.array([[0, 2, 2], [3, 1, 0], [1, 1, -1]]),
+      axis=1, inactive=(1,), label="repeats"),
+    C(normal((4,)), normal((3, 4)), indices=np.array([5, 0, 11, 5]), axis=None, inactive=(1,),
+      label="flat")]
+# np.convolve in each mode, the longer operand first and second (NumPy exchanges them)
+CASES["convolve"] = [C(normal((5,)), normal((3,)), mode=m, label=f"{m}-{k}")
+                     for m in ("full", "same", "valid") for k in ("long-short",)] + [
+    C(normal((2,)), normal((6,)), mode=m, label=f"{m}-short-long")
+    for m in ("full", "same", "valid")] + [C(normal((4,)), normal((4,)), label="equal")]
+CASES["convolve_grad"] = [
+    C(normal((n + m - 1 if mode == "full" else max(n, m) if mode == "same" else
+              abs(n - m) + 1,)), normal((n,)), normal((m,)), mode=mode, inactive=(1,),
+      label=f"{mode}-{n}-{m}")
+    for mode in ("full", "same", "valid") for n, m in ((5, 3), (2, 6))]
 CASES["log_base"] = [C(unif((3, 4), 0.5, 2.0), label="positive")]
 CASES["replace_zero"] = [C(away((3, 4)), label="nonzero")]
 CASES["spread"] = [C(unif((3,), 0.5, 2.0), normal((3, 4)), axis=1, inactive=(1,), label="row"),
@@ -773,6 +796,12 @@ NONDIFF_CASES: dict[str, Case] = {
                           "isfinite", "zeros_like", "ones_like",
                           "empty_like", "shape", "ndim", "size", "len")},
     "round": C(_F, decimals=1), "argmax": C(_F, axis=1), "argmin": C(_F, axis=1),
+    "argsort": C(_F, axis=0),
+    # three to a line and kth the middle: the arrangement is unique (NumPy's and jax's agree)
+    "argpartition": C(normal((4, 3)), kth=1),
+    "searchsorted": C(const(np.array([-1.0, 0.0, 0.5, 2.0])), _F, side="right"),
+    "split_indices": C(const((3, 7)), const(3), axis=1, strict=False),
+    "iscomplexobj": C(_F),
     **{n: C(_F, _G) for n in ("floor_divide", "less", "less_equal", "greater",
                               "greater_equal", "equal", "not_equal")},
     "isclose": C(_F, _G), "heaviside": C(_F, const(0.5)),
@@ -827,10 +856,12 @@ RULE_CASES = [(name, case) for name, rule in DEFAULT_RULES.items() if rule.diffe
               for case in CASES.get(name, [])]
 
 
-# rules over lists built at run time (operands are lists, adjoints StructGrads): tested end to
-# end against finite differences and jax.grad in tests/test_control_flow.py
+# rules over lists and dicts built at run time (operands are lists or dicts, adjoints
+# StructGrads): tested end to end against finite differences and jax.grad in
+# tests/test_control_flow.py and tests/test_idioms.py (dict arguments)
 LIST_RULES = {"append", "pop", "stack_list", "array_list", "sum_list", "pop_grad",
-              "unpop_grad", "unstack_grad", "sum_list_grad", "densify"}  # noqa: E501
+              "unpop_grad", "unstack_grad", "sum_list_grad", "densify", "dict_keys",
+              "dict_values", "dict_items", "values_grad", "items_grad"}
 # derivatives of derivatives' helpers, all of whose own derivatives are Undefined: their
 # primals are checked as the jvps of prod_grad and norm_grad
 UNDEFINED = {n for n, r in DEFAULT_RULES.items() if r.vjp is not None and
@@ -1087,6 +1118,9 @@ def test_nondiff_primal_runs(name: str):
     jout = rule.primal(jnp, *[_to_jax(op) for op in ops], **case.params)
     if name == "empty_like":
         assert np.shape(out) == np.shape(jout) == np.shape(ops[0])
+    elif name == "split_indices":  # basic indices, not arrays
+        assert out == jout == [(slice(None), slice(0, 3)), (slice(None), slice(3, 5)),
+                               (slice(None), slice(5, 7))]
     elif name == "like":  # a saved value's shape and dtype, not an array
         assert out.shape == jout.shape == np.shape(ops[0]) and out.ndim == ops[0].ndim
         assert out.dtype == ops[0].dtype and jout.dtype == jnp.asarray(ops[0]).dtype
@@ -1486,6 +1520,17 @@ def e_solve_vector(a, b):
     return np.sum(np.linalg.solve(a, b) ** 2)
 
 
+def e_convolve_modes(a, v):
+    return (np.sum(np.convolve(a, v) ** 2) + np.sum(np.convolve(v, a, mode="same") * a[0])
+            + np.sum(np.sin(np.convolve(a, v, "valid"))))
+
+
+def e_take_along_axis(x):
+    order = np.argsort(x, axis=1)
+    return np.sum(np.take_along_axis(x, order, axis=1) * np.arange(4.0)) + np.sum(
+        np.take_along_axis(x, np.array([[0, 0, 3]]), axis=1) ** 2)
+
+
 def _m(*shape):
     return lambda r: r.standard_normal(shape)
 
@@ -1549,6 +1594,8 @@ E2E = [
     (e_matrix_norms, [_m(3, 4)], 0),
     (e_tensordot_pairs, [_m(3, 4, 2), _m(4, 3, 5)], (0, 1)),
     (e_solve_vector, [_wc(3, (2,)), _m(3)], (0, 1)),
+    (e_convolve_modes, [_m(6), _m(3)], (0, 1)),
+    (e_take_along_axis, [_m(3, 4)], 0),
 ]
 E2E_IDS = [f.__name__ for f, _, _ in E2E]
 EAGER_ONLY = {e_data_mask}   # a data-dependent boolean mask cannot be traced by jax.jit

@@ -184,3 +184,311 @@ def test_a_literal_list_sliced_by_constants():
 
     got = srcgrad.grad(f, wrt=(0, 1, 2))(np.ones(2), np.ones(2), np.ones(2))
     np.testing.assert_array_equal(np.stack(got), [[0, 0], [2, 2], [3, 3]])
+
+
+# --- array manipulation, ordering and scans (#17): splits, partition, quantiles, cumprod,
+# ufunc accumulate, interp, convolve and correlate ------------------------------------------------
+# Each function is written once with this module's `np`; the oracles run it with `np` bound to
+# jax.numpy (jnp.split, jnp.partition, jnp.quantile, jnp.cumprod, jnp.maximum.accumulate,
+# jnp.interp, jnp.convolve, jnp.correlate) and by central differences. The points keep away
+# from kinks: no ties, no x on a knot of interp, no q (n - 1) on a whole number.
+
+XP = np.array([-1.5, -0.4, 0.3, 1.1, 2.0])          # interp's knots (not differentiated)
+
+
+def o_split(x):                                     # unpacked
+    a, b = np.split(x, 2, axis=1)
+    return np.sum(a * np.sin(b))
+
+
+def o_array_split(x):                               # indexed
+    return np.sum(np.array_split(x, 3)[1] ** 2) + np.sum(
+        np.array_split(x, [1, 3], axis=1)[2] ** 3)
+
+
+def o_hvd_split(x):                                 # iterated
+    total = 0.0
+    for k, p in enumerate(np.dsplit(x, 2)):
+        total = total + (k + 1.0) * np.sum(p ** 2)
+    for p in np.vsplit(x, [1]):
+        total = total + np.sum(np.tanh(p))
+    for p in np.hsplit(x, 3):
+        total = total + np.sum(p[0] * p[-1])
+    return total
+
+
+def o_partition(x):    # a function of each part's values, whatever their order inside it
+    p = np.partition(x, 2, axis=-1)
+    flat = np.partition(np.ravel(x), 7)   # (jnp.partition takes no axis=None)
+    return (np.sum(p[..., 2] ** 3) + np.sum(np.sin(p[..., :2])) + np.sum(np.exp(p[..., 3:]))
+            + flat[7] * np.sum(flat[:7] ** 2))
+
+
+def o_quantile(x):
+    return (np.sum(np.quantile(x, np.array([0.1, 0.5, 0.93]), axis=1) ** 2)
+            + np.quantile(x, 0.37) ** 3
+            + np.sum(np.quantile(x, 0.61, axis=0, keepdims=True) * np.arange(5.0)))
+
+
+def o_percentile(x):
+    return (np.sum(np.percentile(x, np.array([15.0, 60.0]), axis=-1) ** 2)
+            + np.sum(np.percentile(x, 82.0, keepdims=True)))
+
+
+def o_quantile_q(q, x):                              # the derivative in q too
+    return np.sum(np.quantile(x, q, axis=0) ** 2)
+
+
+def o_cumprod(x):
+    return np.sum(np.cumprod(x, axis=1) * np.cos(x)) + np.sum(np.cumprod(x) ** 2)
+
+
+def o_accumulate(x):
+    return (np.sum(np.maximum.accumulate(x, axis=1) ** 2)
+            + np.sum(np.minimum.accumulate(x) * np.sin(x)))
+
+
+def o_interp(x, fp):
+    return (np.sum(np.interp(x, XP, fp) ** 2)
+            + np.sum(np.interp(x, XP, fp, left=-0.25, right=fp[2]) * x))
+
+
+def o_convolve(a, v):
+    return (np.sum(np.convolve(a, v) ** 2) + np.sum(np.sin(np.convolve(v, a, "same")))
+            + np.sum(np.convolve(a, v, mode="valid") ** 3))
+
+
+def o_correlate(a, v):
+    return (np.sum(np.correlate(a, v) ** 2) + np.sum(np.sin(np.correlate(v, a, "same")))
+            + np.sum(np.correlate(a, v, mode="full") ** 3) + np.sum(np.correlate(v, a) ** 2))
+
+
+def _normal(seed, *shape):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+_ZEROED = _normal(31, 3, 4)
+_ZEROED[1, 2] = 0.0                                  # cumprod through a zero (no division)
+_ZEROED[2, 0] = 0.0
+
+#: (function, arguments, wrt)
+ORDERING_CASES = [
+    (o_split, (_normal(21, 3, 4),), 0),
+    (o_array_split, (_normal(22, 5, 4),), 0),
+    (o_hvd_split, (_normal(23, 2, 3, 4),), 0),
+    (o_partition, (_normal(24, 3, 5),), 0),
+    (o_quantile, (_normal(25, 3, 5),), 0),
+    (o_percentile, (_normal(26, 4, 6),), 0),
+    (o_quantile_q, (np.array([0.23, 0.55, 0.9]), _normal(27, 6, 2)), (0, 1)),
+    (o_cumprod, (_normal(28, 3, 4),), 0),
+    (o_cumprod, (_ZEROED,), 0),
+    (o_accumulate, (_normal(29, 3, 5),), 0),
+    (o_interp, (np.array([-2.0, -1.1, -0.2, 0.45, 0.9, 1.7, 2.6]), _normal(30, 5)), (0, 1)),
+    (o_convolve, (_normal(32, 5), _normal(33, 3)), (0, 1)),
+    (o_correlate, (_normal(34, 6), _normal(35, 3)), (0, 1)),
+]
+ORDERING_IDS = [f"{f.__name__}-{i}" for i, (f, _, _) in enumerate(ORDERING_CASES)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize("fn, args, wrt", ORDERING_CASES, ids=ORDERING_IDS)
+def test_ordering_and_scans_reverse_mode(fn, args, wrt, backend):
+    """srcgrad.grad against jax.grad of the same source on jax.numpy and central differences,
+    on both backends; the value is NumPy's own."""
+    from oracle import check
+
+    value, _ = srcgrad.value_and_grad(fn, wrt=wrt)(*args)
+    np.testing.assert_allclose(value, fn(*args), rtol=1e-13)
+    check(fn, args, wrt, rtol=1e-10, atol=1e-12, fd=backend == "numpy", backend=backend)
+
+
+@pytest.mark.parametrize("fn, args, wrt", ORDERING_CASES, ids=ORDERING_IDS)
+def test_ordering_and_scans_forward_mode(fn, args, wrt):
+    """srcgrad.jvp against jax.jvp along a random tangent of every differentiated argument."""
+    from oracle import numpy_is
+
+    wrts = (wrt,) if isinstance(wrt, int) else wrt
+    rng = np.random.default_rng(36)
+    tangents = [rng.standard_normal(np.shape(a)) if k in wrts else np.zeros(np.shape(a))
+                for k, a in enumerate(args)]
+    value, got = srcgrad.jvp(fn, args, tangents)
+    with numpy_is(__name__, jnp):
+        want_value, want = jax.jvp(fn, tuple(jnp.asarray(a) for a in args),
+                                   tuple(jnp.asarray(t) for t in tangents))
+    np.testing.assert_allclose(value, want_value, rtol=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def h_cumprod(x):
+    return np.sum(np.cumprod(x) * np.sin(x))
+
+
+def h_interp_fp(fp):
+    return np.sum(np.interp(np.array([-1.0, 0.1, 0.7, 1.9, 2.4]), XP, fp) ** 3)
+
+
+def h_interp_x(x):
+    return np.sum(np.sin(x) * np.interp(x, XP, XP ** 2))
+
+
+def h_convolve(a):                       # both operands differentiated: the mixed terms too
+    return np.sum(np.convolve(a, np.sin(a), "same") ** 2) + np.sum(np.correlate(a, a ** 2) ** 2)
+
+
+def h_quantile(x):
+    return np.sum(np.quantile(x, np.array([0.3, 0.8]), axis=0) ** 3)
+
+
+def h_accumulate(x):
+    return np.sum(np.maximum.accumulate(x) ** 3)
+
+
+def h_partition_split(x):
+    a, b = np.split(np.partition(x, 3), 2)
+    return np.sum(a ** 2) * np.sum(np.exp(b))
+
+
+HESSIAN_CASES = [
+    (h_cumprod, _normal(40, 5)), (h_cumprod, np.array([0.7, -1.2, 0.0, 1.5, 0.9])),
+    (h_interp_fp, _normal(41, 5)),
+    (h_interp_x, np.array([-1.9, -0.9, 0.05, 0.8, 1.4, 2.3])),
+    (h_convolve, _normal(42, 5)), (h_quantile, _normal(43, 6, 2)),
+    (h_accumulate, _normal(44, 6)), (h_partition_split, _normal(45, 6)),
+]
+
+
+@pytest.mark.parametrize("mode", ["forward-over-reverse", "reverse-over-forward"])
+@pytest.mark.parametrize("fn, x", HESSIAN_CASES,
+                         ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(HESSIAN_CASES)])
+def test_ordering_and_scans_second_order(fn, x, mode):
+    """srcgrad.hessian (both orders of the modes) against jax.hessian."""
+    from oracle import numpy_is
+
+    got = srcgrad.hessian(fn, mode=mode)(x)
+    with numpy_is(__name__, jnp):
+        want = jax.hessian(fn)(jnp.asarray(x))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_split_pieces_are_views_of_their_array():
+    """np.split's pieces are basic slices (NumPy's views): written in place, they are refused
+    as any view is, never differentiated as copies."""
+    def f(x):
+        a, b = np.split(x, 2)
+        a += 1.0
+        return np.sum(x * b)
+
+    with pytest.raises(srcgrad.SrcGradError, match="view"):
+        srcgrad.grad(f)(np.arange(4.0))
+
+
+def test_cumprod_at_zeros_matches_jax():
+    """An element 0 (two of them, the first at the start): no 0/0, JAX's numbers."""
+    from oracle import numpy_is
+
+    def f(x):
+        return np.sum(np.cumprod(x) * np.arange(1.0, 6.0))
+
+    for x in (np.array([0.0, 2.0, -1.5, 0.0, 3.0]), np.array([1.5, 0.0, 2.0, 0.5, 0.0])):
+        with numpy_is(__name__, jnp):
+            want = jax.grad(f)(jnp.asarray(x))
+        np.testing.assert_allclose(srcgrad.grad(f)(x), want, rtol=1e-13)
+
+
+def test_running_maximum_ties_share_as_maximum_does():
+    """A value equal to the running maximum so far shares its derivative half and half with it
+    (np.maximum's convention, applied one element after another); jax.lax.cummax pairs the
+    elements in another order, so where ties are met the two differ (documented)."""
+    def f(x):
+        return np.sum(np.maximum.accumulate(x))
+
+    from oracle import numpy_is
+
+    x = np.array([1.0, 3.0, 3.0, 2.0])        # running maximum [1, 3, 3, 3]
+    # the last three outputs are max(max(3, 3), 2): 1 + 1 reach the tie, which gives half to
+    # each 3, and the first 3 also has its own output
+    np.testing.assert_array_equal(srcgrad.grad(f)(x), [1.0, 2.0, 1.0, 0.0])
+    with numpy_is(__name__, jnp):
+        want = jax.grad(f)(jnp.asarray(x))
+    assert np.sum(want) == 4.0 and want[0] == 1.0 and want[3] == 0.0   # jax: the same total
+    y = np.array([0.5, -1.0, 2.0, 1.5])       # no tie: the same as jax
+    with numpy_is(__name__, jnp):
+        want = jax.grad(f)(jnp.asarray(y))
+    np.testing.assert_array_equal(srcgrad.grad(f)(y), want)
+
+
+def r_quantile_method(x):
+    return np.sum(np.quantile(x, 0.5, method="nearest"))
+
+
+def r_percentile_axes(x):
+    return np.sum(np.percentile(x, 50.0, axis=(0, 1)))
+
+
+def r_interp_period(x):
+    return np.sum(np.interp(x, np.arange(4.0), x, period=2.0))
+
+
+@pytest.mark.parametrize("fn, match", [
+    (r_quantile_method, r"method='nearest' has no derivative rule"),
+    (r_percentile_axes, "tuple of axes"),
+    (r_interp_period, r"period=\.\.\.\) has no derivative rule"),
+])
+def test_ordering_refusals(fn, match):
+    """A parameter the twins do not differentiate is refused where the user wrote the call."""
+    import inspect
+
+    with pytest.raises(srcgrad.SrcGradError, match=match) as info:
+        srcgrad.grad(fn)(np.arange(4.0).reshape(2, 2))
+    line = inspect.getsourcelines(fn)[1] + 1
+    assert info.value.lineno == line and info.value.filename == __file__
+
+
+def test_split_pieces_go_stale_when_their_array_is_written():
+    """After x[...] = v, NumPy's pieces show the write: srcgrad, which does not, refuses."""
+    def f(x):
+        y = x * 1.0
+        a, b = np.split(y, 2)
+        y[0] = 5.0
+        return np.sum(a * b)
+
+    with pytest.raises(srcgrad.SrcGradError, match="view"):
+        srcgrad.grad(f)(np.arange(4.0))
+
+
+def o_jitted(x):
+    a, b, c = np.split(x, [1, 3], axis=1)
+    return (np.sum(np.maximum.accumulate(x, axis=1) ** 2) + np.sum(np.cumprod(b))
+            + np.sum(np.quantile(x, np.array([0.3, 0.7]), axis=0) ** 2)
+            + np.sum(np.partition(x, 1, axis=0)[1] ** 2)
+            + np.sum(np.interp(c, XP, np.cos(XP)))
+            + np.sum(np.convolve(x[0], a[:, 0], "same") ** 2))
+
+
+def test_ordering_twins_under_jax_jit():
+    """Under jax.jit the gathers at computed indices (quantile's, partition's) are traced."""
+    from oracle import numpy_is
+
+    x = _normal(46, 3, 5)
+    got = srcgrad.grad(o_jitted, backend="jax", jit=True)(x)
+    with numpy_is(__name__, jnp):
+        want = jax.grad(o_jitted)(jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-12)
+
+
+def test_ordering_twins_keep_float32():
+    def f(x):
+        return (np.sum(np.cumprod(x, axis=0) ** 2) + np.sum(np.quantile(x, 0.4, axis=1))
+                + np.sum(np.interp(x, XP, np.cos(XP))) + np.sum(np.partition(x, 2)[:, 2]))
+
+    assert srcgrad.grad(f)(_normal(47, 3, 5).astype(np.float32)).dtype == np.float32
+
+
+def test_correlate_of_complex_operands_raises():
+    """NumPy's correlate conjugates v, which the twin does not write: an error, not a value
+    without the conjugate."""
+    def f(a):
+        return np.sum(np.abs(np.correlate(a, np.array([1.0 + 2.0j, 0.5]))))
+
+    with pytest.raises(NotImplementedError, match="complex"):
+        srcgrad.grad(f)(np.arange(4.0))

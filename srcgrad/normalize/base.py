@@ -48,6 +48,7 @@ class _Base:
         _suite: Callable[..., tuple[Atom, Origin]]
         _statements: Callable[..., tuple[Atom, Origin] | None]
         _runtime_list: Callable[..., Var]
+        _array_of_pack: Callable[..., Any]  # calls
         _own_array: Callable[..., Var]  # writes
         _setitem: Callable[..., None]
         _refuse_stale_reads: Callable[..., None]
@@ -151,7 +152,12 @@ class _Base:
                 del self._aliases[copy]
         if prim in VIEWS and args and isinstance(args[0], Var) and args[0].name != target:
             self._views[target] = self._views.get(args[0].name, args[0].name)
-        else:
+        elif prim == "append" and len(args) == 2 and isinstance(args[1], Var) and (
+                args[1].name in self._views):
+            # a list holding a view (np.split's pieces): what is taken out of it may be a
+            # view of that view's base
+            self._views[target] = self._views[args[1].name]
+        elif prim != "append":
             self._views.pop(target, None)
         reads = frozenset().union(*(atom_uses(a) for a in (*args, *(v for _, v in params))
                                     if isinstance(a, (Var, Lit))))

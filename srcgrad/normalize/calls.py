@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import libcst as cst
+import numpy as np
 
 from srcgrad import custom, objects, twins
 from srcgrad.errors import SrcGradError
@@ -36,6 +37,7 @@ from srcgrad.normalize.values import (
     _dotted,
     _is_service,
     _is_user_function,
+    _literal_value,
     _opened,
     _reads_only,
     _signatures,
@@ -90,10 +92,90 @@ def _code_runner(low: Any, c: CallSite) -> Any:
 
 
 def _builtin_sum(low: Any, c: CallSite) -> Any:
-    """``sum(items)``: a sum of a list or tuple's items."""
-    if c.fn is not builtins.sum or len(c.args) != 1 or c.kwargs:
+    """``sum(items)``, ``sum(items, start)``: a sum of a list or tuple's items, or of an
+    array's rows."""
+    if c.fn is not builtins.sum or not 1 <= len(c.args) + len(c.kwargs) <= 2 or set(
+            c.kwargs) - {"start"}:
         return NotImplemented
-    return low._sum(c.frame, c.node, c.args[0], c.hint)
+    start = c.args[1] if len(c.args) == 2 else c.kwargs.get("start")
+    total = low._sum(c.frame, c.node, c.args[0], None if start is not None else c.hint)
+    if start is None:
+        return total
+    return low.emit(c.frame, low._target(c.frame, c.hint), "add", (
+        low.materialize(c.frame, start, c.node), low.materialize(c.frame, total, c.node)))
+
+
+def _dict_view(pack: Pack, view: str) -> Pack:
+    """``d.keys()``, ``d.values()`` or ``d.items()`` of a dict known when the code is
+    generated (a literal, a ModuleDict): a literal list."""
+    assert pack.keys is not None  # (a dict's)
+    keys = [Lit(cst.parse_expression(repr(k))) for k in pack.keys]
+    if view == "keys":
+        return Pack("list", tuple(keys))
+    if view == "values":
+        return Pack("list", pack.items)
+    return Pack("list", tuple(Pack("tuple", (k, v)) for k, v in zip(keys, pack.items,
+                                                                      strict=True)))
+
+
+def _builtin_float(low: Any, c: CallSite) -> Any:
+    """``float(loss)`` of a differentiated value: the number, its derivative passed through
+    (``float("inf")`` and ``float(n)`` of other values stay calls, as written)."""
+    if c.fn is not builtins.float or len(c.args) != 1 or c.kwargs or not (
+            isinstance(c.args[0], Var) and c.args[0].name not in low._inert):
+        return NotImplemented
+    return low.emit(c.frame, low._target(c.frame, c.hint), "to_float", (c.args[0],))
+
+
+def _builtin_container(low: Any, c: CallSite) -> Any:
+    """``tuple([a, b])``, ``list((a, b))``, ``dict(w=w, b=b)``: a literal container of the
+    same items, known when the code is generated."""
+    if c.fn not in (builtins.tuple, builtins.list, builtins.dict):
+        return NotImplemented
+    kind = c.fn.__name__
+    if kind == "dict":
+        if c.args:
+            return NotImplemented
+        return Pack("dict", tuple(c.kwargs.values()), tuple(c.kwargs))
+    if c.kwargs or len(c.args) > 1:
+        return NotImplemented
+    if not c.args:
+        return Pack(kind, ())
+    items = low._items_of(c.frame, c.args[0])
+    if not isinstance(items, Pack) or items.kind == "dict":
+        return NotImplemented
+    return Pack(kind, items.items)
+
+
+def _builtin_extremum(low: Any, c: CallSite) -> Any:
+    """``max(a, b, ...)`` and ``min(...)`` as Python computes them (the first extreme item
+    wins a tie); ``max(xs)`` of a list, tuple or array."""
+    if c.fn is not builtins.max and c.fn is not builtins.min:
+        return NotImplemented
+    name = c.fn.__name__
+    if c.kwargs or not c.args:
+        raise low.error(c.frame, c.node, f"{name}() with key= or default= is not supported",
+                        f"write the comparison out, or use np.{name}imum / np.{name}")
+    items = c.args
+    if len(items) == 1:
+        seq = low._items_of(c.frame, items[0])
+        if not isinstance(seq, Pack):  # an array, a list built at run time: np.max(xs, 0)
+            xs = low.materialize(c.frame, seq, c.node)
+            if isinstance(xs, Var) and xs.name in low.lists:
+                xs = low.emit(c.frame, low.ctx.namer.temp(), "array_list", (xs,))
+            return low.emit(c.frame, low._target(c.frame, c.hint), f"a{name}", (xs,), (
+                ("axis", Lit(cst.Integer("0"))),))
+        if not seq.items:
+            raise low.error(c.frame, c.node, f"{name}() of an empty sequence")
+        items = list(seq.items)
+    best = low.materialize(c.frame, items[0], c.node)
+    for k, item in enumerate(items[1:], 1):  # best = item if item > best else best
+        value = low.materialize(c.frame, item, c.node)
+        wins = low.emit(c.frame, low.ctx.namer.temp(), "greater" if name == "max" else "less",
+                        (value, best))
+        best = low.emit(c.frame, low._target(c.frame, c.hint if k == len(items) - 1 else None),
+                        "where", (wins, value, best))
+    return best
 
 
 def _on_object(low: Any, c: CallSite) -> Any:
@@ -146,7 +228,24 @@ def _twin(low: Any, c: CallSite) -> Any:
     twin = twins.twin_of(c.fn)
     if twin is None:
         return NotImplemented
-    return low._inline_user(c.frame, c.node, twin, c.args, c.kwargs, c.hint, library=True)
+    refused = twins.refusal(twin, [_known(a) for a in c.args],
+                            {k: _known(v) for k, v in c.kwargs.items()})
+    if refused is not None:  # a parameter the twin does not differentiate: at the user's line
+        raise low.error(c.frame, c.node, *refused)
+    return low._inline_user(c.frame, c.node, twin, c.args, c.kwargs, c.hint,
+                            library=True)
+
+
+def _known(value: Any) -> Any:
+    """A call's argument as a Python value where it is a literal, else ``twins.UNKNOWN``."""
+    if isinstance(value, Lit) and not value.uses:
+        try:
+            return _literal_value(value.node)
+        except ValueError:
+            pass
+    if isinstance(value, Pack) and value.kind in ("tuple", "list"):  # axis=(0, 1)
+        return (tuple if value.kind == "tuple" else list)(_known(v) for v in value.items)
+    return twins.UNKNOWN
 
 
 def _inline_hook(low: Any, c: CallSite) -> Any:
@@ -232,9 +331,9 @@ def _user_function(low: Any, c: CallSite) -> Any:
 #: none takes is an opaque call (run as written, differentiated through by no one). A new
 #: kind of callee (a method of a user's object) goes before ``_user_function``.
 CALL_RESOLVERS: list[Callable[[Any, CallSite], Any]] = [
-    _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _on_object, _primitive,
-    _twin, _inline_hook, _generated_code, _read_only, _module_class, _eager_only, _writes_first,
-    _user_function,
+    _grad_hook, _checkpoint, _custom_rules, _code_runner, _builtin_sum, _builtin_extremum,
+    _builtin_float, _builtin_container, _on_object, _primitive, _twin, _inline_hook,
+    _generated_code, _read_only, _module_class, _eager_only, _writes_first, _user_function,
 ]
 
 
@@ -256,6 +355,9 @@ class _Calls(_Base):
                 return self._pack_append(frame, node, base)
             if isinstance(base, Pack) and base.kind == "list" and func.attr.value == "pop":
                 return self._pack_pop(frame, node, base)
+            if isinstance(base, Pack) and base.kind == "dict" and func.attr.value in (
+                    "keys", "values", "items") and not node.args:
+                return _dict_view(base, func.attr.value)
             callee = self._callee_attribute(frame, func, base)
         else:
             callee = self.value(frame, func, None)
@@ -314,14 +416,7 @@ class _Calls(_Base):
     def _mapping_view(self, frame: Frame, owner: Obj, view: str) -> Pack:
         """``self.blocks.items()`` (``keys()``, ``values()``) of a ModuleDict: a literal list,
         known when the code is generated."""
-        pack = self._items_of(frame, owner)
-        keys = [Lit(cst.SimpleString(repr(k))) for k in pack.keys]
-        if view == "keys":
-            return Pack("list", tuple(keys))
-        if view == "values":
-            return Pack("list", pack.items)
-        return Pack("list", tuple(Pack("tuple", (k, v)) for k, v in zip(keys, pack.items,
-                                                                          strict=True)))
+        return _dict_view(self._items_of(frame, owner), view)
 
     def _append(self, frame: Frame, node: cst.Call, base: Atom):
         if not isinstance(base, Var) or base.name not in self.lists:
@@ -385,11 +480,24 @@ class _Calls(_Base):
                 raise self.error(frame, node, f"{_dotted(node)} does not exist") from None
         raise self.error(frame, node, "cannot call an attribute of this value")
 
+    def _numpy_has_rule(self, name: str) -> bool:
+        """Whether ``np.<name>`` is differentiated (a rule or a twin)."""
+        fn = getattr(np, name, None)
+        return fn is not None and (self.ctx.calls.lookup(fn) is not None or
+                                   twins.twin_of(fn) is not None)
+
     def _method(self, frame: Frame, node: cst.Call, base: Atom, name: str, hint):
         if name == "append":
             return self._append(frame, node, base)
         if name == "pop":
             return self._pop(frame, node, base, hint)
+        if name == "item" and not node.args and isinstance(base, Var):  # loss.item(): float
+            return self.emit(frame, self._target(frame, hint), "to_float", (base,))
+        if name in ("keys", "values", "items") and not node.args:
+            # a dict built at run time (an argument): the view as a list, read by index
+            view = self.emit(frame, self._target(frame, hint), f"dict_{name}", (base,))
+            self.lists.add(view.name)
+            return view
         spec = METHODS.get(name)
         if spec is None:
             service = isinstance(base, Lit) and isinstance(base.node, cst.Name) and \
@@ -409,7 +517,9 @@ class _Calls(_Base):
                 self.body[-1] = replace(self.body[-1], label=_dotted(node.func))
                 return var
             raise self.error(frame, node.func, f"the array method .{name}() is not supported",
-                             f"use the numpy function np.{name}(x, ...) if there is one")
+                             f"use np.{name}(x, ...), which srcgrad differentiates"
+                             if self._numpy_has_rule(name) else "see docs/rules.md for the "
+                             "array methods and functions srcgrad differentiates")
         args = [self.value(frame, a.value, None) for a in node.args if a.keyword is None]
         kwargs = {a.keyword.value: self.value(frame, a.value, None)
                   for a in node.args if a.keyword is not None}
@@ -431,12 +541,22 @@ class _Calls(_Base):
                 total = self.emit(frame, self._target(frame, hint if last else None), "add",
                                   (total, self.materialize(frame, item, node)))
             return total
-        if isinstance(items, Var) and items.name in self.lists:
-            return self.emit(frame, self._target(frame, hint), "sum_list", (items,))
-        raise self.error(frame, node, "sum() of this value is not supported",
-                         "use np.sum(x, axis=0) for an array, or sum() of a list")
+        items = self._items_of(frame, items)
+        if isinstance(items, Pack):
+            return self._sum(frame, node, items, hint)
+        # a list built at run time, or an array (Python adds its rows)
+        return self.emit(frame, self._target(frame, hint), "sum_list", (
+            self.materialize(frame, items, node),))
 
     def _primitive(self, frame: Frame, node: cst.Call, spec: CallSpec, args, kwargs, hint):
+        if spec.rule in ("copy", "array") and "dtype" in kwargs:
+            # np.asarray(x, dtype=np.float64), np.array([a, b], dtype=float): the array, then
+            # its dtype (x.astype(dtype))
+            kwargs = dict(kwargs)
+            dtype = kwargs.pop("dtype")
+            made = self._primitive(frame, node, spec, args, kwargs, None)
+            return self.emit(frame, self._target(frame, hint), "astype", (made,), (
+                ("dtype", self.materialize(frame, dtype, node)),))
         rule = self.rules[spec.rule]
         if spec.form == "seq" and args and isinstance(args[0], Var) and \
                 args[0].name in self.lists and spec.rule in ("stack", "array"):
@@ -444,7 +564,8 @@ class _Calls(_Base):
             return self._bind_primitive(frame, node, self.rules[name], None, args,
                                         kwargs, hint)
         if spec.form == "seq" and args and isinstance(args[0], Pack):
-            operands = [self.materialize(frame, v, node) for v in args[0].items]
+            operands = [self.materialize(frame, self._array_of_pack(frame, node, v), node)
+                        for v in args[0].items]
             args = args[1:]
         elif spec.form == "seq" and spec.rule == "array":
             rule = self.rules["copy"]
@@ -467,7 +588,21 @@ class _Calls(_Base):
             args = []
         else:
             operands = None
+            if rule.name not in _LIST_RULES and rule.name not in _HELPER_RULES:
+                args = [self._array_of_pack(frame, node, a) for a in args]
         return self._bind_primitive(frame, node, rule, operands, args, kwargs, hint)
+
+    def _array_of_pack(self, frame: Frame, node: cst.Call, value: Any) -> Any:
+        """An operand written as a list or tuple of differentiated values (``np.sum([a, b])``),
+        as NumPy reads it: ``np.array([a, b])``. Lists of literals stay literals."""
+        if not isinstance(value, Pack) or value.kind not in ("list", "tuple") or not any(
+                isinstance(a, Var) and a.name not in self._inert
+                for a in (self._array_of_pack(frame, node, v) if isinstance(v, Pack) else v
+                          for v in value.items)):
+            return value
+        items = [self._array_of_pack(frame, node, v) for v in value.items]
+        return self.emit(frame, self.ctx.namer.temp(), "array", tuple(
+            self.materialize(frame, v, node) for v in items))
 
     def _einsum_sublists(self, frame: Frame, node: cst.Call, args: list) -> list:
         """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` as ``np.einsum("ab,bc->ac", a, b)``:

@@ -279,6 +279,26 @@ class _Expressions(_Base):
                        left.uses | right.uses, scalar=left.scalar and right.scalar)
         return self.emit(frame, self._target(frame, hint), prim, (left, right))
 
+    def _expr_BooleanOperation(self, frame, node, hint):
+        """``cond = a or b`` in code srcgrad generated (the test of the user's ``if``, which
+        Python evaluates for its truth): kept as written, a value with no derivative. In
+        the user's code it is refused: on arrays Python raises, and between differentiated
+        values it would choose one."""
+        if not frame.parsed.filename.startswith("<srcgrad "):
+            raise self.error(frame, node, "`and`/`or` is not supported in a differentiated "
+                             "function", "use np.logical_and / np.logical_or (or & and |) "
+                             "on arrays")
+        left, right = self.atom(frame, node.left), self.atom(frame, node.right)
+        for a, side in ((left, node.left), (right, node.right)):
+            if isinstance(a, Var) and a.name not in self._inert:
+                raise self.error(frame, side, "`and`/`or` of a differentiated value is not "
+                                 "supported in a differentiated function",
+                                 "use np.logical_and / np.logical_or (or & and |) on arrays, "
+                                 "or an if statement")
+        expr = cst.BooleanOperation(_atom_node(left), node.operator, _atom_node(right))
+        return self.emit(frame, self._target(frame, hint), "assign", (Lit(
+            expr, atom_uses(left) | atom_uses(right)),))
+
     def _expr_Comparison(self, frame, node, hint):
         if len(node.comparisons) != 1:
             raise self.error(frame, node, "chained comparisons are not supported",
@@ -308,6 +328,15 @@ class _Expressions(_Base):
                 raise self.error(frame, node, "a literal tuple or list is sliced by constants "
                                  "only here")
             return Pack(base.kind, base.items[slice(*bounds)])
+        if isinstance(base, Pack) and base.kind != "dict" and not self._constant_index(
+                frame, node):
+            # t[k], k known only at run time: the items in a list built at run time (its
+            # adjoint takes any index), read by index
+            items = self.ctx.namer.temp()
+            self._runtime_list(frame, items, Pack("list", tuple(
+                self._array_of_pack(frame, node, v) for v in base.items)), node)
+            return self.emit(frame, self._target(frame, hint), "getitem", (Var(items),),
+                             (("index", self._index(frame, node)),))
         if isinstance(base, Pack):
             key = self._static_index(frame, node)
             try:
@@ -362,6 +391,16 @@ class _Expressions(_Base):
                 node.value, cst.Name) and node.value.value not in frame.env:
             return getattr(self._lookup(frame, node.value.value), "s_", None) is np.s_
         return False
+
+    def _constant_index(self, frame: Frame, node: cst.Subscript) -> bool:
+        """Whether ``node``'s index is one constant (``t[0]``, ``t[-1]``, ``t[K]``)."""
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return False
+        try:
+            self._constant(frame, node.slice[0].slice.value)
+        except ValueError:
+            return False
+        return True
 
     def _static_index(self, frame: Frame, node: cst.Subscript):
         if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):

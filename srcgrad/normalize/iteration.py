@@ -8,7 +8,7 @@ from typing import cast
 
 import libcst as cst
 
-from srcgrad.ir import Atom, Lit, atom_uses
+from srcgrad.ir import Atom, Lit, Var, atom_uses
 from srcgrad.normalize.base import _Base
 from srcgrad.normalize.values import Frame, Pack, _atom_node, _statement_list
 
@@ -60,6 +60,10 @@ class _Iteration(_Base):
                 self._statements(frame, statements, top=False)
             return
         seq = self._kept(frame, self.materialize(frame, value, iterable))
+        if isinstance(seq, Var) and _reads_by_own_items(node):
+            # for k in d: ... d[k] ...: d is a dict built at run time (an argument), and the
+            # loop runs over its keys
+            seq = self.emit(frame, self.ctx.namer.fresh("keys"), "dict_keys", (seq,))
         index = self.ctx.namer.fresh("i")
         length = Lit(cst.Call(cst.Name("len"), [cst.Arg(_atom_node(seq))]), atom_uses(seq),
                      scalar=True)
@@ -159,3 +163,23 @@ class _Iteration(_Base):
         if len(atoms) == 2:
             atoms.append(Lit(cst.Integer("1")))
         return tuple(self._kept(frame, a) for a in atoms)
+
+
+def _reads_by_own_items(node: cst.For) -> bool:
+    """Whether the loop ``for k in d:`` reads ``d[k]`` in its body: ``d`` is then a mapping,
+    whose iteration gives its keys (a sequence is not indexed by its own items)."""
+    if not isinstance(node.target, cst.Name) or not isinstance(node.iter, cst.Name):
+        return False
+    seq, key = node.iter.value, node.target.value
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def visit_Subscript(self, sub: cst.Subscript) -> None:
+            nonlocal found
+            if isinstance(sub.value, cst.Name) and sub.value.value == seq and len(
+                    sub.slice) == 1 and isinstance(e := sub.slice[0].slice, cst.Index) and \
+                    isinstance(e.value, cst.Name) and e.value.value == key:
+                found = True
+
+    node.body.visit(_Find())
+    return found

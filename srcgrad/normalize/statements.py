@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, cast
 
 import libcst as cst
+import numpy as np
 
 from srcgrad import naming, objects
 from srcgrad.cstwalk import visit
@@ -33,6 +35,7 @@ from srcgrad.normalize.values import (
     Method,
     Obj,
     Pack,
+    Ref,
     _container_node,
     _op_text,
     _statement_list,
@@ -151,6 +154,11 @@ class _Statements(_Base):
                     for target, item in row:
                         self.assign(frame, target, item)
                     self._statements(frame, _statement_list(stmt.body), top=False)
+            elif isinstance(stmt, cst.With) and self._quiet_with(frame, stmt):
+                # with np.errstate(divide="ignore"): the body in its place (errstate only
+                # silences warnings; the generated code runs under the caller's settings)
+                return self._statements(frame, [*_statement_list(stmt.body),
+                                                 *statements[i + 1:]], top)
             elif isinstance(stmt, (cst.If, cst.For, cst.While)):
                 with self._control(frame, stmt):
                     if isinstance(stmt, cst.If):
@@ -213,6 +221,46 @@ class _Statements(_Base):
             return [list(zip((e.value for e in stmt.target.elements), row, strict=True))
                     for row in zip(*(v.items for v in values), strict=False)]
         return [[(stmt.target, v)] for v in values[0].items]
+
+    def _quiet_with(self, frame: Frame, stmt: cst.With) -> bool:
+        """Whether ``stmt`` only silences warnings (``with np.errstate(divide="ignore",
+        invalid="ignore"):``, ``warnings.catch_warnings()``): no ``as`` name, settings known
+        when the code is generated. ``"raise"`` or ``"call"`` would change what the body
+        does, and are refused."""
+        if stmt.asynchronous is not None:
+            return False
+        for item in stmt.items:
+            call = item.item
+            if item.asname is not None or not isinstance(call, cst.Call):
+                return False
+            fn = self._dotted_object(frame, call.func)
+            if fn is warnings.catch_warnings and not call.args:
+                continue
+            if fn is not np.errstate or any(a.keyword is None for a in call.args):
+                return False
+            for a in call.args:
+                assert a.keyword is not None  # (checked above)
+                setting = self._static(frame, a.value)
+                if setting in ("raise", "call") or not isinstance(setting, str):
+                    raise self.error(frame, a, f"np.errstate({a.keyword.value}="
+                                     f"{setting!r}) is not supported in a differentiated "
+                                     "function" if setting in ("raise", "call") else
+                                     "np.errstate's settings must be literal strings here",
+                                     "use 'ignore', 'warn' or 'print' here, and test the "
+                                     "values after the call")
+        return True
+
+    def _dotted_object(self, frame: Frame, node: cst.BaseExpression) -> Any:
+        """The object a dotted name (``np.errstate``) refers to outside the function."""
+        if isinstance(node, cst.Name):
+            found = self._lookup(frame, node.value)
+            return found.obj if isinstance(found, Ref) else found
+        if isinstance(node, cst.Attribute):
+            base = self._dotted_object(frame, node.value)
+            if base is _MISSING or isinstance(base, (Var, Lit, Pack, Obj)):
+                return _MISSING
+            return getattr(base, node.attr.value, _MISSING)
+        return _MISSING
 
     def _decided(self, frame: Frame, stmt: cst.If) -> list | None:
         """The statements an ``if`` runs where its test is known when the code is generated
@@ -281,8 +329,8 @@ class _Statements(_Base):
                 return self.value(frame, node.value, None)
             if frame.where and not frame.branches:
                 value = self.value(frame, node.value, frame.return_hint)
-                if isinstance(value, (Obj, Method)):  # a property or method returning a layer
-                    return value
+                if isinstance(value, (Obj, Method, Pack)):  # a property or method returning a
+                    return value          # layer; a container (a rule's 1-tuple of adjoints)
                 return self.materialize(frame, value, node.value)
             if parts is not None and not frame.branches:
                 # the differentiated function returns several values: one output each
@@ -406,7 +454,9 @@ class _Statements(_Base):
             if target.value in frame.mutated and not (isinstance(value, Pack) and
                                                       value.kind == "dict"):
                 value = self._own_array(frame, target, value)
-            elif home is not None and isinstance(value, Pack) and value.kind == "list":
+            elif home is not None and isinstance(value, Pack) and value.kind in ("list",
+                                                                                "tuple"):
+                # (a tuple as a list: read by index and unpacked the same)
                 value = self._runtime_list(frame, home, value, target)
             elif home is not None and value != Var(home):
                 value = self.emit(frame, home, "assign", (self.materialize(frame, value, target),))

@@ -15,6 +15,7 @@ from srcgrad.optimize.walk import (
     _node_reads,
     _node_writes,
     _Substitute,
+    mutated,
     reads,
     remember,
 )
@@ -60,13 +61,15 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
             i += 1
             continue
         read = set(reads(g.expr))
+        changes = mutated(g.expr)  # pop_grad(d_xs, v) takes d_xs's last item: it keeps its
         j = next((k for k in range(i + 1, len(stmts)) if name in _node_reads(stmts[k])), None)
-        if j is None or not isinstance(target := stmts[j], (Gen, GIf)) or (
-                isinstance(target, Gen) and target.index is not None
+        if j is None or not isinstance(target := stmts[j], (Gen, GIf)) or (  # place among
+                isinstance(target, Gen) and target.index is not None        # the reads of d_xs
                 and name in reads(target.index)) or any(
-                (s.target in read) if isinstance(s, Gen) else
-                (_node_writes(s) & read) for s in stmts[i + 1:j]) or (
-                isinstance(target, Gen) and target.target in read):
+                _node_writes(s) & read or changes & set(_node_reads(s))
+                for s in stmts[i + 1:j]) or (
+                isinstance(target, Gen) and target.target in read) or (
+                changes and changes & (set(_node_reads(target)) | _node_writes(target))):
             i += 1
             continue
         swap = _Substitute({name: g.expr})

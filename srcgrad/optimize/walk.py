@@ -149,16 +149,41 @@ def _reads_of(node: GNode) -> Counter[str]:
     return total
 
 
-def _node_writes(node: GNode) -> set[str]:
-    """Names assigned anywhere in ``node``."""
-    if isinstance(node, Gen):
-        return {node.target} if node.target else set()
+#: Helpers of generated code that change their first argument in place (an adjoint list's
+#: items popped, an adjoint array added into): a call of one writes that argument.
+MUTATING = frozenset({"pop_grad", "drop_grad", "add_at", "set_at", "zero_at", "list_append",
+                      "list_pop"})
+
+
+def mutated(expr: cst.CSTNode) -> set[str]:
+    """The names ``expr`` changes in place: the first arguments of its calls of
+    :data:`MUTATING` helpers."""
     out: set[str] = set()
+
+    class _Calls:
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value in MUTATING and node.args \
+                    and isinstance(node.args[0].value, cst.Name):
+                out.add(node.args[0].value.value)
+
+    visit(expr, _Calls())
+    return out
+
+
+def _node_writes(node: GNode) -> set[str]:
+    """Names assigned or changed in place anywhere in ``node``."""
+    if isinstance(node, Gen):
+        out = mutated(node.expr)
+        if node.target:
+            out.add(node.target)
+        return out
+    out = set()
     if isinstance(node, GLoop) and node.target:
         out.add(node.target)
     for g in gens((node,)):
         if g.target:
             out.add(g.target)
+        out |= mutated(g.expr)
     return out
 
 

@@ -54,10 +54,15 @@ class _Reverse(_Control):
 
 
 def _indexed_params(fn: CoreFunction) -> set[str]:
-    """Parameters read by index: they may be tuples, lists or dicts, whose adjoints are put
-    back into the argument's structure at the end (``densify``)."""
+    """Parameters read by index or through a dict's views: they may be tuples, lists or
+    dicts, whose adjoints are put back into the argument's structure at the end
+    (``densify``)."""
     return {s.args[0].name for s in walk(fn.body) if isinstance(s, Stmt)
-            and s.prim == "getitem" and isinstance(s.args[0], Var) and s.args[0].name in fn.params}
+            and s.prim in _CONTAINER_READS and isinstance(s.args[0], Var)
+            and s.args[0].name in fn.params}
+
+
+_CONTAINER_READS = frozenset({"getitem", "dict_values", "dict_items"})
 
 
 def _written(block: tuple[GNode, ...]) -> set[str]:

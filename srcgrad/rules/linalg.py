@@ -5,6 +5,7 @@ from __future__ import annotations
 from srcgrad.rules.core import Rule, Undefined, linear, nondiff, rule, variadic
 from srcgrad.runtime.linalg import (
     cofactor,
+    convolve_grad,
     diag_grad,
     dot_grad_a,
     dot_grad_b,
@@ -288,7 +289,17 @@ LSTSQ_RESIDUALS = Rule("lstsq_residuals", _lstsq_residuals, (_LSTSQ_REST,) * 2,
                        (_LSTSQ_REST,) * 2)
 LSTSQ_SV = Rule("lstsq_sv", _lstsq_sv, (_LSTSQ_REST,) * 2, (_LSTSQ_REST,) * 2)
 
+# np.convolve: bilinear, and symmetric in a and v in every mode (np.correlate is its twin)
+def _convolve(xp, a, v, mode="full"): return xp.convolve(a, v, mode)
+def _convolve_jvp_a(xp, t, out, a, v, mode="full"): return xp.convolve(t, v, mode)
+def _convolve_jvp_v(xp, t, out, a, v, mode="full"): return xp.convolve(a, t, mode)
+def _convolve_vjp_a(xp, g, out, a, v, mode="full"):   # g correlated with v
+    return convolve_grad(g, a, v, mode)
+def _convolve_vjp_v(xp, g, out, a, v, mode="full"): return convolve_grad(g, v, a, mode)
+CONVOLVE = rule("convolve", _convolve, (_convolve_jvp_a, _convolve_jvp_v),
+                (_convolve_vjp_a, _convolve_vjp_v))
+
 RULES: list[Rule] = [MATMUL, DOT, VDOT, INNER, OUTER, TENSORDOT, EINSUM, TRACE, DIAG, DET, INV,
-                     SOLVE, NORM, LOGABSDET, nondiff("slogdet_sign", _slogdet_sign), CHOLESKY,
-                     EIGH, SVD, QR, PINV, LSTSQ, LSTSQ_RESIDUALS, LSTSQ_SV,
+                     SOLVE, NORM, CONVOLVE, LOGABSDET, nondiff("slogdet_sign", _slogdet_sign),
+                     CHOLESKY, EIGH, SVD, QR, PINV, LSTSQ, LSTSQ_RESIDUALS, LSTSQ_SV,
                      nondiff("lstsq_rank", _lstsq_rank)]

@@ -39,8 +39,10 @@ from srcgrad.runtime.indexing import (
     repeat_grad,
     set_at,
     sort_grad,
+    split_indices,
     stack_grad,
     stack_grad_t,
+    take_along_grad,
     take_at,
     take_grad,
     take_written,
@@ -55,6 +57,7 @@ from srcgrad.runtime.indexing import (
 from srcgrad.runtime.linalg import (
     cofactor,
     cofactor_jvp,
+    convolve_grad,
     diag_grad,
     dot_grad_a,
     dot_grad_b,
@@ -95,12 +98,14 @@ from srcgrad.runtime.reductions import (
 from srcgrad.runtime.structures import (
     densify,
     drop_grad,
+    items_grad,
     pop_grad,
     seed,
     stop_gradient,
     sum_list_grad,
     unpop_grad,
     unstack_grad,
+    values_grad,
     zero_grad,
 )
 
@@ -497,6 +502,24 @@ def _sort_g_t(xp, h, y, g, x, axis=-1):
     return xp.take_along_axis(h, xp.argsort(x, axis=axis), axis=axis)
 SORT_GRAD = _helper("sort_grad", _sort_g, _sort_g_t)
 
+def _take_along_g(xp, g, x, indices, axis=-1): return take_along_grad(g, x, indices, axis)
+def _take_along_g_t(xp, h, y, g, x, indices, axis=-1):
+    return xp.take_along_axis(h, indices, axis=axis)
+TAKE_ALONG_GRAD = _helper("take_along_grad", _take_along_g, _take_along_g_t)
+
+def _split_indices(xp, shape_, indices_or_sections, axis=0, strict=True):
+    return split_indices(shape_, indices_or_sections, axis, strict)
+SPLIT_INDICES = nondiff("split_indices", _split_indices)
+
+# convolve_grad(g, a, v): linear in g and in v (a supplies a length); g's transpose is the
+# convolution with v, v's the same helper with a's and v's places exchanged
+def _conv_g(xp, g, a, v, mode="full"): return convolve_grad(g, a, v, mode)
+def _conv_g_jvp_v(xp, t, y, g, a, v, mode="full"): return convolve_grad(g, a, t, mode)
+def _conv_g_vjp_g(xp, h, y, g, a, v, mode="full"): return xp.convolve(h, v, mode)
+def _conv_g_vjp_v(xp, h, y, g, a, v, mode="full"): return convolve_grad(g, v, h, mode)
+CONVOLVE_GRAD = Rule("convolve_grad", _conv_g, (LinearJvp(_conv_g), None, _conv_g_jvp_v),
+                     (_conv_g_vjp_g, None, _conv_g_vjp_v))
+
 # --- elementwise ----------------------------------------------------------------------------------
 
 def _erf(xp, x): return erf(x)              # d erf(x) = 2 / sqrt(pi) exp(-x^2) dx
@@ -542,6 +565,12 @@ UNSTACK_GRAD = linear("unstack_grad", _unstack_grad, _unstack_grad_t)
 def _sum_list_grad(xp, g, xs): return sum_list_grad(g, xs)
 SUM_LIST_GRAD = Rule("sum_list_grad", _sum_list_grad, (LinearJvp(_sum_list_grad),), (_LISTS,))
 
+def _values_grad(xp, g, d): return values_grad(g, d)
+VALUES_GRAD = Rule("values_grad", _values_grad, (LinearJvp(_values_grad), None), (_LISTS, None))
+
+def _items_grad(xp, g, d): return items_grad(g, d)
+ITEMS_GRAD = Rule("items_grad", _items_grad, (LinearJvp(_items_grad), None), (_LISTS, None))
+
 def _densify(xp, g, x): return densify(g, x)
 def _densify_t(xp, h, y, g, x): return h      # added to a StructGrad item by item
 DENSIFY = Rule("densify", _densify, (LinearJvp(_densify), None), (_densify_t, None))
@@ -559,5 +588,6 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
          TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, DIFF_GRAD, SORT_GRAD,
          CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD, ERF, TAKE_GRAD,
-         MEDIAN_GRAD,
-         DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, DENSIFY, LIKE]
+         MEDIAN_GRAD, TAKE_ALONG_GRAD, SPLIT_INDICES, CONVOLVE_GRAD,
+         DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, VALUES_GRAD, ITEMS_GRAD, DENSIFY,
+         LIKE]

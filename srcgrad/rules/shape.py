@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from srcgrad.rules.core import Rule, linear, nondiff, rule, variadic
-from srcgrad.runtime.broadcasting import astype_grad, unbroadcast
+from srcgrad.runtime.broadcasting import astype_grad, broadcast_like, unbroadcast
 from srcgrad.runtime.indexing import (
     concat_grad,
     diff_grad,
@@ -14,6 +14,7 @@ from srcgrad.runtime.indexing import (
     set_at,
     sort_grad,
     stack_grad,
+    take_along_grad,
     take_grad,
     take_written,
     tile_grad,
@@ -23,12 +24,18 @@ from srcgrad.runtime.indexing import (
 )
 from srcgrad.runtime.structures import (
     StructGrad,
+    dict_items,
+    dict_keys,
+    dict_values,
+    items_grad,
     list_append,
     list_pop,
     pop_grad,
     sum_list_grad,
+    to_float,
     unpop_grad,
     unstack_grad,
+    values_grad,
 )
 
 
@@ -129,6 +136,11 @@ def _take(xp, x, indices, axis=None): return xp.take(x, indices, axis=axis)
 def _take_t(xp, g, out, x, indices, axis=None): return take_grad(g, x, indices, axis)
 TAKE = linear("take", _take, _take_t)                    # scatter-add back at the indices
 
+def _take_along_axis(xp, x, indices, axis=-1): return xp.take_along_axis(x, indices, axis=axis)
+def _take_along_axis_t(xp, g, out, x, indices, axis=-1):
+    return take_along_grad(g, x, indices, axis)             # scatter-add back along axis
+TAKE_ALONG_AXIS = linear("take_along_axis", _take_along_axis, _take_along_axis_t)
+
 def _cross(xp, a, b): return xp.cross(a, b)
 def _cross_jvp_a(xp, t, out, a, b): return xp.cross(t, b)         # d(a x b) = da x b + a x db
 def _cross_jvp_b(xp, t, out, a, b): return xp.cross(a, t)
@@ -165,6 +177,21 @@ ARRAY_LIST = linear("array_list", _array_list, _array_list_t)
 def _sum_list(xp, xs): return sum(xs)
 def _sum_list_t(xp, g, out, xs): return sum_list_grad(g, xs)
 SUM_LIST = linear("sum_list", _sum_list, _sum_list_t)
+
+# the views of a dict built at run time (an argument): lists, their adjoints keyed by the keys
+def _dict_values(xp, d): return dict_values(d)                  # written `d.values()`
+def _dict_values_t(xp, g, out, d): return values_grad(g, d)
+DICT_VALUES = linear("dict_values", _dict_values, _dict_values_t)
+
+def _dict_items(xp, d): return dict_items(d)                    # written `d.items()`
+def _dict_items_t(xp, g, out, d): return items_grad(g, d)
+DICT_ITEMS = linear("dict_items", _dict_items, _dict_items_t)
+
+def _to_float(xp, x): return to_float(x)                        # written `float(x)`
+def _to_float_t(xp, g, out, x): return broadcast_like(g, x)
+TO_FLOAT = linear("to_float", _to_float, _to_float_t)
+
+def _dict_keys(xp, d): return dict_keys(d)                      # written `d.keys()`, `for k in d`
 
 # `x[index] = v` on an array of the function's own (srcgrad copies the caller's arrays first)
 def _setitem(xp, x, v, index): return set_at(x, index, v)   # written `x[index] = v`
@@ -213,6 +240,10 @@ ARRAY = variadic("array", _array, _array_jvp, _array_vjp, joint=True)
 
 def _argmax(xp, x, axis=None): return xp.argmax(x, axis)
 def _argmin(xp, x, axis=None): return xp.argmin(x, axis)
+def _argsort(xp, x, axis=-1): return xp.argsort(x, axis=axis)
+def _argpartition(xp, x, kth, axis=-1): return xp.argpartition(x, kth, axis=axis)
+def _searchsorted(xp, a, v, side="left"): return xp.searchsorted(a, v, side=side)
+def _iscomplexobj(xp, x): return xp.iscomplexobj(x)
 def _zeros_like(xp, x): return xp.zeros_like(x)
 def _ones_like(xp, x): return xp.ones_like(x)
 def _empty_like(xp, x): return xp.empty_like(x)
@@ -238,10 +269,14 @@ RULES: list[Rule] = [
     RESHAPE, RAVEL, TRANSPOSE, SWAPAXES, MOVEAXIS, EXPAND_DIMS, SQUEEZE, BROADCAST_TO,
     ATLEAST_1D, ATLEAST_2D, ATLEAST_3D, FLIP, TILE, REPEAT, GETITEM, ASTYPE, COPY, ASSIGN,
     APPEND, POP, STACK_LIST, ARRAY_LIST, SUM_LIST, SETITEM, PAD, ROLL, TRIU, TRIL, DIFF,
-    SORT, CROSS, TAKE,
+    SORT, CROSS, TAKE, TAKE_ALONG_AXIS,
     CONCATENATE, STACK, HSTACK, VSTACK, ARRAY,
-    nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("zeros_like", _zeros_like),
+    nondiff("argmax", _argmax), nondiff("argmin", _argmin), nondiff("argsort", _argsort),
+    nondiff("argpartition", _argpartition), nondiff("searchsorted", _searchsorted),
+    nondiff("iscomplexobj", _iscomplexobj),
+    nondiff("zeros_like", _zeros_like),
     nondiff("ones_like", _ones_like), nondiff("empty_like", _empty_like),
     FULL_LIKE, nondiff("shape", _shape), nondiff("ndim", _ndim),
     nondiff("size", _size), nondiff("len", _len),
+    DICT_VALUES, DICT_ITEMS, nondiff("dict_keys", _dict_keys), TO_FLOAT,
 ]

@@ -132,7 +132,7 @@ def getitem_grad(g, x, index):
     For a tuple, list or dict ``x``: a container like ``x`` holding ``g`` at ``index`` and
     zeros elsewhere (a :class:`StructGrad`).
     """
-    if isinstance(x, (dict, tuple, list)):
+    if isinstance(x, (dict, tuple, list, StructGrad)):
         return StructGrad.at(x, index, g)
     xp = _xp(g, x)
     if xp is np:
@@ -343,8 +343,8 @@ def _along(order, axis):
 def take_grad(g, x, indices, axis=None):
     """Adjoint of ``np.take(x, indices, axis)``: ``g`` added into zeros of ``x``'s shape at
     the indices (repeats add up)."""
-    xp = _xp(g, x)
-    indices = np.asarray(indices)
+    xp = _xp(g, x, indices)   # (indices traced under jax.jit: jax's scatter takes them)
+    indices = xp.asarray(indices)
     if axis is None:
         flat = getitem_grad(xp.reshape(g, (-1,)), xp.reshape(x, (-1,)), indices.reshape(-1))
         return xp.reshape(flat, shape(x))
@@ -383,3 +383,45 @@ def _scatter(xp, z, order, values, axis):
     idx = list(np.ix_(*[np.arange(n) for n in order.shape]))
     idx[axis] = order
     return z.at[tuple(idx)].set(values)
+
+
+def take_along_grad(g, x, indices, axis=-1):
+    """Adjoint of ``np.take_along_axis(x, indices, axis)``: ``g`` added into zeros of ``x``'s
+    shape at the indices along ``axis`` (repeats add up; ``axis=None``: of the flattened
+    ``x``)."""
+    xp = _xp(g, x, indices)   # (indices traced under jax.jit: jax's scatter takes them)
+    if axis is None:
+        flat = take_along_grad(g, xp.reshape(x, (-1,)), indices, 0)
+        return xp.reshape(flat, shape(x))
+    ndim = len(shape(x))
+    axis = axis % ndim
+    indices = xp.asarray(indices)
+    indices = xp.where(indices < 0, indices + shape(x)[axis], indices)
+    full = shape(g)
+    idx = list(np.ix_(*[np.arange(n) if shape(x)[d] != 1 or d == axis else np.zeros(n, int)
+                        for d, n in enumerate(full)]))
+    idx[axis] = xp.broadcast_to(indices, full)
+    if xp is np:
+        z = np.zeros(shape(x), dtype=np.result_type(g, x))
+        np.add.at(z, tuple(idx), g)
+        return z
+    return xp.zeros(shape(x), xp.result_type(g, x)).at[tuple(idx)].add(g)
+
+
+def split_indices(shape_, indices_or_sections, axis=0, strict=True):
+    """The basic indices of the pieces of ``np.split`` (``strict``: the sections must divide
+    the axis) and ``np.array_split`` along ``axis`` of an array of shape ``shape_``."""
+    n = shape_[axis]
+    if np.ndim(indices_or_sections) == 0:
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        if strict and n % sections:
+            raise ValueError("array split does not result in an equal division")
+        each, extra = divmod(n, sections)
+        sizes = [each + 1] * extra + [each] * (sections - extra)
+        bounds = [0, *itertools.accumulate(sizes)]
+    else:
+        bounds = [0, *(int(i) for i in indices_or_sections), n]
+    head = (slice(None),) * (axis % len(shape_))
+    return [head + (slice(lo, hi),) for lo, hi in itertools.pairwise(bounds)]

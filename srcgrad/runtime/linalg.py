@@ -307,6 +307,19 @@ def _solve_matrices(a, rhs):
                            xp.broadcast_to(rhs, batch + shape(rhs)[-2:]))
 
 
+def convolve_grad(g, a, v, mode="full"):
+    """Adjoint of ``np.convolve(a, v, mode)`` for ``a``: ``g`` put in its place in the full
+    convolution (zeros around it), correlated with ``v`` (a convolution with ``v`` reversed, no
+    conjugate taken). ``np.convolve`` is symmetric in its operands, in every mode, so
+    ``convolve_grad(g, v, a, mode)`` is ``v``'s; and linear in ``g`` and in ``v``."""
+    xp = _xp(g, a, v)
+    n, m = shape(a)[0], shape(v)[0]
+    size = shape(g)[0]
+    start = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]
+    full = xp.pad(g, (start, n + m - 1 - start - size))
+    return xp.convolve(full, xp.flip(v), "valid")
+
+
 # --- decompositions: one array holds every output that has a derivative --------------------------
 # A primitive has one output. Where NumPy returns several arrays (np.linalg.eigh, svd, qr), the
 # rule's primal packs them into one array along the second-to-last axis, and the twins of

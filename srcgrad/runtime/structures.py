@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from srcgrad.errors import SrcGradError
 from srcgrad.runtime.arrays import _xp, shape
 from srcgrad.runtime.broadcasting import unbroadcast
@@ -50,6 +52,8 @@ def zero_grad(x):
         return 0j
     if isinstance(x, (int, float)):
         return 0.0   # (0.0 * x is nan for an inf or nan x)
+    if isinstance(x, (str, bytes)) or x is None:
+        return None  # a key, a name: no derivative
     return 0.0 * x
 
 
@@ -71,6 +75,10 @@ class StructGrad:
             if isinstance(index, slice):  # xs[1:]: the adjoint of the part, item by item
                 return cls.sliced(len(x), index, g)
             return cls({index % len(x): g}, len(x))
+        if isinstance(x, StructGrad) and x.length is not None:  # shaped like an adjoint (the
+            if isinstance(index, slice):                      # tangent of add_at's)
+                return cls.sliced(x.length, index, g)
+            return cls({index % x.length if isinstance(index, int) else index: g}, x.length)
         return cls({index: g})
 
     @classmethod
@@ -164,8 +172,52 @@ def unstack_grad(g, xs, axis=0):
 
 
 def sum_list_grad(g, xs):
-    """Adjoint of ``sum(xs)`` for a list ``xs``: every item receives ``g``."""
+    """Adjoint of ``sum(xs)`` (Python's) for a list ``xs``: every item receives ``g``; for an
+    array, every row (``sum`` adds an array's rows)."""
+    if hasattr(xs, "shape") and not isinstance(xs, (list, tuple)):
+        xp = _xp(g, xs)
+        return xp.broadcast_to(unbroadcast(g, xs[0]) if len(xs) else g, xp.shape(xs))
     return StructGrad({i: unbroadcast(g, x) for i, x in enumerate(xs)}, len(xs))
+
+
+def to_float(x):
+    """``float(x)``: a Python float, or a 0-d array on jax (a traced value has no float)."""
+    if isinstance(x, (float, int, np.ndarray, np.generic)):
+        return float(x)
+    return _xp(x).reshape(x, ())
+
+
+def dict_keys(d):
+    """``list(d.keys())``: a dict's keys, in order."""
+    return list(d.keys())
+
+
+def dict_values(d):
+    """``list(d.values())``: a dict's values, in order."""
+    return list(d.values())
+
+
+def dict_items(d):
+    """``list(d.items())``: a dict's ``(key, value)`` pairs, in order."""
+    return list(d.items())
+
+
+def values_grad(g, d):
+    """Adjoint of ``list(d.values())`` for ``d``: the adjoint of the i-th value goes to the
+    i-th key."""
+    return StructGrad({k: g[i] for i, k in enumerate(d)
+                       if not isinstance(g, StructGrad) or i in g.items})
+
+
+def items_grad(g, d):
+    """Adjoint of ``list(d.items())`` for ``d``: the adjoint of the value of the i-th pair
+    goes to the i-th key (keys carry no derivative)."""
+    out = {}
+    for i, k in enumerate(d):
+        pair = g[i] if not isinstance(g, StructGrad) or i in g.items else None
+        if isinstance(pair, (StructGrad, tuple, list)):
+            out[k] = pair[1]
+    return StructGrad(out)
 
 
 def list_append(xs, v):
