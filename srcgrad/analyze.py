@@ -101,7 +101,7 @@ def _refuse_value_parameters(s: Stmt, varied: set[str]) -> None:
         if name in _VALUE_PARAMETERS and isinstance(atom, Var) and atom.name in varied:
             raise SrcGradError(
                 f"the argument {name}= of {s.label or s.prim}() depends on a differentiated "
-                "value, and no derivative flows through it", s.origin.loc,
+                "value, and no derivative flows through it", s.origin.at,
                 hint=f"pass a constant as {name}=, or build the value another way (for "
                 "padding: np.concatenate of the array and the pads)")
 
@@ -116,7 +116,7 @@ def _refuse_opaque(s: Stmt, act: Activity) -> None:
         raise SrcGradError(
             f"cannot differentiate through {callee}(): it has no derivative rule and no "
             "Python source to transform",
-            s.origin.loc,
+            s.origin.at,
             hint="give it rules with @srcgrad.adjoint (and @srcgrad.tangent), or use numpy "
             "functions srcgrad has rules for (docs/rules.md), or a Python function of them",
         )
@@ -127,7 +127,7 @@ def _refuse_opaque(s: Stmt, act: Activity) -> None:
             f"{callee}() takes a differentiated value and may change its argument "
             f"{written[0]!r} in place, which the output depends on: srcgrad cannot see or "
             "differentiate that write",
-            s.origin.loc,
+            s.origin.at,
             hint="write the update as an expression or an index assignment srcgrad "
             "differentiates (y[i] = v, y = y + ..., np.where), or give a function of your "
             "own rules with @srcgrad.adjoint",

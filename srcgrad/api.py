@@ -13,7 +13,7 @@ from typing import Any, TypedDict, cast, overload
 
 import numpy as np
 
-from srcgrad import objects
+from srcgrad import emit, objects
 from srcgrad.backends import Jitted
 from srcgrad.context import GeneratedFunction, Transformed
 from srcgrad.errors import Location, SrcGradError
@@ -107,8 +107,8 @@ class GradFunction:
             self._source = fn.__srcgrad_source__
         try:
             return fn(*args, **kwargs)
-        except SrcGradError:
-            raise
+        except SrcGradError as err:  # a helper's refusal at run time: at the user's line
+            raise emit.located(err) from None
         except Exception as err:
             self._eager(args, kwargs, err)
             raise
@@ -224,8 +224,8 @@ class GradFunction:
             return fn(*args, **kwargs)
         try:
             out = fn(*args, **kwargs)
-        except SrcGradError:
-            raise
+        except SrcGradError as err:  # a helper's refusal at run time: at the user's line
+            raise emit.located(err) from None
         except Exception as err:
             self._eager(args, kwargs, err)
             raise

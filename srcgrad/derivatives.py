@@ -10,6 +10,7 @@ from typing import Any, TypedDict, cast, overload
 
 import numpy as np
 
+from srcgrad import emit
 from srcgrad.api import GradFunction, _structures, grad
 from srcgrad.context import Transformed
 from srcgrad.errors import Location, SrcGradError
@@ -166,6 +167,8 @@ def _ieee(fn: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     and nan as NumPy and JAX do, with the results as floats again (as ``grad`` does)."""
     try:
         return fn(*args, **kwargs)
+    except SrcGradError as err:  # a helper's refusal at run time: at the user's line
+        raise emit.located(err) from None
     except (ZeroDivisionError, OverflowError, ValueError):
         if not all(type(a) is float for a in (*args, *kwargs.values())):
             raise
@@ -328,7 +331,10 @@ class VjpFunction(_Generated):
 
     def __call__(self, *args: Any, cotangent: Any) -> tuple:
         fn, _, name = self._build()
-        return fn(*args, **{name: cotangent})
+        try:
+            return fn(*args, **{name: cotangent})
+        except SrcGradError as err:  # a helper's refusal at run time: at the user's line
+            raise emit.located(err) from None
 
     def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
         fn, _, name = self._build()
@@ -531,7 +537,10 @@ class HvpFunction(_Generated):
                                hint="hvp(f)(x, v)")
         *primals, v = args
         fn, _, name = self._build()
-        return fn(*primals, **{name: v})
+        try:
+            return fn(*primals, **{name: v})
+        except SrcGradError as err:  # a helper's refusal at run time: at the user's line
+            raise emit.located(err) from None
 
     def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
         fn, _, name = self._build()

@@ -17,7 +17,7 @@ from typing import Any
 
 import libcst as cst
 
-from srcgrad.errors import Location
+from srcgrad.errors import Location, SrcGradError
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Jump, Origin, Program
 from srcgrad.printer import code
 
@@ -48,7 +48,7 @@ def _statement(g: GNode, comments: list[str], indent: str, out: _Lines,
                filename: str = "") -> None:
     out += [indent + c for c in comments]
     if comments and not comments[-1].startswith("# ----"):
-        out.heads[len(out)] = g.origin.loc
+        out.heads[len(out)] = g.origin.at
     if isinstance(g, Jump):
         out.append(indent + g.kind)
     elif isinstance(g, GIf):
@@ -179,6 +179,16 @@ def origin_of(exc: BaseException) -> Location | None:
             break
         where = inner
     return where
+
+
+def located(err: SrcGradError) -> SrcGradError:
+    """``err`` raised at run time by generated code (a helper's refusal, which knows no
+    line), located at the user statement behind the generated line; ``err`` itself if it has
+    a location or none can be found."""
+    if err.filename is not None:
+        return err
+    where = origin_of(err)
+    return err if where is None else SrcGradError(err.message, where, err.hint)
 
 
 def _head(heads: Mapping[int, Location], line: int) -> Location | None:

@@ -68,6 +68,13 @@ class Origin:
     loc: Location
     text: str           # the statement, on one line
     where: str = ""     # "" for the differentiated function, else the inlined callee's name
+    call: Location | None = None  # inlined from a library's twin: the user's call of it
+
+    @property
+    def at(self) -> Location:
+        """Where an error here is reported: the user's own line (a twin's statement is
+        shown in comments, but its errors are the user's call's)."""
+        return self.loc if self.call is None else self.call
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,6 +25,18 @@ import numpy as np
 from srcgrad.nn import functional as F
 from srcgrad.runtime.arrays import erf
 from srcgrad.runtime.indexing import split_indices
+from srcgrad.runtime.linalg import (
+    eigh_packed,
+    logabsdet,
+    lstsq_rank,
+    lstsq_residuals,
+    lstsq_solution,
+    lstsq_sv,
+    mT,
+    qr_packed,
+    slogdet_sign,
+    svd_packed,
+)
 from srcgrad.runtime.structures import stop_gradient
 
 _SQRT1_2 = 0.7071067811865476
@@ -442,6 +454,49 @@ def refusal(twin: Callable, args: list, kwargs: dict) -> tuple[str, str] | None:
     return check(*bound.args, **bound.kwargs)
 
 
+# --- numpy.linalg: decompositions -----------------------------------------------------------
+# Each output with a derivative is a slice of one packed array (srcgrad.runtime.linalg), so that
+# one decomposition computes them all and each output's adjoint reaches the rule.
+
+
+def eigh(a, UPLO="L"):
+    """``w, v``, of the symmetric matrix of ``a``'s lower (or upper) triangle, as NumPy's."""
+    wv = eigh_packed(a, UPLO)
+    return wv[..., 0, :], wv[..., 1:, :]
+
+
+def eigvalsh(a, UPLO="L"):
+    return eigh_packed(a, UPLO)[..., 0, :]
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """``u, s, vh`` with ``full_matrices=False`` (or of a square matrix), or ``s``."""
+    if not compute_uv:
+        return svd_packed(a, False, hermitian)[..., 0, :]
+    m = a.shape[-2]
+    usv = svd_packed(a, full_matrices, hermitian)
+    return usv[..., 1:m + 1, :], usv[..., 0, :], mT(usv[..., m + 1:, :])
+
+
+def qr(a, mode="reduced"):
+    m = a.shape[-2]
+    qr_ = qr_packed(a, mode)
+    return qr_[..., :m, :], mT(qr_[..., m:, :])
+
+
+def slogdet(a):
+    """``sign, logabsdet``: the sign has no derivative."""
+    return slogdet_sign(a), logabsdet(a)
+
+
+def lstsq(a, b, rcond=None):
+    """``x, residuals, rank, s``: only ``x`` has a derivative (the others' is a located
+    error where one is needed); its derivatives read ``a``'s pseudo-inverse."""
+    p = np.linalg.pinv(a)
+    return (lstsq_solution(a, b, p, rcond), lstsq_residuals(a, b, rcond),
+            lstsq_rank(a, b, rcond), lstsq_sv(a, b, rcond))
+
+
 # --- the tables ----------------------------------------------------------------------------------
 
 _JAX_NN: dict[str, Callable] = {
@@ -512,7 +567,8 @@ _OPERATOR: dict[str, Callable] = {
     "__pow__": op_pow, "__matmul__": op_matmul, "__neg__": op_neg,
 }
 _LINALG: dict[str, Callable] = {"multi_dot": multi_dot, "matrix_power": matrix_power,
-                                "vecdot": vecdot}
+                                "vecdot": vecdot, "eigh": eigh, "eigvalsh": eigvalsh,
+                                "svd": svd, "qr": qr, "slogdet": slogdet, "lstsq": lstsq}
 _NORM: dict[str, Callable] = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf}
 
 #: module name -> (attribute -> twin), read once the module is imported

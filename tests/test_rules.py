@@ -686,6 +686,108 @@ CASES["spread"] = [C(unif((3,), 0.5, 2.0), normal((3, 4)), axis=1, inactive=(1,)
                    C(unif((2,), 0.5, 2.0), lambda r: np.array([[1e-3, 2e-3], [1e16, 2e16]]),
                      axis=1, inactive=(1,), fd=False, label="row-scales")]  # fd: inf - inf
 
+# --- np.linalg's decompositions (#17): each packed into one array (srcgrad/runtime/linalg.py) --
+
+def symmetric(shape=(3, 3), gap=0.3):
+    """A symmetric matrix (exactly) whose eigenvalues are at least ``gap`` apart: the
+    eigenvectors' derivative grows as 1 / gap."""
+    def draw(r):
+        while True:
+            b = r.standard_normal(shape)
+            a = (b + np.swapaxes(b, -1, -2)) / 2
+            if np.min(np.diff(np.linalg.eigvalsh(a), axis=-1), initial=np.inf) > gap:
+                return a
+    return draw
+
+
+def spd(shape=(3, 3)):
+    """A symmetric positive definite matrix (exactly symmetric, as NumPy's cholesky assumes)."""
+    n = shape[-1]
+
+    def draw(r):
+        b = r.standard_normal(shape) / np.sqrt(n)
+        a = b @ np.swapaxes(b, -1, -2) + np.eye(n)
+        return (a + np.swapaxes(a, -1, -2)) / 2
+    return draw
+
+
+def distinct_sv(shape=(4, 3), gap=0.2):
+    """A matrix whose singular values are at least ``gap`` apart and from 0."""
+    def draw(r):
+        while True:
+            a = r.standard_normal(shape)
+            s = np.linalg.svd(a, compute_uv=False)
+            if np.min(s) > gap and np.min(-np.diff(s, axis=-1), initial=np.inf) > gap:
+                return a
+    return draw
+
+
+def of_rank(n, rank):
+    """An ``n`` x ``n`` matrix of rank ``rank`` (singular for rank < n)."""
+    return lambda r: r.standard_normal((n, rank)) @ r.standard_normal((rank, n))
+
+
+def spaced(shape=(3,)):
+    """Increasing values at least 0.5 apart along the last axis (distinct eigenvalues)."""
+    return lambda r: np.cumsum(r.uniform(0.5, 1.5, shape), axis=-1) - 2.0
+
+
+CASES["det"] += [C(of_rank(3, 2), label="singular-rank2"), C(of_rank(3, 1), label="singular-rank1"),
+                 C(of_rank(2, 1), label="singular-2x2")]
+CASES["logabsdet"] = [C(well_conditioned((3, 3)), label="3x3"),
+                      C(well_conditioned((2, 3, 3)), label="batched"),
+                      C(lambda r: -well_conditioned((3, 3))(r), label="negative-det")]
+CASES["cholesky"] = [C(spd((3, 3)), label="3x3"), C(spd((2, 4, 4)), label="batched"),
+                     C(spd((1, 1)), label="1x1")]
+CASES["eigh_packed"] = [C(symmetric((3, 3)), label="3x3"), C(symmetric((2, 4, 4)), label="batched"),
+                        C(symmetric((1, 1)), label="1x1"),
+                        C(symmetric((3, 3)), UPLO="U", label="upper")]
+CASES["svd_packed"] = [C(distinct_sv((4, 3)), label="tall"), C(distinct_sv((3, 4)), label="wide"),
+                       C(distinct_sv((3, 3)), label="square"),
+                       C(distinct_sv((2, 4, 3)), label="batched-tall"),
+                       C(distinct_sv((2, 2, 3)), label="batched-wide")]
+CASES["qr_packed"] = [C(well_conditioned((3, 3)), label="square"),
+                      C(distinct_sv((5, 3)), label="tall"),
+                      C(distinct_sv((2, 4, 3)), label="batched")]
+CASES["pinv"] = [C(distinct_sv((4, 3)), label="tall"), C(distinct_sv((3, 4)), label="wide"),
+                 C(well_conditioned((3, 3)), label="square"),
+                 C(distinct_sv((2, 4, 3)), label="batched")]
+def _least_squares(a_spec, b_spec):
+    """``a``, ``b`` and ``a``'s pseudo-inverse (an operand the derivatives read)."""
+    def maker(r):
+        a = a_spec(r)
+        return [a, b_spec(r), np.linalg.pinv(a)]
+    return maker
+
+
+CASES["lstsq_solution"] = [
+    made("tall-vector", _least_squares(distinct_sv((5, 3)), normal((5,)))),
+    made("tall-matrix", _least_squares(distinct_sv((5, 3)), normal((5, 2)))),
+    made("square", _least_squares(well_conditioned((3, 3)), normal((3,)))),
+    made("wide-min-norm", _least_squares(distinct_sv((3, 5)), normal((3,)))),
+    made("wide-matrix", _least_squares(distinct_sv((3, 5)), normal((3, 2))))]
+CASES["from_triangle"] = [C(normal((3, 3)), label="lower"),
+                          C(normal((2, 3, 3)), uplo="U", label="batched-upper")]
+CASES["triangle_grad"] = [C(normal((3, 3)), label="lower"),
+                          C(normal((2, 3, 3)), uplo="U", label="batched-upper")]
+CASES["tril_half"] = [C(normal((3, 3)), label="2d"), C(normal((2, 4, 4)), label="batched")]
+CASES["eig_quotient"] = [
+    C(normal((3, 3)), spaced((3,)), normal((3, 3)), label="2d"),
+    C(normal((2, 4, 4)), spaced((2, 4)), normal((2, 4, 4)), label="batched"),
+    # an adjoint that is zero (the eigenvectors not read): zeros, even at equal eigenvalues
+    C(normal((3, 3)), const(np.ones(3)), const(np.zeros((3, 3))), label="unread-ties")]
+CASES["over"] = [C(normal((4, 3)), away((1, 3)), normal((4, 3)), label="2d"),
+                 C(normal((2, 4, 3)), away((2, 1, 3)), normal((2, 4, 3)), label="batched"),
+                 C(normal((4, 3)), const(np.array([[1.0, 0.0, 2.0]])), const(np.zeros((4, 3))),
+                   label="unread-zero")]
+CASES["cofactor"] = [C(well_conditioned((3, 3)), label="3x3"),
+                     C(well_conditioned((2, 3, 3)), label="batched"),
+                     C(of_rank(3, 2), label="singular"), C(well_conditioned((1, 1)), label="1x1")]
+CASES["cofactor_jvp"] = [C(normal((3, 3)), well_conditioned((3, 3)), label="3x3"),
+                         C(normal((2, 3, 3)), well_conditioned((2, 3, 3)), label="batched"),
+                         C(normal((3, 3)), of_rank(3, 2), label="singular"),
+                         C(normal((4, 4)), of_rank(4, 2), label="rank2")]
+
 NONDIFF_CASES: dict[str, Case] = {
     "zero_grad": C(_F), "seed": C(normal(())), "stop_gradient": C(_F),
     "clip_share": C(_F, const(-0.5), const(0.5)),
@@ -706,6 +808,7 @@ NONDIFF_CASES: dict[str, Case] = {
     "logical_and": C(_B, _B), "logical_or": C(_B, _B), "logical_not": C(_B),
     "invert": C(_I), "bitwise_and": C(_I, _I), "bitwise_or": C(_I, _I),
     "bitwise_xor": C(_I, _I),
+    "slogdet_sign": C(well_conditioned((3, 3))), "lstsq_rank": C(normal((4, 3)), normal((4,))),
 }
 
 

@@ -123,7 +123,7 @@ class _Base:
         return self.blocks[-1]
 
     def error(self, frame: Frame, node: cst.CSTNode, message: str, hint: str | None = None):
-        return SrcGradError(message, frame.parsed.loc(node), hint)
+        return SrcGradError(message, frame.call or frame.parsed.loc(node), hint)
 
     def emit(self, frame: Frame, target: str, prim: str, args, params=(), omitted=()) -> Var:
         """Append ``target = prim(args, params)``; a temporary repeating an earlier pure
@@ -196,7 +196,7 @@ class _Base:
 
     def _origin(self, frame: Frame, node: cst.CSTNode) -> Origin:
         frame.origin = self._synthetic.get(id(node)) or Origin(
-            frame.parsed.loc(node), _header(frame, node), frame.where)
+            frame.parsed.loc(node), _header(frame, node), frame.where, frame.call)
         return frame.origin
 
     def value(self, frame: Frame, node: cst.BaseExpression, hint: str | Home | None) -> Any:

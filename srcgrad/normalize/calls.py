@@ -139,7 +139,8 @@ def _twin(low: Any, c: CallSite) -> Any:
                             {k: _known(v) for k, v in c.kwargs.items()})
     if refused is not None:  # a parameter the twin does not differentiate: at the user's line
         raise low.error(c.frame, c.node, *refused)
-    return low._inline_user(c.frame, c.node, twin, c.args, c.kwargs, c.hint)
+    return low._inline_user(c.frame, c.node, twin, c.args, c.kwargs, c.hint,
+                            library=True)
 
 
 def _known(value: Any) -> Any:

@@ -38,7 +38,7 @@ from srcgrad.template import names_in
 
 class _Inline(_Base):
     def _inline_user(self, frame: Frame, node: cst.Call, fn: Callable, args, kwargs, hint,
-                     rule: bool = False, owner: Obj | None = None):
+                     rule: bool = False, owner: Obj | None = None, library: bool = False):
         """``fn``'s body lowered in place of the call, its parameters bound to the call's
         arguments; ``owner``: the object of a method call (a method calls the same method
         of another object, as nested ``Sequential`` modules do, without recursing)."""
@@ -70,7 +70,8 @@ class _Inline(_Base):
             names -= set(inspect.signature(fn).parameters)
         self.ctx.namer.reserve_all(names)
         where = fn.__name__ if owner is None else fn.__qualname__
-        callee = Frame(parsed, env, where, return_hint=hint,
+        call = frame.call or (self._origin(frame, node).loc if library else None)
+        callee = Frame(parsed, env, where, call=call, return_hint=hint,
                        mutated=_subscript_targets(parsed.node.body))
         self.ctx.stack.append(entry)
         try:
@@ -269,7 +270,7 @@ class _Inline(_Base):
             kwargs = {}
         if kwargs:
             raise self.error(frame, node, f"unexpected arguments for {fn.name}: {sorted(kwargs)}")
-        callee = Frame(fn.frame.parsed, env, fn.name, frame.origin, return_hint=hint,
+        callee = Frame(fn.frame.parsed, env, fn.name, frame.origin, frame.call, return_hint=hint,
                        mutated=_subscript_targets(fn.body))
         if isinstance(fn.body, cst.BaseExpression):  # a lambda
             return self.value(callee, fn.body, hint)

@@ -93,7 +93,7 @@ class _Statements(_Base):
             if p in frame.mutated:
                 frame.origin = Origin(frame.parsed.loc(frame.parsed.node),
                                       f"{p}[...] = ... below: on a copy of the argument {p}",
-                                      frame.where)
+                                      frame.where, frame.call)
                 self.assign(frame, cst.Name(p), frame.env[p])
 
     def _param_names(self, frame: Frame, params: cst.Parameters, inlined: bool = False
@@ -122,7 +122,7 @@ class _Statements(_Base):
             assert frame.origin is not None  # set by the returns
             return self._result_atoms(frame), frame.origin
         origin = frame.origin or Origin(frame.parsed.loc(frame.parsed.node), "return None",
-                                        frame.where)
+                                        frame.where, frame.call)
         return Lit(cst.Name("None")), origin
 
     def _statements(self, frame: Frame, statements: list, top: bool
@@ -134,7 +134,8 @@ class _Statements(_Base):
             if isinstance(stmt, cst.SimpleStatementLine):
                 for j, small in enumerate(stmt.body):
                     frame.origin = self._synthetic.get(id(small)) or Origin(
-                        frame.parsed.loc(small), frame.parsed.text(small), frame.where)
+                        frame.parsed.loc(small), frame.parsed.text(small), frame.where,
+                        frame.call)
                     ret = self._small(frame, small, last and j == len(stmt.body) - 1)
                     if ret is not None:
                         return ret, frame.origin
@@ -142,7 +143,7 @@ class _Statements(_Base):
                         return None  # the rest of the block never runs
             elif isinstance(stmt, cst.FunctionDef):
                 frame.origin = Origin(frame.parsed.loc(stmt), f"def {stmt.name.value}(...)",
-                                      frame.where)
+                                      frame.where, frame.call)
                 frame.env[stmt.name.value] = self._local(frame, stmt.name.value, stmt.params,
                                                          stmt.body)
             elif isinstance(stmt, cst.If) and (chosen := self._decided(frame, stmt)) is not None:

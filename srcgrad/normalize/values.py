@@ -18,6 +18,7 @@ import numpy as np
 
 from srcgrad import objects
 from srcgrad.cstwalk import visit
+from srcgrad.errors import Location
 from srcgrad.ir import (
     Atom,
     If,
@@ -132,6 +133,7 @@ class Frame:
     env: dict[str, Any]
     where: str
     origin: Origin | None = None
+    call: Location | None = None   # a library's twin: the user's call (where errors point)
     return_hint: str | Home | None = "out"   # name for the value of `return <expression>`
     homes: dict[str, str] = field(default_factory=dict)  # user name -> core name, in control flow
     loops: int = 0   # how many loops enclose the statement being lowered

@@ -122,4 +122,4 @@ class _Writes(_Base):
                 if hit is not None:
                     message, hint = self._stale[hit]
                     raise SrcGradError(f"in this loop, {message} (a later trip reads it)",
-                                       node.origin.loc, hint)
+                                       node.origin.at, hint)

@@ -45,7 +45,8 @@ _SEQ = {"concatenate", "stack", "hstack", "vstack", "array"}
 # primitives of srcgrad's own that share a NumPy name (``append``: a list's; np.append is
 # srcgrad.twins.append)
 _OWN = {"append"}
-_LINALG = {"det": "det", "inv": "inv", "solve": "solve", "norm": "norm"}
+_LINALG = {"det": "det", "inv": "inv", "solve": "solve", "norm": "norm", "cholesky": "cholesky",
+           "pinv": "pinv"}
 _MATH = {
     "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos",
     "atan": "arctan", "atan2": "arctan2", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",

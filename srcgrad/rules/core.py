@@ -39,8 +39,9 @@ class Undefined:
     """In a jvp/vjp table: the operand is differentiable, but this derivative is not available
     (a third derivative of a runtime helper); using it is a located error, never a zero."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, hint: str | None = None):
         self.reason = reason
+        self.hint = hint
 
     def __call__(self, *args, **kwargs):
         raise NotImplementedError(self.reason)
@@ -49,9 +50,9 @@ class Undefined:
 def undefined(fn: Undefined, stmt, kind: str):
     """The located error for a statement whose ``kind`` ("tangent" or "adjoint") is
     :class:`Undefined`."""
-    return SrcGradError(f"no {kind} rule for {stmt.prim}() here: {fn.reason}", stmt.origin.loc,
-                        hint="differentiate the function once less, or by the other mode "
-                        "(hvp and hessian take mode=)")
+    return SrcGradError(f"no {kind} rule for {stmt.prim}() here: {fn.reason}", stmt.origin.at,
+                        hint=fn.hint or "differentiate the function once less, or by the "
+                        "other mode (hvp and hessian take mode=)")
 
 
 @dataclass(frozen=True)

@@ -55,25 +55,32 @@ from srcgrad.runtime.indexing import (
     zero_at,
 )
 from srcgrad.runtime.linalg import (
+    cofactor,
+    cofactor_jvp,
     convolve_grad,
     diag_grad,
     dot_grad_a,
     dot_grad_b,
+    eig_quotient,
     einsum_grad,
     einsum_grad_jvp,
     einsum_grad_vjp,
+    from_triangle,
     inner_grad_a,
     inner_grad_b,
     matmul_grad_a,
     matmul_grad_b,
     matmul_grad_bt,
     mT,
+    over,
     solve_grad_a,
     solve_grad_b,
     solve_jvp_a,
     tensordot_grad_a,
     tensordot_grad_b,
     trace_grad,
+    triangle_grad,
+    tril_half,
 )
 from srcgrad.runtime.reductions import (
     clip_share,
@@ -314,6 +321,50 @@ def _sja_vjp_a(xp, h, y, t, x, a, b): return solve_grad_a(h, y, a, b)
 SOLVE_JVP_A = Rule("solve_jvp_a", _sja, (LinearJvp(_sja), _sja_jvp_x, _sja_jvp_a, None),
                    (_sja_vjp_t, _sja_vjp_x, _sja_vjp_a, None))
 
+# the decompositions' helpers (rules/linalg.py): from_triangle and triangle_grad are linear and
+# each other's transposes, tril_half its own; eig_quotient(k, w, g) = k_ij / (w_j - w_i) is
+# linear in k, with d/dw_j = -k_ij / (w_j - w_i)^2 (+ for w_i), eig_quotient applied twice;
+# over(k, s, g) = k / s likewise; g only says whether the result is zero (it is not an operand)
+def _from_triangle(xp, a, uplo="L"): return from_triangle(a, uplo)
+def _from_triangle_t(xp, g, out, a, uplo="L"): return triangle_grad(g, uplo)
+FROM_TRIANGLE = linear("from_triangle", _from_triangle, _from_triangle_t)
+def _triangle_grad(xp, g, uplo="L"): return triangle_grad(g, uplo)
+def _triangle_grad_t(xp, h, out, g, uplo="L"): return from_triangle(h, uplo)
+TRIANGLE_GRAD = linear("triangle_grad", _triangle_grad, _triangle_grad_t)
+
+def _tril_half(xp, x): return tril_half(x)
+def _tril_half_t(xp, g, out, x): return tril_half(g)
+TRIL_HALF = linear("tril_half", _tril_half, _tril_half_t)
+
+def _eq(xp, k, w, g): return eig_quotient(k, w, g)
+def _eq_jvp_w(xp, t, out, k, w, g):
+    return -eig_quotient(out, w, g) * (t[..., None, :] - t[..., :, None])
+def _eq_vjp_k(xp, h, out, k, w, g): return eig_quotient(h, w, g)
+def _eq_vjp_w(xp, h, out, k, w, g):
+    return xp.sum(-h * eig_quotient(out, w, g), axis=-2) - xp.sum(-h * eig_quotient(out, w, g),
+                                                                  axis=-1)
+EIG_QUOTIENT = Rule("eig_quotient", _eq, (LinearJvp(_eq), _eq_jvp_w, None),
+                    (_eq_vjp_k, _eq_vjp_w, None))
+
+def _over(xp, k, s, g): return over(k, s, g)
+def _over_jvp_s(xp, t, out, k, s, g): return -over(out, s, g) * t
+def _over_vjp_k(xp, h, out, k, s, g): return over(h, s, g)
+def _over_vjp_s(xp, h, out, k, s, g): return unbroadcast(-h * over(out, s, g), s)
+OVER = Rule("over", _over, (LinearJvp(_over), _over_jvp_s, None),
+            (_over_vjp_k, _over_vjp_s, None))
+
+# the cofactor matrix of np.linalg.det's derivative: its tangent cofactor_jvp(t, a) is
+# self-adjoint in t (the Hessian of det is symmetric); no third derivative
+_DET_THIRD = Undefined("the third derivative of np.linalg.det is not available")
+def _cof(xp, a): return cofactor(a)
+def _cof_jvp(xp, t, out, a): return cofactor_jvp(t, a)
+def _cof_vjp(xp, g, out, a): return cofactor_jvp(g, a)
+COFACTOR = Rule("cofactor", _cof, (_cof_jvp,), (_cof_vjp,))
+def _cof_t(xp, t, a): return cofactor_jvp(t, a)
+def _cof_t_t(xp, g, out, t, a): return cofactor_jvp(g, a)
+COFACTOR_JVP = Rule("cofactor_jvp", _cof_t, (LinearJvp(_cof_t), _DET_THIRD),
+                    (_cof_t_t, _DET_THIRD))
+
 # einsum: linear in g and in every operand but the i-th, which supplies a shape
 def _einsum_g(xp, *operands, i, subscripts):
     return einsum_grad(operands[0], i, subscripts, *operands[1:])
@@ -530,7 +581,8 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          NORM_GRAD_DX, NORM_GRAD_DOUT, MATMUL_GRAD_A, MATMUL_GRAD_B, MATMUL_GRAD_BT,
          DOT_GRAD_A, DOT_GRAD_B,
          INNER_GRAD_A, INNER_GRAD_B, TENSORDOT_GRAD_A, TENSORDOT_GRAD_B, EINSUM_GRAD, MT,
-         SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
+         SOLVE_GRAD_B, SOLVE_GRAD_A, SOLVE_JVP_A, FROM_TRIANGLE, TRIANGLE_GRAD, TRIL_HALF,
+         EIG_QUOTIENT, OVER, COFACTOR, COFACTOR_JVP, TRACE_GRAD, DIAG_GRAD, GETITEM_GRAD, TAKE_AT,
          TAKE_WRITTEN,
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,

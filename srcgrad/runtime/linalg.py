@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from srcgrad.errors import SrcGradError
 from srcgrad.runtime.arrays import _dtype, _xp, shape
 from srcgrad.runtime.broadcasting import unbroadcast
 from srcgrad.runtime.indexing import transpose_grad
@@ -317,3 +318,206 @@ def convolve_grad(g, a, v, mode="full"):
     start = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]
     full = xp.pad(g, (start, n + m - 1 - start - size))
     return xp.convolve(full, xp.flip(v), "valid")
+
+
+# --- decompositions: one array holds every output that has a derivative --------------------------
+# A primitive has one output. Where NumPy returns several arrays (np.linalg.eigh, svd, qr), the
+# rule's primal packs them into one array along the second-to-last axis, and the twins of
+# srcgrad.twins take them apart by slicing: each output's adjoint reaches the rule as its part
+# of the packed adjoint (zeros where an output is not read).
+
+
+def _real(a, what: str):
+    """``a``, refused if complex: the derivatives of the decompositions here are written for
+    real matrices (a complex one's are not holomorphic: they involve conjugates)."""
+    if np.iscomplexobj(a):
+        raise SrcGradError(f"{what} of a complex matrix is not differentiated",
+                           hint="differentiate its real and imaginary parts as a real "
+                           "matrix of twice the size, or leave the call out of the function")
+    return a
+
+
+def eigh_packed(a, UPLO="L"):  # noqa: N803 - NumPy's name
+    """``np.linalg.eigh(a, UPLO)``: the eigenvalues ``w`` over the eigenvectors ``v``, one
+    ``(..., n + 1, n)`` array (``w`` is row 0)."""
+    _real(a, "np.linalg.eigh")
+    xp = _xp(a)
+    w, v = xp.linalg.eigh(from_triangle(a, UPLO))
+    return xp.concatenate([w[..., None, :], v], axis=-2)
+
+
+def svd_packed(a, full_matrices=False, hermitian=False):
+    """``np.linalg.svd(a, full_matrices=False)``: the singular values ``s`` (row 0), ``u``
+    (the next ``m`` rows) and ``vh`` transposed (the last ``n`` rows), one
+    ``(..., 1 + m + n, k)`` array, ``k = min(m, n)``. ``full_matrices`` is refused where it
+    makes a difference (a matrix that is not square), and ``hermitian``."""
+    if hermitian:
+        raise SrcGradError("np.linalg.svd(..., hermitian=True) is not differentiated",
+                           hint="leave hermitian=False (the same singular values; NumPy's "
+                           "singular vectors may differ in sign)")
+    if full_matrices and shape(a)[-2] != shape(a)[-1]:
+        raise SrcGradError(f"np.linalg.svd of a matrix that is not square (shape {shape(a)}) "
+                           "is differentiated with full_matrices=False only",
+                           hint="pass full_matrices=False (the complement of the singular "
+                           "vectors has no derivative)")
+    _real(a, "np.linalg.svd")
+    xp = _xp(a)
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    return xp.concatenate([s[..., None, :], u, mT(vh)], axis=-2)
+
+
+def qr_packed(a, mode="reduced"):
+    """``np.linalg.qr(a)`` (reduced) of a square or tall ``a``: ``q`` (the first ``m`` rows)
+    over ``r`` transposed (the last ``n``), one ``(..., m + n, n)`` array."""
+    if mode != "reduced":
+        raise SrcGradError(f"np.linalg.qr(..., mode={mode!r}) is not differentiated",
+                           hint="use mode='reduced' (the default)")
+    if shape(a)[-2] < shape(a)[-1]:
+        raise SrcGradError(
+            f"np.linalg.qr of a wide matrix (shape {shape(a)}) is not differentiated: its "
+            "derivative is not unique", hint="differentiate the qr of the transpose, or of "
+            "a square or tall matrix")
+    _real(a, "np.linalg.qr")
+    xp = _xp(a)
+    q, r = xp.linalg.qr(a)
+    return xp.concatenate([q, mT(r)], axis=-2)
+
+
+def logabsdet(a):
+    """``np.linalg.slogdet(a)[1]``: ``log |det a|``."""
+    return _xp(a).linalg.slogdet(_real(a, "np.linalg.slogdet"))[1]
+
+
+def slogdet_sign(a):
+    """``np.linalg.slogdet(a)[0]``: the sign of ``det a``, with no derivative."""
+    return _xp(a).linalg.slogdet(a)[0]
+
+
+def cofactor(a):
+    """The cofactor matrix of ``a`` (batched): ``det(a) a^-T`` where ``a`` is invertible, and
+    the derivative of ``det`` everywhere, singular matrices included. From the SVD
+    ``a = u diag(s) vh``: ``det(u) det(vh) u diag(prod_{j != i} s_j) vh`` (``u`` and ``vh``
+    conjugated for a complex ``a``; the derivative is the holomorphic one, as ``inv``'s). On
+    NumPy arrays, ``det(a) inv(a)^T`` where ``inv`` succeeds (as accurate, near singular
+    matrices included, and a fraction of an SVD's cost), the SVD where a matrix is singular."""
+    xp = _xp(a)
+    if xp is np:
+        try:
+            with np.errstate(all="ignore"):
+                fast = np.linalg.det(a)[..., None, None] * mT(np.linalg.inv(a))
+            if np.all(np.isfinite(fast)):
+                return fast
+        except np.linalg.LinAlgError:
+            pass
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    u, vh = xp.conj(u), xp.conj(vh)
+    n = shape(a)[-1]
+    others = xp.where(xp.eye(n, dtype=bool), xp.ones_like(s)[..., None, :], s[..., None, :])
+    signs = xp.linalg.det(u) * xp.linalg.det(vh)
+    return xp.conj(signs)[..., None, None] * (u * xp.prod(others, axis=-1)[..., None, :]) @ vh
+
+
+def cofactor_jvp(t, a):
+    """The tangent of :func:`cofactor` at ``a`` along ``t``, singular ``a`` included (the map is
+    self-adjoint, so it is also the adjoint). With ``a = u diag(s) vh`` and ``b = u^T t vh^T``,
+    the tangent of the cofactor matrix of ``diag(s)`` is ``sum_{k != i} b_kk q_ik`` on the
+    diagonal and ``-b_ji q_ij`` off it, ``q_ij`` the product of the ``s_k`` with ``k`` neither
+    ``i`` nor ``j``."""
+    xp = _xp(t, a)
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    n = shape(a)[-1]
+    eye = xp.eye(n, dtype=bool)
+    left = ~(eye[:, None, :] | eye[None, :, :])          # [i, j, k]: k is neither i nor j
+    q = xp.prod(xp.where(left, s[..., None, None, :], xp.ones_like(s)[..., None, None, :]),
+                axis=-1) * ~eye                             # q_ij, 0 on the diagonal
+    b = xp.conj(mT(u)) @ t @ xp.conj(mT(vh))
+    bdiag = xp.diagonal(b, axis1=-2, axis2=-1)
+    d = -q * mT(b) + xp.where(eye, (q @ bdiag[..., :, None]), 0.0)
+    signs = xp.linalg.det(u) * xp.linalg.det(vh)
+    return signs[..., None, None] * (xp.conj(u) @ d @ xp.conj(vh))
+
+
+def lstsq_solution(a, b, p, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[0]``: the least-squares solution. ``p``, the
+    pseudo-inverse of ``a``, is for the derivatives (rules/linalg.py), not the value."""
+    _real(b, "np.linalg.lstsq")
+    return _xp(a, b).linalg.lstsq(_real(a, "np.linalg.lstsq"), b, rcond=rcond)[0]
+
+
+def pinv(a, rcond=None, hermitian=False):
+    """``np.linalg.pinv(a, rcond, hermitian)`` of a real matrix (a complex one is refused)."""
+    return _xp(a).linalg.pinv(_real(a, "np.linalg.pinv"), rcond, hermitian)
+
+
+def lstsq_residuals(a, b, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[1]``: the sums of squared residuals."""
+    xp = _xp(a, b)
+    if xp is np:
+        return np.linalg.lstsq(a, b, rcond=rcond)[1]
+    return xp.linalg.lstsq(a, b, rcond=rcond, numpy_resid=True)[1]  # jax's own: zeros
+
+
+def lstsq_rank(a, b, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[2]``: the rank of ``a``."""
+    return _xp(a, b).linalg.lstsq(a, b, rcond=rcond)[2]
+
+
+def lstsq_sv(a, b, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond)[3]``: the singular values of ``a``."""
+    return _xp(a, b).linalg.lstsq(a, b, rcond=rcond)[3]
+
+
+def from_triangle(a, uplo="L"):
+    """The symmetric matrix NumPy's ``cholesky`` and ``eigh`` read from one triangle of ``a``
+    (batched): the lower (``uplo="L"``) mirrored onto the upper, or the upper (``"U"``). A
+    complex (Hermitian) matrix is refused: its derivatives here are written for real ones."""
+    _real(a, "np.linalg.cholesky or eigh")
+    xp = _xp(a)
+    if _lower(uplo):
+        return xp.tril(a) + mT(xp.tril(a, -1))
+    return xp.triu(a) + mT(xp.triu(a, 1))
+
+
+def triangle_grad(g, uplo="L"):
+    """Adjoint of :func:`from_triangle`: ``g`` on the triangle read, its transpose added below
+    (above) the diagonal, zeros on the other triangle."""
+    xp = _xp(g)
+    if _lower(uplo):
+        return xp.tril(g) + xp.tril(mT(g), -1)
+    return xp.triu(g) + xp.triu(mT(g), 1)
+
+
+def _lower(uplo) -> bool:
+    if str(uplo).upper() not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return str(uplo).upper() == "L"
+
+
+def eig_quotient(k, w, g):
+    """``k_ij / (w_j - w_i)`` off the diagonal (batched), 0 on it: the coupling of
+    eigenvectors (and of singular vectors, with ``w = s**2``) in their derivatives; ``g`` is
+    the adjoint (or tangent) ``k`` is made from.
+
+    Where two ``w`` are equal it is infinite or nan: the eigenvectors have no derivative there
+    (as in JAX), and a loss that reads them gets a nan, never a wrong number. Only where ``g``
+    is zero everywhere (the eigenvectors not read) it is 0, not ``0 / 0``."""
+    xp = _xp(k, w, g)
+    eye = xp.eye(shape(w)[-1], dtype=bool)
+    unread = xp.all(g == 0, axis=(-2, -1), keepdims=True)
+    return xp.where(unread | eye, xp.zeros_like(k), k) / xp.where(
+        unread | eye, xp.ones_like(k), w[..., None, :] - w[..., :, None])
+
+
+def over(k, s, g):
+    """``k / s``, 0 where ``g`` (the adjoint or tangent ``k`` is made from) is zero everywhere:
+    the singular vectors of a matrix with a zero singular value, not read."""
+    xp = _xp(k, s, g)
+    unread = xp.all(g == 0, axis=(-2, -1), keepdims=True)
+    return xp.where(unread, xp.zeros_like(k), k) / xp.where(unread, xp.ones_like(s), s)
+
+
+def tril_half(x):
+    """The lower triangle of ``x`` (batched) with its diagonal halved: the map of Cholesky's
+    derivative (linear, and its own transpose)."""
+    xp = _xp(x)
+    return xp.tril(x) - x * xp.eye(shape(x)[-1], dtype=bool) / 2

@@ -18,5 +18,5 @@ def grad_linear_algebra(a, b):
     d_t2 = unreduce(unbroadcast(d_t4, t3), t2)
     d_a = d_a + solve_grad_a(d_t2, t2, a, b)
     d_b = solve_grad_b(d_t2, t2, a, b)
-    d_a = d_a + (unbroadcast(d_t4, t1) * t1)[..., None, None] * mT(np.linalg.inv(a))
+    d_a = d_a + (unbroadcast(d_t4, t1) * np.ones_like(t1))[..., None, None] * cofactor(a)
     return (d_a, d_b)
