@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from srcgrad.nn import functional as F
-from srcgrad.runtime.arrays import erf
+from srcgrad.runtime.arrays import erf, gammaln
 from srcgrad.runtime.indexing import split_indices
 from srcgrad.runtime.linalg import (
     eigh_packed,
@@ -105,6 +105,10 @@ def scipy_softmax(x, axis=None):
 
 def scipy_log_softmax(x, axis=None):
     return log_softmax(x, axis)
+
+
+def betaln(a, b):
+    return gammaln(a) + gammaln(b) - gammaln(a + b)
 
 
 def logit(p):
@@ -508,7 +512,7 @@ _JAX_NN: dict[str, Callable] = {
 _SCIPY_SPECIAL: dict[str, Callable] = {
     "expit": sigmoid, "log_expit": log_sigmoid, "logit": logit, "logsumexp": logsumexp,
     "softmax": scipy_softmax, "log_softmax": scipy_log_softmax, "erfc": erfc, "ndtr": ndtr,
-    "xlogy": xlogy, "xlog1py": xlog1py,
+    "xlogy": xlogy, "xlog1py": xlog1py, "betaln": betaln,
 }
 _JAX_SCIPY_SPECIAL: dict[str, Callable] = {**_SCIPY_SPECIAL, "softmax": softmax,
                                           "log_softmax": log_softmax}

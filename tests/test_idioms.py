@@ -460,3 +460,55 @@ def test_star_args_of_the_differentiated_function_are_refused():
         return np.sum(xs[0])
     with pytest.raises(srcgrad.SrcGradError, match=r"\*args parameters are not supported"):
         srcgrad.grad(f)(np.ones(2))
+
+
+# --- scipy.special's gamma family and log_ndtr -----------------------------------------------------
+
+special = pytest.importorskip("scipy.special")
+import jax.scipy.special as jspecial  # noqa: E402
+
+
+def gamma_family(x, y):
+    return np.sum(special.gammaln(x) * y + special.digamma(x) ** 2
+                  + special.polygamma(1, x) * y + special.betaln(x, y + 1.0)
+                  + special.psi(y + 2.0))
+
+
+def gamma_family_jax(x, y):
+    return jnp.sum(jspecial.gammaln(x) * y + jspecial.digamma(x) ** 2
+                   + jspecial.polygamma(1, x) * y + jspecial.betaln(x, y + 1.0)
+                   + jspecial.digamma(y + 2.0))
+
+
+def test_the_gamma_family_against_jax_in_both_modes_and_second_order():
+    rng = np.random.default_rng(51)
+    x, y = rng.uniform(0.3, 3.0, 4), rng.uniform(0.3, 3.0, 4)
+    got = srcgrad.grad(gamma_family, wrt=(0, 1))(x, y)
+    want = jax.grad(gamma_family_jax, argnums=(0, 1))(jnp.asarray(x), jnp.asarray(y))
+    for a, b in zip(got, want, strict=True):
+        _close(a, b, rtol=1e-9)
+    _close(srcgrad.jvp(gamma_family)((x, y), (np.ones(4), np.ones(4)))[1],
+           jax.jvp(gamma_family_jax, (jnp.asarray(x), jnp.asarray(y)),
+                   (jnp.ones(4), jnp.ones(4)))[1], rtol=1e-9)
+
+    def in_x(v):
+        return gamma_family(v, y)
+    _close(srcgrad.hessian(in_x)(x),
+           jax.hessian(lambda v: gamma_family_jax(v, jnp.asarray(y)))(jnp.asarray(x)),
+           rtol=1e-8)
+
+
+def test_log_ndtr_far_in_the_lower_tail():
+    x = np.array([-35.0, -12.0, -3.0, 0.5, 4.0])
+    got = srcgrad.grad(lambda v: np.sum(special.log_ndtr(v)))(x)
+    want = jax.grad(lambda v: jnp.sum(jspecial.log_ndtr(v)))(jnp.asarray(x))
+    assert np.all(np.isfinite(got))
+    _close(got, want, rtol=1e-8)
+
+
+def test_math_lgamma_is_gammaln():
+    import math
+
+    def f(x):
+        return math.lgamma(x) * 2.0
+    _close(srcgrad.grad(f)(2.5), 2.0 * special.digamma(2.5))

@@ -621,6 +621,12 @@ CASES["take_grad"] = [C(normal((3, 3)), normal((3, 4)), indices=np.array([0, 2, 
                         inactive=(1,), label="axis")]
 CASES["median_grad"] = [C(normal((3,)), normal((3, 5)), axis=1, inactive=(1,), label="odd")]
 CASES["erf"] = [C(normal((3, 4), 1.5), label="2d")]
+CASES["gammaln"] = [C(unif((3, 4), 0.2, 4.0), label="2d"), C(unif((), 0.5, 3.0), label="0d")]
+CASES["digamma"] = [C(unif((3, 4), 0.2, 4.0), label="2d")]
+CASES["polygamma"] = [C(const(1), unif((3, 4), 0.3, 4.0), label="trigamma"),
+                      C(const(2), unif((3,), 0.5, 3.0), label="n=2")]
+CASES["log_ndtr"] = [C(normal((3, 4), 2.0), label="2d"),
+                     C(unif((3,), -9.0, -6.0), label="lower-tail")]
 CASES["fmod"] = [C(normal((3, 4)), away((3, 4)), label="2d"),
                  C(normal((3, 4)), away(()), label="scalar-divisor")]
 CASES["degrees"] = [C(normal((3, 4)), label="2d")]

@@ -54,11 +54,13 @@ _MATH = {
     "log": "log", "log2": "log2", "log10": "log10", "log1p": "log1p", "sqrt": "sqrt",
     "hypot": "hypot", "fabs": "absolute", "pow": "power", "floor": "floor", "ceil": "ceil",
     "trunc": "trunc", "cbrt": "cbrt", "exp2": "exp2", "isnan": "isnan", "isinf": "isinf",
-    "isfinite": "isfinite", "erf": "erf",
+    "isfinite": "isfinite", "erf": "erf", "lgamma": "gammaln",
 }
 
 # special functions of optional libraries that are primitives here (the others: srcgrad.twins)
-_SPECIAL = {"scipy.special": {"erf": "erf"}, "jax.scipy.special": {"erf": "erf"},
+_SPECIAL_RULES = {"erf": "erf", "gammaln": "gammaln", "digamma": "digamma", "psi": "digamma",
+                  "polygamma": "polygamma", "log_ndtr": "log_ndtr"}
+_SPECIAL = {"scipy.special": _SPECIAL_RULES, "jax.scipy.special": _SPECIAL_RULES,
             "jax.lax": {"erf": "erf", "stop_gradient": "stop_gradient"}}
 
 # array methods and properties

@@ -14,7 +14,7 @@ the list helpers): using one is a located error, never a silent zero.
 from __future__ import annotations
 
 from srcgrad.rules.core import LinearJvp, Rule, Undefined, linear, nondiff, rule, variadic
-from srcgrad.runtime.arrays import erf
+from srcgrad.runtime.arrays import digamma, erf, gammaln, log_ndtr, polygamma
 from srcgrad.runtime.broadcasting import (
     astype_grad,
     broadcast_like,
@@ -527,6 +527,28 @@ def _erf_jvp(xp, t, out, x): return t * 1.1283791670955126 * xp.exp(-x * x)   # 
 def _erf_vjp(xp, g, out, x): return g * 1.1283791670955126 * xp.exp(-x * x)
 ERF = rule("erf", _erf, [_erf_jvp], [_erf_vjp], elementwise=True)
 
+def _gammaln(xp, x): return gammaln(x)                 # d log Γ(x) = ψ(x) dx
+def _gammaln_jvp(xp, t, out, x): return t * digamma(x)
+def _gammaln_vjp(xp, g, out, x): return g * digamma(x)
+GAMMALN = rule("gammaln", _gammaln, [_gammaln_jvp], [_gammaln_vjp], elementwise=True)
+
+def _digamma(xp, x): return digamma(x)                 # d ψ(x) = ψ'(x) dx
+def _digamma_jvp(xp, t, out, x): return t * polygamma(1, x)
+def _digamma_vjp(xp, g, out, x): return g * polygamma(1, x)
+DIGAMMA = rule("digamma", _digamma, [_digamma_jvp], [_digamma_vjp], elementwise=True)
+
+def _polygamma(xp, n, x): return polygamma(n, x)       # d ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁺¹⁾(x) dx; n an order
+def _polygamma_jvp(xp, t, out, n, x): return t * polygamma(n + 1, x)
+def _polygamma_vjp(xp, g, out, n, x): return g * polygamma(n + 1, x)
+POLYGAMMA = rule("polygamma", _polygamma, [None, _polygamma_jvp], [None, _polygamma_vjp],
+                 elementwise=True)
+
+# d log Φ(x) = φ(x) / Φ(x) dx, as exp(log φ(x) - log Φ(x)): finite far in the lower tail
+def _log_ndtr(xp, x): return log_ndtr(x)
+def _log_ndtr_jvp(xp, t, out, x): return t * xp.exp(-0.5 * x * x - 0.9189385332046727 - out)
+def _log_ndtr_vjp(xp, g, out, x): return g * xp.exp(-0.5 * x * x - 0.9189385332046727 - out)
+LOG_NDTR = rule("log_ndtr", _log_ndtr, [_log_ndtr_jvp], [_log_ndtr_vjp], elementwise=True)
+
 
 def _clip_share(xp, x, lo, hi, of="x"): return clip_share(x, lo, hi, of)  # piecewise constant
 CLIP_SHARE = nondiff("clip_share", _clip_share)
@@ -587,7 +609,8 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          ZERO_AT, ADD_AT, SET_AT, CONCAT_GRAD, CONCAT_GRAD_T, STACK_GRAD, STACK_GRAD_T,
          HSTACK_GRAD, HSTACK_GRAD_T, VSTACK_GRAD, VSTACK_GRAD_T, TILE_GRAD, REPEAT_GRAD,
          TRANSPOSE_GRAD, ASTYPE_GRAD, WINDOWS, WINDOWS_GRAD, PAD_GRAD, DIFF_GRAD, SORT_GRAD,
-         CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD, ERF, TAKE_GRAD,
+         CLIP_SHARE, LOG_BASE, REPLACE_ZERO, SPREAD, POP_GRAD, ERF, GAMMALN, DIGAMMA, POLYGAMMA,
+         LOG_NDTR, TAKE_GRAD,
          MEDIAN_GRAD, TAKE_ALONG_GRAD, SPLIT_INDICES, CONVOLVE_GRAD,
          DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, VALUES_GRAD, ITEMS_GRAD, DENSIFY,
          LIKE]

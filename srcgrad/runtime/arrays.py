@@ -51,3 +51,43 @@ def erf(x):
     except ImportError:  # scipy is optional: one element at a time
         return np.vectorize(math.erf, otypes=[np.result_type(x, np.float64)])(x)
     return scipy_erf(x)
+
+
+def _special(name: str, x):
+    """SciPy's (or, on jax arrays, jax.scipy's) special function ``name`` of ``x``."""
+    if _xp(x) is not np:
+        import jax.scipy.special
+
+        return getattr(jax.scipy.special, name)
+    import scipy.special  # (reached only from a call of scipy.special's own function)
+
+    return getattr(scipy.special, name)
+
+
+def gammaln(x):
+    """``log |Γ(x)|``, elementwise (``math.lgamma`` of each element where SciPy is missing)."""
+    try:
+        return _special("gammaln", x)(x)
+    except ImportError:
+        return np.vectorize(math.lgamma, otypes=[np.result_type(x, np.float64)])(x)
+
+
+def digamma(x):
+    """``ψ(x)``, the derivative of ``gammaln``, elementwise."""
+    return _special("digamma", x)(x)
+
+
+def polygamma(n, x):
+    """``ψ⁽ⁿ⁾(x)``, the n-th derivative of ``digamma``, elementwise, in ``x``'s dtype (SciPy's
+    is float64 whatever ``x``'s)."""
+    out = _special("polygamma", x)(n, x)
+    dt = _real_dtype(x)
+    if isinstance(out, np.ndarray) and out.dtype != dt:
+        return out.astype(dt)
+    return out
+
+
+def log_ndtr(x):
+    """``log Φ(x)``, the log of the standard normal distribution function, elementwise
+    (accurate far in the lower tail)."""
+    return _special("log_ndtr", x)(x)
