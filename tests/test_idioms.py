@@ -462,7 +462,7 @@ def test_star_args_of_the_differentiated_function_are_refused():
         srcgrad.grad(f)(np.ones(2))
 
 
-# --- scipy.special's gamma family and log_ndtr -----------------------------------------------------
+# --- scipy.special's gamma family and log_ndtr ------------------------------------------------
 
 special = pytest.importorskip("scipy.special")
 import jax.scipy.special as jspecial  # noqa: E402
