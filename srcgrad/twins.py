@@ -416,6 +416,98 @@ def correlate(a, v, mode="valid"):
     return np.flip(np.convolve(v, np.flip(a), mode))
 
 
+# --- NumPy and numpy.linalg spellings of primitives ---------------------------------------------
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The diagonal of ``a`` over two axes (a copy, where NumPy's is a read-only view)."""
+    b = np.moveaxis(a, (axis1, axis2), (-2, -1))
+    rows, cols = b.shape[-2], b.shape[-1]
+    if offset >= 0:
+        n = max(min(rows, cols - offset), 0)
+        return b[..., np.arange(n), np.arange(n) + offset]
+    n = max(min(rows + offset, cols), 0)
+    return b[..., np.arange(n) - offset, np.arange(n)]
+
+
+def matrix_transpose(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def logaddexp2(x1, x2):
+    return np.logaddexp(x1 * 0.6931471805599453, x2 * 0.6931471805599453) * 1.4426950408889634
+
+
+def fmax(x1, x2):
+    """The larger, a nan ignored where the other is not (NumPy's fmax)."""
+    return np.where((x1 >= x2) | np.isnan(x2), x1, x2)
+
+
+def fmin(x1, x2):
+    return np.where((x1 <= x2) | np.isnan(x2), x1, x2)
+
+
+def nancumsum(a, axis=None):
+    return np.cumsum(np.where(np.isnan(a), 0.0, a), axis=axis)
+
+
+def nancumprod(a, axis=None):
+    return cumprod(np.where(np.isnan(a), 1.0, a), axis=axis)
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    """``m`` turned by ``k`` quarter turns in the plane of ``axes`` (NumPy's order)."""
+    k = k % 4
+    if k == 0:
+        return np.copy(m)
+    if k == 2:
+        return np.flip(np.flip(m, axes[0]), axes[1])
+    if k == 1:
+        return np.swapaxes(np.flip(m, axes[1]), axes[0], axes[1])
+    return np.flip(np.swapaxes(m, axes[0], axes[1]), axes[1])
+
+
+def linalg_matmul(x1, x2):
+    return x1 @ x2
+
+
+def linalg_outer(x1, x2):
+    return np.outer(x1, x2)
+
+
+def linalg_tensordot(x1, x2, axes=2):
+    return np.tensordot(x1, x2, axes)
+
+
+def linalg_cross(x1, x2, axis=-1):
+    return np.moveaxis(np.cross(np.moveaxis(x1, axis, -1), np.moveaxis(x2, axis, -1)), -1, axis)
+
+
+def linalg_trace(x, offset=0, dtype=None):
+    return np.trace(x, offset, -2, -1)
+
+
+def linalg_diagonal(x, offset=0):
+    return diagonal(x, offset, -2, -1)
+
+
+def vector_norm(x, axis=None, keepdims=False, ord=2):
+    """The vector norm over ``axis`` (an int) or of every element (None)."""
+    if axis is None:
+        out = np.linalg.norm(np.ravel(x), ord)
+        if keepdims:
+            return np.reshape(out, (1,) * np.ndim(x))
+        return out
+    return np.linalg.norm(x, ord, axis, keepdims)
+
+
+def matrix_norm(x, keepdims=False, ord="fro"):
+    return np.linalg.norm(x, ord, (-2, -1), keepdims)
+
+
+def svdvals(x):
+    return svd(x, compute_uv=False)
+
+
 # --- what the twins refuse, at the user's line -----------------------------------------------
 
 #: an argument whose value is not known when the code is generated
@@ -433,6 +525,27 @@ def _quantile_refuses(a, q, axis=None, keepdims=False, method="linear"):
     return None
 
 
+def _vector_norm_refuses(x, axis=None, keepdims=False, ord=2):
+    if isinstance(axis, (tuple, list)):
+        return ("np.linalg.vector_norm over a tuple of axes has no derivative rule here",
+                "move the axes together and reshape them into one first, or pass one axis")
+    return None
+
+
+def _rot90_refuses(m, k=1, axes=(0, 1)):
+    if k is UNKNOWN or axes is UNKNOWN:
+        return ("np.rot90's k and axes must be known when the code is generated",
+                "pass them as literals")
+    return None
+
+
+def _trace_refuses(x, offset=0, dtype=None):
+    if dtype is not None:
+        return ("np.linalg.trace(..., dtype=...) has no derivative rule here",
+                "cast the result instead: np.linalg.trace(x).astype(dtype)")
+    return None
+
+
 def _interp_refuses(x, xp, fp, left=None, right=None, period=None):
     if period is not None:
         return ("np.interp(..., period=...) has no derivative rule here",
@@ -442,7 +555,8 @@ def _interp_refuses(x, xp, fp, left=None, right=None, period=None):
 
 
 _REFUSES: dict[Callable, Callable] = {quantile: _quantile_refuses, percentile: _quantile_refuses,
-                                      interp: _interp_refuses}
+                                      interp: _interp_refuses, vector_norm: _vector_norm_refuses,
+                                      rot90: _rot90_refuses, linalg_trace: _trace_refuses}
 
 
 def refusal(twin: Callable, args: list, kwargs: dict) -> tuple[str, str] | None:
@@ -524,6 +638,9 @@ _NUMPY: dict[str, Callable] = {
     "select": select, "split": split, "array_split": array_split, "hsplit": hsplit,
     "vsplit": vsplit, "dsplit": dsplit, "partition": partition, "quantile": quantile,
     "percentile": percentile, "cumprod": cumprod, "interp": interp, "correlate": correlate,
+    "diagonal": diagonal, "matrix_transpose": matrix_transpose, "logaddexp2": logaddexp2,
+    "fmax": fmax, "fmin": fmin, "nancumsum": nancumsum, "nancumprod": nancumprod,
+    "rot90": rot90,
 }
 # --- the operator module: each function is its operator ------------------------------------------
 
@@ -572,7 +689,13 @@ _OPERATOR: dict[str, Callable] = {
 }
 _LINALG: dict[str, Callable] = {"multi_dot": multi_dot, "matrix_power": matrix_power,
                                 "vecdot": vecdot, "eigh": eigh, "eigvalsh": eigvalsh,
-                                "svd": svd, "qr": qr, "slogdet": slogdet, "lstsq": lstsq}
+                                "svd": svd, "qr": qr, "slogdet": slogdet, "lstsq": lstsq,
+                                "matmul": linalg_matmul, "outer": linalg_outer,
+                                "tensordot": linalg_tensordot, "cross": linalg_cross,
+                                "trace": linalg_trace, "diagonal": linalg_diagonal,
+                                "matrix_transpose": matrix_transpose,
+                                "vector_norm": vector_norm, "matrix_norm": matrix_norm,
+                                "svdvals": svdvals}
 _NORM: dict[str, Callable] = {"logpdf": norm_logpdf, "pdf": norm_pdf, "cdf": norm_cdf}
 
 #: module name -> (attribute -> twin), read once the module is imported

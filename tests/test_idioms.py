@@ -512,3 +512,49 @@ def test_math_lgamma_is_gammaln():
     def f(x):
         return math.lgamma(x) * 2.0
     _close(srcgrad.grad(f)(2.5), 2.0 * special.digamma(2.5))
+
+
+def test_builtins_of_values_without_a_derivative_stay_calls_as_written():
+    def f(x):
+        n = max(x.shape[0], 2)
+        k = min(len(x), 10, key=abs)
+        return np.sum(x) * n + k
+    g = srcgrad.grad(f)
+    _close(g(np.ones(3)), np.full(3, 3.0))
+    assert "n = max(x.shape[0], 2)" in g.source and "min(len(x), 10, key=abs)" in g.source
+
+
+# --- NumPy and numpy.linalg spellings through twins --------------------------------------------
+
+SPELLINGS = [
+    ("diagonal", lambda x: np.sum(np.diagonal(x) ** 2) + np.sum(np.diagonal(x, 1) * 3.0)
+     + np.sum(np.diagonal(x, -1))),
+    ("diagonal axes", lambda x: np.sum(np.diagonal(x[None] * 2.0, 0, 1, 2) ** 3)),
+    ("matrix_transpose", lambda x: np.sum(np.matrix_transpose(x) * np.arange(12.0).reshape(4, 3))),
+    ("logaddexp2", lambda x: np.sum(np.logaddexp2(x, 2.0 * x[::-1]))),
+    ("fmax fmin", lambda x: np.sum(np.fmax(x, 0.1) * np.fmin(x, -0.2))),
+    ("nancumsum", lambda x: np.sum(np.nancumsum(x, axis=1) ** 2)),
+    ("nancumprod", lambda x: np.sum(np.nancumprod(x, axis=0))),
+    ("rot90", lambda x: np.sum(np.rot90(x) * np.arange(12.0).reshape(4, 3))
+     + np.sum(np.rot90(x, 2) * np.arange(12.0).reshape(3, 4))
+     + np.sum(np.rot90(x, -1) ** 2 * np.arange(12.0).reshape(4, 3))),
+    ("linalg.matmul", lambda x: np.sum(np.linalg.matmul(x, x.T) ** 2)),
+    ("linalg.outer", lambda x: np.sum(np.linalg.outer(x[0], x[1]) ** 2)),
+    ("linalg.tensordot", lambda x: np.sum(np.linalg.tensordot(x, x, axes=2))),
+    ("linalg.cross", lambda x: np.sum(np.linalg.cross(x[:, :3], x[:, 1:]) ** 2)),
+    ("linalg.trace", lambda x: np.sum(np.linalg.trace(x[None] * x[:, :3, None] ** 2) ** 2)),
+    ("linalg.diagonal", lambda x: np.sum(np.linalg.diagonal(x) ** 2)),
+    ("vector_norm", lambda x: np.linalg.vector_norm(x) + np.sum(np.linalg.vector_norm(
+        x, axis=1, ord=3)) + np.sum(np.linalg.vector_norm(x, keepdims=True))),
+    ("matrix_norm", lambda x: np.linalg.matrix_norm(x) + np.linalg.matrix_norm(x, ord=1)),
+    ("svdvals", lambda x: np.sum(np.linalg.svdvals(x) ** 3)),
+]
+
+
+@pytest.mark.parametrize("name, fn", SPELLINGS, ids=[n for n, _ in SPELLINGS])
+def test_numpy_spellings_through_twins(name, fn):
+    x = np.random.default_rng(52).normal(size=(3, 4))
+    got = srcgrad.grad(fn)(x)
+    with numpy_is(__name__, jnp):
+        want = jax.grad(fn)(jnp.asarray(x))
+    _close(got, want, rtol=1e-9)

@@ -304,6 +304,10 @@ CASES["trace"] = [
     C(normal((3, 5)), offset=1, label="offset1"),
     C(normal((5, 3)), offset=-2, label="offset-2"),
     C(normal((3, 2, 4)), axis1=2, axis2=0, label="3d-axes"),
+    # from the end, on a batch of non-square matrices (np.linalg.trace's axes): the adjoint
+    # took the wrong axes and had the wrong shape
+    C(normal((3, 3, 4)), offset=1, axis1=-2, axis2=-1, label="negative-axes"),
+    C(normal((2, 3, 2)), axis1=0, axis2=-1, label="mixed-axes"),
 ]
 CASES["diag"] = [
     C(normal((4,)), label="1d"), C(normal((4,)), k=1, label="1d-k1"),

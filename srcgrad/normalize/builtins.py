@@ -41,6 +41,13 @@ def _dict_view(pack: Pack, view: str) -> Pack:
                                                                       strict=True)))
 
 
+def _differentiated(low: Any, value: Any) -> bool:
+    """Whether ``value`` (an atom, or a literal container of them) carries a derivative."""
+    if isinstance(value, Pack):
+        return any(_differentiated(low, v) for v in value.items)
+    return isinstance(value, Var) and value.name not in low._inert
+
+
 def _builtin_float(low: Any, c: CallSite) -> Any:
     """``float(loss)`` of a differentiated value: the number, its derivative passed through
     (``float("inf")`` and ``float(n)`` of other values stay calls, as written)."""
@@ -73,8 +80,9 @@ def _builtin_container(low: Any, c: CallSite) -> Any:
 def _builtin_extremum(low: Any, c: CallSite) -> Any:
     """``max(a, b, ...)`` and ``min(...)`` as Python computes them (the first extreme item
     wins a tie); ``max(xs)`` of a list, tuple or array."""
-    if c.fn is not builtins.max and c.fn is not builtins.min:
-        return NotImplemented
+    if c.fn is not builtins.max and c.fn is not builtins.min or not any(
+            _differentiated(low, a) for a in (*c.args, *c.kwargs.values())):
+        return NotImplemented  # max(len(x), 1): a call as written
     name = c.fn.__name__
     if c.kwargs or not c.args:
         raise low.error(c.frame, c.node, f"{name}() with key= or default= is not supported",

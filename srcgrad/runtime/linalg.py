@@ -239,6 +239,7 @@ def _diag_mask(xp, target, sizes, dtype):
 def trace_grad(g, x, offset=0, axis1=0, axis2=1):
     """Adjoint of ``np.trace``: ``g`` on the chosen diagonal, zeros elsewhere."""
     xp = _xp(g, x)
+    axis1, axis2 = axis1 % x.ndim, axis2 % x.ndim   # np.trace(x, 0, -2, -1): from the end
     n, m = shape(x)[axis1], shape(x)[axis2]
     eye = xp.eye(n, m, k=offset, dtype=x.dtype)
     eye = xp.moveaxis(xp.reshape(eye, (n, m) + (1,) * (x.ndim - 2)), (0, 1), (axis1, axis2))
