@@ -10,7 +10,11 @@ broadcasting arithmetic, reductions over an axis with or without ``keepdims``, p
 ``if/elif/else``, conditional expressions, ``for`` over ``range``/an array/``enumerate``/
 ``zip``, counter-bounded ``while``, ``break``/``continue``, lists filled in a loop, list
 comprehensions, and calls to the helpers. A fifth of the reductions are spelled as NumPy's
-nan-functions (``np.nanmean``), which srcgrad differentiates through their twins.
+nan-functions (``np.nanmean``), which srcgrad differentiates through their twins. About one
+statement in seven is followed by an idiom of code written by others, from a stream of its own
+(``Generator._idiom``: builtins, ``operator``, literal lists in branches and tuples read at
+run-time indices, dicts and their views, lists handed to NumPy, ``with np.errstate``, the
+ordering and scan twins).
 
 Every expression carries its shape, and every shape broadcasts to the full one, so any two
 values combine. A value assigned to a variable is always a fresh array (never a view of
@@ -572,7 +576,7 @@ class Generator:
         av, bv = self.as_shape(a, vs).text, self.as_shape(b, vs).text
         k = next(self.idiom_names)
         kind = q.choice(("branch_list", "tuple_index", "extremum", "operator", "rows_sum",
-                         "float", "dict", "np_list", "errstate"))
+                         "float", "dict", "np_list", "errstate", "ordering", "ordering"))
         if kind in ("branch_list", "tuple_index"):
             ts = f"ts{k}"
             if scope.ints and q.random() < 0.7:
@@ -618,6 +622,17 @@ class Generator:
         elif kind == "np_list":
             fn = q.choice(("sum", "mean", "max"))
             self.emit(pad, f"{v} = {v} + np.{fn}([{av}, {bv} * 0.5], axis=0)")
+        elif kind == "ordering":  # twins of NumPy's ordering functions and scans
+            if not vs:
+                return
+            self.emit(pad, q.choice((
+                f"{v} = {v} + np.cumprod(np.tanh({av}), axis=-1)",
+                f"{v} = {v} + np.quantile({av}, 0.3, axis=-1, keepdims=True)",
+                f"{v} = {v} + np.sort({av}, axis=-1) * 0.5",
+                f"{v} = {v} + np.interp({av}, np.array([-1.0, 0.0, 1.0]), "
+                f"np.array([0.5, -0.2, 0.9]))",
+                f"{v} = {v} + np.sum(np.array_split(np.ravel({av}), 2)[0]) * 0.3",
+                f"{v} = {v} + np.maximum.accumulate({av}, axis=-1) * 0.5")))
         else:
             self.emit(pad, 'with np.errstate(divide="ignore", invalid="ignore"):')
             self.emit(pad + "    ", f"{v} = {v} + np.log(1.5 + np.cos({av}))")

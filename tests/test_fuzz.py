@@ -23,8 +23,7 @@ JAX_SLICE = range(30, 36)   # srcgrad's code on jax arrays: eager jax compiles, 
 NOT_FINITE, KINK = "jax's gradient is not finite", "a branch or kink within 1e-6"
 SKIPPED = {1: NOT_FINITE, 5: NOT_FINITE, 39: NOT_FINITE, 50: NOT_FINITE, 57: NOT_FINITE,
            75: KINK, 84: NOT_FINITE, 86: NOT_FINITE, 90: NOT_FINITE,
-           107: NOT_FINITE, 133: NOT_FINITE, 135: NOT_FINITE, 143: NOT_FINITE,
-           145: NOT_FINITE}
+           107: NOT_FINITE, 133: NOT_FINITE, 135: NOT_FINITE, 143: NOT_FINITE}
 
 
 def _outcome(program: Program, backend: str = "numpy") -> Outcome:
