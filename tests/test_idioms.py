@@ -558,3 +558,25 @@ def test_numpy_spellings_through_twins(name, fn):
     with numpy_is(__name__, jnp):
         want = jax.grad(fn)(jnp.asarray(x))
     _close(got, want, rtol=1e-9)
+
+
+def sum_of_a_list_argument(xs):
+    return np.sum(sum(xs) ** 2) + np.sum(max([np.sum(x) for x in xs]))
+
+
+def max_of_an_argument(xs):
+    return max(xs) * 2.0 + min(xs)
+
+
+def test_builtins_over_a_list_argument_give_a_list_gradient():
+    rng = np.random.default_rng(53)
+    xs = [rng.normal(size=2), rng.normal(size=2)]
+    got = srcgrad.grad(sum_of_a_list_argument)(xs)
+    assert isinstance(got, list) and len(got) == 2
+    with numpy_is(__name__, jnp):
+        want = jax.grad(sum_of_a_list_argument)([jnp.asarray(x) for x in xs])
+    for a, b in zip(got, want, strict=True):
+        _close(a, b)
+    got = srcgrad.grad(max_of_an_argument)([0.3, 1.7, -0.2])
+    assert isinstance(got, list) and [float(v) for v in got] == [0.0, 2.0, 1.0]
+    _close(srcgrad.grad(max_of_an_argument)(np.array([0.3, 1.7, -0.2])), [0.0, 2.0, 1.0])

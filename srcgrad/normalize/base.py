@@ -98,6 +98,7 @@ class _Base:
         self._targets: set[str] = set()
         self._owner: dict[str, tuple[int, str]] = {}  # core name -> (frame, user name) it versions
         self.lists: set[str] = set()   # core names of lists built at run time
+        self.arguments: set[str] = set()   # the function's parameters (arrays, or containers)
         self.arrays: set[str] = set()  # core names of arrays assigned by index
         self._synthetic: dict[int, Origin] = {}  # statements made here -> the user's statement
         self._keep: list[cst.CSTNode] = []   # ... kept alive so that their ids stay theirs

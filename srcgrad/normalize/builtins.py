@@ -92,7 +92,8 @@ def _builtin_extremum(low: Any, c: CallSite) -> Any:
         seq = low._items_of(c.frame, items[0])
         if not isinstance(seq, Pack):  # an array, a list built at run time: np.max(xs, 0)
             xs = low.materialize(c.frame, seq, c.node)
-            if isinstance(xs, Var) and xs.name in low.lists:
+            if isinstance(xs, Var) and (xs.name in low.lists or xs.name in low.arguments):
+                # (an argument may be a list: its gradient then a list, see densify)
                 xs = low.emit(c.frame, low.ctx.namer.temp(), "array_list", (xs,))
             return low.emit(c.frame, low._target(c.frame, c.hint), f"a{name}", (xs,), (
                 ("axis", Lit(cst.Integer("0"))),))

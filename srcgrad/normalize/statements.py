@@ -61,6 +61,7 @@ class _Statements(_Base):
                 continue
             frame.env[p] = Var(self.ctx.namer.claim(p))
             self._owner[frame.env[p].name] = (id(frame), p)
+            self.arguments.add(frame.env[p].name)
             core_params.append(p)
         if fn is not None:
             self.ctx.stack.append(fn)

@@ -62,7 +62,8 @@ def _indexed_params(fn: CoreFunction) -> set[str]:
             and s.args[0].name in fn.params}
 
 
-_CONTAINER_READS = frozenset({"getitem", "dict_values", "dict_items"})
+_CONTAINER_READS = frozenset({"getitem", "dict_values", "dict_items", "sum_list", "array_list",
+                              "stack_list"})
 
 
 def _written(block: tuple[GNode, ...]) -> set[str]:

@@ -234,6 +234,12 @@ def densify(g, x):
         return type(x)(densify(gi, xi) for gi, xi in zip(g, x, strict=True))  # items of items
     if isinstance(g, dict) and isinstance(x, dict):
         return {k: densify(g.get(k), v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)) and hasattr(g, "shape") and len(g) == len(x):
+        return type(x)(densify(g[i], v) for i, v in enumerate(x))  # np.max(xs): by rows
+    if isinstance(g, StructGrad) and hasattr(x, "shape") and not isinstance(x, (list, tuple)):
+        xp = _xp(x)   # the rows of an array read one by one (sum(x), np.array(x))
+        return xp.stack([densify(g.items.get(i), x[i]) for i in range(len(x))]) if len(x) \
+            else xp.zeros_like(x)
     if not isinstance(g, StructGrad):
         return g
     if isinstance(x, list) and g.length is not None and g.length != len(x):
