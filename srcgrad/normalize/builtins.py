@@ -52,7 +52,7 @@ def _builtin_float(low: Any, c: CallSite) -> Any:
     """``float(loss)`` of a differentiated value: the number, its derivative passed through
     (``float("inf")`` and ``float(n)`` of other values stay calls, as written)."""
     if c.fn is not builtins.float or len(c.args) != 1 or c.kwargs or not (
-            isinstance(c.args[0], Var) and c.args[0].name not in low._inert):
+            isinstance(c.args[0], Var) and _differentiated(low, c.args[0])):
         return NotImplemented
     return low.emit(c.frame, low._target(c.frame, c.hint), "to_float", (c.args[0],))
 

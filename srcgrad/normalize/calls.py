@@ -27,6 +27,7 @@ from srcgrad.normalize.builtins import (
     _builtin_float,
     _builtin_sum,
     _dict_view,
+    _differentiated,
 )
 from srcgrad.normalize.values import (
     _CODE_RUNNERS,
@@ -483,10 +484,8 @@ class _Calls(_Base):
     def _array_of_pack(self, frame: Frame, node: cst.Call, value: Any) -> Any:
         """An operand written as a list or tuple of differentiated values (``np.sum([a, b])``),
         as NumPy reads it: ``np.array([a, b])``. Lists of literals stay literals."""
-        if not isinstance(value, Pack) or value.kind not in ("list", "tuple") or not any(
-                isinstance(a, Var) and a.name not in self._inert
-                for a in (self._array_of_pack(frame, node, v) if isinstance(v, Pack) else v
-                          for v in value.items)):
+        if not isinstance(value, Pack) or value.kind not in ("list", "tuple") or \
+                not _differentiated(self, value):
             return value
         items = [self._array_of_pack(frame, node, v) for v in value.items]
         return self.emit(frame, self.ctx.namer.temp(), "array", tuple(
