@@ -10,7 +10,7 @@ import numpy as np
 
 from srcgrad.errors import SrcGradError
 from srcgrad.runtime.arrays import _xp, shape
-from srcgrad.runtime.broadcasting import unbroadcast
+from srcgrad.runtime.broadcasting import broadcast_like, unbroadcast
 
 
 def stop_gradient(x):
@@ -174,9 +174,8 @@ def unstack_grad(g, xs, axis=0):
 def sum_list_grad(g, xs):
     """Adjoint of ``sum(xs)`` (Python's) for a list ``xs``: every item receives ``g``; for an
     array, every row (``sum`` adds an array's rows)."""
-    if hasattr(xs, "shape") and not isinstance(xs, (list, tuple)):
-        xp = _xp(g, xs)
-        return xp.broadcast_to(unbroadcast(g, xs[0]) if len(xs) else g, xp.shape(xs))
+    if hasattr(xs, "shape") and not isinstance(xs, (list, tuple)):  # a fresh array (adjoints
+        return broadcast_like(unbroadcast(g, xs[0]) if len(xs) else g, xs)  # add into it)
     return StructGrad({i: unbroadcast(g, x) for i, x in enumerate(xs)}, len(xs))
 
 
