@@ -659,6 +659,23 @@ def test_the_adjoints_of_a_list_come_off_it_in_order(k, c):
     check(literal_list_in_a_branch, (x, k, c), wrt=0, rtol=1e-10, atol=1e-12)
 
 
+def overwritten_after_a_list(x, c):
+    a = x * 2.0
+    if c > 0.0:
+        a = np.copy(np.broadcast_to(np.var(-0.7), (3,)))  # a's adjoint dies here...
+        if np.sum(a) > 0.3:
+            ts = [a, np.sin(x), a * x]
+        else:
+            ts = [x, a, np.cos(a)]    # ... with the adjoint of np.cos(a): its item still goes
+        x = ts[0] * 0.75
+    return np.sum(x * np.tanh(x)) + np.sum(a)
+
+
+def test_an_unread_adjoint_of_a_list_item_still_takes_its_item_off():
+    x = np.random.default_rng(32).normal(size=3)
+    check(overwritten_after_a_list, (x, 1.0), wrt=0, rtol=1e-10, atol=1e-12)
+
+
 def test_list_rules_appear_in_generated_code():
     src = srcgrad.grad(appended_then_stacked, wrt="w").source
     assert "hs.append(h)" in src and "unstack_grad(" in src and "pop_grad(d_hs" in src

@@ -9,6 +9,7 @@ from typing import cast
 import libcst as cst
 
 from srcgrad.build import call_receiver
+from srcgrad.cstwalk import visit
 from srcgrad.ir import Gen, GIf, GLoop, GNode, Program, gens
 from srcgrad.optimize.walk import _node_reads, _node_writes, reads
 
@@ -24,17 +25,27 @@ def eliminate(p: Program) -> Program:
     return replace(p, forward=forward, backward=backward)
 
 
-def _unread_pop(g: Gen, live: set[str]) -> Gen | None:
-    """``d_v = pop_grad(d_xs, v)`` where ``d_v`` is never read: ``d_xs = drop_grad(d_xs)``,
+def _unread_pop(g: Gen, live: set[str]) -> list[Gen] | None:
+    """``d_v = pop_grad(d_xs, v)`` (or an expression of it: ``d_a = d_a + pop_grad(d_xs, t)
+    * w``) where ``d_v`` is never read: ``d_xs = drop_grad(d_xs)`` for each item it takes,
     which takes the item's slot off the list's adjoint all the same (a later ``pop_grad``
     reads the item before it)."""
-    e = g.expr
-    if g.target is None or g.target in live or g.index is not None or not (
-            isinstance(e, cst.Call) and isinstance(e.func, cst.Name)
-            and e.func.value == "pop_grad" and isinstance(e.args[0].value, cst.Name)):
+    if g.target is None or g.target in live or g.index is not None:
         return None
-    xs = e.args[0].value
-    return replace(g, target=xs.value, expr=cst.Call(cst.Name("drop_grad"), [cst.Arg(xs)]))
+    lists: list[cst.Name] = []
+
+    class _Pops:
+        def visit_Call(self, node: cst.Call) -> None:  # (in the order Python calls them)
+            if isinstance(node.func, cst.Name) and node.func.value in ("pop_grad",
+                                                                       "drop_grad") \
+                    and node.args and isinstance(node.args[0].value, cst.Name):
+                lists.append(node.args[0].value)
+
+    visit(g.expr, _Pops())
+    if not lists:
+        return None
+    return [replace(g, target=xs.value, expr=cst.Call(cst.Name("drop_grad"), [cst.Arg(xs)]))
+            for xs in lists]
 
 
 Tested = tuple[str, bool]  # a name and the truth an `if` tests it for
@@ -97,8 +108,12 @@ def _live_within(block: tuple[GNode, ...], live: set[str], conds: dict[str, froz
             conds = {v: c for v, c in conds.items() if not any(n in changed for n, _ in c)}
         if isinstance(node, Gen):
             dropped = _unread_pop(node, live)
-            if dropped is not None:  # the item's adjoint goes unread: its slot still goes
-                node = dropped
+            if dropped is not None:  # the items' adjoints go unread: their slots still go
+                for drop in reversed(dropped):  # (backwards, as the block is walked)
+                    if drop.target in live:     # (a later pop reads the list's adjoint)
+                        kept.append(drop)
+                        conds.pop(drop.target, None)
+                continue
             if node.effect or node.target is None or node.target in live:
                 kept.append(node)
                 if node.index is None and node.target is not None:  # (None: nothing to drop)
