@@ -134,6 +134,19 @@ def test_calls_of_anything_but_array_functions_are_never_merged():
     assert lines(q) == lines(p)
 
 
+@pytest.mark.parametrize("expr", ["xs.pop() * 2.0", "x + xs.pop()", "-xs.pop() * x"])
+def test_an_operation_on_a_call_of_anything_but_array_functions_is_never_merged(expr):
+    """An operation is pure only where both its operands are: ``xs.pop() * 2.0`` twice takes
+    two items."""
+    p = program("xs, x", f"""
+        t1 = {expr}
+        t2 = {expr}
+        return t1 + t2
+    """)
+    q = opt.common_subexpressions(p)
+    assert lines(q) == lines(p)
+
+
 def test_an_array_updated_in_place_is_never_merged():
     p = program("x, w", """
         y = x * w
