@@ -232,6 +232,24 @@ def test_coalesce_removes_copies():
     same_values(p, q, (X,))
 
 
+def test_coalesce_keeps_the_sweeps_apart_and_removes_a_chain_of_copies_at_once():
+    """Copies dropped from the forward sweep leave the backward sweep where it starts."""
+    p = program("x", """
+        t1 = np.sin(x)
+        t2 = t1
+        t3 = t2
+        t4 = t3 * 2.0
+        # ---- backward
+        d_t4 = np.ones_like(t4)
+        d_x = d_t4 * 2.0 * np.cos(x)
+        return d_x
+    """)
+    q = opt.coalesce(p)
+    assert [code(g.expr) for g in q.forward] == ["np.sin(x)", "t1 * 2.0"]
+    assert [g.target for g in q.backward] == ["d_t4", "d_x"]
+    same_values(p, q, (X,))
+
+
 # --- stacks of saved values ----------------------------------------------------------------------
 
 SAVES_H = """
