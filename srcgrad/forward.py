@@ -201,16 +201,14 @@ class _Forward:
     def _setitem(self, s: Stmt, active: bool) -> list[Gen]:
         """``y[index] = v``: the tangent of ``y`` gets ``v``'s tangent (or zeros) at ``index``."""
         t, origin = s.target, s.origin
-        array = atom_node(s.args[0])
         index = atom_node(s.params[0][1])
         out: list[Gen] = primal_gens(s, self.ctx)
         if not active:
             return out
         v = s.args[1]
-        y = s.args[0]
+        # the array is the statement's target (normalize.writes `y = setitem(y, v)`): where the
+        # statement is active, so is the array, whose tangent starts where the array is made
         y_dot = ident(self.dot(t))
-        if not (isinstance(y, Var) and y.name in self.act.active):  # zeros, then the item
-            out.insert(0, Gen(self.dot(t), call_of("zero_grad", array), origin))  # fresh
         v_dot: cst.BaseExpression = ident(self.dot(v.name)) if isinstance(v, Var) and \
             v.name in self.act.active else cst.Float("0.0")
         if self.ctx.backend == "numpy":

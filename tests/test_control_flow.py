@@ -901,6 +901,27 @@ def test_an_overwritten_value_keeps_its_own_shape(fn, sign):
     assert np.shape(got[1]) == ()
 
 
+def loop_variable_read_on_one_side_and_reused_later(x, y):
+    a = np.sin(x)
+    for r0 in y[:, :1]:                # r0 of shape (1,), read before the branch too
+        b = a * r0
+        if np.sum(a) > 100.0:
+            a = np.cos(np.minimum(r0, x)) + b
+        else:                          # r0's zero adjoint: of this r0, not the later one
+            a = a * 0.5 + b
+    for r0 in x:                       # r0 of shape (3,)
+        a = a + r0
+    return np.sum(a * np.tanh(a))
+
+
+def test_a_zero_adjoint_on_the_else_side_has_the_shape_of_its_own_value():
+    rng = np.random.default_rng(41)
+    x, y = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    got = check(loop_variable_read_on_one_side_and_reused_later, (x, y), wrt=(0, 1),
+                rtol=1e-10)
+    assert np.shape(got[1]) == (2, 3)
+
+
 def shape_varies_by_iteration(x, w):
     a = np.sin(x)
     h = np.sin(w)               # a scalar on the first trip, a vector on the second

@@ -238,6 +238,17 @@ def test_jvp_errors_name_the_problem():
         srcgrad.jvp(two_layer, args)
 
 
+def returns_none(x):
+    y = x * 2.0  # noqa: F841
+
+
+def test_forward_mode_of_a_function_returning_none_is_refused_at_its_line():
+    with pytest.raises(srcgrad.SrcGradError, match="returns None") as info:
+        srcgrad.jvp(returns_none, (np.ones(3),), (np.ones(3),))
+    assert info.value.lineno is not None
+    assert info.value.hint == "return the value to differentiate"
+
+
 def broadcast_sum(x, w):
     return x + w
 

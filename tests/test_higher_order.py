@@ -413,6 +413,25 @@ def test_third_derivatives_of_einsum_are_refused_where_they_are_needed():
     assert err.value.lineno is not None
 
 
+PROD_C = np.array([0.4, -0.9, 1.3])
+
+
+def prod_of_a_scalar(s):
+    return np.prod(np.sin(s * PROD_C))
+
+
+def test_a_third_derivative_in_forward_mode_without_a_rule_is_refused_at_its_line():
+    """The tangent of ``prod_grad_jvp`` (forward mode over the derivative of gradient code) is
+    ``Undefined``: a SrcGradError at the line, not an internal error."""
+    d2 = srcgrad.derivative(srcgrad.grad(prod_of_a_scalar))
+    want = jax.grad(jax.grad(lambda t: jnp.prod(jnp.sin(t * PROD_C))))(0.3)
+    np.testing.assert_allclose(d2(0.3), want, rtol=1e-12)
+    with pytest.raises(srcgrad.SrcGradError, match=r"no tangent rule for prod_grad_jvp\(\) "
+                       r"here: the third derivative of np.prod is not available") as err:
+        srcgrad.derivative(d2)(0.3)
+    assert err.value.lineno is not None
+
+
 def test_hvp_source_is_the_tangent_of_the_gradient_code():
     src = srcgrad.hvp(with_a_loop).source
     assert src.startswith("def hvp_with_a_loop(x, *, x_dot):")

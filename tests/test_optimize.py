@@ -134,6 +134,19 @@ def test_calls_of_anything_but_array_functions_are_never_merged():
     assert lines(q) == lines(p)
 
 
+@pytest.mark.parametrize("expr", ["xs.pop() * 2.0", "x + xs.pop()", "-xs.pop() * x"])
+def test_an_operation_on_a_call_of_anything_but_array_functions_is_never_merged(expr):
+    """An operation is pure only where both its operands are: ``xs.pop() * 2.0`` twice takes
+    two items."""
+    p = program("xs, x", f"""
+        t1 = {expr}
+        t2 = {expr}
+        return t1 + t2
+    """)
+    q = opt.common_subexpressions(p)
+    assert lines(q) == lines(p)
+
+
 def test_an_array_updated_in_place_is_never_merged():
     p = program("x, w", """
         y = x * w
@@ -216,6 +229,24 @@ def test_coalesce_removes_copies():
     """)
     q = opt.coalesce(p)
     assert len(lines(q)) == 2
+    same_values(p, q, (X,))
+
+
+def test_coalesce_keeps_the_sweeps_apart_and_removes_a_chain_of_copies_at_once():
+    """Copies dropped from the forward sweep leave the backward sweep where it starts."""
+    p = program("x", """
+        t1 = np.sin(x)
+        t2 = t1
+        t3 = t2
+        t4 = t3 * 2.0
+        # ---- backward
+        d_t4 = np.ones_like(t4)
+        d_x = d_t4 * 2.0 * np.cos(x)
+        return d_x
+    """)
+    q = opt.coalesce(p)
+    assert [code(g.expr) for g in q.forward] == ["np.sin(x)", "t1 * 2.0"]
+    assert [g.target for g in q.backward] == ["d_t4", "d_x"]
     same_values(p, q, (X,))
 
 
