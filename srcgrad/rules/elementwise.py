@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from srcgrad.rules.core import Rule, linear, nondiff, rule
 from srcgrad.runtime.broadcasting import unbroadcast
-from srcgrad.runtime.reductions import clip_share, log_base
+from srcgrad.runtime.reductions import clip_share, log_base, replace_zero
+from srcgrad.runtime.spectral import zero_of_real
 
 
 def _unary(name, primal, jvp, vjp) -> Rule:  # pragma: no mutate block
@@ -80,8 +81,13 @@ def _cbrt_d(xp, g, out, x): return g / (3 * out ** 2)       # d x^(1/3) = dx / (
 CBRT = _unary("cbrt", _cbrt, _cbrt_d, _cbrt_d)
 
 def _abs(xp, x): return xp.abs(x)
-def _abs_d(xp, g, out, x): return g * xp.sign(x) + g * (x == 0)  # d|x| = sign(x) dx; 1 at 0
-ABS = _unary("absolute", _abs, _abs_d, _abs_d)
+# d|x| = Re(conj(x) dx) / |x|: sign(x) dx for a real x, 1 at 0 there and 0 at complex 0 (JAX's
+# conventions); the adjoint of the real |x| reads Re(g) (srcgrad/runtime/spectral.py)
+def _abs_jvp(xp, t, out, x):
+    return xp.real(xp.conj(x) * t) / replace_zero(out) + xp.real(t) * zero_of_real(x)
+def _abs_vjp(xp, g, out, x):
+    return xp.real(g) * xp.conj(x) / replace_zero(out) + xp.real(g) * zero_of_real(x)
+ABS = _unary("absolute", _abs, _abs_jvp, _abs_vjp)
 
 # --- exponentials and logarithms ------------------------------------------------------------
 
