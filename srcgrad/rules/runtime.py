@@ -559,9 +559,10 @@ def _spread_vjp(xp, g, out, s, x, axis=None, keepdims=False): return g * (out ==
 SPREAD = Rule("spread", _spread, (_spread_jvp, None), (_spread_vjp, None))
 
 # --- complex values and the FFT (srcgrad/rules/spectral.py) ------------------------------------
-# cast_like: v as an adjoint or tangent of x (Re v where x is real): its own transpose
+# cast_like: v as an adjoint or tangent of x (Re v where x is real); the transpose the same,
+# in v's dtype
 def _cast_like(xp, v, x): return cast_like(v, x)
-def _cast_like_t(xp, h, out, v, x): return cast_like(h, x)
+def _cast_like_t(xp, h, out, v, x): return cast_like(cast_like(h, x), v)   # Re, then to v's
 CAST_LIKE = _helper("cast_like", _cast_like, _cast_like_t)
 
 # fft_fit: v cut or padded with zeros to x's lengths on axes; the transpose fits back to v's

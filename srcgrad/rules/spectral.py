@@ -72,8 +72,8 @@ RFFT = linear("rfft", _rfft, _rfft_t)
 
 def _irfft(xp, x, n=None, axis=-1, norm=None): return xp.fft.irfft(x, n, axis, norm)
 def _irfft_t(xp, g, out, x, n=None, axis=-1, norm=None):  # each inner bin counted twice
-    return fft_fit(xp.conj(xp.fft.rfft(xp.real(g), None, axis, swap_norm(norm)))
-                   * half_weights(g, axis), x, (axis,))
+    return cast_like(fft_fit(xp.conj(xp.fft.rfft(xp.real(g), None, axis, swap_norm(norm)))
+                             * half_weights(g, axis), x, (axis,)), x)
 IRFFT = linear("irfft", _irfft, _irfft_t)
 
 # --- the FFT: several dimensions ------------------------------------------------------------------
@@ -98,8 +98,10 @@ RFFTN = linear("rfftn", _rfftn, _rfftn_t)
 
 def _irfftn(xp, x, s=None, axes=None, norm=None): return xp.fft.irfftn(x, s, axes, norm)
 def _irfftn_t(xp, g, out, x, s=None, axes=None, norm=None):
-    return fft_fit(xp.conj(xp.fft.rfftn(xp.real(g), None, fft_axes(x, s, axes), swap_norm(norm)))
-                   * half_weights(g, fft_axes(x, s, axes)[-1]), x, fft_axes(x, s, axes))
+    return cast_like(fft_fit(xp.conj(xp.fft.rfftn(xp.real(g), None, fft_axes(x, s, axes),
+                                                  swap_norm(norm)))
+                             * half_weights(g, fft_axes(x, s, axes)[-1]), x,
+                             fft_axes(x, s, axes)), x)
 IRFFTN = linear("irfftn", _irfftn, _irfftn_t)
 
 # the two-dimensional ones: the n-dimensional ones over axes=(-2, -1) by default
@@ -123,9 +125,10 @@ RFFT2 = linear("rfft2", _rfft2, _rfft2_t)
 
 def _irfft2(xp, x, s=None, axes=(-2, -1), norm=None): return xp.fft.irfft2(x, s, axes, norm)
 def _irfft2_t(xp, g, out, x, s=None, axes=(-2, -1), norm=None):
-    return fft_fit(xp.conj(xp.fft.rfftn(xp.real(g), None, fft2_axes(x, s, axes),
-                                        swap_norm(norm)))
-                   * half_weights(g, fft2_axes(x, s, axes)[-1]), x, fft2_axes(x, s, axes))
+    return cast_like(fft_fit(xp.conj(xp.fft.rfftn(xp.real(g), None, fft2_axes(x, s, axes),
+                                                  swap_norm(norm)))
+                             * half_weights(g, fft2_axes(x, s, axes)[-1]), x,
+                             fft2_axes(x, s, axes)), x)
 IRFFT2 = linear("irfft2", _irfft2, _irfft2_t)
 
 FFT_NAMES = ("fft", "ifft", "rfft", "irfft", "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2",

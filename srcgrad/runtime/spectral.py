@@ -25,11 +25,11 @@ def _is_complex(x) -> bool:
 
 
 def cast_like(v, x):
-    """``v`` as an adjoint or tangent of ``x``: its real part where ``x`` is real, ``v`` where
-    ``x`` is complex. Linear (over the reals) and its own transpose."""
-    if _is_complex(x) or not _is_complex(v):
-        return v
-    return _xp(v).real(v)
+    """``v`` as an adjoint or tangent of ``x``: its real part where ``x`` is real, ``v`` (as a
+    complex value) where ``x`` is complex. Linear (over the reals) and its own transpose."""
+    if _is_complex(x):   # complex, as JAX's adjoints of complex values
+        return v if _is_complex(v) else v + 0j
+    return _xp(v).real(v) if _is_complex(v) else v
 
 
 def zero_of_real(x):
@@ -110,7 +110,8 @@ def half_weights(g, axis=-1):
     ``axis``."""
     nd = np.ndim(g)
     n = np.shape(g)[axis]
-    w = np.full(n // 2 + 1, 2.0)
+    dtype = np.zeros(0, getattr(g, "dtype", np.float64)).real.dtype   # g's real precision
+    w = np.full(n // 2 + 1, 2.0, dtype if dtype.kind == "f" else np.float64)
     w[0] = 1.0
     if n % 2 == 0:
         w[-1] = 1.0
