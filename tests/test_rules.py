@@ -507,6 +507,11 @@ CASES["rfft2"] = _ffts(normal((4, 5, 3)), "s", _S2, "axes", _AXES2)
 CASES["irfft2"] = (_ffts(cnormal((4, 5, 3)), "s", _S2, "axes", _AXES2)
                    + [C(cnormal((3, 4)), s=(3, 7), label="odd-last")])
 
+CASES["fftshift"] = [C(normal((4, 5)), label="all"), C(cnormal((3, 5, 2)), axes=(1,), label="axis1"),
+                     C(normal((5,)), axes=0, label="int-axis")]
+CASES["ifftshift"] = [C(normal((4, 5)), label="all"), C(normal((3, 5, 2)), axes=(0, 1),
+                                                          label="axes")]
+
 # non-differentiable rules: their primal only has to run (and agree between the backends)
 _F, _G = normal((3, 4)), normal((4,))
 _B, _I = boolean((3, 4)), (lambda r: r.integers(0, 8, (3, 4)))
@@ -1620,8 +1625,31 @@ def e_take_along_axis(x):
         np.take_along_axis(x, np.array([[0, 0, 3]]), axis=1) ** 2)
 
 
+def e_power_spectrum(x):
+    return np.sum(np.abs(np.fft.rfft(x)) ** 2) + np.sum(np.abs(np.fft.rfft(x, n=9)))
+
+
+def e_spectral_filter(x, h):
+    return np.sum(np.real(np.fft.ifft(np.fft.fft(x) * h)) ** 2)
+
+
+def e_fft2_parts(x):
+    y = np.fft.fft2(x, norm="ortho")
+    return np.sum(y.real * np.imag(y)) + np.sum(np.angle(y[1:, 1:])) + np.sum(
+        np.fft.irfft2(np.fft.rfft2(x) * (1 + 0.5j), s=(4, 5)) ** 2)
+
+
+def e_complex_argument(z, w):
+    return np.sum(np.abs(np.fft.ifftn(z * w, norm="forward")) ** 3) + np.sum(
+        np.real(z.conj() * w))
+
+
 def _m(*shape):
     return lambda r: r.standard_normal(shape)
+
+
+def _c(*shape):
+    return lambda r: r.standard_normal(shape) + 1j * r.standard_normal(shape)
 
 
 def _wc(n, batch=()):
@@ -1685,6 +1713,10 @@ E2E = [
     (e_solve_vector, [_wc(3, (2,)), _m(3)], (0, 1)),
     (e_convolve_modes, [_m(6), _m(3)], (0, 1)),
     (e_take_along_axis, [_m(3, 4)], 0),
+    (e_power_spectrum, [_m(8)], 0),
+    (e_spectral_filter, [_m(7), _c(7)], (0, 1)),
+    (e_fft2_parts, [_m(4, 6)], 0),
+    (e_complex_argument, [_c(3, 4), _m(3, 4)], (0, 1)),
 ]
 E2E_IDS = [f.__name__ for f, _, _ in E2E]
 EAGER_ONLY = {e_data_mask}   # a data-dependent boolean mask cannot be traced by jax.jit
@@ -1736,7 +1768,8 @@ def test_end_to_end_against_jax(index, backend):
 
 
 JIT_SUBSET = ["e_two_layer", "e_softmax", "e_fancy", "e_slices", "e_params_dict",
-              "e_matrix_norms", "e_local_functions", "e_scalar_param"]
+              "e_matrix_norms", "e_local_functions", "e_scalar_param", "e_spectral_filter",
+              "e_complex_argument"]
 
 
 @pytest.mark.parametrize("name", JIT_SUBSET)

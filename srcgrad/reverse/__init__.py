@@ -84,7 +84,7 @@ def _written(block: tuple[GNode, ...]) -> set[str]:
 # primitives whose values are complex, or whose adjoints are where their operands are real
 _COMPLEX_PRIMS = frozenset({"real", "imag", "conj", "angle", "fft", "ifft", "rfft", "irfft",
                             "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2", "rfft2",
-                            "irfft2"})
+                            "irfft2"})   # (not fftshift: real in, real out)
 
 
 def may_be_complex(fn: CoreFunction) -> bool:

@@ -47,7 +47,7 @@ _SEQ = {"concatenate", "stack", "hstack", "vstack", "array"}
 _OWN = {"append"}
 # np.fft's functions, primitives of the same names (``np.fft`` itself is the module)
 _FFT = {"fft", "ifft", "rfft", "irfft", "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2",
-        "rfft2", "irfft2"}
+        "rfft2", "irfft2", "fftshift", "ifftshift"}
 _LINALG = {"det": "det", "inv": "inv", "solve": "solve", "norm": "norm", "cholesky": "cholesky",
            "pinv": "pinv"}
 _MATH = {

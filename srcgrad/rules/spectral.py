@@ -131,8 +131,17 @@ def _irfft2_t(xp, g, out, x, s=None, axes=(-2, -1), norm=None):
                              fft2_axes(x, s, axes)), x)
 IRFFT2 = linear("irfft2", _irfft2, _irfft2_t)
 
+# fftshift rolls each axis by n // 2, ifftshift back: each the other's transpose
+def _fftshift(xp, x, axes=None): return xp.fft.fftshift(x, axes)
+def _fftshift_t(xp, g, out, x, axes=None): return xp.fft.ifftshift(g, axes)
+FFTSHIFT = linear("fftshift", _fftshift, _fftshift_t)
+
+def _ifftshift(xp, x, axes=None): return xp.fft.ifftshift(x, axes)
+def _ifftshift_t(xp, g, out, x, axes=None): return xp.fft.fftshift(g, axes)
+IFFTSHIFT = linear("ifftshift", _ifftshift, _ifftshift_t)
+
 FFT_NAMES = ("fft", "ifft", "rfft", "irfft", "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2",
-             "rfft2", "irfft2")
+             "rfft2", "irfft2", "fftshift", "ifftshift")
 
 RULES = [REAL, IMAG, CONJ, ANGLE, FFT, IFFT, RFFT, IRFFT, FFTN, IFFTN, RFFTN, IRFFTN, FFT2, IFFT2,
-         RFFT2, IRFFT2]
+         RFFT2, IRFFT2, FFTSHIFT, IFFTSHIFT]
