@@ -507,7 +507,8 @@ CASES["rfft2"] = _ffts(normal((4, 5, 3)), "s", _S2, "axes", _AXES2)
 CASES["irfft2"] = (_ffts(cnormal((4, 5, 3)), "s", _S2, "axes", _AXES2)
                    + [C(cnormal((3, 4)), s=(3, 7), label="odd-last")])
 
-CASES["fftshift"] = [C(normal((4, 5)), label="all"), C(cnormal((3, 5, 2)), axes=(1,), label="axis1"),
+CASES["fftshift"] = [C(normal((4, 5)), label="all"),
+                     C(cnormal((3, 5, 2)), axes=(1,), label="axis1"),
                      C(normal((5,)), axes=0, label="int-axis")]
 CASES["ifftshift"] = [C(normal((4, 5)), label="all"), C(normal((3, 5, 2)), axes=(0, 1),
                                                           label="axes")]
