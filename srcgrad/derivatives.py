@@ -177,9 +177,10 @@ def _ieee(fn: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
 
 
 def _check_real_tangent(fn: Callable, out: tuple[Any, Any]) -> None:
-    """Refuse a complex tangent of a real output: srcgrad's rules do not follow one convention
-    for complex intermediate values yet (``np.abs`` of a complex value), so its real part could
-    be wrong and its imaginary part is."""
+    """Refuse a complex tangent of a real output: every rule from a complex value to a real one
+    (``np.real``, ``np.abs``, ``np.angle``) gives a real tangent, so a complex one means a
+    primitive on the way that does not follow JAX's convention for complex values; its real
+    part could be wrong, and its imaginary part is."""
     values, tangents = out
     if not isinstance(values, tuple):
         values, tangents = (values,), (tangents,)
@@ -192,10 +193,10 @@ def _check_real_tangent(fn: Callable, out: tuple[Any, Any]) -> None:
             except (OSError, TypeError):
                 where = None
             raise SrcGradError(
-                "the tangent of a real output came out complex: srcgrad does not differentiate "
-                "complex intermediate values yet", where, hint="write the computation with "
-                "real arrays (real and imaginary parts as two arrays), or use jax.jvp for "
-                "complex code")
+                "the tangent of a real output came out complex: a primitive on the way is not "
+                "differentiated for complex values", where, hint="take the real part where "
+                "you mean it (np.real), or write the computation with real arrays (real and "
+                "imaginary parts as two arrays)")
 
 
 def _check_tangent(primal: Any, tangent: Any, i: int) -> None:
