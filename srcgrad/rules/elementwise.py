@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from srcgrad.rules.core import Rule, linear, nondiff, rule
 from srcgrad.runtime.broadcasting import unbroadcast
-from srcgrad.runtime.reductions import clip_share, log_base, replace_zero
-from srcgrad.runtime.spectral import zero_of_real
+from srcgrad.runtime.reductions import clip_share, log_base
+from srcgrad.runtime.spectral import cast_like, unit
 
 
 def _unary(name, primal, jvp, vjp) -> Rule:  # pragma: no mutate block
@@ -81,12 +81,10 @@ def _cbrt_d(xp, g, out, x): return g / (3 * out ** 2)       # d x^(1/3) = dx / (
 CBRT = _unary("cbrt", _cbrt, _cbrt_d, _cbrt_d)
 
 def _abs(xp, x): return xp.abs(x)
-# d|x| = Re(conj(x) dx) / |x|: sign(x) dx for a real x, 1 at 0 there and 0 at complex 0 (JAX's
-# conventions); the adjoint of the real |x| reads Re(g) (srcgrad/runtime/spectral.py)
-def _abs_jvp(xp, t, out, x):
-    return xp.real(xp.conj(x) * t) / replace_zero(out) + xp.real(t) * zero_of_real(x)
-def _abs_vjp(xp, g, out, x):
-    return xp.real(g) * xp.conj(x) / replace_zero(out) + xp.real(g) * zero_of_real(x)
+# d|x| = Re(unit(x) dx): sign(x) dx for a real x, 1 at 0 there; conj(x) / |x| for a complex x,
+# 0 at 0 (JAX's conventions); the adjoint of the real |x| reads Re(g): cast_like(g, out)
+def _abs_jvp(xp, t, out, x): return cast_like(unit(x) * t, out)
+def _abs_vjp(xp, g, out, x): return cast_like(g, out) * unit(x)
 ABS = _unary("absolute", _abs, _abs_jvp, _abs_vjp)
 
 # --- exponentials and logarithms ------------------------------------------------------------

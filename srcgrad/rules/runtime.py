@@ -104,7 +104,7 @@ from srcgrad.runtime.spectral import (
     fft_lens,
     half_weights,
     swap_norm,
-    zero_of_real,
+    unit,
 )
 from srcgrad.runtime.structures import (
     densify,
@@ -570,14 +570,23 @@ def _fft_fit(xp, v, x, axes=None): return fft_fit(v, x, axes)
 def _fft_fit_t(xp, h, out, v, x, axes=None): return fft_fit(h, v, axes)
 FFT_FIT = Rule("fft_fit", _fft_fit, (LinearJvp(_fft_fit), None), (_fft_fit_t, None))
 
-def _zero_of_real(xp, x): return zero_of_real(x)              # abs's kink: piecewise constant
+# unit(x), abs's derivative: constant for a real x; for a complex one, with u = conj(z) / |z|,
+# du = (conj(dz) - u Re(u dz)) / |z| (0 at 0), and the adjoint (conj(g) - Re(g u) u) / |z|
+def _unit(xp, x): return unit(x)
+def _unit_jvp(xp, t, out, x):
+    return (xp.conj(t) - out * xp.real(out * t)) / replace_zero(xp.abs(x)) * (out != 0)
+def _unit_vjp(xp, g, out, x):
+    return cast_like((xp.conj(g) - xp.real(g * out) * out) / replace_zero(xp.abs(x))
+                     * (out != 0), x)
+UNIT = rule("unit", _unit, (_unit_jvp,), (_unit_vjp,), elementwise=True)
+
 def _fft_len(xp, x, n=None, axis=-1): return fft_len(x, n, axis)           # lengths and axes
 def _fft_lens(xp, x, s=None, axes=None): return fft_lens(x, s, axes)
 def _fft_axes(xp, x, s=None, axes=None): return fft_axes(x, s, axes)
 def _fft2_axes(xp, x, s=None, axes=(-2, -1)): return fft2_axes(x, s, axes)
 def _swap_norm(xp, norm=None): return swap_norm(norm)
 def _half_weights(xp, g, axis=-1): return half_weights(g, axis)            # of g's shape only
-SPECTRAL = [CAST_LIKE, FFT_FIT, nondiff("zero_of_real", _zero_of_real),
+SPECTRAL = [CAST_LIKE, FFT_FIT, UNIT,
             nondiff("fft_len", _fft_len), nondiff("fft_lens", _fft_lens),
             nondiff("fft_axes", _fft_axes), nondiff("fft2_axes", _fft2_axes),
             nondiff("swap_norm", _swap_norm), nondiff("half_weights", _half_weights)]

@@ -32,13 +32,14 @@ def cast_like(v, x):
     return _xp(v).real(v) if _is_complex(v) else v
 
 
-def zero_of_real(x):
-    """``x == 0`` where ``x`` is real (abs's derivative is 1 there, JAX's convention), all
-    False where it is complex (abs's derivative at complex 0 is 0, JAX's too)."""
+def unit(x):
+    """The derivative of ``|x|``: ``sign(x)``, and 1 at 0, for a real ``x`` (JAX's convention);
+    ``conj(x) / |x|``, and 0 at 0, for a complex one (JAX's too): ``d|x| = Re(unit(x) dx)``."""
     xp = _xp(x)
     if _is_complex(x):
-        return xp.zeros(np.shape(x), bool)
-    return x == 0
+        size = xp.abs(x)
+        return xp.where(size == 0, 0, xp.conj(x) / xp.where(size == 0, 1, size))
+    return xp.sign(x) + (x == 0)
 
 
 def _axes(v, axes):
