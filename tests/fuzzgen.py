@@ -10,7 +10,10 @@ broadcasting arithmetic, reductions over an axis with or without ``keepdims``, p
 ``if/elif/else``, conditional expressions, ``for`` over ``range``/an array/``enumerate``/
 ``zip``, counter-bounded ``while``, ``break``/``continue``, lists filled in a loop, list
 comprehensions, and calls to the helpers. A fifth of the reductions are spelled as NumPy's
-nan-functions (``np.nanmean``), which srcgrad differentiates through their twins.
+nan-functions (``np.nanmean``), which srcgrad differentiates through their twins, and some
+unary expressions go through complex values and an FFT and back (``np.fft.irfft(np.fft.rfft(e)
+* (0.8 + 0.3j), n=...)``, ``np.real``, ``np.abs``, ``np.angle``, ``.conj()``), each drawn from a
+stream of its own.
 
 Every expression carries its shape, and every shape broadcasts to the full one, so any two
 values combine. A value assigned to a variable is always a fresh array (never a view of
