@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.fft
 
 import srcgrad
 from srcgrad import SrcGradError
@@ -226,3 +227,33 @@ def test_every_api_gives_a_real_argument_a_real_derivative_beside_a_complex_one(
     h = srcgrad.hessian(beside_a_complex_argument, wrt=1)(z, x)
     assert h.dtype == np.float64
     np.testing.assert_allclose(h, jax.hessian(fj, argnums=1)(jz, jx), rtol=1e-10)
+
+
+def scipy_spectrum(x):
+    freqs = np.fft.rfftfreq(x.shape[0])   # of an int: no derivative, a call kept as it is
+    return np.sum(np.abs(scipy.fft.rfft(x, norm="ortho")) ** 2 * freqs) + np.sum(
+        scipy.fft.irfftn(scipy.fft.fftshift(scipy.fft.fftn(x[:8].reshape(2, 4))).real * 1j,
+                         s=(2, 4)) ** 2)
+
+
+def scipy_workers(x):
+    return np.sum(np.abs(scipy.fft.fft(x, workers=2)))
+
+
+def test_scipy_fft_is_numpys():
+    """scipy.fft's FFTs are the same primitives (the same values: pocketfft both); an
+    argument NumPy's do not take (workers=) is refused at the user's line."""
+    x = np.random.default_rng(12).standard_normal(9)
+
+    def twin(x):
+        freqs = jnp.fft.rfftfreq(x.shape[0])
+        return jnp.sum(jnp.abs(jnp.fft.rfft(x, norm="ortho")) ** 2 * freqs) + jnp.sum(
+            jnp.fft.irfftn(jnp.fft.fftshift(jnp.fft.fftn(x[:8].reshape(2, 4))).real * 1j,
+                           s=(2, 4)) ** 2)
+
+    np.testing.assert_allclose(srcgrad.grad(scipy_spectrum)(x), jax.grad(twin)(jnp.asarray(x)),
+                               rtol=1e-10, atol=1e-12)
+    with pytest.raises(SrcGradError, match="unsupported arguments for fft") as err:
+        srcgrad.grad(scipy_workers)(x)
+    assert err.value.filename == __file__
+    assert err.value.lineno == scipy_workers.__code__.co_firstlineno + 1

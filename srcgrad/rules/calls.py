@@ -62,7 +62,12 @@ _MATH = {
 
 # special functions of optional libraries that are primitives here (the others: srcgrad.twins)
 _SPECIAL = {"scipy.special": {"erf": "erf"}, "jax.scipy.special": {"erf": "erf"},
-            "jax.lax": {"erf": "erf", "stop_gradient": "stop_gradient"}}
+            "jax.lax": {"erf": "erf", "stop_gradient": "stop_gradient"},
+            # scipy.fft's FFTs: NumPy's values (pocketfft both), their leading arguments
+            "scipy.fft": {name: name for name in ("fft", "ifft", "rfft", "irfft", "fftn",
+                                                  "ifftn", "rfftn", "irfftn", "fft2",
+                                                  "ifft2", "rfft2", "irfft2", "fftshift",
+                                                  "ifftshift")}}
 
 # array methods and properties
 METHODS: dict[str, CallSpec] = {
