@@ -21,7 +21,16 @@ import numpy as np
 
 from srcgrad.backends import HELPERS
 from srcgrad.normalize import values as normalize
-from srcgrad.rules import DEFAULT_RULES, compare, elementwise, linalg, reduce, runtime, shape
+from srcgrad.rules import (
+    DEFAULT_RULES,
+    compare,
+    elementwise,
+    linalg,
+    reduce,
+    runtime,
+    shape,
+    spectral,
+)
 from srcgrad.rules.calls import METHODS, PROPERTIES, CallTable
 from srcgrad.rules.core import Undefined
 
@@ -31,6 +40,7 @@ FAMILIES = [
     ("Reductions (`srcgrad/rules/reduce.py`)", reduce.RULES),
     ("Products and linear algebra (`srcgrad/rules/linalg.py`)", linalg.RULES),
     ("Shapes, joins and indexing (`srcgrad/rules/shape.py`)", shape.RULES),
+    ("Complex values and the FFT (`srcgrad/rules/spectral.py`)", spectral.RULES),
     ("Runtime helpers (`srcgrad/rules/runtime.py`)", runtime.RULES),
 ]
 
@@ -46,7 +56,8 @@ _OP_TEXT = {
 
 def _spellings() -> dict[str, list[str]]:
     names: dict[int, list[str]] = {}
-    for mod, prefix in ((np, "np."), (np.linalg, "np.linalg."), (math, "math."),
+    for mod, prefix in ((np, "np."), (np.linalg, "np.linalg."), (np.fft, "np.fft."),
+                        (math, "math."),
                         (builtins, "")):
         for name in sorted(dir(mod)):
             if not name.startswith("_"):

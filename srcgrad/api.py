@@ -16,7 +16,7 @@ import numpy as np
 from srcgrad import emit, objects
 from srcgrad.backends import Jitted
 from srcgrad.context import GeneratedFunction, Transformed
-from srcgrad.errors import Location, SrcGradError
+from srcgrad.errors import SrcGradError
 from srcgrad.pipeline import Wrt, transform
 
 
@@ -356,16 +356,20 @@ def _as_floats(out: Any) -> Any:
 def _checked(fn: Callable, positions: tuple[int, ...], args: tuple, out: Any,
              with_value: bool, single: bool, has_aux: bool = False) -> Any:
     """``out`` with the gradient of each float32 (or float16) array argument in its dtype, as
-    JAX's (NumPy's promotion, ``x32 / np.sqrt(2 * np.pi)``, gives float64 inside); a complex
-    gradient of a real array argument refused: srcgrad's rules do not follow one convention
-    for complex intermediate values yet (JAX's gives a real gradient there), so such a number
-    would be wrong."""
+    JAX's (NumPy's promotion, ``x32 / np.sqrt(2 * np.pi)``, gives float64 inside), and that of
+    each real argument real: the real part of its adjoint (JAX's convention for complex
+    values, srcgrad/runtime/spectral.py: the adjoint of a real value may carry an imaginary
+    part that means nothing, where a complex argument's makes it complex)."""
     grads = out[1] if with_value else out[0] if has_aux else out
     grads = (grads,) if single else grads
-    _check_real(fn, positions, args, grads)
     narrowed = None
     for k, (i, g) in enumerate(zip(positions, grads, strict=False)):
-        dtype = getattr(args[i], "dtype", None) if i < len(args) else None
+        arg = args[i] if i < len(args) else None
+        if _is_complex(g) and arg is not None and not _is_complex(arg) and (
+                getattr(arg, "dtype", None) is not None or isinstance(arg, float)):
+            narrowed = list(grads) if narrowed is None else narrowed
+            g = narrowed[k] = float(np.real(g)) if isinstance(arg, float) else np.real(g)
+        dtype = getattr(arg, "dtype", None)
         if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8 and getattr(
                 g, "dtype", dtype) != dtype and getattr(g, "dtype", dtype).kind == "f":
             narrowed = list(grads) if narrowed is None else narrowed
@@ -376,24 +380,6 @@ def _checked(fn: Callable, positions: tuple[int, ...], args: tuple, out: Any,
     if with_value:
         return out[0], grads
     return (grads, out[1]) if has_aux else grads
-
-
-def _check_real(fn: Callable, positions: tuple[int, ...], args: tuple, grads: Any) -> None:
-    for i, g in zip(positions, grads, strict=False):
-        if i < len(args) and _is_complex(g) and not _is_complex(args[i]) and \
-                getattr(args[i], "dtype", None) is not None:
-            params = list(inspect.signature(fn).parameters)
-            try:
-                lines, first = inspect.getsourcelines(fn)
-                where = Location(inspect.getsourcefile(fn) or "<unknown>", first, 0,
-                                 lines[0].rstrip("\n"))
-            except (OSError, TypeError):  # no source file (a REPL): no line to show
-                where = None
-            raise SrcGradError(
-                f"the gradient with respect to the real argument {params[i]!r} came out "
-                "complex: srcgrad does not differentiate complex intermediate values yet",
-                where, hint="write the computation with real arrays (real and imaginary parts "
-                "as two arrays), or use jax.grad for complex code")
 
 
 def _is_complex(a: Any) -> bool:

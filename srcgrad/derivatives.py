@@ -176,10 +176,22 @@ def _ieee(fn: Callable, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     return tuple(float(v) for v in out) if isinstance(out, tuple) else float(out)
 
 
+def _real_where_real(g: Any, arg: Any) -> Any:
+    """The derivative ``g`` with respect to ``arg``: its real part where ``arg`` is a real
+    array or number and ``g`` complex (JAX's convention for complex values: the adjoint of a
+    real value may carry an imaginary part that means nothing, srcgrad/runtime/spectral.py)."""
+    if not np.iscomplexobj(g) or arg is None or np.iscomplexobj(arg):
+        return g
+    if isinstance(arg, float):
+        return float(np.real(g))
+    return np.real(g) if getattr(arg, "dtype", None) is not None else g
+
+
 def _check_real_tangent(fn: Callable, out: tuple[Any, Any]) -> None:
-    """Refuse a complex tangent of a real output: srcgrad's rules do not follow one convention
-    for complex intermediate values yet (``np.abs`` of a complex value), so its real part could
-    be wrong and its imaginary part is."""
+    """Refuse a complex tangent of a real output: every rule from a complex value to a real one
+    (``np.real``, ``np.abs``, ``np.angle``) gives a real tangent, so a complex one means a
+    primitive on the way that does not follow JAX's convention for complex values; its real
+    part could be wrong, and its imaginary part is."""
     values, tangents = out
     if not isinstance(values, tuple):
         values, tangents = (values,), (tangents,)
@@ -192,10 +204,10 @@ def _check_real_tangent(fn: Callable, out: tuple[Any, Any]) -> None:
             except (OSError, TypeError):
                 where = None
             raise SrcGradError(
-                "the tangent of a real output came out complex: srcgrad does not differentiate "
-                "complex intermediate values yet", where, hint="write the computation with "
-                "real arrays (real and imaginary parts as two arrays), or use jax.jvp for "
-                "complex code")
+                "the tangent of a real output came out complex: a primitive on the way is not "
+                "differentiated for complex values", where, hint="take the real part where "
+                "you mean it (np.real), or write the computation with real arrays (real and "
+                "imaginary parts as two arrays)")
 
 
 def _check_tangent(primal: Any, tangent: Any, i: int) -> None:
@@ -327,14 +339,19 @@ class VjpFunction(_Generated):
             wrt = (wrt,) if isinstance(wrt, (int, str)) else wrt
             made = self._transform(wrt, mode="vjp")
             self._built = (made.fn, made.source, made.kwonly[0])
+            self._positions = made.positions
         return self._built
 
     def __call__(self, *args: Any, cotangent: Any) -> tuple:
         fn, _, name = self._build()
         try:
-            return fn(*args, **{name: cotangent})
+            out = fn(*args, **{name: cotangent})
         except SrcGradError as err:  # a helper's refusal at run time: at the user's line
             raise emit.located(err) from None
+        if isinstance(out, tuple) and len(out) == len(self._positions):
+            return tuple(_real_where_real(g, args[i] if i < len(args) else None)
+                         for g, i in zip(out, self._positions, strict=True))
+        return out
 
     def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
         fn, _, name = self._build()
@@ -538,9 +555,17 @@ class HvpFunction(_Generated):
         *primals, v = args
         fn, _, name = self._build()
         try:
-            return fn(*primals, **{name: v})
+            return _real_where_real(fn(*primals, **{name: v}), self._argument(primals))
         except SrcGradError as err:  # a helper's refusal at run time: at the user's line
             raise emit.located(err) from None
+
+    def _argument(self, primals: list) -> Any:
+        """The argument differentiated, among ``primals`` (None if not passed there)."""
+        wrt = self._wrt
+        if isinstance(wrt, str):
+            params = list(inspect.signature(self.__wrapped__).parameters)
+            wrt = params.index(wrt) if wrt in params else None
+        return primals[wrt] if isinstance(wrt, int) and wrt < len(primals) else None
 
     def __srcgrad_inline__(self, args: list, kwargs: dict) -> tuple[Callable, list, dict]:
         fn, _, name = self._build()

@@ -10,11 +10,13 @@ broadcasting arithmetic, reductions over an axis with or without ``keepdims``, p
 ``if/elif/else``, conditional expressions, ``for`` over ``range``/an array/``enumerate``/
 ``zip``, counter-bounded ``while``, ``break``/``continue``, lists filled in a loop, list
 comprehensions, and calls to the helpers. A fifth of the reductions are spelled as NumPy's
-nan-functions (``np.nanmean``), which srcgrad differentiates through their twins. About one
-statement in seven is followed by an idiom of code written by others, from a stream of its own
-(``Generator._idiom``: builtins, ``operator``, literal lists in branches and tuples read at
-run-time indices, dicts and their views, lists handed to NumPy, ``with np.errstate``, the
-ordering and scan twins).
+nan-functions (``np.nanmean``), which srcgrad differentiates through their twins, and some
+unary expressions go through complex values and an FFT and back (``np.fft.irfft(np.fft.rfft(e)
+* (0.8 + 0.3j), n=...)``, ``np.real``, ``np.abs``, ``np.angle``, ``.conj()``), each drawn from a
+stream of its own. About one statement in seven is followed by an idiom of code written by
+others, from a stream of its own too (``Generator._idiom``: builtins, ``operator``, literal
+lists in branches and tuples read at run-time indices, dicts and their views, lists handed to
+NumPy, ``with np.errstate``, the ordering and scan twins).
 
 Every expression carries its shape, and every shape broadcasts to the full one, so any two
 values combine. A value assigned to a variable is always a fresh array (never a view of
@@ -68,6 +70,7 @@ BINARY = (
 )
 REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
 IDIOM_RATE = 0.15      # statements followed by an idiom of code written by others
+SPECTRAL_RATE = 0.08   # unary expressions taken through complex values and an FFT and back
 # The same reductions through the twins of NumPy's nan-functions (srcgrad/twins.py; the same
 # values where nothing is nan), drawn from a stream of their own: a program keeps the shapes,
 # values and branches it had before they were added, and so its skip reasons.
@@ -225,8 +228,9 @@ class Generator:
     """Writes one program from a ``random.Random``."""
 
     def __init__(self, rnd: random.Random, spelling: random.Random | None = None,
-                 idioms: random.Random | None = None):
+                 idioms: random.Random | None = None, spectral: random.Random | None = None):
         self.r = rnd
+        self.spectral = spectral   # complex values and FFTs around some unary expressions
         self.spelling = spelling or random.Random(0)   # other spellings of the same values
         self.idioms = idioms   # statements of real code added after some statements (or None)
         self.idiom_names = itertools.count()
@@ -285,7 +289,32 @@ class Generator:
 
     def _unary(self, scope, depth):
         e = self.expr(scope, depth - 1)
-        return E(self.r.choice(UNARY).format(e.text), e.shape)
+        out = E(self.r.choice(UNARY).format(e.text), e.shape)
+        if self.spectral is not None and self.spectral.random() < SPECTRAL_RATE:
+            return self._spectral(out)
+        return out
+
+    def _spectral(self, e):
+        """``e`` through complex values and back to a real value of its shape, smooth (no
+        modulus near 0, no phase near its cut), from the spectral stream alone."""
+        r, text, shape = self.spectral, e.text, e.shape
+        if not shape:
+            return E(f"np.real(({text}) * (1 + 1j) * np.conj(1 - 0.5j * ({text})))", shape)
+        axis = r.randrange(-len(shape), 0)
+        n = shape[axis]
+        norm = r.choice(("None", "'ortho'", "'forward'", "'backward'"))
+        form = r.randrange(5)
+        if form == 0:
+            return E(f"np.fft.irfft(np.fft.rfft({text}, axis={axis}, norm={norm}) * (0.8 + 0.3j),"
+                     f" n={n}, axis={axis}, norm={norm})", shape)
+        if form == 1:
+            return E(f"np.real(np.fft.ifft(np.fft.fft({text}, axis={axis}) * 1.2j ** 0.5, "
+                     f"axis={axis}, norm={norm}))", shape)
+        if form == 2:
+            return E(f"np.sqrt(np.abs(np.fft.fft({text}, norm={norm})) ** 2 + 0.1)", shape)
+        if form == 3:
+            return E(f"np.imag(np.fft.fftn({text}) * (0.5 - 1j)).conj()", shape)
+        return E(f"np.cos(np.angle(np.fft.fft({text}, axis={axis}) + 2.0)) * ({text})", shape)
 
     def _binary(self, scope, depth):
         a, b = self.expr(scope, depth - 1), self.expr(scope, depth - 1)
@@ -770,7 +799,8 @@ def _is_name(text):
 def generate(seed: int) -> Program:
     """The program of ``seed``: the same text and point on every machine."""
     r = random.Random(seed)
-    g = Generator(r, random.Random(seed + 0x5EED), random.Random(seed + 0x1D105))
+    g = Generator(r, random.Random(seed + 0x5EED), random.Random(seed + 0x1D105),
+                  random.Random(seed + 0xFF7))
     float32 = r.random() < 0.25
     for k in range(r.randint(0, 2)):
         g.helper(k)

@@ -149,13 +149,14 @@ _UNARY = {
     "square": np.square, "logistic": lambda x: 1 / (1 + np.exp(-x)), "floor": np.floor,
     "ceil": np.ceil, "is_finite": np.isfinite, "not": np.invert, "copy": np.copy,
     "copy_p": np.copy, "stop_gradient": lambda x: x, "real": np.real, "imag": np.imag,
+    "conj": np.conj,
 }
 _BINARY = {
     "add": np.add, "add_any": np.add, "sub": np.subtract, "mul": np.multiply, "div": _int_div,
     "max": np.maximum, "min": np.minimum, "pow": np.power, "atan2": np.arctan2,
     "rem": np.fmod, "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal, "and": np.bitwise_and, "or": np.bitwise_or,
-    "xor": np.bitwise_xor,
+    "xor": np.bitwise_xor, "complex": lambda a, b: a + 1j * b,
 }
 
 
@@ -408,6 +409,15 @@ def _custom_linear_solve(eqn, ins, p):
     return _closed(p["jaxprs"].solve, consts + ins[n:])
 
 
+def _fft(eqn, ins, p):
+    """lax.fft over the last ``len(fft_lengths)`` axes: FFT, IFFT, RFFT, IRFFT (types 0-3)."""
+    x, lengths = ins[0], tuple(p["fft_lengths"])
+    axes = tuple(range(x.ndim - len(lengths), x.ndim))
+    kind = int(getattr(p["fft_type"], "value", p["fft_type"]))
+    fn = (np.fft.fftn, np.fft.ifftn, np.fft.rfftn, np.fft.irfftn)[kind]
+    return fn(x, lengths, axes).astype(eqn.outvars[0].aval.dtype)
+
+
 def _call(key):
     return lambda eqn, ins, p: _closed(p[key], ins)
 
@@ -441,7 +451,7 @@ _IMPL = {
     "scatter_add": _scatter(np.add), "stack": lambda eqn, ins, p: np.stack(ins, p["axis"]),
     "unstack": _unstack, "split": _split, "tile": lambda eqn, ins, p: np.tile(ins[0], p["reps"]),
     "empty2": lambda eqn, ins, p: np.zeros((), p["dtype"]), "platform_index": _platform_index,
-    "cond": _cond, "while": _while, "custom_linear_solve": _custom_linear_solve,
+    "cond": _cond, "while": _while, "fft": _fft, "custom_linear_solve": _custom_linear_solve,
     "jit": _call("jaxpr"), "pjit": _call("jaxpr"), "closed_call": _call("call_jaxpr"),
     "custom_jvp_call": _call("call_jaxpr"), "custom_vjp_call": _call("call_jaxpr"),
     "remat": _call("jaxpr"), "checkpoint": _call("jaxpr"),

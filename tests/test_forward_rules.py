@@ -27,6 +27,8 @@ ELSEWHERE = {"append", "pop", "stack_list", "array_list", "sum_list", "assign", 
 OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
              "mod": "%", "matmul": "@"}
 LINALG = {"det", "inv", "solve", "norm", "cholesky", "pinv"}
+FFT = {"fft", "ifft", "rfft", "irfft", "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2",
+       "rfft2", "irfft2", "fftshift", "ifftshift"}
 # primitives NumPy spells as one output of a function (np.linalg.eigh's packed [w; v]): called
 # by their helper's name, as the twins of srcgrad/twins.py call them
 HELPER_CALLS = {"logabsdet", "eigh_packed", "svd_packed", "qr_packed", "lstsq_solution"}
@@ -95,7 +97,8 @@ def source_of(name: str, case, n: int, consts: dict | None = None) -> str:
             inner = [f"[{', '.join(args)}]"]
         else:
             inner = list(args)
-        prefix = "np.linalg." if name in LINALG else "" if name in HELPER_CALLS else "np."
+        prefix = "np.linalg." if name in LINALG else "np.fft." if name in FFT else \
+            "" if name in HELPER_CALLS else "np."
         body = f"{prefix}{name}({', '.join(inner + keywords)})"
     return f"def f({', '.join(args)}):\n    return {body}\n"
 
@@ -123,6 +126,8 @@ def test_rule_in_forward_mode(name, case):
     rng = np.random.default_rng(7)
     tangents = [float(rng.standard_normal()) if isinstance(ops[k], float)
                 else rng.standard_normal(np.shape(ops[k])) for k in active]
+    tangents = [t + 1j * rng.standard_normal(np.shape(t)) if np.iscomplexobj(ops[k]) else t
+                for k, t in zip(active, tangents, strict=True)]   # complex operands: complex
     if name in SYMMETRIC_TANGENTS:
         tangents = [t + np.swapaxes(t, -1, -2) for t in tangents]
     jf = srcgrad.JvpFunction(f_np, tuple(active), source=text)
@@ -135,12 +140,13 @@ def test_rule_in_forward_mode(name, case):
         a = [o.copy() if isinstance(o, np.ndarray) else o for o in ops]
         for k, t in zip(active, tangents, strict=True):
             a[k] = a[k] + s * t
-        return np.asarray(f_np(*a), dtype=np.float64)
+        out = f_np(*a)
+        return np.asarray(out, dtype=np.complex128 if np.iscomplexobj(out) else np.float64)
 
     if case.fd:
         eps = 1e-6
         fd = (moved(eps) - moved(-eps)) / (2 * eps)
-        np.testing.assert_allclose(np.asarray(tangent, dtype=np.float64), fd,
+        np.testing.assert_allclose(np.asarray(tangent, dtype=fd.dtype), fd,
                                    rtol=max(case.rtol, 1e-5), atol=1e-6)
     if name in ("setitem", "to_float"):
         return  # jax arrays are not assigned by index; a traced value has no float()

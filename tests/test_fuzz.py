@@ -21,8 +21,10 @@ JAX_SLICE = range(30, 36)   # srcgrad's code on jax arrays: eager jax compiles, 
 # The slice's programs that are not compared, and why: each reason is decided before srcgrad
 # runs (by jax, NumPy and central differences alone), so no change to srcgrad can add one.
 NOT_FINITE, KINK = "jax's gradient is not finite", "a branch or kink within 1e-6"
+# (Seed 75 had a kink until fuzzgen's spectral stream, #17, took one of its expressions
+# through an FFT: its program is another since.)
 SKIPPED = {1: NOT_FINITE, 5: NOT_FINITE, 39: NOT_FINITE, 50: NOT_FINITE, 57: NOT_FINITE,
-           75: KINK, 84: NOT_FINITE, 86: NOT_FINITE, 90: NOT_FINITE,
+           84: NOT_FINITE, 86: NOT_FINITE, 90: NOT_FINITE,
            107: NOT_FINITE, 133: NOT_FINITE, 135: NOT_FINITE, 143: NOT_FINITE}
 
 

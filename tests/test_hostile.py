@@ -168,9 +168,14 @@ def set_literal(x):
     return np.sum(x) * len({1, 2})
 
 
-@refused("np.fft.fft(x)", r"cannot differentiate through np\.fft\.fft\(\)")
+@refused("np.fft.hfft(x)", r"cannot differentiate through np\.fft\.hfft\(\)")
 def no_rule(x):
-    return np.sum(np.abs(np.fft.fft(x)))
+    return np.sum(np.abs(np.fft.hfft(x)))
+
+
+@correct
+def spectrum_magnitudes(x):   # np.fft.fft has a rule (it had none: refused above until #17)
+    return np.sum(np.abs(np.fft.fft(x, axis=0)))
 
 
 @refused("x.tolist()", r"the array method \.tolist\(\) is not supported")

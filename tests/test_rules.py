@@ -75,6 +75,16 @@ def away(shape=(3, 4), lo=0.5, hi=2.0):
     return lambda r: _draw(r, shape, lambda r, s: r.choice([-1.0, 1.0], s) * r.uniform(lo, hi, s))
 
 
+def cnormal(shape=(3, 4), scale=1.0):
+    """Complex: independent normal real and imaginary parts."""
+    return lambda r: scale * (r.standard_normal(shape) + 1j * r.standard_normal(shape))
+
+
+def caway(shape=(3, 4), lo=0.5, hi=2.0):
+    """Complex, of modulus in [lo, hi] and any phase: away from zero."""
+    return lambda r: r.uniform(lo, hi, shape) * np.exp(2j * np.pi * r.random(shape))
+
+
 def well_conditioned(shape=(3, 3)):
     n = shape[-1]
     return lambda r: r.standard_normal(shape) / np.sqrt(n) + 2.0 * np.eye(n)
@@ -449,6 +459,64 @@ CASES["array"] = [C(normal(()), normal(()), normal(()), label="0d"),
                   C(normal((3,)), normal((3,)), label="1d"),
                   C(normal(PY), normal(PY), label="py")]
 
+# complex values (JAX's convention: an adjoint g of z pairs with a tangent as Re(g dz)); real
+# operands too, whose adjoints are real (the real part); abs of complex values beside its
+# real cases; at complex 0 abs has no derivative (jax's convention, 0, checked against jax)
+CASES["absolute"] += [C(caway((3, 4)), label="complex"), C(caway(()), label="complex-0d"),
+                      C(const(np.array([0j, 1 + 1j, -2j])), fd=False, label="complex-zero")]
+CASES["real"] = [C(cnormal((3, 4)), label="complex"), C(normal((3, 4)), label="real"),
+                 C(cnormal(()), label="complex-0d")]
+CASES["imag"] = [C(cnormal((3, 4)), label="complex"), C(normal((3, 4)), label="real")]
+CASES["conj"] = [C(cnormal((3, 4)), label="complex"), C(normal((5,)), label="real")]
+CASES["angle"] = [C(caway((3, 4)), label="complex"), C(away((5,)), label="real"),
+                  C(caway((4,)), deg=True, label="degrees")]
+
+
+def _ffts(spec, n_key, ns, axis_key, axes, norm_sizes=True):
+    """Cases of one FFT: the lengths ``ns`` (None: the operand's), over ``axes``, each norm."""
+    cases = []
+    for k, (n, axis) in enumerate(zip(ns, axes, strict=True)):
+        norm = (None, "backward", "ortho", "forward")[k % 4]
+        params = {n_key: n, axis_key: axis, "norm": norm}
+        cases.append(C(spec, label=f"{n_key}={n}-{axis_key}={axis}-{norm}",
+                       **{key: v for key, v in params.items() if v is not None}))
+    return cases
+
+
+_LENGTHS = (None, 4, 9, None, 8, 5)       # cut (4, 5), padded (8, 9), even and odd, and as is
+_AXIS = (-1, 0, -1, 1, 0, -1)
+for _name in ("fft", "ifft"):
+    CASES[_name] = (_ffts(normal((6, 7)), "n", _LENGTHS, "axis", _AXIS)
+                    + [C(cnormal((6, 7)), label=f"complex-{a}", **p) for a, p in
+                       (("n5", {"n": 5}), ("ortho-axis0", {"norm": "ortho", "axis": 0}))])
+CASES["rfft"] = _ffts(normal((6, 7)), "n", _LENGTHS, "axis", _AXIS)
+# irfft reads the bins a real signal of length n has: n = 2 (m - 1) by default, odd n, and
+# m larger (bins dropped) or smaller (zeros) than n // 2 + 1; Re of the constant bin only
+CASES["irfft"] = (_ffts(cnormal((6, 4)), "n", (None, 7, 4, 9, None, 2), "axis", _AXIS)
+                  + [C(normal((5,)), label="real-operand")])
+_S = (None, (4, 5), None, (3, 8), (7, 2), None)
+_AXES = (None, (1, 2), (0,), (1, 0), (-1, -2), (0, 2))   # (s without axes: deprecated)
+for _name in ("fftn", "ifftn"):
+    CASES[_name] = (_ffts(normal((4, 5, 3)), "s", _S, "axes", _AXES)
+                    + [C(cnormal((3, 4)), s=(5, 3), axes=(0, 1), label="complex")])
+CASES["rfftn"] = _ffts(normal((4, 5, 3)), "s", _S, "axes", _AXES)
+CASES["irfftn"] = (_ffts(cnormal((4, 5, 3)), "s", _S, "axes", _AXES)
+                   + [C(cnormal((3, 4)), s=(3, 7), axes=(0, 1), label="odd-last")])
+_S2 = (None, (4, 5), None, (3, 8), (7, 2), None)
+_AXES2 = (None, None, (0, 1), (1, 0), (-1, -3), (0, 2))
+for _name in ("fft2", "ifft2"):
+    CASES[_name] = (_ffts(normal((4, 5, 3)), "s", _S2, "axes", _AXES2)
+                    + [C(cnormal((3, 4)), s=(5, 3), label="complex")])
+CASES["rfft2"] = _ffts(normal((4, 5, 3)), "s", _S2, "axes", _AXES2)
+CASES["irfft2"] = (_ffts(cnormal((4, 5, 3)), "s", _S2, "axes", _AXES2)
+                   + [C(cnormal((3, 4)), s=(3, 7), label="odd-last")])
+
+CASES["fftshift"] = [C(normal((4, 5)), label="all"),
+                     C(cnormal((3, 5, 2)), axes=(1,), label="axis1"),
+                     C(normal((5,)), axes=0, label="int-axis")]
+CASES["ifftshift"] = [C(normal((4, 5)), label="all"), C(normal((3, 5, 2)), axes=(0, 1),
+                                                          label="axes")]
+
 # non-differentiable rules: their primal only has to run (and agree between the backends)
 _F, _G = normal((3, 4)), normal((4,))
 _B, _I = boolean((3, 4)), (lambda r: r.integers(0, 8, (3, 4)))
@@ -683,6 +751,17 @@ CASES["convolve"] = [C(normal((5,)), normal((3,)), mode=m, label=f"{m}-{k}")
                      for m in ("full", "same", "valid") for k in ("long-short",)] + [
     C(normal((2,)), normal((6,)), mode=m, label=f"{m}-short-long")
     for m in ("full", "same", "valid")] + [C(normal((4,)), normal((4,)), label="equal")]
+# cast_like: v as an adjoint of x (Re v where x is real); fft_fit: cut or padded to x's lengths
+CASES["cast_like"] = [C(cnormal((3, 4)), normal((3, 4)), label="to-real"),
+                      C(cnormal((3, 4)), cnormal((3, 4)), label="complex"),
+                      C(normal((3, 4)), normal((3, 4)), label="real")]
+# unit(x), abs's derivative (constant for a real x, which the harness sees as a zero adjoint)
+CASES["unit"] = [C(caway((3, 4)), label="complex"), C(away((5,)), label="real"),
+                 C(const(np.array([0j, 1 - 1j])), fd=False, label="complex-zero")]
+CASES["fft_fit"] = [C(normal((3, 4)), normal((5, 2)), label="all-axes"),
+                    C(cnormal((3, 4)), normal((3, 6)), axes=(1,), label="padded"),
+                    C(normal((4, 5, 2)), normal((2, 5, 3)), axes=(0, -1), label="cut-and-padded"),
+                    C(normal((3, 4)), normal((3, 4)), label="same")]
 CASES["convolve_grad"] = [
     C(normal((n + m - 1 if mode == "full" else max(n, m) if mode == "same" else
               abs(n - m) + 1,)), normal((n,)), normal((m,)), mode=mode, inactive=(1,),
@@ -812,6 +891,10 @@ NONDIFF_CASES: dict[str, Case] = {
     "searchsorted": C(const(np.array([-1.0, 0.0, 0.5, 2.0])), _F, side="right"),
     "split_indices": C(const((3, 7)), const(3), axis=1, strict=False),
     "iscomplexobj": C(_F),
+    "fft_len": C(_F, n=6, axis=0),
+    "fft_lens": C(normal((3, 4, 2)), axes=(0, 2)), "fft_axes": C(normal((3, 4, 2)), s=(3, 3)),
+    "fft2_axes": C(normal((3, 4, 2))), "swap_norm": Case((), {"norm": "ortho"}),
+    "half_weights": C(normal((3, 6)), axis=1),
     **{n: C(_F, _G) for n in ("floor_divide", "less", "less_equal", "greater",
                               "greater_equal", "equal", "not_equal")},
     "isclose": C(_F, _G), "heaviside": C(_F, const(0.5)),
@@ -831,7 +914,7 @@ def _rng(*parts) -> np.random.Generator:
 def _is_active(rule: Rule, k: int, op) -> bool:
     if op is None or isinstance(op, (bool, int, np.integer)):
         return False
-    if isinstance(op, np.ndarray) and op.dtype.kind != "f":
+    if isinstance(op, np.ndarray) and op.dtype.kind not in "fc":
         return False
     return rule.variadic or (rule.vjp[k] is not None and not isinstance(rule.vjp[k], Undefined))
 
@@ -849,13 +932,21 @@ def _jvp(rule: Rule, k: int, xp, t, out, ops, params):
 
 
 def _random_like(r, x):
-    """A random value of ``x``'s shape; a Python float for scalars (the engine's seed)."""
+    """A random value of ``x``'s shape; a Python float for scalars (the engine's seed); complex
+    where ``x`` is."""
     s = np.shape(x)
+    if np.iscomplexobj(x):
+        return r.standard_normal(s) + 1j * r.standard_normal(s)
     return float(r.standard_normal()) if s == () else r.standard_normal(s)
 
 
 def _inner(a, b) -> float:
-    return float(np.sum(np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)))
+    """``Re(sum(a b))``, the pairing of an adjoint with a tangent in JAX's convention for
+    complex values (no conjugate; srcgrad/runtime/spectral.py): a plain inner product for
+    real ones."""
+    def wide(v):
+        return np.asarray(v, dtype=np.complex128 if np.iscomplexobj(v) else np.float64)
+    return float(np.real(np.sum(wide(a) * wide(b))))
 
 
 def _to_jax(op):
@@ -950,7 +1041,8 @@ def _jax_vjps(name: str) -> list:
 
     all_arrays = [[jnp.asarray(s.ops[k]) for k in s.active if isinstance(s.ops[k], np.ndarray)]
                   for s in setups]
-    all_c = [jnp.asarray(s.c, dtype=np.float64) for s in setups]
+    all_c = [jnp.asarray(s.c, dtype=np.complex128 if np.iscomplexobj(s.c) else np.float64)
+             for s in setups]
     results = jax.jit(run)(all_arrays, all_c)
     return [errors.get(i, res) for i, res in enumerate(results)]
 
@@ -967,7 +1059,8 @@ def test_rule(name: str, case: Case):
     vjps = {k: _vjp(rule, k, np, c, out, ops, params) for k in active}
     for k in active:
         assert np.shape(vjps[k]) == np.shape(ops[k]), f"adjoint of operand {k} has a wrong shape"
-        assert np.asarray(vjps[k]).dtype == np.float64
+        assert np.asarray(vjps[k]).dtype == (
+            np.complex128 if np.iscomplexobj(ops[k]) else np.float64), "adjoint's dtype"
     if case.fd:
         plus = [op + EPS * v[k] if k in v else op for k, op in enumerate(ops)]
         minus = [op - EPS * v[k] if k in v else op for k, op in enumerate(ops)]
@@ -1001,7 +1094,7 @@ def _has_float32(name: str, case: Case) -> bool:
     cotangent): the Python-number cases have none, and nothing to say about float32."""
     s = _setup(name, case)
     return not isinstance(s.c, float) or any(
-        isinstance(s.ops[k], np.ndarray) and s.ops[k].dtype.kind == "f" for k in s.active)
+        isinstance(s.ops[k], np.ndarray) and s.ops[k].dtype.kind in "fc" for k in s.active)
 
 
 FLOAT32_CASES = [(n, c) for n, c in RULE_CASES if _has_float32(n, c)]
@@ -1014,10 +1107,12 @@ def test_rule_keeps_float32(name: str, case: Case):
     does a Python-float operand where the cotangent is float32 (JAX's weak type)."""
     rule = DEFAULT_RULES[name]
     s = _setup(name, case)
-    ops = [op.astype(np.float32) if isinstance(op, np.ndarray) and op.dtype.kind == "f" else op
+    ops = [op.astype(np.float32) if isinstance(op, np.ndarray) and op.dtype.kind == "f" else
+           op.astype(np.complex64) if isinstance(op, np.ndarray) and op.dtype.kind == "c" else op
            for op in s.ops]
     out = rule.primal(np, *ops, **s.params)
-    c = s.c if isinstance(s.c, float) else np.asarray(s.c, dtype=np.float32)
+    c = s.c if isinstance(s.c, float) else np.asarray(
+        s.c, dtype=np.complex64 if np.iscomplexobj(s.c) else np.float32)
     checked = 0
     for k in s.active:
         if not isinstance(ops[k], np.ndarray) and isinstance(c, float):
@@ -1027,13 +1122,14 @@ def test_rule_keeps_float32(name: str, case: Case):
         if isinstance(g, float):  # a Python-float cotangent passed through: still weak
             assert isinstance(c, float) and np.shape(ops[k]) == () and np.shape(out) == ()
         else:
-            assert np.asarray(g).dtype == np.float32, f"adjoint of operand {k} is {g.dtype}"
+            want = np.complex64 if np.iscomplexobj(ops[k]) else np.float32
+            assert np.asarray(g).dtype == want, f"adjoint of operand {k} is {g.dtype}"
     assert checked, "no float32 adjoint in this case"
 
 
 def _numpy_twin(name: str):
     """The NumPy function of rule ``name``'s name (None for the helpers of generated code)."""
-    for space in (np, np.linalg):
+    for space in (np, np.linalg, np.fft):
         f = getattr(space, name, None)
         if callable(f) and not isinstance(f, type):
             return f
@@ -1131,6 +1227,8 @@ def test_nondiff_primal_runs(name: str):
     elif name == "split_indices":  # basic indices, not arrays
         assert out == jout == [(slice(None), slice(0, 3)), (slice(None), slice(3, 5)),
                                (slice(None), slice(5, 7))]
+    elif name == "swap_norm":  # a string
+        assert out == jout == "ortho"
     elif name == "like":  # a saved value's shape and dtype, not an array
         assert out.shape == jout.shape == np.shape(ops[0]) and out.ndim == ops[0].ndim
         assert out.dtype == ops[0].dtype and jout.dtype == jnp.asarray(ops[0]).dtype
@@ -1541,6 +1639,20 @@ def e_take_along_axis(x):
         np.take_along_axis(x, np.array([[0, 0, 3]]), axis=1) ** 2)
 
 
+def e_power_spectrum(x):
+    return np.sum(np.abs(np.fft.rfft(x)) ** 2) + np.sum(np.abs(np.fft.rfft(x, n=9)))
+
+
+def e_spectral_filter(x, h):
+    return np.sum(np.real(np.fft.ifft(np.fft.fft(x) * h)) ** 2)
+
+
+def e_fft2_parts(x):
+    y = np.fft.fft2(x, norm="ortho")
+    return np.sum(y.real * np.imag(y)) + np.sum(np.angle(y[1:, 1:])) + np.sum(
+        np.fft.irfft2(np.fft.rfft2(x) * (1 + 0.5j), s=(4, 5)) ** 2)
+
+
 def _m(*shape):
     return lambda r: r.standard_normal(shape)
 
@@ -1606,6 +1718,9 @@ E2E = [
     (e_solve_vector, [_wc(3, (2,)), _m(3)], (0, 1)),
     (e_convolve_modes, [_m(6), _m(3)], (0, 1)),
     (e_take_along_axis, [_m(3, 4)], 0),
+    (e_power_spectrum, [_m(8)], 0),
+    (e_spectral_filter, [_m(7), _m(7)], (0, 1)),   # (complex arguments: test_complex.py)
+    (e_fft2_parts, [_m(4, 6)], 0),
 ]
 E2E_IDS = [f.__name__ for f, _, _ in E2E]
 EAGER_ONLY = {e_data_mask}   # a data-dependent boolean mask cannot be traced by jax.jit
@@ -1657,7 +1772,8 @@ def test_end_to_end_against_jax(index, backend):
 
 
 JIT_SUBSET = ["e_two_layer", "e_softmax", "e_fancy", "e_slices", "e_params_dict",
-              "e_matrix_norms", "e_local_functions", "e_scalar_param"]
+              "e_matrix_norms", "e_local_functions", "e_scalar_param", "e_spectral_filter",
+              "e_fft2_parts"]
 
 
 @pytest.mark.parametrize("name", JIT_SUBSET)

@@ -82,6 +82,35 @@ def _written(block: tuple[GNode, ...]) -> set[str]:
     return names
 
 
+# primitives whose values are complex, or whose adjoints are where their operands are real
+_COMPLEX_PRIMS = frozenset({"real", "imag", "conj", "angle", "fft", "ifft", "rfft", "irfft",
+                            "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2", "rfft2",
+                            "irfft2"})   # (not fftshift: real in, real out)
+
+
+def may_be_complex(fn: CoreFunction) -> bool:
+    """Whether ``fn`` may compute complex values from real arguments: a complex primitive, a
+    complex literal (``1j``) or a complex value it reads from outside. Its gradients are then
+    passed through ``cast_like`` (the real part, for a real argument): the adjoint of a real
+    value may carry a meaningless imaginary part (srcgrad/runtime/spectral.py)."""
+    for node in walk(fn.body):
+        if not isinstance(node, Stmt):
+            continue
+        if node.prim in _COMPLEX_PRIMS:
+            return True
+        for a in (*node.args, *(v for _, v in node.params)):
+            if isinstance(a, Lit) and _has_imaginary(a.node):
+                return True
+    return any(isinstance(v, complex) or getattr(getattr(v, "dtype", None), "kind", "") == "c"
+               for v in fn.bindings.values())
+
+
+def _has_imaginary(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Imaginary):
+        return True
+    return any(_has_imaginary(child) for child in node.children)
+
+
 def split_aux(fn: CoreFunction) -> tuple[CoreFunction, Atom]:
     """``fn``, which returns ``(output, aux)`` (``has_aux=True``), as the function of its
     output alone, and the atom of ``aux``."""
@@ -153,12 +182,15 @@ def reverse(fn: CoreFunction, wrt: tuple[str, ...], act: Activity, shapes: Shape
                 forward.append(Gen(stack, cst.List([]), node.origin))
         forward += part
     containers = _indexed_params(fn)
+    complex_code = may_be_complex(fn)
     returns = []
     for p in wrt:
         if p in st.defined:
             g: cst.BaseExpression = ident(rev.adj(p))
             if p in containers:
                 g = call_of("densify", g, ident(p))
+            elif complex_code:  # a real argument's gradient: the real part of its adjoint
+                g = call_of("cast_like", g, ident(p))
         else:
             g = call_of("zero_grad", ident(p))
         returns.append(g)

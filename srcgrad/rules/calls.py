@@ -39,12 +39,15 @@ _RENAMED = {
     "remainder": "mod", "fix": "trunc", "permute_dims": "transpose", "acos": "arccos",
     "asin": "arcsin", "atan": "arctan", "atan2": "arctan2", "acosh": "arccosh",
     "asinh": "arcsinh", "atanh": "arctanh", "matrix_transpose": None, "deg2rad": "radians",
-    "rad2deg": "degrees", "trapz": None,
+    "rad2deg": "degrees", "trapz": None, "conjugate": "conj",
 }
 _SEQ = {"concatenate", "stack", "hstack", "vstack", "array"}
 # primitives of srcgrad's own that share a NumPy name (``append``: a list's; np.append is
 # srcgrad.twins.append)
 _OWN = {"append"}
+# np.fft's functions, primitives of the same names (``np.fft`` itself is the module)
+_FFT = {"fft", "ifft", "rfft", "irfft", "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2",
+        "rfft2", "irfft2", "fftshift", "ifftshift"}
 _LINALG = {"det": "det", "inv": "inv", "solve": "solve", "norm": "norm", "cholesky": "cholesky",
            "pinv": "pinv"}
 _MATH = {
@@ -61,7 +64,12 @@ _MATH = {
 _SPECIAL_RULES = {"erf": "erf", "gammaln": "gammaln", "digamma": "digamma", "psi": "digamma",
                   "polygamma": "polygamma", "log_ndtr": "log_ndtr"}
 _SPECIAL = {"scipy.special": _SPECIAL_RULES, "jax.scipy.special": _SPECIAL_RULES,
-            "jax.lax": {"erf": "erf", "stop_gradient": "stop_gradient"}}
+            "jax.lax": {"erf": "erf", "stop_gradient": "stop_gradient"},
+            # scipy.fft's FFTs: NumPy's values (pocketfft both), their leading arguments
+            "scipy.fft": {name: name for name in ("fft", "ifft", "rfft", "irfft", "fftn",
+                                                  "ifftn", "rfftn", "irfftn", "fft2",
+                                                  "ifft2", "rfft2", "irfft2", "fftshift",
+                                                  "ifftshift")}}
 
 # array methods and properties
 METHODS: dict[str, CallSpec] = {
@@ -73,8 +81,10 @@ METHODS: dict[str, CallSpec] = {
     "swapaxes": CallSpec("swapaxes"), "astype": CallSpec("astype"), "copy": CallSpec("copy"),
     "clip": CallSpec("clip"), "repeat": CallSpec("repeat"), "argmax": CallSpec("argmax"),
     "argmin": CallSpec("argmin"), "trace": CallSpec("trace"), "round": CallSpec("round"),
+    "conj": CallSpec("conj"), "conjugate": CallSpec("conj"),
 }
-PROPERTIES: dict[str, str] = {"T": "transpose", "shape": "shape", "ndim": "ndim", "size": "size"}
+PROPERTIES: dict[str, str] = {"T": "transpose", "shape": "shape", "ndim": "ndim", "size": "size",
+                              "real": "real", "imag": "imag"}
 
 
 def _module_calls(mod: ModuleType, rule_names) -> dict[int, tuple[Any, CallSpec]]:
@@ -85,7 +95,7 @@ def _module_calls(mod: ModuleType, rule_names) -> dict[int, tuple[Any, CallSpec]
             calls[id(obj)] = (obj, spec)
 
     for name in rule_names:
-        if name not in _OWN:
+        if name not in _OWN and name not in _FFT:
             add(getattr(mod, name, None), CallSpec(name, "seq" if name in _SEQ else "plain"))
     for name, target in _RENAMED.items():
         if target is not None:
@@ -94,6 +104,10 @@ def _module_calls(mod: ModuleType, rule_names) -> dict[int, tuple[Any, CallSpec]
     linalg = getattr(mod, "linalg", None)
     for name, target in _LINALG.items():
         add(getattr(linalg, name, None), CallSpec(target))
+    fft = getattr(mod, "fft", None)
+    for name in _FFT:
+        if name in rule_names:
+            add(getattr(fft, name, None), CallSpec(name))
     return calls
 
 

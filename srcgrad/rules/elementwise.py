@@ -9,6 +9,7 @@ from __future__ import annotations
 from srcgrad.rules.core import Rule, linear, nondiff, rule
 from srcgrad.runtime.broadcasting import unbroadcast
 from srcgrad.runtime.reductions import clip_share, log_base
+from srcgrad.runtime.spectral import cast_like, unit
 
 
 def _unary(name, primal, jvp, vjp) -> Rule:  # pragma: no mutate block
@@ -80,8 +81,11 @@ def _cbrt_d(xp, g, out, x): return g / (3 * out ** 2)       # d x^(1/3) = dx / (
 CBRT = _unary("cbrt", _cbrt, _cbrt_d, _cbrt_d)
 
 def _abs(xp, x): return xp.abs(x)
-def _abs_d(xp, g, out, x): return g * xp.sign(x) + g * (x == 0)  # d|x| = sign(x) dx; 1 at 0
-ABS = _unary("absolute", _abs, _abs_d, _abs_d)
+# d|x| = Re(unit(x) dx): sign(x) dx for a real x, 1 at 0 there; conj(x) / |x| for a complex x,
+# 0 at 0 (JAX's conventions); the adjoint of the real |x| reads Re(g): cast_like(g, out)
+def _abs_jvp(xp, t, out, x): return cast_like(unit(x) * t, out)
+def _abs_vjp(xp, g, out, x): return cast_like(g, out) * unit(x)
+ABS = _unary("absolute", _abs, _abs_jvp, _abs_vjp)
 
 # --- exponentials and logarithms ------------------------------------------------------------
 

@@ -57,8 +57,9 @@ DOT = rule("dot", _dot, (_dot_jvp_a, _dot_jvp_b), (_dot_vjp_a, _dot_vjp_b))
 def _vdot(xp, a, b): return xp.vdot(a, b)
 def _vdot_jvp_a(xp, t, out, a, b): return xp.vdot(t, b)    # dz = <da, b> + <a, db>
 def _vdot_jvp_b(xp, t, out, a, b): return xp.vdot(a, t)
-def _vdot_vjp_a(xp, g, out, a, b): return xp.reshape(g * b, a.shape)
-def _vdot_vjp_b(xp, g, out, a, b): return xp.reshape(g * a, b.shape)
+# vdot conjugates a: Re(g <da, b>) = Re(conj(g b) . da), Re(g <a, db>) = Re(g conj(a) . db)
+def _vdot_vjp_a(xp, g, out, a, b): return xp.reshape(xp.conj(g * b), a.shape)
+def _vdot_vjp_b(xp, g, out, a, b): return xp.reshape(g * xp.conj(a), b.shape)
 VDOT = rule("vdot", _vdot, (_vdot_jvp_a, _vdot_jvp_b), (_vdot_vjp_a, _vdot_vjp_b))
 
 def _inner(xp, a, b): return xp.inner(a, b)

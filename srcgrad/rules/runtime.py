@@ -95,6 +95,17 @@ from srcgrad.runtime.reductions import (
     replace_zero,
     var_grad,
 )
+from srcgrad.runtime.spectral import (
+    cast_like,
+    fft2_axes,
+    fft_axes,
+    fft_fit,
+    fft_len,
+    fft_lens,
+    half_weights,
+    swap_norm,
+    unit,
+)
 from srcgrad.runtime.structures import (
     densify,
     drop_grad,
@@ -569,6 +580,39 @@ def _spread_jvp(xp, t, out, s, x, axis=None, keepdims=False): return t * (out ==
 def _spread_vjp(xp, g, out, s, x, axis=None, keepdims=False): return g * (out == s)
 SPREAD = Rule("spread", _spread, (_spread_jvp, None), (_spread_vjp, None))
 
+# --- complex values and the FFT (srcgrad/rules/spectral.py) ------------------------------------
+# cast_like: v as an adjoint or tangent of x (Re v where x is real); the transpose the same,
+# in v's dtype
+def _cast_like(xp, v, x): return cast_like(v, x)
+def _cast_like_t(xp, h, out, v, x): return cast_like(cast_like(h, x), v)   # Re, then to v's
+CAST_LIKE = _helper("cast_like", _cast_like, _cast_like_t)
+
+# fft_fit: v cut or padded with zeros to x's lengths on axes; the transpose fits back to v's
+def _fft_fit(xp, v, x, axes=None): return fft_fit(v, x, axes)
+def _fft_fit_t(xp, h, out, v, x, axes=None): return fft_fit(h, v, axes)
+FFT_FIT = Rule("fft_fit", _fft_fit, (LinearJvp(_fft_fit), None), (_fft_fit_t, None))
+
+# unit(x), abs's derivative: constant for a real x; for a complex one, with u = conj(z) / |z|,
+# du = (conj(dz) - u Re(u dz)) / |z| (0 at 0), and the adjoint (conj(g) - Re(g u) u) / |z|
+def _unit(xp, x): return unit(x)
+def _unit_jvp(xp, t, out, x):
+    return (xp.conj(t) - out * xp.real(out * t)) / replace_zero(xp.abs(x)) * (out != 0)
+def _unit_vjp(xp, g, out, x):
+    return cast_like((xp.conj(g) - xp.real(g * out) * out) / replace_zero(xp.abs(x))
+                     * (out != 0), x)
+UNIT = rule("unit", _unit, (_unit_jvp,), (_unit_vjp,), elementwise=True)
+
+def _fft_len(xp, x, n=None, axis=-1): return fft_len(x, n, axis)           # lengths and axes
+def _fft_lens(xp, x, s=None, axes=None): return fft_lens(x, s, axes)
+def _fft_axes(xp, x, s=None, axes=None): return fft_axes(x, s, axes)
+def _fft2_axes(xp, x, s=None, axes=(-2, -1)): return fft2_axes(x, s, axes)
+def _swap_norm(xp, norm=None): return swap_norm(norm)
+def _half_weights(xp, g, axis=-1): return half_weights(g, axis)            # of g's shape only
+SPECTRAL = [CAST_LIKE, FFT_FIT, UNIT,
+            nondiff("fft_len", _fft_len), nondiff("fft_lens", _fft_lens),
+            nondiff("fft_axes", _fft_axes), nondiff("fft2_axes", _fft2_axes),
+            nondiff("swap_norm", _swap_norm), nondiff("half_weights", _half_weights)]
+
 # --- lists (the adjoints of lists built at run time): forward mode only ---------------------------
 
 def _pop_grad(xp, g, v): return pop_grad(g, v)
@@ -613,4 +657,4 @@ RULES = [STOP_GRADIENT, SHAPED_LIKE, BROADCAST_LIKE, UNBROADCAST, UNREDUCE, KEEP
          LOG_NDTR, TAKE_GRAD,
          MEDIAN_GRAD, TAKE_ALONG_GRAD, SPLIT_INDICES, CONVOLVE_GRAD,
          DROP_GRAD, UNPOP_GRAD, UNSTACK_GRAD, SUM_LIST_GRAD, VALUES_GRAD, ITEMS_GRAD, DENSIFY,
-         LIKE]
+         LIKE, *SPECTRAL]

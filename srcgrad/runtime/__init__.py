@@ -11,9 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from srcgrad.runtime import arrays, broadcasting, indexing, linalg, reductions, structures
+from srcgrad.runtime import (
+    arrays,
+    broadcasting,
+    indexing,
+    linalg,
+    reductions,
+    spectral,
+    structures,
+)
 
-MODULES = (arrays, broadcasting, reductions, linalg, indexing, structures)
+MODULES = (arrays, broadcasting, reductions, linalg, indexing, structures, spectral)
 
 #: Every helper generated code may call, by its name there.
 HELPERS: dict[str, Callable[..., Any]] = {

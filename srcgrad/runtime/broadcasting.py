@@ -107,6 +107,9 @@ def astype_grad(g, x, dtype=None):
         xp = _xp(g, x)
         return xp.zeros(shape(x), dtype=xp.result_type(g))
     dt = _dtype(x)
+    if np.iscomplexobj(g) and (dt is None or np.dtype(dt).kind != "c" or (
+            dtype is not None and np.dtype(dtype).kind != "c")):
+        g = _xp(g).real(g)   # to a real dtype, or from the real cast of a complex x: Re(g)
     if dt is None:
         return g
     return _xp(g).asarray(g).astype(dt)

@@ -142,7 +142,7 @@ def getitem_grad(g, x, index):
         else:
             np.add.at(z, index, g)
         return z
-    return xp.zeros_like(x).at[index].add(g)
+    return xp.zeros(shape(x), xp.result_type(g, x)).at[index].add(g)
 
 
 def add_at(a, index, g):
@@ -165,6 +165,9 @@ def add_at(a, index, g):
         return a[:index] + (a[index] + g,) + a[index + 1:] if index != -1 else \
             a[:-1] + (a[-1] + g,)
     xp = _xp(a, g)
+    wide = xp.result_type(a, g)
+    if wide != xp.result_type(a):   # a complex g (an adjoint through complex values): widened
+        a = xp.asarray(a).astype(wide)
     if xp is np:
         if _is_basic_index(index):
             a[index] += g

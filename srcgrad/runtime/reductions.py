@@ -72,8 +72,17 @@ def prod_grad_jvp(g, x, t, axis=None, keepdims=False):
     return keep(g, x, axis, keepdims) * d
 
 
+def _real_only(x, what: str) -> None:
+    if np.iscomplexobj(x):
+        raise SrcGradError(f"{what} of a complex array is not differentiated",
+                           hint="write it with np.abs: np.sqrt(np.sum(np.abs(z) ** 2)) is the "
+                           "2-norm, np.mean(np.abs(z - np.mean(z)) ** 2) the variance")
+
+
 def var_grad(g, x, axis=None, ddof=0, keepdims=False):
-    """Adjoint of ``var``: ``2 (x - mean) / (n - ddof)`` times ``g``."""
+    """Adjoint of ``var``: ``2 (x - mean) / (n - ddof)`` times ``g`` (a complex ``x`` refused:
+    its variance is of ``|x - mean|``, whose adjoint conjugates)."""
+    _real_only(x, "np.var or np.std")
     xp = _xp(g, x)
     centered = x - xp.mean(x, axis=axis, keepdims=True)
     return keep(g, x, axis, keepdims) * 2 * centered / (reduced_count(x, axis) - ddof)
@@ -90,7 +99,9 @@ def cumsum_grad(g, x, axis=None):
 def norm_grad(g, out, x, ord=None, axis=None, keepdims=False):
     """Adjoint of ``np.linalg.norm``: vector norms (any ``ord``), the Frobenius and nuclear
     norms, and the matrix norms ``ord`` = 1, -1, inf, -inf (column/row sums), 2, -2
-    (extreme singular values)."""
+    (extreme singular values). A complex ``x`` is refused (the norm is of ``|x|``, whose
+    adjoint conjugates)."""
+    _real_only(x, "np.linalg.norm")
     xp = _xp(g, x)
     nd = len(shape(x))
     if isinstance(axis, tuple) and len(axis) == 1:
