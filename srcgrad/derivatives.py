@@ -180,7 +180,12 @@ def _real_where_real(g: Any, arg: Any) -> Any:
     """The derivative ``g`` with respect to ``arg``: its real part where ``arg`` is a real
     array or number and ``g`` complex (JAX's convention for complex values: the adjoint of a
     real value may carry an imaginary part that means nothing, srcgrad/runtime/spectral.py)."""
-    if not np.iscomplexobj(g) or arg is None or np.iscomplexobj(arg):
+    if isinstance(g, (tuple, list)) and isinstance(arg, (tuple, list)) and len(g) == len(arg):
+        return type(g)(_real_where_real(gi, ai) for gi, ai in zip(g, arg, strict=True))
+    if isinstance(g, dict) and isinstance(arg, dict):  # (a tuple, list or dict argument)
+        return {k: _real_where_real(v, arg.get(k)) for k, v in g.items()}
+    if isinstance(g, (tuple, list, dict)) or not np.iscomplexobj(g) or arg is None or \
+            np.iscomplexobj(arg):
         return g
     if isinstance(arg, float):
         return float(np.real(g))
