@@ -17,7 +17,7 @@ LAYERS = {
     "srcgrad.errors": 0, "srcgrad.runtime": 0,
     # L1: syntax, names, the rule table
     "srcgrad.cstwalk": 1, "srcgrad.printer": 1, "srcgrad.naming": 1, "srcgrad.rules": 1,
-    "srcgrad.template": 1, "srcgrad.objects": 1, "srcgrad.twins": 1,
+    "srcgrad.template": 1, "srcgrad.objects": 1, "srcgrad.twins": 1, "srcgrad.twins_linalg": 1,
     # ... and the layers users build models with: NumPy code srcgrad differentiates
     "srcgrad.nn": 1, "srcgrad.optim": 1, "srcgrad.data": 1, "srcgrad.saving": 1,
     # L2: the core form, the passes' context, custom rules, parsing
