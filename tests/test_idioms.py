@@ -580,3 +580,10 @@ def test_builtins_over_a_list_argument_give_a_list_gradient():
     got = srcgrad.grad(max_of_an_argument)([0.3, 1.7, -0.2])
     assert isinstance(got, list) and [float(v) for v in got] == [0.0, 2.0, 1.0]
     _close(srcgrad.grad(max_of_an_argument)(np.array([0.3, 1.7, -0.2])), [0.0, 2.0, 1.0])
+
+
+def test_item_of_a_differentiated_value_is_float_of_it():
+    def f(x):
+        return np.sum(x ** 2).item() * 2.0 + x[1].item()
+    x = np.random.default_rng(54).normal(size=3)
+    _close(srcgrad.grad(f)(x), 4.0 * x + np.array([0.0, 1.0, 0.0]))

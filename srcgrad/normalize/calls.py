@@ -399,7 +399,8 @@ class _Calls(_Base):
             return self._append(frame, node, base)
         if name == "pop":
             return self._pop(frame, node, base, hint)
-        if name == "item" and not node.args and isinstance(base, Var):  # loss.item(): float
+        if name == "item" and not node.args and isinstance(base, Var) and _differentiated(
+                self, base):  # loss.item(): float (an index's .item() is an int: not this)
             return self.emit(frame, self._target(frame, hint), "to_float", (base,))
         if name in ("keys", "values", "items") and not node.args:
             # a dict built at run time (an argument): the view as a list, read by index
