@@ -66,7 +66,7 @@ def _inline_block(stmts: list[GNode], counts, assigned, user_names) -> list[GNod
         if j is None or not isinstance(target := stmts[j], (Gen, GIf)) or (  # place among
                 isinstance(target, Gen) and target.index is not None        # the reads of d_xs
                 and name in reads(target.index)) or any(
-                _node_writes(s) & read or changes & set(_node_reads(s))
+                _node_writes(s) & read or changes and changes & set(_node_reads(s))
                 for s in stmts[i + 1:j]) or (
                 isinstance(target, Gen) and target.target in read) or (
                 changes and changes & (set(_node_reads(target)) | _node_writes(target))):

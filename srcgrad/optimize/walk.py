@@ -159,6 +159,8 @@ def mutated(expr: cst.CSTNode) -> set[str]:
     """The names ``expr`` changes in place: the first arguments of its calls of
     :data:`MUTATING` helpers."""
     out: set[str] = set()
+    if MUTATING.isdisjoint(reads(expr)):  # (memoized: most expressions call none of them)
+        return out
 
     class _Calls:
         def visit_Call(self, node: cst.Call) -> None:
